@@ -1,0 +1,180 @@
+// Engine: the retention engine. Every rule of SPEC §2 (T1–T7, R1–R6, P1–P4, S1–S2,
+// Q1–Q4, A1, A3) is decided here, once, for every interface: the HTTP API, the admin
+// socket and the web page each translate a request into one Engine call.
+//
+// Each state-changing call is one write transaction: records, indexes, usage counters,
+// the audit entry and outbox events commit together or not at all. A refused call
+// changes nothing but writes a refusal entry to the audit log. Blob files are written
+// before the transaction that references them and removed only after the transaction
+// that drops the last reference has committed (through the durable unlink list).
+//
+// Ids: every call takes the workspace from the caller's path or key and answers
+// NotFound for an id that belongs to another workspace.
+//
+// Thread-safety: an Engine is safe for concurrent use from many threads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/model.h"
+#include "plugin/registry.h"
+#include "store/store.h"
+#include "trashd/clock.h"
+#include "trashd/status.h"
+
+namespace trashd {
+
+struct EngineOptions {
+  std::string data_dir;  // holds the store and blobs/
+  StoreOptions store;
+  int default_retention_days = kDefaultRetentionDays;
+};
+
+class Engine {
+ public:
+  // Opens the store under options.data_dir, finishes any blob removal a crash
+  // interrupted and clears half-written blob files. `types` and `clock` must outlive
+  // the Engine; `types` must be frozen.
+  static Result<std::unique_ptr<Engine>> Open(const EngineOptions& options,
+                                              const TypeRegistry* types, const Clock* clock);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  const TypeRegistry& types() const;
+  const Clock& clock() const;
+  Store& store();
+
+  // ---- Workspaces (admin) -------------------------------------------------------
+  // Slugs: 1–64 characters of [a-z0-9-], starting with a letter or digit.
+  Result<Workspace> CreateWorkspace(const Actor& actor, const Workspace& spec);
+  Result<Workspace> GetWorkspace(std::string_view ws);
+  std::vector<Workspace> ListWorkspaces();
+  // Applies to items deleted from now on; items already in the Trash keep their date.
+  Status SetRetention(const Actor& actor, std::string_view ws, int days);
+  Status SetQuota(const Actor& actor, std::string_view ws, uint64_t bytes);
+  Status SetWorkspaceHold(const Actor& actor, std::string_view ws, bool hold);
+
+  // ---- Members, roles, keys (A1) ------------------------------------------------
+  Status AddMember(const Actor& actor, std::string_view ws, const Member& member);
+  Status SetMemberRole(const Actor& actor, std::string_view ws, std::string_view member_id,
+                       std::string_view role);
+  Result<Member> GetMember(std::string_view ws, std::string_view member_id);
+  std::vector<Member> ListMembers(std::string_view ws);
+  // Permissions must be view_trash, purge_trash or trash_/restore_ of a known type.
+  Status CreateRole(const Actor& actor, std::string_view ws, const Role& role);
+  std::vector<Role> ListRoles(std::string_view ws);  // "owner" first
+  // Scopes must be <type>:read or <type>:update of a known type.
+  Result<NewApiKey> CreateKey(const Actor& actor, std::string_view ws,
+                              std::string_view member_id, const std::vector<std::string>& scopes);
+  Status RevokeKey(const Actor& actor, std::string_view ws, std::string_view key_id);
+  std::vector<ApiKeyInfo> ListKeys(std::string_view ws);
+  // Which workspace a key belongs to (POST /): Unauthenticated for a bad key.
+  Result<Principal> Identify(std::string_view secret);
+  // A1: the key exists and is not revoked (else Unauthenticated), belongs to `ws`
+  // (else Unauthenticated), holds `scope` (else Unauthenticated: the reference API's
+  // behaviour) and its member's role holds `permission` (else PermissionDenied).
+  // Empty scope or permission is not checked. Refusals are audited.
+  Result<Principal> Authorize(std::string_view secret, std::string_view ws,
+                              std::string_view scope, std::string_view permission);
+  // Whether a member's role holds a permission (the web page's check).
+  bool MemberHas(std::string_view ws, std::string_view member_id, std::string_view permission);
+
+  // ---- Resources ----------------------------------------------------------------
+  // Slugs: 1–100 characters of [a-z0-9-_.], starting with a letter or digit; unique
+  // among the active resources of the type in its scope (TypeInfo::slug_scope_type).
+  Result<Resource> CreateResource(const Actor& actor, std::string_view ws,
+                                  const NewResource& spec);
+  // Active resources only (T2): a trashed one is NotFound.
+  Result<Resource> GetResource(std::string_view ws, std::string_view id);
+  // By slug among the active children of `scope_id` ("" = workspace).
+  Result<Resource> FindResource(std::string_view ws, std::string_view type,
+                                std::string_view scope_id, std::string_view slug);
+  // Active children of `parent_id` ("" = workspace), of `type` (empty: every type).
+  std::vector<Resource> ListResources(std::string_view ws, std::string_view parent_id,
+                                      std::string_view type);
+  // T6: by the current owner, or a member of the owner role, or the admin.
+  Status TransferOwnership(const Actor& actor, std::string_view ws, std::string_view id,
+                           std::string_view new_owner);
+  Status SetServing(const Actor& actor, std::string_view ws, std::string_view id, bool serving);
+
+  // Stores `content` as an asset of kind `kind` referenced by an active resource. The
+  // content is stored once per workspace. Refused with QuotaExceeded (Q2) when it
+  // would take usage over the quota; then nothing is stored.
+  Result<StoredAsset> PutAsset(const Actor& actor, std::string_view ws,
+                               std::string_view resource_id, std::string_view kind,
+                               std::string_view content);
+  // References an asset the workspace already stores (sharing an image, say).
+  Status LinkAsset(const Actor& actor, std::string_view ws, std::string_view resource_id,
+                   std::string_view kind, std::string_view hash);
+  // The asset hashes a resource (active or trashed) references, by kind.
+  std::vector<std::pair<std::string, std::string>> ResourceAssets(std::string_view ws,
+                                                                  std::string_view id);
+  Result<std::string> ReadAsset(std::string_view ws, std::string_view hash);
+  // Where an asset's file lives (tests and fsck look at it).
+  std::string BlobPath(std::string_view ws, std::string_view hash) const;
+
+  Result<Job> CreateJob(const Actor& actor, std::string_view ws, std::string_view resource_id);
+  Result<Job> GetJob(std::string_view ws, std::string_view job_id);
+  // queued -> running -> finished; a cancelled or finished job does not change again.
+  Status SetJobState(const Actor& actor, std::string_view ws, std::string_view job_id,
+                     JobState state);
+
+  // ---- Trash (T1–T7) ------------------------------------------------------------
+  Result<TrashOutcome> Trash(const Actor& actor, std::string_view ws, std::string_view id,
+                             const TrashOptions& options = {});
+  // Newest first; `query.cursor` continues a previous page.
+  Result<TrashPage> ListTrash(std::string_view ws, const TrashQuery& query);
+  Result<TrashItem> GetTrashItem(std::string_view ws, std::string_view internal_id);
+  // Maps a client's (type, id, parentId) to the internal id of a trash item.
+  Result<std::string> ResolveTrashId(std::string_view ws, std::string_view type,
+                                     std::string_view public_id, std::string_view parent_id);
+  // P4: a held item is never purged until released.
+  Status SetItemHold(const Actor& actor, std::string_view ws, std::string_view internal_id,
+                     bool hold);
+
+  // ---- Restore (R1–R6) ----------------------------------------------------------
+  Result<RestoreOutcome> Restore(const Actor& actor, std::string_view ws,
+                                 std::string_view internal_id);
+  // Empty `internal_ids`: every item of the workspace. Parents go before children;
+  // each item answers on its own, and one failing does not stop the others.
+  std::vector<RestoreResult> RestoreMany(const Actor& actor, std::string_view ws,
+                                         const std::vector<std::string>& internal_ids);
+
+  // ---- Purge (P1–P4) ------------------------------------------------------------
+  // Only from the admin socket or the web page (P3): an API actor is refused.
+  Result<PurgeOutcome> Purge(const Actor& actor, std::string_view ws,
+                             std::string_view internal_id);
+  // Purges every item of the workspace that no hold keeps.
+  Result<PurgeOutcome> EmptyTrash(const Actor& actor, std::string_view ws);
+
+  // ---- Sweep (S1–S2) ------------------------------------------------------------
+  // Purges every item whose scheduledCleanupAt <= now, `batch` items per write
+  // transaction, reading only the expiry index up to `now`. A dry run lists what would
+  // go and changes nothing. Records each real run.
+  Result<SweepReport> SweepOnce(TimeMs now, size_t batch, bool dry_run);
+  std::vector<SweepRun> SweepRuns(size_t limit);
+  // When the last completed sweep started (0: never).
+  TimeMs LastSweep();
+
+  // ---- Quota (Q1–Q4) ------------------------------------------------------------
+  Result<Usage> GetUsage(std::string_view ws);  // O(1) in the size of the workspace
+  // Recounts everything from scratch and lists every difference from the stored
+  // counters, sizes, references and blob files.
+  FsckReport Fsck();
+
+  // ---- Audit (A3) and events (§7) -----------------------------------------------
+  std::vector<AuditEntry> Audit(std::string_view ws, TimeMs since, size_t limit);
+  std::vector<Event> PendingEvents(uint64_t after_seq, size_t limit);
+  Status AckEvents(uint64_t up_to_seq);
+
+ private:
+  struct Impl;
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace trashd

@@ -1,0 +1,51 @@
+// TypeRegistry: the resource types the engine knows, by name.
+//
+// Types are registered explicitly at start-up (from code or, later, from plugins);
+// a name already taken is refused, and Freeze() refuses a type whose parent type is
+// unknown. After Freeze() the registry is read-only and safe to share between threads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "trashd/resource_type.h"
+#include "trashd/status.h"
+
+namespace trashd {
+
+class TypeRegistry {
+ public:
+  // `owner` keeps alive whatever the type's code lives in (a loaded library); it is
+  // destroyed after the type.
+  Status Register(std::shared_ptr<ResourceType> type, std::shared_ptr<void> owner = nullptr);
+  // Checks parents and cascade children name known types; then the registry is read-only.
+  Status Freeze();
+
+  const ResourceType* Find(std::string_view name) const;
+  // Registration order.
+  const std::vector<const ResourceType*>& All() const { return order_; }
+  bool frozen() const { return frozen_; }
+
+  // The permissions and scopes that exist: view_trash, purge_trash, trash_<T>,
+  // restore_<T>; <T>:read, <T>:update.
+  std::vector<std::string> Permissions() const;
+  bool IsPermission(std::string_view p) const;
+  bool IsScope(std::string_view s) const;
+
+  ~TypeRegistry();
+
+ private:
+  struct Entry {
+    std::shared_ptr<void> owner;  // declared first: destroyed after `type`
+    std::shared_ptr<ResourceType> type;
+  };
+  std::vector<Entry> entries_;
+  std::vector<const ResourceType*> order_;
+  std::unordered_map<std::string, const ResourceType*> by_name_;
+  bool frozen_ = false;
+};
+
+}  // namespace trashd

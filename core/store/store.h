@@ -1,0 +1,138 @@
+// Store: the ordered key-value storage trashd keeps everything in.
+//
+// A Store holds named tables of byte-string keys in lexicographic order. Reads happen
+// in snapshots (ReadTxn); writes happen in WriteTxn, one at a time, and every change a
+// write function makes becomes durable together when Write() returns OK, or not at
+// all. Only lmdb_store.cc knows how this is done.
+//
+// Thread-safety: a Store is safe for concurrent use from many threads. A transaction
+// object belongs to one thread at a time and must not outlive its Store. Never hold a
+// transaction across an asynchronous wait.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "trashd/status.h"
+
+namespace trashd {
+
+// Every table and the layout of its keys (`.` joins encoded parts; see keys.h).
+enum class Table : uint8_t {
+  kMeta,            // name -> value (schema version, sweep state)
+  kWorkspaces,      // ws -> WorkspaceRecord
+  kMembers,         // ws.member_id -> MemberRecord
+  kRoles,           // ws.role -> RoleRecord
+  kKeys,            // key_id -> ApiKeyRecord
+  kResources,       // resource id -> ResourceRecord
+  kChildren,        // parent id.type.id -> "" (parent id is "" for top level, prefixed by ws)
+  kSlugs,           // ws.scope id.type.slug -> resource id (active resources only)
+  kTrashByTime,     // ws.~deletedAt.id -> "" (newest first)
+  kTrashByType,     // ws.type.~deletedAt.id -> ""
+  kExpiry,          // scheduledCleanupAt.ws.id -> "" (only items that may be swept)
+  kAssets,          // ws.hash -> AssetRecord
+  kAssetRefs,       // ws.hash.resource id.kind -> ""
+  kResourceAssets,  // resource id.kind.hash -> ""
+  kJobs,            // job id -> JobRecord
+  kJobsByResource,  // resource id.job id -> ""
+  kCounters,        // ws.name -> u64 (usage, per-type bytes, sequences)
+  kAudit,           // ws.seq -> AuditRecord (never deleted)
+  kOutbox,          // seq -> EventRecord
+  kUnlink,          // ws.hash -> "" (blob files to remove once committed)
+  kSweepRuns,       // started.seq -> SweepRunRecord
+  kCount
+};
+
+const char* TableName(Table table);
+
+// Walks a table in key order from a starting key. Valid until its transaction ends
+// or the transaction writes.
+class Cursor {
+ public:
+  virtual ~Cursor() = default;
+  // Positions at the first key >= `key`. Returns Valid().
+  virtual bool Seek(std::string_view key) = 0;
+  virtual bool Next() = 0;
+  virtual bool Valid() const = 0;
+  virtual std::string_view key() const = 0;
+  virtual std::string_view value() const = 0;
+};
+
+class ReadTxn {
+ public:
+  virtual ~ReadTxn() = default;
+  // Returns false when the key is absent. `value` stays valid until the transaction
+  // ends or writes.
+  virtual bool Get(Table table, std::string_view key, std::string_view* value) = 0;
+  virtual std::unique_ptr<Cursor> OpenCursor(Table table) = 0;
+  // Number of entries in a table, in O(1).
+  virtual uint64_t Count(Table table) = 0;
+
+  bool Has(Table table, std::string_view key) {
+    std::string_view ignored;
+    return Get(table, key, &ignored);
+  }
+  // Calls fn(key, value) for every key starting with `prefix`, in order, until fn
+  // returns false.
+  void ScanPrefix(Table table, std::string_view prefix,
+                  const std::function<bool(std::string_view, std::string_view)>& fn);
+};
+
+// A write transaction. Put and Del never fail in the caller's hands: a storage error
+// is remembered, later calls do nothing, and Write() reports it (or grows the map and
+// runs the function again), so engine code reads straight through.
+class WriteTxn : public ReadTxn {
+ public:
+  virtual void Put(Table table, std::string_view key, std::string_view value) = 0;
+  // Returns whether the key existed.
+  virtual bool Del(Table table, std::string_view key) = 0;
+  // Runs `fn` to be called once this transaction (or the batch holding it) is durable.
+  virtual void OnCommit(std::function<void()> fn) = 0;
+};
+
+struct StoreOptions {
+  // Initial size of the memory map; it grows by doubling whenever a write fills it.
+  uint64_t initial_map_bytes = 256ull << 20;
+  // false: fsync at every commit (durable against kill -9 and power loss).
+  // true: commits survive a process crash but may be lost on power loss (tests only).
+  bool no_sync = false;
+};
+
+struct StoreStats {
+  uint64_t map_bytes = 0;
+  uint64_t used_bytes = 0;
+  int map_grows = 0;
+  uint64_t stale_readers_cleared = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Opens (creating if needed) the store in directory `dir`. Checks the schema
+  // version: a store written by an older or newer trashd is refused with an error that
+  // says which, and nothing is changed. Clears readers left by dead processes.
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir,
+                                             const StoreOptions& options);
+
+  static constexpr uint32_t kSchemaVersion = 1;
+
+  virtual std::unique_ptr<ReadTxn> BeginRead() = 0;
+
+  // Runs fn in a write transaction; commits durably when it returns OK, discards
+  // every change otherwise. When the map is full the changes are discarded, the map
+  // grows and fn runs again, so fn must not have effects outside the transaction
+  // (use OnCommit for those).
+  virtual Status Write(const std::function<Status(WriteTxn&)>& fn) = 0;
+
+  // Writes a consistent copy of the store to `path` (a file) while serving.
+  virtual Status Backup(const std::string& path) = 0;
+
+  virtual StoreStats Stats() = 0;
+};
+
+}  // namespace trashd

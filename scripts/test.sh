@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every test: installs the Debian packages, builds with warnings as errors, runs
+# the suite with ctest, then builds and runs the same suite under ASan + UBSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+
+jobs=$(nproc)
+echo "== build (RelWithDebInfo) and test"
+bash scripts/build.sh build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRASHD_BENCH=ON
+ctest --test-dir build-test --output-on-failure -j"$jobs"
+
+echo "== build (ASan + UBSan) and test"
+bash scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DTRASHD_SANITIZE=ON -DTRASHD_BENCH=OFF
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure -j"$jobs"

@@ -1,0 +1,73 @@
+#include "support/test_env.h"
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+
+#include "builtin.h"
+
+namespace trashd::testing {
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string templ = std::string(base && *base ? base : "/tmp") + "/trashd-test-XXXXXX";
+  if (!mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = templ;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+TestEnv::TestEnv(TestEnvOptions options) : options_(options) {
+  Status s = RegisterBuiltinTypes(types_);
+  if (s.ok()) s = types_.Freeze();
+  if (!s.ok()) throw std::runtime_error(s.ToString());
+  Reopen();
+}
+
+TestEnv::~TestEnv() = default;
+
+void TestEnv::Reopen() {
+  engine_.reset();
+  EngineOptions eo;
+  eo.data_dir = dir_.path();
+  eo.store.no_sync = options_.no_sync;
+  eo.store.initial_map_bytes = options_.initial_map_bytes;
+  auto opened = Engine::Open(eo, &types_, &clock_);
+  if (!opened.ok()) throw std::runtime_error(opened.status().ToString());
+  engine_ = std::move(opened).value();
+}
+
+Workspace TestEnv::MakeWorkspace(const std::string& ws, int retention_days,
+                                 uint64_t quota_bytes) {
+  Workspace spec;
+  spec.slug = ws;
+  spec.name = ws + " workspace";
+  spec.retention_days = retention_days;
+  spec.quota_bytes = quota_bytes;
+  auto created = engine_->CreateWorkspace(Actor::Admin(), spec);
+  REQUIRE(created.ok());
+  REQUIRE(engine_->AddMember(Actor::Admin(), ws, Member{"alice", "Alice", kOwnerRole}).ok());
+  REQUIRE(engine_->AddMember(Actor::Admin(), ws, Member{"bob", "Bob", kOwnerRole}).ok());
+  return created.value();
+}
+
+Resource TestEnv::Create(const std::string& ws, const std::string& type,
+                         const std::string& parent, const std::string& slug,
+                         const std::string& owner) {
+  NewResource spec;
+  spec.type = type;
+  spec.parent_id = parent;
+  spec.slug = slug;
+  spec.name = slug.empty() ? type : slug;
+  spec.owner_id = owner;
+  auto r = engine_->CreateResource(Actor::Member(owner, Interface::kApi), ws, spec);
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+  return r.value();
+}
+
+}  // namespace trashd::testing
