@@ -14,6 +14,7 @@
 // Thread-safety: an Engine is safe for concurrent use from many threads.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -31,6 +32,8 @@ struct EngineOptions {
   std::string data_dir;  // holds the store and blobs/
   StoreOptions store;
   int default_retention_days = kDefaultRetentionDays;
+  // Where plugins' HostApi::Log and the engine's own warnings go (default: dropped).
+  std::function<void(LogLevel, std::string_view)> log;
 };
 
 class Engine {
@@ -39,7 +42,8 @@ class Engine {
   // interrupted and clears half-written blob files. `types` and `clock` must outlive
   // the Engine; `types` must be frozen.
   static Result<std::unique_ptr<Engine>> Open(const EngineOptions& options,
-                                              const TypeRegistry* types, const Clock* clock);
+                                              const TypeRegistry* types,
+                                              const Clock* clock);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -60,8 +64,8 @@ class Engine {
 
   // ---- Members, roles, keys (A1) ------------------------------------------------
   Status AddMember(const Actor& actor, std::string_view ws, const Member& member);
-  Status SetMemberRole(const Actor& actor, std::string_view ws, std::string_view member_id,
-                       std::string_view role);
+  Status SetMemberRole(const Actor& actor, std::string_view ws,
+                       std::string_view member_id, std::string_view role);
   Result<Member> GetMember(std::string_view ws, std::string_view member_id);
   std::vector<Member> ListMembers(std::string_view ws);
   // Permissions must be view_trash, purge_trash or trash_/restore_ of a known type.
@@ -69,7 +73,8 @@ class Engine {
   std::vector<Role> ListRoles(std::string_view ws);  // "owner" first
   // Scopes must be <type>:read or <type>:update of a known type.
   Result<NewApiKey> CreateKey(const Actor& actor, std::string_view ws,
-                              std::string_view member_id, const std::vector<std::string>& scopes);
+                              std::string_view member_id,
+                              const std::vector<std::string>& scopes);
   Status RevokeKey(const Actor& actor, std::string_view ws, std::string_view key_id);
   std::vector<ApiKeyInfo> ListKeys(std::string_view ws);
   // Which workspace a key belongs to (POST /): Unauthenticated for a bad key.
@@ -81,7 +86,8 @@ class Engine {
   Result<Principal> Authorize(std::string_view secret, std::string_view ws,
                               std::string_view scope, std::string_view permission);
   // Whether a member's role holds a permission (the web page's check).
-  bool MemberHas(std::string_view ws, std::string_view member_id, std::string_view permission);
+  bool MemberHas(std::string_view ws, std::string_view member_id,
+                 std::string_view permission);
 
   // ---- Resources ----------------------------------------------------------------
   // Slugs: 1–100 characters of [a-z0-9-_.], starting with a letter or digit; unique
@@ -99,7 +105,8 @@ class Engine {
   // T6: by the current owner, or a member of the owner role, or the admin.
   Status TransferOwnership(const Actor& actor, std::string_view ws, std::string_view id,
                            std::string_view new_owner);
-  Status SetServing(const Actor& actor, std::string_view ws, std::string_view id, bool serving);
+  Status SetServing(const Actor& actor, std::string_view ws, std::string_view id,
+                    bool serving);
 
   // Stores `content` as an asset of kind `kind` referenced by an active resource. The
   // content is stored once per workspace. Refused with QuotaExceeded (Q2) when it
@@ -117,7 +124,8 @@ class Engine {
   // Where an asset's file lives (tests and fsck look at it).
   std::string BlobPath(std::string_view ws, std::string_view hash) const;
 
-  Result<Job> CreateJob(const Actor& actor, std::string_view ws, std::string_view resource_id);
+  Result<Job> CreateJob(const Actor& actor, std::string_view ws,
+                        std::string_view resource_id);
   Result<Job> GetJob(std::string_view ws, std::string_view job_id);
   // queued -> running -> finished; a cancelled or finished job does not change again.
   Status SetJobState(const Actor& actor, std::string_view ws, std::string_view job_id,
@@ -131,10 +139,11 @@ class Engine {
   Result<TrashItem> GetTrashItem(std::string_view ws, std::string_view internal_id);
   // Maps a client's (type, id, parentId) to the internal id of a trash item.
   Result<std::string> ResolveTrashId(std::string_view ws, std::string_view type,
-                                     std::string_view public_id, std::string_view parent_id);
+                                     std::string_view public_id,
+                                     std::string_view parent_id);
   // P4: a held item is never purged until released.
-  Status SetItemHold(const Actor& actor, std::string_view ws, std::string_view internal_id,
-                     bool hold);
+  Status SetItemHold(const Actor& actor, std::string_view ws,
+                     std::string_view internal_id, bool hold);
 
   // ---- Restore (R1–R6) ----------------------------------------------------------
   Result<RestoreOutcome> Restore(const Actor& actor, std::string_view ws,
@@ -171,8 +180,10 @@ class Engine {
   std::vector<Event> PendingEvents(uint64_t after_seq, size_t limit);
   Status AckEvents(uint64_t up_to_seq);
 
- private:
+  // Opaque outside core/engine (defined in engine_impl.h).
   struct Impl;
+
+ private:
   explicit Engine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -103,26 +103,26 @@ struct NewResource {
   std::string parent_id;  // internal id; empty for top-level types
   std::string slug;       // empty: made from the name (numbered types ignore it)
   std::string name;
-  std::string owner_id;   // empty: the acting member
+  std::string owner_id;  // empty: the acting member
   std::string attributes = "{}";
 };
 
 // A resource that was deleted directly, with what travels with it.
 struct TrashItem {
   std::string type;
-  std::string id;           // public id ("3" for a version)
+  std::string id;  // public id ("3" for a version)
   std::string internal_id;
   std::string name;
-  std::string url;          // slug
+  std::string url;  // slug
   TimeMs deleted_at = 0;
   TimeMs scheduled_cleanup_at = 0;
-  std::string deleted_by;   // member id
+  std::string deleted_by;  // member id
   std::string deleted_by_name;
-  uint64_t size = 0;        // bytes a purge now would free (Q3)
-  uint64_t cascaded = 0;    // descendants that travel with it
+  uint64_t size = 0;      // bytes a purge now would free (Q3)
+  uint64_t cascaded = 0;  // descendants that travel with it
   bool cleanup_delete_images = false;
-  bool hold = false;        // its own legal hold
-  std::string parent_id;    // internal id of the parent; empty at top level
+  bool hold = false;      // its own legal hold
+  std::string parent_id;  // internal id of the parent; empty at top level
   std::string parent_type;
   std::string parent_name;
   std::string parent_url;
@@ -131,7 +131,7 @@ struct TrashItem {
 };
 
 struct TrashQuery {
-  std::string type;    // empty: every type
+  std::string type;  // empty: every type
   size_t limit = 1000;
   std::string cursor;  // from a previous page's next_cursor
 };
@@ -152,12 +152,12 @@ struct TrashOutcome {
 
 struct RestoreOutcome {
   std::string type;
-  std::string id;           // public id
+  std::string id;  // public id
   std::string internal_id;
-  std::string slug;         // the slug it came back under
-  bool renamed = false;     // R3: the old slug was taken
+  std::string slug;      // the slug it came back under
+  bool renamed = false;  // R3: the old slug was taken
   std::string previous_slug;
-  uint64_t restored = 0;    // resources brought back, itself included
+  uint64_t restored = 0;  // resources brought back, itself included
 };
 
 // One answer per item of a bulk restore (R6).
@@ -168,8 +168,8 @@ struct RestoreResult {
 };
 
 struct PurgeOutcome {
-  uint64_t items = 0;        // trash items purged
-  uint64_t resources = 0;    // resources removed, descendants included
+  uint64_t items = 0;      // trash items purged
+  uint64_t resources = 0;  // resources removed, descendants included
   uint64_t bytes_freed = 0;
   std::vector<std::string> skipped_held;  // item ids kept by a hold (EmptyTrash)
 };
@@ -194,9 +194,13 @@ struct SweepRun {
   int64_t duration_ms = 0;
 };
 
+// Physical bytes are distinct asset contents, each counted once. trash_bytes is what
+// emptying the Trash would free now: content referenced only from the Trash, by kinds
+// a purge releases. Images of a project deleted without cleanupDeleteImages stay in
+// the workspace's asset library at purge (P2), so they count as active.
 struct Usage {
-  uint64_t active_bytes = 0;  // assets some active resource (or the library) keeps
-  uint64_t trash_bytes = 0;   // assets only trashed resources reference
+  uint64_t active_bytes = 0;  // content something outside the Trash keeps
+  uint64_t trash_bytes = 0;   // content a purge of the whole Trash would free
   uint64_t quota_bytes = 0;
   // Logical bytes by type (a resource's own assets, shared ones counted per resource).
   std::map<std::string, uint64_t> active_by_type;
@@ -228,24 +232,24 @@ struct AuditEntry {
   uint64_t seq = 0;
   TimeMs time = 0;
   std::string workspace;
-  std::string actor;        // member id, or "admin" / "sweep"
+  std::string actor;  // member id, or "admin" / "sweep"
   std::string actor_name;
-  std::string via;          // api, admin, web, sweep
-  std::string action;       // "trash", "restore", "purge", "refused:trash", ...
+  std::string via;     // api, admin, web, sweep
+  std::string action;  // "trash", "restore", "purge", "refused:trash", ...
   std::string type;
   std::string target_id;
   std::string target_name;
   uint64_t descendants = 0;
   bool ok = true;
-  std::string detail;       // the refusal's message, or extra facts
+  std::string detail;  // the refusal's message, or extra facts
 };
 
 struct Event {
   uint64_t seq = 0;
-  std::string id;           // unique, for de-duplication by receivers
+  std::string id;  // unique, for de-duplication by receivers
   std::string workspace;
-  std::string type;         // "trash", "restore", "purge", "job.cancelled", ...
-  std::string payload;      // JSON object text
+  std::string type;     // "trash", "restore", "purge", "job.cancelled", ...
+  std::string payload;  // JSON object text
   TimeMs time = 0;
 };
 

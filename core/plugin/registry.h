@@ -20,7 +20,8 @@ class TypeRegistry {
  public:
   // `owner` keeps alive whatever the type's code lives in (a loaded library); it is
   // destroyed after the type.
-  Status Register(std::shared_ptr<ResourceType> type, std::shared_ptr<void> owner = nullptr);
+  Status Register(std::shared_ptr<ResourceType> type,
+                  std::shared_ptr<void> owner = nullptr);
   // Checks parents and cascade children name known types; then the registry is read-only.
   Status Freeze();
 

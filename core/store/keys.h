@@ -15,11 +15,13 @@ namespace trashd::keys {
 constexpr char kSep = '\0';
 
 inline void AppendU64(std::string* out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
+  for (int shift = 56; shift >= 0; shift -= 8)
+    out->push_back(static_cast<char>(v >> shift));
 }
 inline uint64_t ReadU64(std::string_view s) {
   uint64_t v = 0;
-  for (size_t i = 0; i < 8 && i < s.size(); ++i) v = (v << 8) | static_cast<uint8_t>(s[i]);
+  for (size_t i = 0; i < 8 && i < s.size(); ++i)
+    v = (v << 8) | static_cast<uint8_t>(s[i]);
   return v;
 }
 // Times sort newest first when inverted.

@@ -22,23 +22,19 @@ namespace trashd {
 namespace {
 
 constexpr std::array<const char*, static_cast<size_t>(Table::kCount)> kTableNames = {
-    "meta",    "workspaces",     "members", "roles",          "keys",
-    "resources", "children",     "slugs",   "trash_by_time",  "trash_by_type",
-    "expiry",  "assets",         "asset_refs", "resource_assets", "jobs",
-    "jobs_by_resource", "counters", "audit", "outbox",        "unlink",
+    "meta",          "workspaces",      "members",  "roles",
+    "keys",          "resources",       "children", "slugs",
+    "trash_by_time", "trash_by_type",   "expiry",   "assets",
+    "asset_refs",    "resource_assets", "jobs",     "jobs_by_resource",
+    "counters",      "audit",           "outbox",   "unlink",
     "sweep_runs"};
-
-// Thrown only inside this file and turned into a Status by Write().
-struct MapFull {};
 
 Status LmdbError(const char* what, int rc) {
   if (rc == ENOSPC) return Unavailable(std::string(what) + ": the disk is full");
   return Internal(std::string(what) + ": " + mdb_strerror(rc));
 }
 
-MDB_val Val(std::string_view s) {
-  return MDB_val{s.size(), const_cast<char*>(s.data())};
-}
+MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 std::string_view View(const MDB_val& v) {
   return {static_cast<const char*>(v.mv_data), v.mv_size};
 }
@@ -55,7 +51,8 @@ class LmdbCursor final : public Cursor {
   bool Seek(std::string_view key) override {
     if (!cursor_) return valid_ = false;
     k_ = Val(key);
-    valid_ = mdb_cursor_get(cursor_, &k_, &v_, key.empty() ? MDB_FIRST : MDB_SET_RANGE) == 0;
+    valid_ =
+        mdb_cursor_get(cursor_, &k_, &v_, key.empty() ? MDB_FIRST : MDB_SET_RANGE) == 0;
     return valid_;
   }
   bool Next() override {
@@ -77,7 +74,8 @@ class LmdbStore;
 
 class LmdbTxn final : public WriteTxn {
  public:
-  LmdbTxn(MDB_txn* txn, const std::array<MDB_dbi, static_cast<size_t>(Table::kCount)>& dbis)
+  LmdbTxn(MDB_txn* txn,
+          const std::array<MDB_dbi, static_cast<size_t>(Table::kCount)>& dbis)
       : txn_(txn), dbis_(dbis) {}
   ~LmdbTxn() override {
     if (txn_) mdb_txn_abort(txn_);
@@ -89,7 +87,7 @@ class LmdbTxn final : public WriteTxn {
     int rc = mdb_get(txn_, Dbi(table), &k, &v);
     if (rc == MDB_NOTFOUND) return false;
     if (rc != 0) {
-      Fail(LmdbError("read", rc));
+      Fail(rc, "read");
       return false;
     }
     *value = View(v);
@@ -107,45 +105,48 @@ class LmdbTxn final : public WriteTxn {
     if (!error_.ok()) return;
     MDB_val k = Val(key), v = Val(value);
     int rc = mdb_put(txn_, Dbi(table), &k, &v, 0);
-    if (rc == MDB_MAP_FULL) throw MapFull{};
-    if (rc != 0) Fail(LmdbError("write", rc));
+    if (rc != 0) Fail(rc, "write");
   }
   bool Del(Table table, std::string_view key) override {
     if (!error_.ok()) return false;
     MDB_val k = Val(key);
     int rc = mdb_del(txn_, Dbi(table), &k, nullptr);
     if (rc == MDB_NOTFOUND) return false;
-    if (rc == MDB_MAP_FULL) throw MapFull{};
-    if (rc != 0) Fail(LmdbError("delete", rc));
+    if (rc != 0) Fail(rc, "delete");
     return rc == 0;
   }
-  void OnCommit(std::function<void()> fn) override { on_commit_.push_back(std::move(fn)); }
+  void OnCommit(std::function<void()> fn) override {
+    on_commit_.push_back(std::move(fn));
+  }
 
   // Commits; the transaction is gone afterwards whatever the outcome.
   Status Commit() {
     if (!error_.ok()) return error_;
     int rc = mdb_txn_commit(txn_);
     txn_ = nullptr;
-    if (rc == MDB_MAP_FULL) throw MapFull{};
-    if (rc != 0) return LmdbError("commit", rc);
-    return Status::Ok();
+    if (rc != 0) Fail(rc, "commit");
+    return error_;
   }
   void Abort() {
     if (txn_) mdb_txn_abort(txn_);
     txn_ = nullptr;
   }
   const Status& error() const { return error_; }
+  // The map filled up: Write() grows it and runs the function again.
+  bool map_full() const { return map_full_; }
   std::vector<std::function<void()>>& on_commit() { return on_commit_; }
 
  private:
   MDB_dbi Dbi(Table t) const { return dbis_[static_cast<size_t>(t)]; }
-  void Fail(Status s) {
-    if (error_.ok()) error_ = std::move(s);
+  void Fail(int rc, const char* what) {
+    if (rc == MDB_MAP_FULL) map_full_ = true;
+    if (error_.ok()) error_ = LmdbError(what, rc);
   }
 
   MDB_txn* txn_;
   const std::array<MDB_dbi, static_cast<size_t>(Table::kCount)>& dbis_;
   Status error_;
+  bool map_full_ = false;
   std::vector<std::function<void()>> on_commit_;
 };
 
@@ -155,7 +156,9 @@ class LmdbReadTxn final : public ReadTxn {
   LmdbReadTxn(std::shared_lock<std::shared_mutex> lock, std::unique_ptr<LmdbTxn> txn)
       : lock_(std::move(lock)), txn_(std::move(txn)) {}
   ~LmdbReadTxn() override { txn_.reset(); }
-  bool Get(Table t, std::string_view k, std::string_view* v) override { return txn_->Get(t, k, v); }
+  bool Get(Table t, std::string_view k, std::string_view* v) override {
+    return txn_->Get(t, k, v);
+  }
   std::unique_ptr<Cursor> OpenCursor(Table t) override { return txn_->OpenCursor(t); }
   uint64_t Count(Table t) override { return txn_->Count(t); }
 
@@ -238,11 +241,12 @@ class LmdbStore final : public Store {
     MDB_txn* raw = nullptr;
     int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &raw);
     if (rc != 0) raw = nullptr;  // Reads on a null txn fail cleanly as misses.
-    return std::make_unique<LmdbReadTxn>(std::move(lock), std::make_unique<LmdbTxn>(raw, dbis_));
+    return std::make_unique<LmdbReadTxn>(std::move(lock),
+                                         std::make_unique<LmdbTxn>(raw, dbis_));
   }
 
   Status Write(const std::function<Status(WriteTxn&)>& fn) override {
-    std::lock_guard write_lock(write_mu_);
+    std::unique_lock write_lock(write_mu_);
     for (int attempt = 0; attempt < 40; ++attempt) {
       std::vector<std::function<void()>> on_commit;
       bool full = false;
@@ -253,19 +257,19 @@ class LmdbStore final : public Store {
         int rc = mdb_txn_begin(env_, nullptr, 0, &raw);
         if (rc != 0) return LmdbError("begin write", rc);
         LmdbTxn txn(raw, dbis_);
-        try {
-          result = fn(txn);
+        result = fn(txn);
+        if (!txn.map_full()) {
           if (result.ok() && !txn.error().ok()) result = txn.error();
           if (result.ok()) {
             result = txn.Commit();
             if (result.ok()) on_commit = std::move(txn.on_commit());
           }
-        } catch (const MapFull&) {
-          txn.Abort();
-          full = true;
         }
+        full = txn.map_full();
+        txn.Abort();
       }
       if (!full) {
+        write_lock.unlock();
         for (auto& f : on_commit) f();
         return result;
       }
@@ -281,12 +285,14 @@ class LmdbStore final : public Store {
     std::filesystem::remove(path, ec);
     // mdb_env_copy2 writes to a directory or, with MDB_NOSUBDIR semantics, a file via fd.
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    if (fd < 0) return Internal("cannot create backup file " + path + ": " + strerror(errno));
+    if (fd < 0)
+      return Internal("cannot create backup file " + path + ": " + strerror(errno));
     int rc = mdb_env_copyfd2(env_, fd, MDB_CP_COMPACT);
     int sync_rc = ::fsync(fd);
     ::close(fd);
     if (rc != 0) return LmdbError("backup", rc);
-    if (sync_rc != 0) return Internal("backup fsync failed: " + std::string(strerror(errno)));
+    if (sync_rc != 0)
+      return Internal("backup fsync failed: " + std::string(strerror(errno)));
     return Status::Ok();
   }
 
@@ -328,8 +334,9 @@ class LmdbStore final : public Store {
 
 const char* TableName(Table table) { return kTableNames[static_cast<size_t>(table)]; }
 
-void ReadTxn::ScanPrefix(Table table, std::string_view prefix,
-                         const std::function<bool(std::string_view, std::string_view)>& fn) {
+void ReadTxn::ScanPrefix(
+    Table table, std::string_view prefix,
+    const std::function<bool(std::string_view, std::string_view)>& fn) {
   auto c = OpenCursor(table);
   for (c->Seek(prefix); c->Valid(); c->Next()) {
     std::string_view k = c->key();
@@ -338,7 +345,8 @@ void ReadTxn::ScanPrefix(Table table, std::string_view prefix,
   }
 }
 
-Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOptions& options) {
+Result<std::unique_ptr<Store>> Store::Open(const std::string& dir,
+                                           const StoreOptions& options) {
   auto store = std::make_unique<LmdbStore>();
   TRASHD_RETURN_IF_ERROR(store->Init(dir, options));
   return std::unique_ptr<Store>(std::move(store));

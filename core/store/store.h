@@ -23,14 +23,14 @@ namespace trashd {
 
 // Every table and the layout of its keys (`.` joins encoded parts; see keys.h).
 enum class Table : uint8_t {
-  kMeta,            // name -> value (schema version, sweep state)
-  kWorkspaces,      // ws -> WorkspaceRecord
-  kMembers,         // ws.member_id -> MemberRecord
-  kRoles,           // ws.role -> RoleRecord
-  kKeys,            // key_id -> ApiKeyRecord
-  kResources,       // resource id -> ResourceRecord
-  kChildren,        // parent id.type.id -> "" (parent id is "" for top level, prefixed by ws)
-  kSlugs,           // ws.scope id.type.slug -> resource id (active resources only)
+  kMeta,        // name -> value (schema version, sweep state)
+  kWorkspaces,  // ws -> WorkspaceRecord
+  kMembers,     // ws.member_id -> MemberRecord
+  kRoles,       // ws.role -> RoleRecord
+  kKeys,        // key_id -> ApiKeyRecord
+  kResources,   // resource id -> ResourceRecord
+  kChildren,    // parent id.type.id -> "" (parent id is "" for top level, prefixed by ws)
+  kSlugs,       // ws.scope id.type.slug -> resource id (active resources only)
   kTrashByTime,     // ws.~deletedAt.id -> "" (newest first)
   kTrashByType,     // ws.type.~deletedAt.id -> ""
   kExpiry,          // scheduledCleanupAt.ws.id -> "" (only items that may be swept)

@@ -1,6 +1,6 @@
-#include <chrono>
-
 #include "trashd/clock.h"
+
+#include <chrono>
 
 namespace trashd {
 

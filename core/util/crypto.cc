@@ -20,7 +20,8 @@ std::string Hex(const unsigned char* p, size_t n) {
 }
 
 void Random(unsigned char* p, size_t n) {
-  if (RAND_bytes(p, static_cast<int>(n)) != 1) throw std::runtime_error("RAND_bytes failed");
+  if (RAND_bytes(p, static_cast<int>(n)) != 1)
+    throw std::runtime_error("RAND_bytes failed");
 }
 
 }  // namespace

@@ -4,16 +4,26 @@ namespace trashd {
 
 const char* CodeName(Code code) {
   switch (code) {
-    case Code::kOk: return "OK";
-    case Code::kInvalidArgument: return "InvalidArgument";
-    case Code::kUnauthenticated: return "Unauthenticated";
-    case Code::kPermissionDenied: return "PermissionDenied";
-    case Code::kNotFound: return "NotFound";
-    case Code::kConflict: return "Conflict";
-    case Code::kQuotaExceeded: return "QuotaExceeded";
-    case Code::kRateLimited: return "RateLimited";
-    case Code::kUnavailable: return "Unavailable";
-    case Code::kInternal: return "Internal";
+    case Code::kOk:
+      return "OK";
+    case Code::kInvalidArgument:
+      return "InvalidArgument";
+    case Code::kUnauthenticated:
+      return "Unauthenticated";
+    case Code::kPermissionDenied:
+      return "PermissionDenied";
+    case Code::kNotFound:
+      return "NotFound";
+    case Code::kConflict:
+      return "Conflict";
+    case Code::kQuotaExceeded:
+      return "QuotaExceeded";
+    case Code::kRateLimited:
+      return "RateLimited";
+    case Code::kUnavailable:
+      return "Unavailable";
+    case Code::kInternal:
+      return "Internal";
   }
   return "Unknown";
 }

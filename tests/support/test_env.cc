@@ -50,7 +50,8 @@ Workspace TestEnv::MakeWorkspace(const std::string& ws, int retention_days,
   spec.quota_bytes = quota_bytes;
   auto created = engine_->CreateWorkspace(Actor::Admin(), spec);
   REQUIRE(created.ok());
-  REQUIRE(engine_->AddMember(Actor::Admin(), ws, Member{"alice", "Alice", kOwnerRole}).ok());
+  REQUIRE(
+      engine_->AddMember(Actor::Admin(), ws, Member{"alice", "Alice", kOwnerRole}).ok());
   REQUIRE(engine_->AddMember(Actor::Admin(), ws, Member{"bob", "Bob", kOwnerRole}).ok());
   return created.value();
 }

@@ -29,7 +29,7 @@ class TempDir {
 };
 
 struct TestEnvOptions {
-  bool no_sync = true;                 // the suite does not need power-loss durability
+  bool no_sync = true;  // the suite does not need power-loss durability
   uint64_t initial_map_bytes = 64ull << 20;
 };
 
@@ -53,8 +53,9 @@ class TestEnv {
                           uint64_t quota_bytes = 0);
 
   // Shorthands that REQUIRE success.
-  Resource Create(const std::string& ws, const std::string& type, const std::string& parent,
-                  const std::string& slug, const std::string& owner = "alice");
+  Resource Create(const std::string& ws, const std::string& type,
+                  const std::string& parent, const std::string& slug,
+                  const std::string& owner = "alice");
 
  private:
   TempDir dir_;

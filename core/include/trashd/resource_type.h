@@ -29,17 +29,17 @@ enum class IdForm {
 };
 
 struct TypeInfo {
-  std::string name;                       // "project": also makes trash_<name>, <name>:update
+  std::string name;  // "project": also makes trash_<name>, <name>:update
   std::vector<std::string> parent_types;  // "workspace" for top level
   std::string id_prefix;                  // "p" -> ids "p_..." (kOpaque only)
   IdForm id_form = IdForm::kOpaque;
-  std::string section;                    // "projects": key in GET /:ws/trash sections
+  std::string section;  // "projects": key in GET /:ws/trash sections
   std::vector<std::string> cascade_children;  // child types that travel with it
   // Slugs are unique among active resources of this type under the nearest ancestor
   // of this type; empty means the parent (or the workspace for top-level types).
   std::string slug_scope_type;
-  bool owner_only_delete = false;         // T6: only the resource's owner may delete it
-  std::vector<std::string> asset_kinds;   // kinds of assets it may hold ("image", ...)
+  bool owner_only_delete = false;        // T6: only the resource's owner may delete it
+  std::vector<std::string> asset_kinds;  // kinds of assets it may hold ("image", ...)
 };
 
 // A resource as a hook sees it: a copy, valid after the hook returns.
@@ -49,13 +49,13 @@ struct ResourceView {
   std::string workspace;
   std::string slug;
   std::string name;
-  std::string parent_id;     // empty for top level
+  std::string parent_id;  // empty for top level
   std::string owner_id;
-  std::string attributes;    // the type's own attributes, a JSON object text
+  std::string attributes;  // the type's own attributes, a JSON object text
   bool trashed = false;
   bool cleanup_delete_images = false;
   bool serving = false;
-  uint64_t own_bytes = 0;    // bytes of the assets it references, each counted once
+  uint64_t own_bytes = 0;  // bytes of the assets it references, each counted once
 };
 
 enum class LogLevel { kDebug, kInfo, kWarn, kError };
@@ -66,7 +66,8 @@ class HostApi {
   virtual ~HostApi() = default;
   virtual std::optional<ResourceView> GetResource(std::string_view id) = 0;
   // Children of `id` of the given type (every type when empty), active or trashed.
-  virtual std::vector<ResourceView> Children(std::string_view id, std::string_view type) = 0;
+  virtual std::vector<ResourceView> Children(std::string_view id,
+                                             std::string_view type) = 0;
   // Cancels the queued and running jobs of one resource; queues a job.cancelled event
   // for each. Returns how many were cancelled.
   virtual int CancelJobs(std::string_view resource_id, std::string_view reason) = 0;
@@ -95,15 +96,17 @@ class ResourceType {
   }
   // Whether purging `resource` frees its assets of `kind`. The engine uses this to
   // report what a purge would free (Q3) and at purge; OnPurged must release the same.
-  virtual bool ReleasesAtPurge(const ResourceView& resource, std::string_view kind) const = 0;
+  virtual bool ReleasesAtPurge(const ResourceView& resource,
+                               std::string_view kind) const = 0;
 
   // Called for the deleted resource (cascaded = false) and each active descendant
   // that travels with it (cascaded = true).
-  virtual Status OnTrashed(HostApi& host, const ResourceView& resource, bool cascaded) = 0;
+  virtual Status OnTrashed(HostApi& host, const ResourceView& resource,
+                           bool cascaded) const = 0;
   // Called for the restored resource and each descendant restored with it.
-  virtual Status OnRestored(HostApi& host, const ResourceView& resource) = 0;
+  virtual Status OnRestored(HostApi& host, const ResourceView& resource) const = 0;
   // Called for every resource of a purged subtree, before it is removed.
-  virtual Status OnPurged(HostApi& host, const ResourceView& resource) = 0;
+  virtual Status OnPurged(HostApi& host, const ResourceView& resource) const = 0;
 };
 
 }  // namespace trashd

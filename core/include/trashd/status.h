@@ -47,12 +47,20 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status InvalidArgument(std::string m) { return {Code::kInvalidArgument, std::move(m)}; }
-inline Status Unauthenticated(std::string m) { return {Code::kUnauthenticated, std::move(m)}; }
-inline Status PermissionDenied(std::string m) { return {Code::kPermissionDenied, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {Code::kInvalidArgument, std::move(m)};
+}
+inline Status Unauthenticated(std::string m) {
+  return {Code::kUnauthenticated, std::move(m)};
+}
+inline Status PermissionDenied(std::string m) {
+  return {Code::kPermissionDenied, std::move(m)};
+}
 inline Status NotFound(std::string m) { return {Code::kNotFound, std::move(m)}; }
 inline Status Conflict(std::string m) { return {Code::kConflict, std::move(m)}; }
-inline Status QuotaExceeded(std::string m) { return {Code::kQuotaExceeded, std::move(m)}; }
+inline Status QuotaExceeded(std::string m) {
+  return {Code::kQuotaExceeded, std::move(m)};
+}
 inline Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
 inline Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
 
@@ -60,16 +68,25 @@ inline Status Unavailable(std::string m) { return {Code::kUnavailable, std::move
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}            // NOLINT: implicit by design
-  Result(Status status) : status_(std::move(status)) {     // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
+  Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     assert(!status_.ok() && "a Result built from a Status must carry an error");
   }
 
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
-  T& value() & { assert(ok()); return *value_; }
-  const T& value() const& { assert(ok()); return *value_; }
-  T&& value() && { assert(ok()); return std::move(*value_); }
+  T& value() & {
+    assert(ok());
+    return *value_;
+  }
+  const T& value() const& {
+    assert(ok());
+    return *value_;
+  }
+  T&& value() && {
+    assert(ok());
+    return std::move(*value_);
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
@@ -86,15 +103,15 @@ class [[nodiscard]] Result {
 #define TRASHD_CONCAT(a, b) TRASHD_CONCAT_INNER(a, b)
 
 // Returns the Status from the enclosing function if `expr` is not OK.
-#define TRASHD_RETURN_IF_ERROR(expr)            \
-  do {                                          \
-    ::trashd::Status trashd_status_ = (expr);   \
+#define TRASHD_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::trashd::Status trashd_status_ = (expr);        \
     if (!trashd_status_.ok()) return trashd_status_; \
   } while (0)
 
 // `TRASHD_ASSIGN_OR_RETURN(auto x, F())` binds x to F()'s value or returns its Status.
-#define TRASHD_ASSIGN_OR_RETURN(lhs, expr)                            \
-  auto TRASHD_CONCAT(trashd_result_, __LINE__) = (expr);              \
-  if (!TRASHD_CONCAT(trashd_result_, __LINE__).ok())                  \
-    return TRASHD_CONCAT(trashd_result_, __LINE__).status();          \
+#define TRASHD_ASSIGN_OR_RETURN(lhs, expr)                   \
+  auto TRASHD_CONCAT(trashd_result_, __LINE__) = (expr);     \
+  if (!TRASHD_CONCAT(trashd_result_, __LINE__).ok())         \
+    return TRASHD_CONCAT(trashd_result_, __LINE__).status(); \
   lhs = std::move(TRASHD_CONCAT(trashd_result_, __LINE__)).value()

@@ -1,0 +1,311 @@
+// Engine: opening, shared record helpers, counters, audit log and outbox.
+#include "engine/engine.h"
+
+#include <cctype>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+
+#include "engine/engine_impl.h"
+#include "util/crypto.h"
+
+namespace trashd {
+
+// ---- names and forms --------------------------------------------------------------
+
+std::string LibraryId(std::string_view ws) { return "~lib/" + std::string(ws); }
+bool IsLibraryId(std::string_view id) { return id.substr(0, 5) == "~lib/"; }
+
+bool ValidWorkspaceSlug(std::string_view s) {
+  if (s.empty() || s.size() > 64 || !std::isalnum(static_cast<unsigned char>(s[0])))
+    return false;
+  for (char c : s) {
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool ValidSlug(std::string_view s) {
+  if (s.empty() || s.size() > 100 || !std::isalnum(static_cast<unsigned char>(s[0])))
+    return false;
+  for (char c : s) {
+    bool ok = std::islower(static_cast<unsigned char>(c)) ||
+              std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+              c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string SlugFromName(std::string_view name, std::string_view fallback) {
+  std::string out;
+  for (char c : name) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (std::isalnum(u)) {
+      out.push_back(static_cast<char>(std::tolower(u)));
+    } else if (!out.empty() && out.back() != '-') {
+      out.push_back('-');
+    }
+    if (out.size() >= 100) break;
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out.empty() ? std::string(fallback) : out;
+}
+
+std::string PublicIdOf(const ResourceRec& r, const ResourceType* type) {
+  if (type && type->Info().id_form == IdForm::kNumberedPerParent) {
+    size_t dot = r.id.rfind('.');
+    return dot == std::string::npos ? r.id : r.id.substr(dot + 1);
+  }
+  return r.id;
+}
+
+std::string IsoTime(TimeMs t) {
+  std::time_t secs = static_cast<std::time_t>(t / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(((t % 1000) + 1000) % 1000));
+  return buf;
+}
+
+// ---- opening ----------------------------------------------------------------------
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options,
+                                             const TypeRegistry* types,
+                                             const Clock* clock) {
+  if (!types || !types->frozen())
+    return Internal("the type registry must be frozen first");
+  if (!clock) return Internal("the engine needs a clock");
+  if (options.default_retention_days < kMinRetentionDays ||
+      options.default_retention_days > kMaxRetentionDays) {
+    return InvalidArgument("default retention must be 1 to 365 days");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->types = types;
+  impl->clock = clock;
+  std::filesystem::path dir(options.data_dir);
+  TRASHD_ASSIGN_OR_RETURN(impl->store,
+                          Store::Open((dir / "store").string(), options.store));
+  impl->blobs = std::make_unique<BlobStore>((dir / "blobs").string());
+  TRASHD_RETURN_IF_ERROR(impl->blobs->Init());
+  impl->RecoverUnlinks();
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+const TypeRegistry& Engine::types() const { return *impl_->types; }
+const Clock& Engine::clock() const { return *impl_->clock; }
+Store& Engine::store() { return *impl_->store; }
+
+// ---- records ----------------------------------------------------------------------
+
+bool Engine::Impl::LoadResource(ReadTxn& txn, std::string_view id, ResourceRec* out) {
+  std::string_view v;
+  if (id.empty() || !txn.Get(Table::kResources, id, &v)) return false;
+  return ResourceRec::Decode(v, out);
+}
+
+void Engine::Impl::PutResource(WriteTxn& txn, const ResourceRec& r) {
+  txn.Put(Table::kResources, r.id, r.Encode());
+}
+
+bool Engine::Impl::LoadWorkspace(ReadTxn& txn, std::string_view ws, Workspace* out) {
+  std::string_view v;
+  return !ws.empty() && txn.Get(Table::kWorkspaces, ws, &v) && DecodeWorkspace(v, out);
+}
+
+bool Engine::Impl::LoadAsset(ReadTxn& txn, std::string_view ws, std::string_view hash,
+                             AssetRec* out) {
+  std::string_view v;
+  return txn.Get(Table::kAssets, Key().S(ws).S(hash), &v) && AssetRec::Decode(v, out);
+}
+
+std::string Engine::Impl::MemberName(ReadTxn& txn, std::string_view ws,
+                                     std::string_view member_id) {
+  if (member_id.empty()) return "";
+  std::string_view v;
+  Member m;
+  if (txn.Get(Table::kMembers, Key().S(ws).S(member_id), &v) && DecodeMember(v, &m)) {
+    return m.name;
+  }
+  return std::string(member_id);
+}
+
+Status Engine::Impl::LoadOwned(ReadTxn& txn, std::string_view ws, std::string_view id,
+                               ResourceRec* out) {
+  if (!LoadResource(txn, id, out) || out->ws != ws) {
+    return NotFound("no resource " + std::string(id) + " in workspace " +
+                    std::string(ws));
+  }
+  return Status::Ok();
+}
+
+ResourceView Engine::Impl::View(const ResourceRec& r) {
+  ResourceView v;
+  v.id = r.id;
+  v.type = r.type;
+  v.workspace = r.ws;
+  v.slug = r.slug;
+  v.name = r.name;
+  v.parent_id = r.parent_id;
+  v.owner_id = r.owner;
+  v.attributes = r.attributes;
+  v.trashed = r.state == ResourceState::kTrashed;
+  v.cleanup_delete_images = r.cleanup_delete_images;
+  v.serving = r.serving;
+  v.own_bytes = r.own_bytes;
+  return v;
+}
+
+bool Engine::Impl::Releases(const ResourceRec& r, std::string_view kind) const {
+  const ResourceType* t = TypeOf(r.type);
+  if (!t) return false;
+  // cleanup_delete_images lives on the item; descendants see the item's choice.
+  return t->ReleasesAtPurge(View(r), kind);
+}
+
+// ---- counters ---------------------------------------------------------------------
+
+uint64_t Engine::Impl::GetCounter(ReadTxn& txn, std::string_view ws,
+                                  std::string_view name) {
+  std::string_view v;
+  return txn.Get(Table::kCounters, Key().S(ws).S(name), &v) ? keys::ReadU64(v) : 0;
+}
+
+void Engine::Impl::AddCounter(WriteTxn& txn, std::string_view ws, std::string_view name,
+                              int64_t delta) {
+  if (delta == 0) return;
+  Key k;
+  k.S(ws).S(name);
+  std::string_view v;
+  uint64_t cur = txn.Get(Table::kCounters, k, &v) ? keys::ReadU64(v) : 0;
+  std::string enc;
+  keys::AppendU64(&enc, cur + static_cast<uint64_t>(delta));
+  txn.Put(Table::kCounters, k, enc);
+}
+
+uint64_t Engine::Impl::NextSeq(WriteTxn& txn, std::string_view name) {
+  std::string_view v;
+  uint64_t next = txn.Get(Table::kMeta, name, &v) ? keys::ReadU64(v) + 1 : 1;
+  std::string enc;
+  keys::AppendU64(&enc, next);
+  txn.Put(Table::kMeta, name, enc);
+  return next;
+}
+
+// ---- audit and events -------------------------------------------------------------
+
+const char* InterfaceName(Interface via) {
+  switch (via) {
+    case Interface::kApi:
+      return "api";
+    case Interface::kAdmin:
+      return "admin";
+    case Interface::kWeb:
+      return "web";
+    case Interface::kSweep:
+      return "sweep";
+  }
+  return "unknown";
+}
+
+void Engine::Impl::Audit(WriteTxn& txn, const Actor& actor, std::string_view ws,
+                         std::string_view action, std::string_view type,
+                         std::string_view target_id, std::string_view target_name,
+                         uint64_t descendants, bool ok, std::string_view detail) {
+  AuditEntry a;
+  a.seq = NextSeq(txn, "audit_seq");
+  a.time = clock->Now();
+  a.workspace = ws;
+  a.actor = actor.member_id.empty() ? InterfaceName(actor.via) : actor.member_id;
+  a.actor_name = actor.member_id.empty() ? a.actor : MemberName(txn, ws, actor.member_id);
+  a.via = InterfaceName(actor.via);
+  a.action = action;
+  a.type = type;
+  a.target_id = target_id;
+  a.target_name = target_name;
+  a.descendants = descendants;
+  a.ok = ok;
+  a.detail = detail;
+  txn.Put(Table::kAudit, Key().S(ws).U(a.seq), EncodeAudit(a));
+}
+
+void Engine::Impl::QueueEvent(WriteTxn& txn, std::string_view ws, std::string_view type,
+                              std::string payload) {
+  Event e;
+  e.seq = NextSeq(txn, "outbox_seq");
+  e.id = "evt_" + std::to_string(e.seq);
+  e.workspace = ws;
+  e.type = type;
+  e.payload = std::move(payload);
+  e.time = clock->Now();
+  txn.Put(Table::kOutbox, Key().U(e.seq), EncodeEvent(e));
+}
+
+Status Engine::Impl::Refuse(const Actor& actor, std::string_view ws,
+                            std::string_view action, std::string_view type,
+                            std::string_view target_id, Status status) {
+  // Storage failures are not refusals of the caller; there is nothing to record.
+  if (status.code() == Code::kUnavailable) return status;
+  Status written = store->Write([&](WriteTxn& txn) {
+    Audit(txn, actor, ws, action, type, target_id, "", 0, false, status.message());
+    return Status::Ok();
+  });
+  (void)written;  // The refusal stands even if the audit write fails.
+  return status;
+}
+
+Status Engine::Impl::RunAudited(const Actor& actor, std::string_view ws,
+                                std::string_view action, std::string_view type,
+                                std::string_view target_id,
+                                const std::function<Status(WriteTxn&)>& fn) {
+  Status s = store->Write(fn);
+  if (!s.ok()) return Refuse(actor, ws, action, type, target_id, s);
+  return s;
+}
+
+std::vector<AuditEntry> Engine::Audit(std::string_view ws, TimeMs since, size_t limit) {
+  std::vector<AuditEntry> out;
+  auto txn = impl_->store->BeginRead();
+  txn->ScanPrefix(Table::kAudit, Key().S(ws).Prefix(), [&](auto, std::string_view v) {
+    AuditEntry a;
+    if (DecodeAudit(v, &a) && a.time >= since) out.push_back(std::move(a));
+    return out.size() < limit;
+  });
+  return out;
+}
+
+std::vector<Event> Engine::PendingEvents(uint64_t after_seq, size_t limit) {
+  std::vector<Event> out;
+  auto txn = impl_->store->BeginRead();
+  auto c = txn->OpenCursor(Table::kOutbox);
+  for (c->Seek(Key().U(after_seq + 1)); c->Valid() && out.size() < limit; c->Next()) {
+    Event e;
+    if (DecodeEvent(c->value(), &e)) out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Status Engine::AckEvents(uint64_t up_to_seq) {
+  return impl_->store->Write([&](WriteTxn& txn) {
+    std::vector<std::string> done;
+    auto c = txn.OpenCursor(Table::kOutbox);
+    for (c->Seek(""); c->Valid() && keys::ReadU64(c->key()) <= up_to_seq; c->Next()) {
+      done.emplace_back(c->key());
+    }
+    c.reset();
+    for (const auto& k : done) txn.Del(Table::kOutbox, k);
+    return Status::Ok();
+  });
+}
+
+}  // namespace trashd

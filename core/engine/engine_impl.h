@@ -1,0 +1,115 @@
+// The inside of Engine, shared by the engine_*.cc files (one per concern). Not a
+// public header.
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "assets/blob_store.h"
+#include "engine/engine.h"
+#include "engine/records.h"
+#include "store/keys.h"
+#include "store/store.h"
+
+namespace trashd {
+
+using keys::Key;
+using BlobList = std::vector<std::pair<std::string, std::string>>;  // (ws, hash)
+
+// The workspace's asset library: keeps the references a purge does not free.
+std::string LibraryId(std::string_view ws);
+bool IsLibraryId(std::string_view id);
+
+// Counter names in Table::kCounters under each workspace.
+namespace counter {
+constexpr const char* kActiveBytes = "active_bytes";
+constexpr const char* kTrashBytes = "trash_bytes";
+constexpr const char* kTrashItems = "trash_items";
+inline std::string ActiveByType(std::string_view t) {
+  return "type_active/" + std::string(t);
+}
+inline std::string TrashByType(std::string_view t) {
+  return "type_trash/" + std::string(t);
+}
+}  // namespace counter
+
+bool ValidWorkspaceSlug(std::string_view s);
+bool ValidSlug(std::string_view s);
+std::string SlugFromName(std::string_view name, std::string_view fallback);
+std::string PublicIdOf(const ResourceRec& r, const ResourceType* type);
+std::string IsoTime(TimeMs t);
+
+// The hooks' window on the current transaction.
+class HostImpl;
+
+struct Engine::Impl {
+  EngineOptions options;
+  const TypeRegistry* types = nullptr;
+  const Clock* clock = nullptr;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<BlobStore> blobs;
+
+  // ---- records ----
+  static bool LoadResource(ReadTxn& txn, std::string_view id, ResourceRec* out);
+  static void PutResource(WriteTxn& txn, const ResourceRec& r);
+  static bool LoadWorkspace(ReadTxn& txn, std::string_view ws, Workspace* out);
+  static bool LoadAsset(ReadTxn& txn, std::string_view ws, std::string_view hash,
+                        AssetRec* out);
+  static std::string MemberName(ReadTxn& txn, std::string_view ws,
+                                std::string_view member_id);
+  // A resource of `ws` (active or trashed), or NotFound naming it.
+  static Status LoadOwned(ReadTxn& txn, std::string_view ws, std::string_view id,
+                          ResourceRec* out);
+
+  // ---- counters ----
+  static uint64_t GetCounter(ReadTxn& txn, std::string_view ws, std::string_view name);
+  static void AddCounter(WriteTxn& txn, std::string_view ws, std::string_view name,
+                         int64_t delta);
+  static uint64_t NextSeq(WriteTxn& txn, std::string_view name);
+
+  // ---- audit and events ----
+  void Audit(WriteTxn& txn, const Actor& actor, std::string_view ws,
+             std::string_view action, std::string_view type, std::string_view target_id,
+             std::string_view target_name, uint64_t descendants, bool ok,
+             std::string_view detail);
+  void QueueEvent(WriteTxn& txn, std::string_view ws, std::string_view type,
+                  std::string payload);
+  // Writes a refusal to the audit log in its own transaction and returns `status`.
+  Status Refuse(const Actor& actor, std::string_view ws, std::string_view action,
+                std::string_view type, std::string_view target_id, Status status);
+  // Runs a state-changing operation: commits on OK; on a refusal (any non-OK status
+  // but Internal/Unavailable storage failures too) audits it and returns it.
+  Status RunAudited(const Actor& actor, std::string_view ws, std::string_view action,
+                    std::string_view type, std::string_view target_id,
+                    const std::function<Status(WriteTxn&)>& fn);
+
+  // ---- types and hooks ----
+  const ResourceType* TypeOf(std::string_view name) const { return types->Find(name); }
+  static ResourceView View(const ResourceRec& r);
+
+  // ---- trash internals ----
+  // Removes a trash item and its whole subtree (P1), inside `txn`. Appends the blob
+  // files to remove once committed.
+  Status PurgeItemInTxn(WriteTxn& txn, const Actor& actor, const ResourceRec& item,
+                        PurgeOutcome* out, BlobList* unlink);
+  // Whether a hold keeps the item: its own, a containing item's, or the workspace's.
+  static bool IsHeld(ReadTxn& txn, const ResourceRec& item);
+  // Innermost trash item holding every reference of an asset ("" if none).
+  static std::string ComputeHolder(ReadTxn& txn, std::string_view ws,
+                                   std::string_view hash);
+  // Adds delta to the size of an item and of every item containing it.
+  static void AddToItemSizes(WriteTxn& txn, std::string_view item_id, int64_t delta);
+  TrashItem MakeTrashItem(ReadTxn& txn, const ResourceRec& item) const;
+  // Removes blob files whose assets are gone (called after the commit).
+  void ProcessUnlinks(const BlobList& blobs);
+  // Finishes removals a crash interrupted (the durable unlink list).
+  void RecoverUnlinks();
+  bool Releases(const ResourceRec& r, std::string_view kind) const;
+};
+
+}  // namespace trashd

@@ -1,0 +1,519 @@
+// Purge (P1–P4), Empty Trash, the expiry sweep (S1–S2) and blob removal.
+#include <algorithm>
+#include <chrono>
+#include <unordered_map>
+
+#include "engine/engine_impl.h"
+#include "engine/host_impl.h"
+#include "engine/json.h"
+
+namespace trashd {
+namespace {
+
+Key ExpiryKey(const ResourceRec& r) {
+  Key k;
+  k.U(r.scheduled_cleanup_at).S(r.ws).S(r.id);
+  return k;
+}
+
+// (ws, id) of an expiry index key: 8 bytes of time, separator, ws, separator, id.
+bool ParseExpiryKey(std::string_view k, std::string* ws, std::string* id) {
+  if (k.size() < 10) return false;
+  auto parts = keys::Split(k.substr(9));
+  if (parts.size() != 2) return false;
+  ws->assign(parts[0]);
+  id->assign(parts[1]);
+  return true;
+}
+
+int64_t SteadyMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+bool Engine::Impl::IsHeld(ReadTxn& txn, const ResourceRec& item) {
+  Workspace w;
+  if (LoadWorkspace(txn, item.ws, &w) && w.hold) return true;
+  ResourceRec cur = item;
+  for (int depth = 0; depth < 64; ++depth) {
+    if (cur.hold) return true;
+    if (cur.container.empty() || !LoadResource(txn, cur.container, &cur)) return false;
+  }
+  return false;
+}
+
+std::string Engine::Impl::ComputeHolder(ReadTxn& txn, std::string_view ws,
+                                        std::string_view hash) {
+  std::vector<std::string> common;  // innermost first
+  bool first = true;
+  bool none = false;
+  std::unordered_map<std::string, std::string> container_of;
+  txn.ScanPrefix(
+      Table::kAssetRefs, Key().S(ws).S(hash).Prefix(), [&](std::string_view k, auto) {
+        auto parts = keys::Split(k);
+        std::string rid(parts[2]);
+        ResourceRec r;
+        if (IsLibraryId(rid) || !LoadResource(txn, rid, &r) ||
+            r.state == ResourceState::kActive) {
+          none = true;
+          return false;
+        }
+        std::vector<std::string> chain;
+        std::string it = r.trash_item;
+        for (int depth = 0; !it.empty() && depth < 64; ++depth) {
+          chain.push_back(it);
+          auto found = container_of.find(it);
+          if (found == container_of.end()) {
+            ResourceRec item;
+            std::string next = LoadResource(txn, it, &item) ? item.container : "";
+            found = container_of.emplace(it, next).first;
+          }
+          it = found->second;
+        }
+        if (first) {
+          common = std::move(chain);
+          first = false;
+        } else {
+          std::vector<std::string> kept;
+          for (const auto& c : common) {
+            if (std::find(chain.begin(), chain.end(), c) != chain.end())
+              kept.push_back(c);
+          }
+          common = std::move(kept);
+        }
+        if (common.empty()) none = true;
+        return !none;
+      });
+  if (none || common.empty()) return "";
+  return common.front();
+}
+
+void Engine::Impl::AddToItemSizes(WriteTxn& txn, std::string_view item_id,
+                                  int64_t delta) {
+  std::string id(item_id);
+  for (int depth = 0; !id.empty() && depth < 64; ++depth) {
+    ResourceRec r;
+    if (!LoadResource(txn, id, &r)) return;
+    r.size = static_cast<uint64_t>(static_cast<int64_t>(r.size) + delta);
+    PutResource(txn, r);
+    id = r.container;
+  }
+}
+
+Status Engine::Impl::PurgeItemInTxn(WriteTxn& txn, const Actor& actor,
+                                    const ResourceRec& item, PurgeOutcome* out,
+                                    BlobList* unlink) {
+  const std::string& ws = item.ws;
+  const ResourceType* item_type = TypeOf(item.type);
+  std::string public_id = PublicIdOf(item, item_type);
+  if (IsHeld(txn, item)) {  // P4
+    return Conflict(
+        item.type + " " + public_id +
+        " is under legal hold and cannot be purged until the hold is released");
+  }
+  // The whole subtree, whatever state each part is in.
+  std::vector<ResourceRec> all{item};
+  for (size_t i = 0; i < all.size(); ++i) {
+    std::string parent_id = all[i].id;
+    txn.ScanPrefix(Table::kChildren, Key().S(ws).S(parent_id).Prefix(),
+                   [&](std::string_view k, auto) {
+                     ResourceRec c;
+                     if (LoadResource(txn, keys::LastPart(k), &c))
+                       all.push_back(std::move(c));
+                     return true;
+                   });
+  }
+  for (size_t i = 1; i < all.size(); ++i) {
+    if (all[i].is_item() && all[i].hold) {
+      return Conflict(item.type + " " + public_id + " holds " + all[i].type + " " +
+                      PublicIdOf(all[i], TypeOf(all[i].type)) +
+                      ", which is under legal hold; release it first");
+    }
+  }
+  HostImpl host(*this, txn, ws);
+  for (auto& r : all) {
+    const ResourceType* type = TypeOf(r.type);
+    host.SetCurrent(&r);
+    TRASHD_RETURN_IF_ERROR(
+        GuardedHook(r.type, "on_purged", [&] { return type->OnPurged(host, View(r)); }));
+  }
+  host.SetCurrent(nullptr);
+
+  std::unordered_map<std::string, std::pair<uint64_t, uint64_t>>
+      drops;  // hash -> (refs, live)
+  std::string library = LibraryId(ws);
+  for (const auto& r : all) {
+    if (r.asset_refs > 0) {
+      std::vector<std::pair<std::string, std::string>> refs;  // (kind, hash)
+      txn.ScanPrefix(Table::kResourceAssets, Key().S(r.id).Prefix(),
+                     [&](std::string_view k, auto) {
+                       auto parts = keys::Split(k);
+                       refs.emplace_back(parts[1], parts[2]);
+                       return true;
+                     });
+      for (const auto& [kind, hash] : refs) {
+        bool declared = Releases(r, kind);
+        if (declared != host.Released(r.id, kind)) {
+          return Internal("the " + r.type + " type's on_purged hook " +
+                          (declared ? "did not release" : "released") + " its " + kind +
+                          " assets, unlike its ReleasesAtPurge");
+        }
+        txn.Del(Table::kResourceAssets, Key().S(r.id).S(kind).S(hash));
+        txn.Del(Table::kAssetRefs, Key().S(ws).S(hash).S(r.id).S(kind));
+        auto& d = drops[hash];
+        if (declared) {
+          d.first++;
+          continue;
+        }
+        // Kept: the workspace's asset library takes over the reference (P2).
+        Key lib;
+        lib.S(library).S(kind).S(hash);
+        if (txn.Has(Table::kResourceAssets, lib)) {
+          d.first++;
+          d.second++;
+        } else {
+          txn.Put(Table::kResourceAssets, lib, "");
+          txn.Put(Table::kAssetRefs, Key().S(ws).S(hash).S(library).S(kind), "");
+        }
+      }
+    }
+    std::vector<std::string> jobs;
+    txn.ScanPrefix(Table::kJobsByResource, Key().S(r.id).Prefix(),
+                   [&](std::string_view k, auto) {
+                     jobs.emplace_back(k);
+                     return true;
+                   });
+    for (const auto& jk : jobs) {
+      txn.Del(Table::kJobs, keys::LastPart(jk));
+      txn.Del(Table::kJobsByResource, jk);
+    }
+    txn.Del(Table::kResources, r.id);
+    txn.Del(Table::kChildren, Key().S(ws).S(r.parent_id).S(r.type).S(r.id));
+    if (!r.slug_released)
+      txn.Del(Table::kSlugs, Key().S(ws).S(r.scope_id).S(r.type).S(r.slug));
+    AddCounter(txn, ws, counter::TrashByType(r.type), -static_cast<int64_t>(r.own_bytes));
+    if (r.is_item()) {
+      txn.Del(Table::kTrashByTime, Key().S(ws).U(keys::Inverted(r.deleted_at)).S(r.id));
+      txn.Del(Table::kTrashByType,
+              Key().S(ws).S(r.type).U(keys::Inverted(r.deleted_at)).S(r.id));
+      txn.Del(Table::kExpiry, ExpiryKey(r));
+      AddCounter(txn, ws, counter::kTrashItems, -1);
+      out->items++;
+    }
+    out->resources++;
+  }
+  // A purged item inside another one no longer adds to that one's size.
+  if (!item.container.empty())
+    AddToItemSizes(txn, item.container, -static_cast<int64_t>(item.size));
+
+  uint64_t freed = 0;
+  for (const auto& [hash, d] : drops) {
+    AssetRec a;
+    if (!LoadAsset(txn, ws, hash, &a)) continue;
+    a.refs -= std::min(a.refs, d.first);
+    a.live_refs -= std::min(a.live_refs, d.second);
+    if (a.refs == 0) {
+      txn.Del(Table::kAssets, Key().S(ws).S(hash));
+      AddCounter(txn, ws, counter::kTrashBytes, -static_cast<int64_t>(a.bytes));
+      txn.Put(Table::kUnlink, Key().S(ws).S(hash), "");
+      unlink->emplace_back(ws, hash);
+      freed += a.bytes;
+      continue;
+    }
+    if (a.live_refs == 0 && a.holder.empty()) {
+      // What is left may now sit inside a single other item (Q3).
+      a.holder = ComputeHolder(txn, ws, hash);
+      if (!a.holder.empty()) AddToItemSizes(txn, a.holder, static_cast<int64_t>(a.bytes));
+    }
+    txn.Put(Table::kAssets, Key().S(ws).S(hash), a.Encode());
+  }
+  out->bytes_freed += freed;
+  Audit(txn, actor, ws, "purge", item.type, item.id, item.name, all.size() - 1, true,
+        std::to_string(freed) + " bytes freed");
+  QueueEvent(txn, ws, "purge",
+             JsonText({{"type", item.type},
+                       {"id", public_id},
+                       {"internalId", item.id},
+                       {"name", item.name},
+                       {"resources", static_cast<uint64_t>(all.size())},
+                       {"bytesFreed", freed},
+                       {"via", InterfaceName(actor.via)}}));
+  return Status::Ok();
+}
+
+void Engine::Impl::ProcessUnlinks(const BlobList& list) {
+  if (list.empty()) return;
+  for (const auto& [ws, hash] : list) {
+    std::lock_guard stripe(blobs->StripeFor(hash));
+    bool referenced;
+    {
+      auto txn = store->BeginRead();
+      AssetRec a;
+      referenced = LoadAsset(*txn, ws, hash, &a);  // the same content came back meanwhile
+    }
+    if (!referenced) {
+      Status s = blobs->Remove(ws, hash);
+      if (!s.ok() && options.log) options.log(LogLevel::kWarn, s.message());
+    }
+  }
+  Status s = store->Write([&](WriteTxn& txn) {
+    for (const auto& [ws, hash] : list) txn.Del(Table::kUnlink, Key().S(ws).S(hash));
+    return Status::Ok();
+  });
+  if (!s.ok() && options.log) options.log(LogLevel::kWarn, "unlink list: " + s.message());
+}
+
+void Engine::Impl::RecoverUnlinks() {
+  BlobList pending;
+  {
+    auto txn = store->BeginRead();
+    txn->ScanPrefix(Table::kUnlink, "", [&](std::string_view k, auto) {
+      auto parts = keys::Split(k);
+      if (parts.size() == 2) pending.emplace_back(parts[0], parts[1]);
+      return true;
+    });
+  }
+  ProcessUnlinks(pending);
+}
+
+// ---- purge and empty trash --------------------------------------------------------
+
+namespace {
+// P3: never through the API; on the web page only for a member holding purge_trash.
+Status CheckMayPurge(Engine& engine, const Actor& actor, std::string_view ws) {
+  if (actor.via == Interface::kApi) {
+    return PermissionDenied(
+        "Permanent deletion is not available through the API; use the Trash page or "
+        "trashctl.");
+  }
+  if (!actor.member_id.empty() && !engine.MemberHas(ws, actor.member_id, "purge_trash")) {
+    return PermissionDenied("Your role lacks the purge_trash permission.");
+  }
+  return Status::Ok();
+}
+}  // namespace
+
+Result<PurgeOutcome> Engine::Purge(const Actor& actor, std::string_view ws,
+                                   std::string_view internal_id) {
+  Status refused = CheckMayPurge(*this, actor, ws);
+  if (!refused.ok()) return impl_->Refuse(actor, ws, "purge", "", internal_id, refused);
+  PurgeOutcome out;
+  BlobList unlink;
+  Status s = impl_->RunAudited(
+      actor, ws, "purge", "", internal_id, [&](WriteTxn& txn) -> Status {
+        out = PurgeOutcome{};
+        unlink.clear();
+        ResourceRec item;
+        if (!Impl::LoadOwned(txn, ws, internal_id, &item).ok() || !item.is_item()) {
+          return NotFound((item.type.empty() ? std::string("item") : item.type) + " " +
+                          std::string(internal_id) + " is not in Trash");
+        }
+        return impl_->PurgeItemInTxn(txn, actor, item, &out, &unlink);
+      });
+  if (!s.ok()) return s;
+  impl_->ProcessUnlinks(unlink);
+  return out;
+}
+
+namespace {
+
+// Purges the given items in one transaction; if any fails, each alone, so one bad item
+// (a failing hook) does not hold back the others. `skip` decides per item, inside the
+// transaction, whether it is no longer due (returns true to skip it).
+struct BatchResult {
+  PurgeOutcome outcome;
+  uint64_t skipped_held = 0;
+  std::vector<std::pair<std::string, Status>> failures;  // (id, why)
+};
+
+BatchResult PurgeItems(Engine::Impl& impl, const Actor& actor,
+                       const std::vector<std::pair<std::string, std::string>>& items,
+                       const std::function<bool(const ResourceRec&)>& skip) {
+  BatchResult result;
+  auto run = [&](size_t from, size_t to, BatchResult* into) -> Status {
+    BlobList unlink;
+    BatchResult local;
+    Status s = impl.store->Write([&](WriteTxn& txn) -> Status {
+      local = BatchResult{};
+      unlink.clear();
+      for (size_t i = from; i < to; ++i) {
+        ResourceRec r;
+        if (!Engine::Impl::LoadResource(txn, items[i].second, &r) || !r.is_item() ||
+            r.ws != items[i].first || skip(r)) {
+          continue;
+        }
+        if (Engine::Impl::IsHeld(txn, r)) {
+          local.skipped_held++;
+          local.outcome.skipped_held.push_back(r.id);
+          continue;
+        }
+        TRASHD_RETURN_IF_ERROR(
+            impl.PurgeItemInTxn(txn, actor, r, &local.outcome, &unlink));
+      }
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    impl.ProcessUnlinks(unlink);
+    into->outcome.items += local.outcome.items;
+    into->outcome.resources += local.outcome.resources;
+    into->outcome.bytes_freed += local.outcome.bytes_freed;
+    into->skipped_held += local.skipped_held;
+    for (auto& h : local.outcome.skipped_held) into->outcome.skipped_held.push_back(h);
+    return s;
+  };
+  if (items.empty()) return result;
+  if (run(0, items.size(), &result).ok()) return result;
+  for (size_t i = 0; i < items.size(); ++i) {
+    Status s = run(i, i + 1, &result);
+    if (!s.ok()) {
+      result.failures.emplace_back(items[i].second, s);
+      (void)impl.Refuse(actor, items[i].first, "purge", "", items[i].second, s);
+    }
+  }
+  return result;
+}
+
+}  // namespace
+
+Result<PurgeOutcome> Engine::EmptyTrash(const Actor& actor, std::string_view ws) {
+  Status refused = CheckMayPurge(*this, actor, ws);
+  if (!refused.ok())
+    return impl_->Refuse(actor, ws, "empty-trash", "workspace", ws, refused);
+  std::vector<std::pair<std::string, std::string>> items;
+  {
+    auto txn = impl_->store->BeginRead();
+    Workspace w;
+    if (!Impl::LoadWorkspace(*txn, ws, &w))
+      return NotFound("no workspace " + std::string(ws));
+    txn->ScanPrefix(
+        Table::kTrashByTime, Key().S(ws).Prefix(), [&](std::string_view k, auto) {
+          items.emplace_back(std::string(ws), std::string(k.substr(ws.size() + 1 + 9)));
+          return true;
+        });
+  }
+  PurgeOutcome total;
+  constexpr size_t kBatch = 256;
+  for (size_t from = 0; from < items.size(); from += kBatch) {
+    std::vector<std::pair<std::string, std::string>> part(
+        items.begin() + from, items.begin() + std::min(items.size(), from + kBatch));
+    BatchResult r =
+        PurgeItems(*impl_, actor, part, [](const ResourceRec&) { return false; });
+    total.items += r.outcome.items;
+    total.resources += r.outcome.resources;
+    total.bytes_freed += r.outcome.bytes_freed;
+    for (auto& h : r.outcome.skipped_held) total.skipped_held.push_back(h);
+    if (!r.failures.empty() && from + kBatch >= items.size() && total.items == 0) {
+      return r.failures.front().second;
+    }
+  }
+  return total;
+}
+
+// ---- sweep ------------------------------------------------------------------------
+
+Result<SweepReport> Engine::SweepOnce(TimeMs now, size_t batch, bool dry_run) {
+  if (batch == 0) batch = 1000;
+  SweepReport report;
+  report.now = now;
+  report.dry_run = dry_run;
+  int64_t began = SteadyMs();
+  Actor sweep = Actor::Sweep();
+  if (dry_run) {
+    auto txn = impl_->store->BeginRead();
+    auto c = txn->OpenCursor(Table::kExpiry);
+    for (c->Seek(""); c->Valid() && static_cast<TimeMs>(keys::ReadU64(c->key())) <= now;
+         c->Next()) {
+      std::string ws, id;
+      ResourceRec r;
+      if (!ParseExpiryKey(c->key(), &ws, &id) || !Impl::LoadResource(*txn, id, &r) ||
+          !r.is_item()) {
+        continue;
+      }
+      if (Impl::IsHeld(*txn, r)) {
+        report.skipped_held++;
+        continue;
+      }
+      report.would_purge.push_back(impl_->MakeTrashItem(*txn, r));
+      report.items++;
+      report.bytes += r.size;
+    }
+    report.duration_ms = SteadyMs() - began;
+    return report;
+  }
+
+  TimeMs started = impl_->clock->Now();
+  std::string run_key;
+  Status s = impl_->store->Write([&](WriteTxn& txn) {
+    run_key =
+        Key().U(static_cast<uint64_t>(started)).U(Impl::NextSeq(txn, "sweep_seq")).str();
+    txn.Put(Table::kSweepRuns, run_key, EncodeSweepRun(SweepRun{started, 0, 0, 0, 0}));
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+
+  std::string after;  // the last expiry key handled
+  while (true) {
+    std::vector<std::pair<std::string, std::string>> due;
+    std::string last;
+    {
+      auto txn = impl_->store->BeginRead();
+      auto c = txn->OpenCursor(Table::kExpiry);
+      c->Seek(after);
+      if (!after.empty() && c->Valid() && c->key() == after) c->Next();
+      for (; c->Valid() && due.size() < batch; c->Next()) {
+        // Stop at the first key not yet due: nothing unexpired is read (S2).
+        if (static_cast<TimeMs>(keys::ReadU64(c->key())) > now) break;
+        std::string ws, id;
+        if (ParseExpiryKey(c->key(), &ws, &id))
+          due.emplace_back(std::move(ws), std::move(id));
+        last.assign(c->key());
+      }
+    }
+    if (due.empty()) break;
+    after = last;
+    BatchResult r = PurgeItems(*impl_, sweep, due, [now](const ResourceRec& item) {
+      return item.scheduled_cleanup_at > now;  // never early
+    });
+    report.items += r.outcome.items;
+    report.resources += r.outcome.resources;
+    report.bytes += r.outcome.bytes_freed;
+    report.skipped_held += r.skipped_held;
+    report.batches++;
+  }
+  report.duration_ms = SteadyMs() - began;
+  s = impl_->store->Write([&](WriteTxn& txn) {
+    SweepRun run{started, impl_->clock->Now(), report.items, report.bytes,
+                 report.duration_ms};
+    txn.Put(Table::kSweepRuns, run_key, EncodeSweepRun(run));
+    std::string enc;
+    keys::AppendU64(&enc, static_cast<uint64_t>(started));
+    txn.Put(Table::kMeta, "last_sweep", enc);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return report;
+}
+
+std::vector<SweepRun> Engine::SweepRuns(size_t limit) {
+  std::vector<SweepRun> out;
+  auto txn = impl_->store->BeginRead();
+  txn->ScanPrefix(Table::kSweepRuns, "", [&](auto, std::string_view v) {
+    SweepRun r;
+    if (DecodeSweepRun(v, &r)) out.push_back(r);
+    return true;
+  });
+  std::reverse(out.begin(), out.end());  // newest first
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
+TimeMs Engine::LastSweep() {
+  auto txn = impl_->store->BeginRead();
+  std::string_view v;
+  return txn->Get(Table::kMeta, "last_sweep", &v) ? static_cast<TimeMs>(keys::ReadU64(v))
+                                                  : 0;
+}
+
+}  // namespace trashd

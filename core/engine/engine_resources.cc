@@ -1,0 +1,507 @@
+// Resources, their assets (Q1, Q2), jobs and the serving flag.
+#include <algorithm>
+
+#include "engine/engine_impl.h"
+#include "engine/json.h"
+#include "util/crypto.h"
+
+namespace trashd {
+namespace {
+
+// Crockford base32 of the time, then randomness: ids made together sort together.
+std::string NewOpaqueId(std::string_view prefix, TimeMs now) {
+  static const char kAlphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
+  std::string id(prefix);
+  id.push_back('_');
+  uint64_t t = static_cast<uint64_t>(now);
+  for (int shift = 45; shift >= 0; shift -= 5) id.push_back(kAlphabet[(t >> shift) & 31]);
+  id += crypto::RandomBase32(10);
+  return id;
+}
+
+bool HasParentType(const TypeInfo& info, std::string_view parent_type) {
+  return std::find(info.parent_types.begin(), info.parent_types.end(), parent_type) !=
+         info.parent_types.end();
+}
+
+std::string Article(std::string_view noun) {
+  return (std::string_view("aeiou").find(noun.empty() ? 'x' : noun[0]) !=
+                  std::string_view::npos
+              ? "an "
+              : "a ") +
+         std::string(noun);
+}
+
+Resource ToResource(const ResourceRec& r, const ResourceType* type) {
+  Resource out;
+  out.id = r.id;
+  out.public_id = PublicIdOf(r, type);
+  out.type = r.type;
+  out.workspace = r.ws;
+  out.parent_id = r.parent_id;
+  out.slug = r.slug;
+  out.name = r.name;
+  out.owner_id = r.owner;
+  out.attributes = r.attributes;
+  out.state = r.state;
+  out.created = r.created;
+  out.updated = r.updated;
+  out.serving = r.serving;
+  out.own_bytes = r.own_bytes;
+  out.open_jobs = r.open_jobs;
+  out.trash_item_id = r.trash_item;
+  return out;
+}
+
+// An active resource of `ws`, or NotFound (T2: trashed ones do not exist out here).
+Status LoadActive(ReadTxn& txn, std::string_view ws, std::string_view id,
+                  ResourceRec* out) {
+  TRASHD_RETURN_IF_ERROR(Engine::Impl::LoadOwned(txn, ws, id, out));
+  if (out->state != ResourceState::kActive) {
+    return NotFound(out->type + " " + std::string(id) + " not found (it is in Trash)");
+  }
+  return Status::Ok();
+}
+
+// Whether the resource references `hash` under any kind.
+bool References(ReadTxn& txn, const ResourceRec& r, const TypeInfo& info,
+                std::string_view hash) {
+  for (const auto& kind : info.asset_kinds) {
+    if (txn.Has(Table::kResourceAssets, Key().S(r.id).S(kind).S(hash))) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<Resource> Engine::CreateResource(const Actor& actor, std::string_view ws,
+                                        const NewResource& spec) {
+  const ResourceType* type = impl_->TypeOf(spec.type);
+  if (!type) {
+    return impl_->Refuse(actor, ws, "create", spec.type, "",
+                         InvalidArgument("unknown resource type \"" + spec.type + "\""));
+  }
+  const TypeInfo& info = type->Info();
+  Status valid =
+      type->ValidateAttributes(spec.attributes.empty() ? "{}" : spec.attributes);
+  if (!valid.ok()) {
+    return impl_->Refuse(
+        actor, ws, "create", spec.type, "",
+        InvalidArgument("invalid " + spec.type + " attributes: " + valid.message()));
+  }
+  ResourceRec rec;
+  Status s =
+      impl_->RunAudited(actor, ws, "create", spec.type, "", [&](WriteTxn& txn) -> Status {
+        Workspace w;
+        if (!Impl::LoadWorkspace(txn, ws, &w))
+          return NotFound("no workspace " + std::string(ws));
+        TimeMs now = impl_->clock->Now();
+        rec = ResourceRec{};
+        rec.type = spec.type;
+        rec.ws = ws;
+        rec.created = rec.updated = now;
+        rec.attributes = spec.attributes.empty() ? "{}" : spec.attributes;
+        rec.owner = spec.owner_id.empty() ? actor.member_id : spec.owner_id;
+        if (!rec.owner.empty() && !txn.Has(Table::kMembers, Key().S(ws).S(rec.owner))) {
+          return InvalidArgument("owner " + rec.owner + " is not a member of " +
+                                 std::string(ws));
+        }
+        // The parent: an active resource of an allowed type, or the workspace.
+        ResourceRec parent;
+        if (spec.parent_id.empty()) {
+          if (!HasParentType(info, "workspace")) {
+            return InvalidArgument(Article(spec.type) + " needs a parent (" +
+                                   info.parent_types.front() + ")");
+          }
+        } else {
+          Status p = LoadActive(txn, ws, spec.parent_id, &parent);
+          if (!p.ok()) return NotFound("parent " + spec.parent_id + " not found");
+          if (!HasParentType(info, parent.type)) {
+            return InvalidArgument(Article(spec.type) + " cannot be created under " +
+                                   Article(parent.type));
+          }
+          rec.parent_id = parent.id;
+        }
+        // Id and slug.
+        if (info.id_form == IdForm::kNumberedPerParent) {
+          if (rec.parent_id.empty()) return Internal("numbered types need a parent");
+          uint64_t n = parent.next_child_seq++;
+          parent.updated = now;
+          Impl::PutResource(txn, parent);
+          rec.id = parent.id + "." + std::to_string(n);
+          rec.slug = std::to_string(n);
+        } else {
+          rec.id = NewOpaqueId(info.id_prefix, now);
+          rec.slug = spec.slug.empty() ? SlugFromName(spec.name, spec.type) : spec.slug;
+          if (!ValidSlug(rec.slug)) {
+            return InvalidArgument(
+                "url \"" + rec.slug +
+                "\" must be 1-100 characters of a-z, 0-9, '-', '_' and '.', "
+                "starting with a letter or digit");
+          }
+        }
+        rec.name = spec.name.empty() ? rec.slug : spec.name;
+        // The slug's scope: the nearest ancestor of the declared type, else the parent.
+        rec.scope_id = rec.parent_id;
+        if (!info.slug_scope_type.empty() && !rec.parent_id.empty()) {
+          ResourceRec cur = parent;
+          while (cur.type != info.slug_scope_type && !cur.parent_id.empty()) {
+            if (!Impl::LoadResource(txn, cur.parent_id, &cur)) break;
+          }
+          if (cur.type == info.slug_scope_type) rec.scope_id = cur.id;
+        }
+        Key slug_key;
+        slug_key.S(ws).S(rec.scope_id).S(rec.type).S(rec.slug);
+        if (txn.Has(Table::kSlugs, slug_key)) {
+          return Conflict(Article(rec.type) + " with url \"" + rec.slug +
+                          "\" already exists here");
+        }
+        txn.Put(Table::kSlugs, slug_key, rec.id);
+        txn.Put(Table::kChildren, Key().S(ws).S(rec.parent_id).S(rec.type).S(rec.id), "");
+        Impl::PutResource(txn, rec);
+        impl_->Audit(txn, actor, ws, "create", rec.type, rec.id, rec.name, 0, true,
+                     rec.slug);
+        return Status::Ok();
+      });
+  if (!s.ok()) return s;
+  return ToResource(rec, type);
+}
+
+Result<Resource> Engine::GetResource(std::string_view ws, std::string_view id) {
+  auto txn = impl_->store->BeginRead();
+  ResourceRec r;
+  TRASHD_RETURN_IF_ERROR(LoadActive(*txn, ws, id, &r));
+  return ToResource(r, impl_->TypeOf(r.type));
+}
+
+Result<Resource> Engine::FindResource(std::string_view ws, std::string_view type,
+                                      std::string_view scope_id, std::string_view slug) {
+  auto txn = impl_->store->BeginRead();
+  std::string_view id;
+  ResourceRec r;
+  if (!txn->Get(Table::kSlugs, Key().S(ws).S(scope_id).S(type).S(slug), &id) ||
+      !Impl::LoadResource(*txn, id, &r) || r.state != ResourceState::kActive) {
+    return NotFound(std::string(type) + " " + std::string(slug) + " not found");
+  }
+  return ToResource(r, impl_->TypeOf(r.type));
+}
+
+std::vector<Resource> Engine::ListResources(std::string_view ws,
+                                            std::string_view parent_id,
+                                            std::string_view type) {
+  std::vector<Resource> out;
+  auto txn = impl_->store->BeginRead();
+  Key prefix;
+  prefix.S(ws).S(parent_id);
+  if (!type.empty()) prefix.S(type);
+  prefix.Prefix();
+  txn->ScanPrefix(Table::kChildren, prefix, [&](std::string_view k, auto) {
+    ResourceRec r;
+    if (Impl::LoadResource(*txn, keys::LastPart(k), &r) &&
+        r.state == ResourceState::kActive) {
+      out.push_back(ToResource(r, impl_->TypeOf(r.type)));
+    }
+    return true;
+  });
+  return out;
+}
+
+Status Engine::TransferOwnership(const Actor& actor, std::string_view ws,
+                                 std::string_view id, std::string_view new_owner) {
+  return impl_->RunAudited(
+      actor, ws, "transfer-ownership", "", id, [&](WriteTxn& txn) -> Status {
+        ResourceRec r;
+        TRASHD_RETURN_IF_ERROR(LoadActive(txn, ws, id, &r));
+        if (!actor.member_id.empty() && actor.member_id != r.owner) {
+          Member m;
+          std::string_view v;
+          bool owner_role =
+              txn.Get(Table::kMembers, Key().S(ws).S(actor.member_id), &v) &&
+              DecodeMember(v, &m) && m.role == kOwnerRole;
+          if (!owner_role) {
+            return PermissionDenied("Only the " + r.type + "'s owner, " +
+                                    Impl::MemberName(txn, ws, r.owner) +
+                                    ", or a workspace owner can transfer it.");
+          }
+        }
+        if (!txn.Has(Table::kMembers, Key().S(ws).S(new_owner))) {
+          return InvalidArgument(std::string(new_owner) + " is not a member of " +
+                                 std::string(ws));
+        }
+        std::string from = r.owner;
+        r.owner = new_owner;
+        r.updated = impl_->clock->Now();
+        Impl::PutResource(txn, r);
+        impl_->Audit(txn, actor, ws, "transfer-ownership", r.type, r.id, r.name, 0, true,
+                     from + " -> " + std::string(new_owner));
+        return Status::Ok();
+      });
+}
+
+Status Engine::SetServing(const Actor& actor, std::string_view ws, std::string_view id,
+                          bool serving) {
+  return impl_->RunAudited(
+      actor, ws, serving ? "serve" : "unserve", "", id, [&](WriteTxn& txn) -> Status {
+        ResourceRec r;
+        TRASHD_RETURN_IF_ERROR(LoadActive(txn, ws, id, &r));
+        if (r.serving == serving) return Status::Ok();
+        r.serving = serving;
+        r.serving_paused = false;
+        r.updated = impl_->clock->Now();
+        Impl::PutResource(txn, r);
+        impl_->QueueEvent(txn, ws, "serving.changed",
+                          JsonText({{"id", r.id}, {"serving", serving}}));
+        impl_->Audit(txn, actor, ws, serving ? "serve" : "unserve", r.type, r.id, r.name,
+                     0, true, "");
+        return Status::Ok();
+      });
+}
+
+// ---- assets -----------------------------------------------------------------------
+
+namespace {
+
+// Adds the reference (resource, kind, hash) to an asset record that exists in `txn`;
+// keeps usage counters and the resource's own bytes right. Returns false if it was
+// there already.
+bool AddReference(WriteTxn& txn, ResourceRec& r, const TypeInfo& info,
+                  std::string_view kind, std::string_view hash, AssetRec& asset) {
+  Key ra;
+  ra.S(r.id).S(kind).S(hash);
+  if (txn.Has(Table::kResourceAssets, ra)) return false;
+  bool already_own = References(txn, r, info, hash);
+  txn.Put(Table::kResourceAssets, ra, "");
+  txn.Put(Table::kAssetRefs, Key().S(r.ws).S(hash).S(r.id).S(kind), "");
+  if (asset.live_refs == 0 && asset.refs > 0) {
+    // Content that only the Trash held is live again.
+    Engine::Impl::AddCounter(txn, r.ws, counter::kTrashBytes,
+                             -static_cast<int64_t>(asset.bytes));
+    Engine::Impl::AddCounter(txn, r.ws, counter::kActiveBytes,
+                             static_cast<int64_t>(asset.bytes));
+    if (!asset.holder.empty()) {
+      Engine::Impl::AddToItemSizes(txn, asset.holder, -static_cast<int64_t>(asset.bytes));
+      asset.holder.clear();
+    }
+  } else if (asset.refs == 0) {
+    Engine::Impl::AddCounter(txn, r.ws, counter::kActiveBytes,
+                             static_cast<int64_t>(asset.bytes));
+  }
+  asset.refs++;
+  asset.live_refs++;
+  txn.Put(Table::kAssets, Key().S(r.ws).S(hash), asset.Encode());
+  r.asset_refs++;
+  if (!already_own) {
+    r.own_bytes += asset.bytes;
+    Engine::Impl::AddCounter(txn, r.ws, counter::ActiveByType(r.type),
+                             static_cast<int64_t>(asset.bytes));
+  }
+  Engine::Impl::PutResource(txn, r);
+  return true;
+}
+
+Status CheckKind(const ResourceType* type, const ResourceRec& r, std::string_view kind) {
+  const auto& kinds = type->Info().asset_kinds;
+  if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) {
+    return InvalidArgument(Article(r.type) + " holds no assets of kind \"" +
+                           std::string(kind) + "\"");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<StoredAsset> Engine::PutAsset(const Actor& actor, std::string_view ws,
+                                     std::string_view resource_id, std::string_view kind,
+                                     std::string_view content) {
+  StoredAsset out;
+  out.hash = crypto::Sha256Hex(content);
+  out.bytes = content.size();
+  std::lock_guard stripe(impl_->blobs->StripeFor(out.hash));
+  bool known = false;
+  {
+    auto txn = impl_->store->BeginRead();
+    AssetRec a;
+    known = Impl::LoadAsset(*txn, ws, out.hash, &a);
+  }
+  if (!known || !impl_->blobs->Exists(ws, out.hash)) {
+    // Check before writing the file what cannot work anyway.
+    ResourceRec r;
+    {
+      auto txn = impl_->store->BeginRead();
+      Status s = LoadActive(*txn, ws, resource_id, &r);
+      if (!s.ok()) return impl_->Refuse(actor, ws, "upload", "", resource_id, s);
+    }
+    Status s = impl_->blobs->Write(ws, out.hash, content);
+    if (!s.ok()) return impl_->Refuse(actor, ws, "upload", r.type, resource_id, s);
+  }
+  bool in_store_before = false;
+  Status s = impl_->RunAudited(
+      actor, ws, "upload", "", resource_id, [&](WriteTxn& txn) -> Status {
+        ResourceRec r;
+        TRASHD_RETURN_IF_ERROR(LoadActive(txn, ws, resource_id, &r));
+        const ResourceType* type = impl_->TypeOf(r.type);
+        TRASHD_RETURN_IF_ERROR(CheckKind(type, r, kind));
+        AssetRec asset;
+        in_store_before = Impl::LoadAsset(txn, ws, out.hash, &asset);
+        out.created = !in_store_before;
+        if (!in_store_before) {
+          Workspace w;
+          Impl::LoadWorkspace(txn, ws, &w);
+          uint64_t used = Impl::GetCounter(txn, ws, counter::kActiveBytes) +
+                          Impl::GetCounter(txn, ws, counter::kTrashBytes);
+          if (w.quota_bytes > 0 && used + out.bytes > w.quota_bytes) {
+            return QuotaExceeded(
+                "Storage quota exceeded: workspace " + std::string(ws) + " uses " +
+                std::to_string(used) + " of " + std::to_string(w.quota_bytes) +
+                " bytes and this upload needs " + std::to_string(out.bytes) + " more.");
+          }
+          asset.bytes = out.bytes;
+          asset.created = impl_->clock->Now();
+        }
+        AddReference(txn, r, type->Info(), kind, out.hash, asset);
+        impl_->Audit(txn, actor, ws, "upload", r.type, r.id, r.name, 0, true,
+                     std::string(kind) + " " + out.hash + " " +
+                         std::to_string(out.bytes) + " bytes");
+        return Status::Ok();
+      });
+  if (!s.ok()) {
+    // Nothing references a file this call wrote: take it back (the stripe lock keeps
+    // any other upload of the same content out meanwhile).
+    if (!in_store_before) {
+      auto txn = impl_->store->BeginRead();
+      AssetRec a;
+      if (!Impl::LoadAsset(*txn, ws, out.hash, &a))
+        (void)impl_->blobs->Remove(ws, out.hash);
+    }
+    return s;
+  }
+  return out;
+}
+
+Status Engine::LinkAsset(const Actor& actor, std::string_view ws,
+                         std::string_view resource_id, std::string_view kind,
+                         std::string_view hash) {
+  std::lock_guard stripe(impl_->blobs->StripeFor(hash));
+  return impl_->RunAudited(
+      actor, ws, "link", "", resource_id, [&](WriteTxn& txn) -> Status {
+        ResourceRec r;
+        TRASHD_RETURN_IF_ERROR(LoadActive(txn, ws, resource_id, &r));
+        const ResourceType* type = impl_->TypeOf(r.type);
+        TRASHD_RETURN_IF_ERROR(CheckKind(type, r, kind));
+        AssetRec asset;
+        if (!Impl::LoadAsset(txn, ws, hash, &asset)) {
+          return NotFound("no asset " + std::string(hash) + " in workspace " +
+                          std::string(ws));
+        }
+        if (AddReference(txn, r, type->Info(), kind, hash, asset)) {
+          impl_->Audit(txn, actor, ws, "link", r.type, r.id, r.name, 0, true,
+                       std::string(kind) + " " + std::string(hash));
+        }
+        return Status::Ok();
+      });
+}
+
+std::vector<std::pair<std::string, std::string>> Engine::ResourceAssets(
+    std::string_view ws, std::string_view id) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto txn = impl_->store->BeginRead();
+  ResourceRec r;
+  if (!Impl::LoadOwned(*txn, ws, id, &r).ok()) return out;
+  txn->ScanPrefix(Table::kResourceAssets, Key().S(id).Prefix(),
+                  [&](std::string_view k, auto) {
+                    auto parts = keys::Split(k);
+                    if (parts.size() == 3) out.emplace_back(parts[1], parts[2]);
+                    return true;
+                  });
+  return out;
+}
+
+Result<std::string> Engine::ReadAsset(std::string_view ws, std::string_view hash) {
+  {
+    auto txn = impl_->store->BeginRead();
+    AssetRec a;
+    if (!Impl::LoadAsset(*txn, ws, hash, &a)) {
+      return NotFound("no asset " + std::string(hash) + " in workspace " +
+                      std::string(ws));
+    }
+  }
+  return impl_->blobs->Read(ws, hash);
+}
+
+std::string Engine::BlobPath(std::string_view ws, std::string_view hash) const {
+  return impl_->blobs->Path(ws, hash);
+}
+
+// ---- jobs -------------------------------------------------------------------------
+
+Result<Job> Engine::CreateJob(const Actor& actor, std::string_view ws,
+                              std::string_view resource_id) {
+  Job job;
+  Status s = impl_->RunAudited(
+      actor, ws, "job.create", "", resource_id, [&](WriteTxn& txn) -> Status {
+        ResourceRec r;
+        TRASHD_RETURN_IF_ERROR(LoadActive(txn, ws, resource_id, &r));
+        job = Job{};
+        job.id = NewOpaqueId("job", impl_->clock->Now());
+        job.workspace = ws;
+        job.resource_id = r.id;
+        job.created = job.updated = impl_->clock->Now();
+        txn.Put(Table::kJobs, job.id, EncodeJob(job));
+        txn.Put(Table::kJobsByResource, Key().S(r.id).S(job.id), "");
+        r.open_jobs++;
+        Impl::PutResource(txn, r);
+        impl_->Audit(txn, actor, ws, "job.create", r.type, r.id, r.name, 0, true, job.id);
+        return Status::Ok();
+      });
+  if (!s.ok()) return s;
+  return job;
+}
+
+Result<Job> Engine::GetJob(std::string_view ws, std::string_view job_id) {
+  auto txn = impl_->store->BeginRead();
+  std::string_view v;
+  Job j;
+  if (!txn->Get(Table::kJobs, job_id, &v) || !DecodeJob(v, &j) || j.workspace != ws) {
+    return NotFound("no job " + std::string(job_id));
+  }
+  return j;
+}
+
+Status Engine::SetJobState(const Actor& actor, std::string_view ws,
+                           std::string_view job_id, JobState state) {
+  return impl_->RunAudited(
+      actor, ws, "job.update", "job", job_id, [&](WriteTxn& txn) -> Status {
+        std::string_view v;
+        Job j;
+        if (!txn.Get(Table::kJobs, job_id, &v) || !DecodeJob(v, &j) ||
+            j.workspace != ws) {
+          return NotFound("no job " + std::string(job_id));
+        }
+        auto open = [](JobState s) {
+          return s == JobState::kQueued || s == JobState::kRunning;
+        };
+        if (!open(j.state)) {
+          return Conflict("job " + j.id + " is " + JobStateName(j.state) +
+                          " and cannot change");
+        }
+        if (state == JobState::kQueued)
+          return InvalidArgument("a job cannot go back to queued");
+        j.state = state;
+        j.updated = impl_->clock->Now();
+        if (state == JobState::kCancelled)
+          j.reason = "cancelled by " + std::string(InterfaceName(actor.via));
+        txn.Put(Table::kJobs, j.id, EncodeJob(j));
+        if (!open(state)) {
+          ResourceRec r;
+          if (Impl::LoadResource(txn, j.resource_id, &r) && r.open_jobs > 0) {
+            r.open_jobs--;
+            Impl::PutResource(txn, r);
+          }
+        }
+        impl_->Audit(txn, actor, ws, "job.update", "job", j.id, "", 0, true,
+                     JobStateName(state));
+        return Status::Ok();
+      });
+}
+
+}  // namespace trashd

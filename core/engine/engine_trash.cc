@@ -1,0 +1,556 @@
+// Trash (T1–T7), listing, restore (R1–R6) and holds.
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "engine/engine_impl.h"
+#include "engine/host_impl.h"
+#include "engine/json.h"
+
+namespace trashd {
+namespace {
+
+Key TrashByTimeKey(std::string_view ws, TimeMs deleted_at, std::string_view id) {
+  Key k;
+  k.S(ws).U(keys::Inverted(deleted_at)).S(id);
+  return k;
+}
+Key TrashByTypeKey(std::string_view ws, std::string_view type, TimeMs deleted_at,
+                   std::string_view id) {
+  Key k;
+  k.S(ws).S(type).U(keys::Inverted(deleted_at)).S(id);
+  return k;
+}
+Key SlugKey(const ResourceRec& r) {
+  Key k;
+  k.S(r.ws).S(r.scope_id).S(r.type).S(r.slug);
+  return k;
+}
+
+std::vector<std::string> ChildIds(ReadTxn& txn, std::string_view ws,
+                                  std::string_view parent) {
+  std::vector<std::string> ids;
+  txn.ScanPrefix(Table::kChildren, Key().S(ws).S(parent).Prefix(),
+                 [&](std::string_view k, auto) {
+                   ids.emplace_back(keys::LastPart(k));
+                   return true;
+                 });
+  return ids;
+}
+
+// Per asset, how many references a subtree holds and how many of them stop (or start)
+// being live.
+struct RefCount {
+  uint64_t in_subtree = 0;
+  uint64_t live_change = 0;
+};
+using RefCounts = std::unordered_map<std::string, RefCount>;
+
+// Counts the references of every resource below (and including) `id`, whatever its
+// state; used for the items that sit inside another (T7).
+void CountSubtreeRefs(ReadTxn& txn, std::string_view ws, const std::string& id,
+                      RefCounts* counts) {
+  std::vector<std::string> stack{id};
+  while (!stack.empty()) {
+    std::string cur = std::move(stack.back());
+    stack.pop_back();
+    txn.ScanPrefix(Table::kResourceAssets, Key().S(cur).Prefix(),
+                   [&](std::string_view k, auto) {
+                     (*counts)[std::string(keys::LastPart(k))].in_subtree++;
+                     return true;
+                   });
+    for (auto& c : ChildIds(txn, ws, cur)) stack.push_back(std::move(c));
+  }
+}
+
+std::string NotInTrash(std::string_view type, std::string_view id) {
+  return std::string(type.empty() ? "item" : type) + " " + std::string(id) +
+         " is not in Trash";
+}
+
+}  // namespace
+
+// Encodes where a listing stopped: the hex of the last key after the workspace.
+static std::string ToHex(std::string_view s) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+static bool FromHex(std::string_view s, std::string* out) {
+  if (s.size() % 2) return false;
+  auto val = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < s.size(); i += 2) {
+    int hi = val(s[i]), lo = val(s[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out->push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return true;
+}
+
+TrashItem Engine::Impl::MakeTrashItem(ReadTxn& txn, const ResourceRec& r) const {
+  const ResourceType* type = TypeOf(r.type);
+  TrashItem item;
+  item.type = r.type;
+  item.id = PublicIdOf(r, type);
+  item.internal_id = r.id;
+  item.name = r.name;
+  item.url = r.slug;
+  item.deleted_at = r.deleted_at;
+  item.scheduled_cleanup_at = r.scheduled_cleanup_at;
+  item.deleted_by = r.deleted_by;
+  item.deleted_by_name = MemberName(txn, r.ws, r.deleted_by);
+  item.size = r.size;
+  item.cascaded = r.cascaded;
+  item.cleanup_delete_images = r.cleanup_delete_images;
+  item.hold = r.hold;
+  item.section = type ? type->Info().section : r.type + "s";
+  if (!r.parent_id.empty()) {
+    ResourceRec parent;
+    if (LoadResource(txn, r.parent_id, &parent)) {
+      item.parent_id = parent.id;
+      item.parent_type = parent.type;
+      item.parent_name = parent.name;
+      item.parent_url = parent.slug;
+      item.parent_in_trash = parent.state == ResourceState::kTrashed;
+    }
+  }
+  return item;
+}
+
+// ---- trash ------------------------------------------------------------------------
+
+Result<TrashOutcome> Engine::Trash(const Actor& actor, std::string_view ws,
+                                   std::string_view id, const TrashOptions& options) {
+  TrashOutcome out;
+  Status s = impl_->RunAudited(actor, ws, "trash", "", id, [&](WriteTxn& txn) -> Status {
+    Workspace w;
+    if (!Impl::LoadWorkspace(txn, ws, &w))
+      return NotFound("no workspace " + std::string(ws));
+    ResourceRec root;
+    TRASHD_RETURN_IF_ERROR(Impl::LoadOwned(txn, ws, id, &root));
+    const ResourceType* root_type = impl_->TypeOf(root.type);
+    if (!root_type) return Internal("no plugin for type " + root.type);
+    std::string public_id = PublicIdOf(root, root_type);
+    if (root.state == ResourceState::kTrashed) {  // T3
+      return NotFound(root.type + " " + public_id + " is already in Trash");
+    }
+    if (root_type->Info().owner_only_delete && !actor.member_id.empty() &&
+        actor.member_id != root.owner) {  // T6
+      return PermissionDenied("Only the " + root.type +
+                              "'s owner can delete it. The current owner is " +
+                              Impl::MemberName(txn, ws, root.owner) + ".");
+    }
+    TimeMs now = impl_->clock->Now();
+
+    // The subtree: active descendants travel with it; trashed ones are items of their
+    // own that now sit inside it (T7).
+    std::vector<ResourceRec> members{root};
+    std::vector<std::string> nested;
+    std::unordered_set<std::string> in_subtree{root.id};
+    for (size_t i = 0; i < members.size(); ++i) {
+      std::string parent_id = members[i].id;
+      const TypeInfo& pinfo = impl_->TypeOf(members[i].type)->Info();
+      for (const auto& cid : ChildIds(txn, ws, parent_id)) {
+        ResourceRec c;
+        if (!Impl::LoadResource(txn, cid, &c)) continue;
+        if (c.state == ResourceState::kTrashed) {
+          nested.push_back(c.id);
+          continue;
+        }
+        const auto& cc = pinfo.cascade_children;
+        if (std::find(cc.begin(), cc.end(), c.type) == cc.end()) {
+          return Conflict("cannot delete " + members[i].type + " " + parent_id +
+                          ": it has an active " + c.type +
+                          " that does not travel with it");
+        }
+        in_subtree.insert(c.id);
+        members.push_back(std::move(c));
+      }
+    }
+
+    HostImpl host(*impl_, txn, std::string(ws));
+    RefCounts counts;
+    for (size_t i = 0; i < members.size(); ++i) {
+      ResourceRec& m = members[i];
+      const ResourceType* type = impl_->TypeOf(m.type);
+      bool is_root = i == 0;
+      m.state = ResourceState::kTrashed;
+      m.trash_item = root.id;
+      m.updated = now;
+      if (is_root) {
+        m.deleted_at = now;
+        m.scheduled_cleanup_at = now + static_cast<TimeMs>(w.retention_days) * kMsPerDay;
+        m.deleted_by = actor.member_id;
+        m.cleanup_delete_images = options.cleanup_delete_images;
+        m.hold = false;
+        m.container.clear();
+        m.cascaded = members.size() - 1;
+      }
+      // A slug whose scope stays active is freed for others (R3 on the way back).
+      if (is_root || !in_subtree.count(m.scope_id)) {
+        txn.Del(Table::kSlugs, SlugKey(m));
+        m.slug_released = true;
+      }
+      Impl::AddCounter(txn, ws, counter::ActiveByType(m.type),
+                       -static_cast<int64_t>(m.own_bytes));
+      Impl::AddCounter(txn, ws, counter::TrashByType(m.type),
+                       static_cast<int64_t>(m.own_bytes));
+      if (m.asset_refs > 0) {
+        txn.ScanPrefix(Table::kResourceAssets, Key().S(m.id).Prefix(),
+                       [&](std::string_view k, auto) {
+                         auto parts = keys::Split(k);
+                         RefCount& c = counts[std::string(parts[2])];
+                         c.in_subtree++;
+                         if (impl_->Releases(m, parts[1])) c.live_change++;
+                         return true;
+                       });
+      }
+      host.SetCurrent(&m);
+      TRASHD_RETURN_IF_ERROR(GuardedHook(m.type, "on_trashed", [&] {
+        return type->OnTrashed(host, Impl::View(m), !is_root);
+      }));
+      host.SetCurrent(nullptr);
+      if (!is_root) Impl::PutResource(txn, m);
+    }
+
+    uint64_t nested_size = 0;
+    for (const auto& nid : nested) {
+      ResourceRec n;
+      if (!Impl::LoadResource(txn, nid, &n)) continue;
+      n.container = root.id;
+      nested_size += n.size;
+      Impl::PutResource(txn, n);
+      CountSubtreeRefs(txn, ws, n.id, &counts);
+    }
+
+    // Assets: what only the Trash holds now, and what this item alone holds (Q3).
+    uint64_t exclusive = 0;
+    for (auto& [hash, c] : counts) {
+      AssetRec a;
+      if (!Impl::LoadAsset(txn, ws, hash, &a)) continue;
+      bool was_live = a.live_refs > 0;
+      a.live_refs -= std::min(a.live_refs, c.live_change);
+      if (was_live && a.live_refs == 0) {
+        Impl::AddCounter(txn, ws, counter::kActiveBytes, -static_cast<int64_t>(a.bytes));
+        Impl::AddCounter(txn, ws, counter::kTrashBytes, static_cast<int64_t>(a.bytes));
+      }
+      if (a.live_refs == 0 && a.holder.empty() && c.in_subtree == a.refs) {
+        a.holder = root.id;
+        exclusive += a.bytes;
+      }
+      txn.Put(Table::kAssets, Key().S(ws).S(hash), a.Encode());
+    }
+
+    ResourceRec& item = members[0];
+    item.size = exclusive + nested_size;
+    Impl::PutResource(txn, item);
+    txn.Put(Table::kTrashByTime, TrashByTimeKey(ws, now, item.id), "");
+    txn.Put(Table::kTrashByType, TrashByTypeKey(ws, item.type, now, item.id), "");
+    txn.Put(Table::kExpiry, Key().U(item.scheduled_cleanup_at).S(ws).S(item.id), "");
+    Impl::AddCounter(txn, ws, counter::kTrashItems, 1);
+    impl_->Audit(txn, actor, ws, "trash", item.type, item.id, item.name, item.cascaded,
+                 true, options.cleanup_delete_images ? "cleanupDeleteImages" : "");
+    impl_->QueueEvent(
+        txn, ws, "trash",
+        JsonText({{"type", item.type},
+                  {"id", public_id},
+                  {"internalId", item.id},
+                  {"name", item.name},
+                  {"cascaded", item.cascaded},
+                  {"deletedBy", item.deleted_by},
+                  {"scheduledCleanupAt", IsoTime(item.scheduled_cleanup_at)}}));
+    out.item = impl_->MakeTrashItem(txn, item);
+    out.cancelled_jobs = host.cancelled_jobs();
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+// ---- listing ----------------------------------------------------------------------
+
+Result<TrashPage> Engine::ListTrash(std::string_view ws, const TrashQuery& query) {
+  if (!query.type.empty() && !impl_->TypeOf(query.type)) {
+    return InvalidArgument("unknown type \"" + query.type + "\"");
+  }
+  size_t limit = query.limit == 0 ? 1000 : std::min<size_t>(query.limit, 10000);
+  auto txn = impl_->store->BeginRead();
+  Workspace w;
+  if (!Impl::LoadWorkspace(*txn, ws, &w))
+    return NotFound("no workspace " + std::string(ws));
+  Table table = query.type.empty() ? Table::kTrashByTime : Table::kTrashByType;
+  Key prefix_key;
+  prefix_key.S(ws);
+  if (!query.type.empty()) prefix_key.S(query.type);
+  prefix_key.Prefix();
+  std::string prefix = prefix_key.str();
+  std::string start = prefix;
+  if (!query.cursor.empty()) {
+    std::string rest;
+    if (!FromHex(query.cursor, &rest)) return InvalidArgument("the cursor is not valid");
+    start += rest;
+  }
+  TrashPage page;
+  auto c = txn->OpenCursor(table);
+  c->Seek(start);
+  if (!query.cursor.empty() && c->Valid() && c->key() == start) c->Next();
+  std::string last;
+  for (; c->Valid(); c->Next()) {
+    std::string_view k = c->key();
+    if (k.substr(0, prefix.size()) != prefix) break;
+    if (page.items.size() == limit) {
+      page.next_cursor = ToHex(std::string_view(last).substr(prefix.size()));
+      break;
+    }
+    // prefix, 8 bytes of time, separator, id
+    std::string_view id = k.substr(prefix.size() + 9);
+    ResourceRec r;
+    if (!Impl::LoadResource(*txn, id, &r) || !r.is_item()) continue;
+    page.items.push_back(impl_->MakeTrashItem(*txn, r));
+    last.assign(k);
+  }
+  return page;
+}
+
+Result<TrashItem> Engine::GetTrashItem(std::string_view ws,
+                                       std::string_view internal_id) {
+  auto txn = impl_->store->BeginRead();
+  ResourceRec r;
+  if (!Impl::LoadOwned(*txn, ws, internal_id, &r).ok() || !r.is_item()) {
+    return NotFound(NotInTrash(r.type, internal_id));
+  }
+  return impl_->MakeTrashItem(*txn, r);
+}
+
+Result<std::string> Engine::ResolveTrashId(std::string_view ws, std::string_view type,
+                                           std::string_view public_id,
+                                           std::string_view parent_id) {
+  const ResourceType* t = impl_->TypeOf(type);
+  if (!t) return InvalidArgument("unknown type \"" + std::string(type) + "\"");
+  std::string internal(public_id);
+  if (t->Info().id_form == IdForm::kNumberedPerParent) {
+    if (parent_id.empty()) {
+      return InvalidArgument("parentId is required to restore " + std::string(type) +
+                             " " + std::string(public_id));
+    }
+    internal = std::string(parent_id) + "." + std::string(public_id);
+  }
+  auto txn = impl_->store->BeginRead();
+  ResourceRec r;
+  if (!Impl::LoadOwned(*txn, ws, internal, &r).ok() || r.type != type || !r.is_item()) {
+    return NotFound(NotInTrash(type, public_id));
+  }
+  return internal;
+}
+
+Status Engine::SetItemHold(const Actor& actor, std::string_view ws,
+                           std::string_view internal_id, bool hold) {
+  const char* action = hold ? "hold" : "release";
+  return impl_->RunAudited(
+      actor, ws, action, "", internal_id, [&](WriteTxn& txn) -> Status {
+        ResourceRec r;
+        if (!Impl::LoadOwned(txn, ws, internal_id, &r).ok() || !r.is_item()) {
+          return NotFound(NotInTrash(r.type, internal_id));
+        }
+        if (r.hold == hold) return Status::Ok();
+        r.hold = hold;
+        Impl::PutResource(txn, r);
+        // A held item leaves the expiry index, so the sweep never even reads it.
+        Key expiry;
+        expiry.U(r.scheduled_cleanup_at).S(ws).S(r.id);
+        if (hold) {
+          txn.Del(Table::kExpiry, expiry);
+        } else {
+          txn.Put(Table::kExpiry, expiry, "");
+        }
+        impl_->Audit(txn, actor, ws, action, r.type, r.id, r.name, 0, true, "");
+        return Status::Ok();
+      });
+}
+
+// ---- restore ----------------------------------------------------------------------
+
+Result<RestoreOutcome> Engine::Restore(const Actor& actor, std::string_view ws,
+                                       std::string_view internal_id) {
+  RestoreOutcome out;
+  Status s = impl_->RunAudited(
+      actor, ws, "restore", "", internal_id, [&](WriteTxn& txn) -> Status {
+        ResourceRec root;
+        if (!Impl::LoadOwned(txn, ws, internal_id, &root).ok()) {
+          return NotFound(NotInTrash("", internal_id));
+        }
+        const ResourceType* root_type = impl_->TypeOf(root.type);
+        std::string public_id = PublicIdOf(root, root_type);
+        if (root.state == ResourceState::kActive)
+          return NotFound(NotInTrash(root.type, public_id));
+        if (!root.is_item()) {
+          ResourceRec item;
+          Impl::LoadResource(txn, root.trash_item, &item);
+          return Conflict(root.type + " " + public_id + " is in Trash with " + item.type +
+                          " " + PublicIdOf(item, impl_->TypeOf(item.type)) +
+                          "; restore that instead.");
+        }
+        if (!root.parent_id.empty()) {  // R2
+          ResourceRec parent;
+          if (Impl::LoadResource(txn, root.parent_id, &parent) &&
+              parent.state == ResourceState::kTrashed) {
+            return Conflict("Cannot restore " + root.type + " while its parent " +
+                            parent.type + " is in trash. Restore the " + parent.type +
+                            " first.");
+          }
+        }
+        TimeMs now = impl_->clock->Now();
+        // What travels back: the descendants trashed with it; items trashed on their own
+        // before stay in the Trash (R1, T7).
+        std::vector<ResourceRec> members{root};
+        std::vector<std::string> nested;
+        for (size_t i = 0; i < members.size(); ++i) {
+          std::string parent_id = members[i].id;
+          for (const auto& cid : ChildIds(txn, ws, parent_id)) {
+            ResourceRec c;
+            if (!Impl::LoadResource(txn, cid, &c)) continue;
+            if (c.is_item()) {
+              nested.push_back(c.id);
+            } else if (c.state == ResourceState::kTrashed && c.trash_item == root.id) {
+              members.push_back(std::move(c));
+            }
+          }
+        }
+        HostImpl host(*impl_, txn, std::string(ws));
+        RefCounts counts;
+        for (size_t i = 0; i < members.size(); ++i) {
+          ResourceRec& m = members[i];
+          const ResourceType* type = impl_->TypeOf(m.type);
+          if (m.asset_refs > 0) {
+            txn.ScanPrefix(Table::kResourceAssets, Key().S(m.id).Prefix(),
+                           [&](std::string_view k, auto) {
+                             auto parts = keys::Split(k);
+                             RefCount& c = counts[std::string(parts[2])];
+                             c.in_subtree++;
+                             if (impl_->Releases(m, parts[1])) c.live_change++;
+                             return true;
+                           });
+          }
+          m.state = ResourceState::kActive;
+          m.trash_item.clear();
+          m.cleanup_delete_images = false;
+          m.hold = false;
+          m.updated = now;
+          if (m.slug_released) {  // R3
+            std::string base = m.slug;
+            for (int n = 2; txn.Has(Table::kSlugs, SlugKey(m)); ++n) {
+              std::string suffix = "-" + std::to_string(n);
+              m.slug = base.substr(0, 100 - suffix.size()) + suffix;
+            }
+            txn.Put(Table::kSlugs, SlugKey(m), m.id);
+            m.slug_released = false;
+            if (i == 0 && m.slug != base) {
+              out.renamed = true;
+              out.previous_slug = base;
+            }
+          }
+          Impl::AddCounter(txn, ws, counter::TrashByType(m.type),
+                           -static_cast<int64_t>(m.own_bytes));
+          Impl::AddCounter(txn, ws, counter::ActiveByType(m.type),
+                           static_cast<int64_t>(m.own_bytes));
+          host.SetCurrent(&m);
+          TRASHD_RETURN_IF_ERROR(GuardedHook(m.type, "on_restored", [&] {
+            return type->OnRestored(host, Impl::View(m));
+          }));
+          host.SetCurrent(nullptr);
+          Impl::PutResource(txn, m);
+        }
+        for (const auto& nid : nested) {
+          ResourceRec n;
+          if (!Impl::LoadResource(txn, nid, &n)) continue;
+          n.container.clear();
+          Impl::PutResource(txn, n);
+          CountSubtreeRefs(txn, ws, n.id, &counts);
+        }
+        for (auto& [hash, c] : counts) {
+          AssetRec a;
+          if (!Impl::LoadAsset(txn, ws, hash, &a)) continue;
+          bool was_live = a.live_refs > 0;
+          a.live_refs += c.live_change;
+          if (!was_live && a.live_refs > 0) {
+            Impl::AddCounter(txn, ws, counter::kTrashBytes,
+                             -static_cast<int64_t>(a.bytes));
+            Impl::AddCounter(txn, ws, counter::kActiveBytes,
+                             static_cast<int64_t>(a.bytes));
+          }
+          if (a.holder == root.id) a.holder.clear();
+          txn.Put(Table::kAssets, Key().S(ws).S(hash), a.Encode());
+        }
+        txn.Del(Table::kTrashByTime, TrashByTimeKey(ws, root.deleted_at, root.id));
+        txn.Del(Table::kTrashByType,
+                TrashByTypeKey(ws, root.type, root.deleted_at, root.id));
+        txn.Del(Table::kExpiry, Key().U(root.scheduled_cleanup_at).S(ws).S(root.id));
+        Impl::AddCounter(txn, ws, counter::kTrashItems, -1);
+        const ResourceRec& back = members[0];
+        out.type = back.type;
+        out.id = public_id;
+        out.internal_id = back.id;
+        out.slug = back.slug;
+        out.restored = members.size();
+        impl_->Audit(
+            txn, actor, ws, "restore", back.type, back.id, back.name, members.size() - 1,
+            true, out.renamed ? "renamed " + out.previous_slug + " -> " + out.slug : "");
+        impl_->QueueEvent(
+            txn, ws, "restore",
+            JsonText({{"type", back.type},
+                      {"id", public_id},
+                      {"internalId", back.id},
+                      {"url", back.slug},
+                      {"restored", static_cast<uint64_t>(members.size())}}));
+        return Status::Ok();
+      });
+  if (!s.ok()) return s;
+  return out;
+}
+
+std::vector<RestoreResult> Engine::RestoreMany(
+    const Actor& actor, std::string_view ws,
+    const std::vector<std::string>& internal_ids) {
+  std::vector<std::string> ids = internal_ids;
+  std::vector<std::pair<int, size_t>> order;  // (depth, index)
+  {
+    auto txn = impl_->store->BeginRead();
+    if (ids.empty()) {
+      txn->ScanPrefix(Table::kTrashByTime, Key().S(ws).Prefix(),
+                      [&](std::string_view k, auto) {
+                        ids.emplace_back(k.substr(ws.size() + 1 + 9));
+                        return true;
+                      });
+    }
+    // Parents before children, whatever the order given (R6).
+    for (size_t i = 0; i < ids.size(); ++i) {
+      int depth = 0;
+      ResourceRec r;
+      std::string cur = ids[i];
+      while (Impl::LoadResource(*txn, cur, &r) && !r.parent_id.empty() && depth < 64) {
+        cur = r.parent_id;
+        ++depth;
+      }
+      order.emplace_back(depth, i);
+    }
+  }
+  std::stable_sort(order.begin(), order.end());
+  std::vector<RestoreResult> results(ids.size());
+  for (const auto& [depth, i] : order) {
+    results[i].internal_id = ids[i];
+    auto r = Restore(actor, ws, ids[i]);
+    results[i].status = r.status();
+    if (r.ok()) results[i].outcome = std::move(r).value();
+  }
+  return results;
+}
+
+}  // namespace trashd

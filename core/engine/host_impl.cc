@@ -1,0 +1,112 @@
+#include "engine/host_impl.h"
+
+#include "engine/json.h"
+
+namespace trashd {
+
+ResourceRec* HostImpl::Target(std::string_view id, ResourceRec* scratch) {
+  if (current_ && current_->id == id) return current_;
+  if (!Engine::Impl::LoadResource(txn_, id, scratch) || scratch->ws != ws_)
+    return nullptr;
+  return scratch;
+}
+
+void HostImpl::Save(ResourceRec* r) {
+  if (r != current_) Engine::Impl::PutResource(txn_, *r);
+}
+
+bool HostImpl::Released(const std::string& id, std::string_view kind) const {
+  return released_.count({id, std::string(kind)}) > 0 || released_.count({id, ""}) > 0;
+}
+
+std::optional<ResourceView> HostImpl::GetResource(std::string_view id) {
+  ResourceRec scratch;
+  ResourceRec* r = Target(id, &scratch);
+  if (!r) return std::nullopt;
+  return Engine::Impl::View(*r);
+}
+
+std::vector<ResourceView> HostImpl::Children(std::string_view id, std::string_view type) {
+  std::vector<ResourceView> out;
+  Key prefix;
+  prefix.S(ws_).S(id);
+  if (!type.empty()) prefix.S(type);
+  prefix.Prefix();
+  txn_.ScanPrefix(Table::kChildren, prefix, [&](std::string_view k, auto) {
+    ResourceRec scratch;
+    if (ResourceRec* r = Target(keys::LastPart(k), &scratch)) {
+      out.push_back(Engine::Impl::View(*r));
+    }
+    return true;
+  });
+  return out;
+}
+
+int HostImpl::CancelJobs(std::string_view resource_id, std::string_view reason) {
+  ResourceRec scratch;
+  ResourceRec* r = Target(resource_id, &scratch);
+  if (!r || r->open_jobs == 0) return 0;
+  std::vector<std::string> job_ids;
+  txn_.ScanPrefix(Table::kJobsByResource, Key().S(r->id).Prefix(),
+                  [&](std::string_view k, auto) {
+                    job_ids.emplace_back(keys::LastPart(k));
+                    return true;
+                  });
+  int n = 0;
+  for (const auto& job_id : job_ids) {
+    std::string_view v;
+    Job j;
+    if (!txn_.Get(Table::kJobs, job_id, &v) || !DecodeJob(v, &j)) continue;
+    if (j.state != JobState::kQueued && j.state != JobState::kRunning) continue;
+    j.state = JobState::kCancelled;
+    j.reason = reason;
+    j.updated = impl_.clock->Now();
+    txn_.Put(Table::kJobs, j.id, EncodeJob(j));
+    impl_.QueueEvent(txn_, ws_, "job.cancelled",
+                     JsonText({{"job", j.id}, {"resource", r->id}, {"reason", reason}}));
+    ++n;
+  }
+  r->open_jobs = 0;
+  Save(r);
+  cancelled_ += n;
+  return n;
+}
+
+bool HostImpl::PauseServing(std::string_view resource_id) {
+  ResourceRec scratch;
+  ResourceRec* r = Target(resource_id, &scratch);
+  if (!r || !r->serving) return false;
+  r->serving = false;
+  r->serving_paused = true;
+  Save(r);
+  impl_.QueueEvent(
+      txn_, ws_, "serving.changed",
+      JsonText({{"id", r->id}, {"serving", false}, {"reason", "moved to trash"}}));
+  return true;
+}
+
+bool HostImpl::ResumeServing(std::string_view resource_id) {
+  ResourceRec scratch;
+  ResourceRec* r = Target(resource_id, &scratch);
+  if (!r || !r->serving_paused) return false;
+  r->serving = true;
+  r->serving_paused = false;
+  Save(r);
+  impl_.QueueEvent(txn_, ws_, "serving.changed",
+                   JsonText({{"id", r->id}, {"serving", true}, {"reason", "restored"}}));
+  return true;
+}
+
+void HostImpl::ReleaseAssets(std::string_view resource_id, std::string_view kind) {
+  released_.emplace(std::string(resource_id), std::string(kind));
+}
+
+void HostImpl::QueueEvent(std::string_view type, std::string_view payload) {
+  impl_.QueueEvent(txn_, ws_, type, std::string(payload));
+}
+
+void HostImpl::Log(LogLevel level, std::string_view message) {
+  if (impl_.options.log) impl_.options.log(level, message);
+}
+
+}  // namespace trashd
