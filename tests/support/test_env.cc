@@ -23,6 +23,7 @@ TempDir::~TempDir() {
 
 TestEnv::TestEnv(TestEnvOptions options) : options_(options) {
   Status s = RegisterBuiltinTypes(types_);
+  if (s.ok() && options_.extra_types) s = options_.extra_types(types_);
   if (s.ok()) s = types_.Freeze();
   if (!s.ok()) throw std::runtime_error(s.ToString());
   Reopen();

@@ -3,6 +3,7 @@
 // directory when destroyed.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -31,6 +32,8 @@ class TempDir {
 struct TestEnvOptions {
   bool no_sync = true;  // the suite does not need power-loss durability
   uint64_t initial_map_bytes = 64ull << 20;
+  // Registers more types after the built-in ones (a test's own plugin, say).
+  std::function<Status(TypeRegistry&)> extra_types;
 };
 
 class TestEnv {
