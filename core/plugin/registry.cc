@@ -24,8 +24,22 @@ Status TypeRegistry::Register(std::shared_ptr<ResourceType> type,
   if (info.parent_types.empty()) {
     return InvalidArgument("type \"" + info.name + "\" names no parent type");
   }
-  if (info.section.empty())
+  if (info.section.empty()) {
     return InvalidArgument("type \"" + info.name + "\" names no section");
+  }
+  // Parents register first (plugins load in the order they are enabled).
+  for (const auto& p : info.parent_types) {
+    if (p != "workspace" && !Find(p)) {
+      return InvalidArgument("type \"" + info.name +
+                             "\" names an unknown parent type \"" + p +
+                             "\" (parent types must be loaded first)");
+    }
+    if (p == "workspace" && info.id_form == IdForm::kNumberedPerParent) {
+      return InvalidArgument(
+          "type \"" + info.name +
+          "\" is numbered per parent, so its parent cannot be the workspace");
+    }
+  }
   if (info.id_form == IdForm::kOpaque && info.id_prefix.empty()) {
     return InvalidArgument("type \"" + info.name + "\" needs an id prefix");
   }
@@ -49,23 +63,9 @@ Status TypeRegistry::Register(std::shared_ptr<ResourceType> type,
 Status TypeRegistry::Freeze() {
   for (const auto* t : order_) {
     const TypeInfo& info = t->Info();
-    for (const auto& p : info.parent_types) {
-      if (p != "workspace" && !by_name_.count(p)) {
-        return InvalidArgument("type \"" + info.name +
-                               "\" names an unknown parent type \"" + p + "\"");
-      }
-      if (p == "workspace" && info.id_form == IdForm::kNumberedPerParent) {
-        return InvalidArgument(
-            "type \"" + info.name +
-            "\" is numbered per parent, so its parent cannot be the workspace");
-      }
-    }
     for (const auto& c : info.cascade_children) {
       auto it = by_name_.find(c);
-      if (it == by_name_.end()) {
-        return InvalidArgument("type \"" + info.name +
-                               "\" cascades to an unknown type \"" + c + "\"");
-      }
+      if (it == by_name_.end()) continue;  // not loaded here, so none can exist
       const auto& parents = it->second->Info().parent_types;
       if (std::find(parents.begin(), parents.end(), info.name) == parents.end()) {
         return InvalidArgument("type \"" + info.name + "\" cascades to \"" + c +
@@ -86,6 +86,13 @@ const ResourceType* TypeRegistry::Find(std::string_view name) const {
   // A handful of types: comparing names beats hashing one.
   for (const auto* t : order_) {
     if (t->Info().name == name) return t;
+  }
+  return nullptr;
+}
+
+std::shared_ptr<const ResourceType> TypeRegistry::Share(std::string_view name) const {
+  for (const auto& e : entries_) {
+    if (e.type->Info().name == name) return e.type;
   }
   return nullptr;
 }

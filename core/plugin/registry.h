@@ -1,8 +1,10 @@
 // TypeRegistry: the resource types the engine knows, by name.
 //
-// Types are registered explicitly at start-up (from code or, later, from plugins);
-// a name already taken is refused, and Freeze() refuses a type whose parent type is
-// unknown. After Freeze() the registry is read-only and safe to share between threads.
+// Types are registered explicitly at start-up (from code or from plugins), parents
+// before children: a name already taken, or a parent type not registered yet, is
+// refused. Freeze() checks what types say of each other (cascade children must accept
+// the type as a parent; a cascade child that is not loaded is ignored). After Freeze()
+// the registry is read-only and safe to share between threads.
 #pragma once
 
 #include <memory>
@@ -26,6 +28,9 @@ class TypeRegistry {
   Status Freeze();
 
   const ResourceType* Find(std::string_view name) const;
+  // A reference that keeps the type (and the library its code lives in) alive even
+  // after the registry is gone; empty if unknown.
+  std::shared_ptr<const ResourceType> Share(std::string_view name) const;
   // Registration order.
   const std::vector<const ResourceType*>& All() const { return order_; }
   bool frozen() const { return frozen_; }

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "builtin.h"
+#include "plugin/loader.h"
 
 namespace trashd::testing {
 
@@ -22,8 +22,14 @@ TempDir::~TempDir() {
 }
 
 TestEnv::TestEnv(TestEnvOptions options) : options_(options) {
-  Status s = RegisterBuiltinTypes(types_);
-  if (s.ok() && options_.extra_types) s = options_.extra_types(types_);
+  // The built-in types, loaded as the plugins they are from the build tree.
+  PluginConfig plugins;
+  plugins.dir = TRASHD_TEST_PLUGIN_DIR;
+  plugins.enable = BuiltinPluginNames();
+  PluginLoadReport report = LoadPlugins(plugins, types_);
+  if (!report.refused.empty()) throw std::runtime_error(report.refused.front().reason);
+  Status s;
+  if (options_.extra_types) s = options_.extra_types(types_);
   if (s.ok()) s = types_.Freeze();
   if (!s.ok()) throw std::runtime_error(s.ToString());
   Reopen();

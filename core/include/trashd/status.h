@@ -27,7 +27,31 @@ enum class Code {
   kInternal,          // a bug or a failing plugin; nothing was changed
 };
 
-const char* CodeName(Code code);
+inline const char* CodeName(Code code) {
+  switch (code) {
+    case Code::kOk:
+      return "OK";
+    case Code::kInvalidArgument:
+      return "InvalidArgument";
+    case Code::kUnauthenticated:
+      return "Unauthenticated";
+    case Code::kPermissionDenied:
+      return "PermissionDenied";
+    case Code::kNotFound:
+      return "NotFound";
+    case Code::kConflict:
+      return "Conflict";
+    case Code::kQuotaExceeded:
+      return "QuotaExceeded";
+    case Code::kRateLimited:
+      return "RateLimited";
+    case Code::kUnavailable:
+      return "Unavailable";
+    case Code::kInternal:
+      return "Internal";
+  }
+  return "Unknown";
+}
 
 class [[nodiscard]] Status {
  public:
@@ -40,7 +64,9 @@ class [[nodiscard]] Status {
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
   // "NotFound: project p_1 is not in Trash": for logs, never for clients.
-  std::string ToString() const;
+  std::string ToString() const {
+    return ok() ? std::string("OK") : std::string(CodeName(code_)) + ": " + message_;
+  }
 
  private:
   Code code_ = Code::kOk;
