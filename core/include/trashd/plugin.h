@@ -75,29 +75,30 @@ constexpr const char* kPluginCreateSymbol = "trashd_plugin_create";
 // std::shared_ptr<ResourceType>; the trailing arguments are the declared settings: a
 // SettingSpec array and its length, or TRASHD_NO_SETTINGS.
 #define TRASHD_NO_SETTINGS static_cast<const ::trashd::SettingSpec*>(nullptr), 0
-#define TRASHD_PLUGIN_FACTORY(type_name, version, factory, ...)                       \
-  namespace trashd_plugin_entry {                                                     \
-  const ::trashd::PluginInfo* Info() {                                                \
-    static const ::trashd::PluginInfo info = {::trashd::kPluginAbiMajor,              \
-                                              ::trashd::kPluginAbiMinor,              \
-                                              type_name,                              \
-                                              version,                                \
-                                              TRASHD_BUILD_FINGERPRINT,               \
-                                              __VA_ARGS__};                           \
-    return &info;                                                                     \
-  }                                                                                   \
-  std::shared_ptr<::trashd::ResourceType> Create(const ::trashd::PluginSettings& s) { \
-    return factory(s);                                                                \
-  }                                                                                   \
-  }                                                                                   \
-  TRASHD_PLUGIN_EXPORT(trashd_plugin_entry::Info, trashd_plugin_entry::Create)
+#define TRASHD_PLUGIN_FACTORY(type_name, version, factory, ...)          \
+  namespace trashd_plugin_entry {                                        \
+  const ::trashd::PluginInfo* EntryInfo() {                              \
+    static const ::trashd::PluginInfo info = {::trashd::kPluginAbiMajor, \
+                                              ::trashd::kPluginAbiMinor, \
+                                              type_name,                 \
+                                              version,                   \
+                                              TRASHD_BUILD_FINGERPRINT,  \
+                                              __VA_ARGS__};              \
+    return &info;                                                        \
+  }                                                                      \
+  std::shared_ptr<::trashd::ResourceType> EntryCreate(                   \
+      const ::trashd::PluginSettings& s) {                               \
+    return factory(s);                                                   \
+  }                                                                      \
+  }                                                                      \
+  TRASHD_PLUGIN_EXPORT(trashd_plugin_entry::EntryInfo, trashd_plugin_entry::EntryCreate)
 
 // The same for a class constructible from `const PluginSettings&`.
-#define TRASHD_PLUGIN(TypeClass, type_name, version, ...) \
-  namespace trashd_plugin_entry {                         \
-  inline std::shared_ptr<::trashd::ResourceType> Make(    \
-      const ::trashd::PluginSettings& s) {                \
-    return std::make_shared<TypeClass>(s);                \
-  }                                                       \
-  }                                                       \
-  TRASHD_PLUGIN_FACTORY(type_name, version, trashd_plugin_entry::Make, __VA_ARGS__)
+#define TRASHD_PLUGIN(TypeClass, type_name, version, ...)   \
+  namespace trashd_plugin_entry {                           \
+  inline std::shared_ptr<::trashd::ResourceType> EntryMake( \
+      const ::trashd::PluginSettings& s) {                  \
+    return std::make_shared<TypeClass>(s);                  \
+  }                                                         \
+  }                                                         \
+  TRASHD_PLUGIN_FACTORY(type_name, version, trashd_plugin_entry::EntryMake, __VA_ARGS__)
