@@ -99,6 +99,9 @@ struct Engine::Impl {
                         PurgeOutcome* out, BlobList* unlink);
   // Whether a hold keeps the item: its own, a containing item's, or the workspace's.
   static bool IsHeld(ReadTxn& txn, const ResourceRec& item);
+  // IsHeld, or an item trashed before it and now inside it is held (P4): what every
+  // purge path (by hand, Empty Trash, sweep, dry run) asks before purging.
+  static bool KeptByHold(ReadTxn& txn, const ResourceRec& item);
   // Innermost trash item holding every reference of an asset ("" if none).
   static std::string ComputeHolder(ReadTxn& txn, std::string_view ws,
                                    std::string_view hash);

@@ -44,6 +44,29 @@ bool Engine::Impl::IsHeld(ReadTxn& txn, const ResourceRec& item) {
   return false;
 }
 
+bool Engine::Impl::KeptByHold(ReadTxn& txn, const ResourceRec& item) {
+  if (IsHeld(txn, item)) return true;
+  std::vector<std::string> stack{item.id};
+  while (!stack.empty()) {
+    std::string cur = std::move(stack.back());
+    stack.pop_back();
+    bool held = false;
+    txn.ScanPrefix(Table::kChildren, Key().S(item.ws).S(cur).Prefix(),
+                   [&](std::string_view k, auto) {
+                     ResourceRec c;
+                     if (!LoadResource(txn, keys::LastPart(k), &c)) return true;
+                     if (c.is_item() && c.hold) {
+                       held = true;
+                       return false;
+                     }
+                     stack.push_back(c.id);
+                     return true;
+                   });
+    if (held) return true;
+  }
+  return false;
+}
+
 std::string Engine::Impl::ComputeHolder(ReadTxn& txn, std::string_view ws,
                                         std::string_view hash) {
   std::vector<std::string> common;  // innermost first
@@ -344,7 +367,7 @@ BatchResult PurgeItems(Engine::Impl& impl, const Actor& actor,
             r.ws != items[i].first || skip(r)) {
           continue;
         }
-        if (Engine::Impl::IsHeld(txn, r)) {
+        if (Engine::Impl::KeptByHold(txn, r)) {
           local.skipped_held++;
           local.outcome.skipped_held.push_back(r.id);
           continue;
@@ -431,7 +454,7 @@ Result<SweepReport> Engine::SweepOnce(TimeMs now, size_t batch, bool dry_run) {
           !r.is_item()) {
         continue;
       }
-      if (Impl::IsHeld(*txn, r)) {
+      if (Impl::KeptByHold(*txn, r)) {
         report.skipped_held++;
         continue;
       }
