@@ -164,4 +164,38 @@ TEST_CASE("P1: blob removals a crash interrupted are finished at the next open",
   REQUIRE(fsck.ok());
 }
 
+TEST_CASE("Store: a reader slot left by a process killed mid-read is cleared at open",
+          "[store][crash]") {
+  TempDir dir;
+  auto holder = Store::Open(dir.path(), StoreOptions{});  // stays open throughout
+  REQUIRE_OK(holder);
+  REQUIRE_OK(holder.value()->Write([](WriteTxn& txn) {
+    txn.Put(Table::kMeta, "greeting", "hello");
+    return Status::Ok();
+  }));
+  // The child opens the store, starts a read and dies holding it.
+  int exit_code = InChild([&] {
+    auto store = Store::Open(dir.path(), StoreOptions{});
+    if (!store.ok()) _exit(1);
+    auto reader = store.value()->BeginRead();
+    std::string_view v;
+    if (!reader->Get(Table::kMeta, "greeting", &v)) _exit(2);
+    _exit(9);
+  });
+  REQUIRE(exit_code == 9);
+
+  // A second process opens while the first is still alive (so LMDB does not reset its
+  // reader table wholesale) and clears the dead reader's slot; it reports the count.
+  int cleared = InChild([&] {
+    auto store = Store::Open(dir.path(), StoreOptions{});
+    if (!store.ok()) _exit(100);
+    _exit(static_cast<int>(store.value()->Stats().stale_readers_cleared));
+  });
+  CHECK(cleared == 1);
+  auto reader = holder.value()->BeginRead();
+  std::string_view v;
+  REQUIRE(reader->Get(Table::kMeta, "greeting", &v));
+  CHECK(v == "hello");
+}
+
 }  // namespace trashd::testing
