@@ -78,4 +78,17 @@ Resource TestEnv::Create(const std::string& ws, const std::string& type,
   return r.value();
 }
 
+void RequireFsckClean(TestEnv& env) {
+  FsckReport report = env->Fsck();
+  for (const std::string& d : report.differences) UNSCOPED_INFO("fsck: " << d);
+  REQUIRE(report.ok());
+}
+
+Usage UsageOf(TestEnv& env, const std::string& ws) {
+  auto usage = env->GetUsage(ws);
+  INFO(usage.status().ToString());
+  REQUIRE(usage.ok());
+  return usage.value();
+}
+
 }  // namespace trashd::testing

@@ -68,6 +68,11 @@ class TestEnv {
   std::unique_ptr<Engine> engine_;
 };
 
+// REQUIREs that fsck finds no difference, printing each one it finds (Q4).
+void RequireFsckClean(TestEnv& env);
+// The workspace's usage; REQUIREs that it can be read.
+Usage UsageOf(TestEnv& env, const std::string& ws = "acme");
+
 inline Actor Alice() { return Actor::Member("alice", Interface::kApi); }
 inline Actor Bob() { return Actor::Member("bob", Interface::kApi); }
 
