@@ -151,19 +151,23 @@ Status Engine::Impl::LoadOwned(ReadTxn& txn, std::string_view ws, std::string_vi
 
 ResourceView Engine::Impl::View(const ResourceRec& r) {
   ResourceView v;
-  v.id = r.id;
-  v.type = r.type;
-  v.workspace = r.ws;
-  v.slug = r.slug;
-  v.name = r.name;
-  v.parent_id = r.parent_id;
-  v.owner_id = r.owner;
-  v.attributes = r.attributes;
-  v.trashed = r.state == ResourceState::kTrashed;
-  v.cleanup_delete_images = r.cleanup_delete_images;
-  v.serving = r.serving;
-  v.own_bytes = r.own_bytes;
+  FillView(r, &v);
   return v;
+}
+
+void Engine::Impl::FillView(const ResourceRec& r, ResourceView* v) {
+  v->id = r.id;
+  v->type = r.type;
+  v->workspace = r.ws;
+  v->slug = r.slug;
+  v->name = r.name;
+  v->parent_id = r.parent_id;
+  v->owner_id = r.owner;
+  v->attributes = r.attributes;
+  v->trashed = r.state == ResourceState::kTrashed;
+  v->cleanup_delete_images = r.cleanup_delete_images;
+  v->serving = r.serving;
+  v->own_bytes = r.own_bytes;
 }
 
 bool Engine::Impl::Releases(const ResourceRec& r, std::string_view kind) const {

@@ -91,6 +91,8 @@ struct Engine::Impl {
   // ---- types and hooks ----
   const ResourceType* TypeOf(std::string_view name) const { return types->Find(name); }
   static ResourceView View(const ResourceRec& r);
+  // The same into an existing view, reusing its strings' capacity (hot loops).
+  static void FillView(const ResourceRec& r, ResourceView* v);
 
   // ---- trash internals ----
   // Removes a trash item and its whole subtree (P1), inside `txn`. Appends the blob

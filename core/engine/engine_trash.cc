@@ -150,59 +150,36 @@ Result<TrashOutcome> Engine::Trash(const Actor& actor, std::string_view ws,
     }
     TimeMs now = impl_->clock->Now();
 
-    // The subtree: active descendants travel with it; trashed ones are items of their
-    // own that now sit inside it (T7).
-    std::vector<ResourceRec> members{root};
-    std::vector<std::string> nested;
-    std::unordered_set<std::string> in_subtree{root.id};
-    for (size_t i = 0; i < members.size(); ++i) {
-      std::string parent_id = members[i].id;
-      const TypeInfo& pinfo = impl_->TypeOf(members[i].type)->Info();
-      for (const auto& cid : ChildIds(txn, ws, parent_id)) {
-        ResourceRec c;
-        if (!Impl::LoadResource(txn, cid, &c)) continue;
-        if (c.state == ResourceState::kTrashed) {
-          nested.push_back(c.id);
-          continue;
-        }
-        const auto& cc = pinfo.cascade_children;
-        if (std::find(cc.begin(), cc.end(), c.type) == cc.end()) {
-          return Conflict("cannot delete " + members[i].type + " " + parent_id +
-                          ": it has an active " + c.type +
-                          " that does not travel with it");
-        }
-        in_subtree.insert(c.id);
-        members.push_back(std::move(c));
-      }
+    // A descendant keeps its slug indexed when its slug's scope travels with it, that
+    // is, unless the scope is above the root (a model of a deleted version keeps
+    // competing for its url with the project's other models).
+    std::unordered_set<std::string> above_root;
+    for (std::string up = root.parent_id; !up.empty() && above_root.size() < 64;) {
+      above_root.insert(up);
+      ResourceRec p;
+      up = Impl::LoadResource(txn, up, &p) ? p.parent_id : "";
     }
 
+    // Walk the subtree breadth-first, trashing each active descendant as it comes:
+    // they travel with the root; trashed ones are items of their own that now sit
+    // inside it (T7). Only ids are kept, so memory does not grow with record sizes.
     HostImpl host(*impl_, txn, std::string(ws));
     RefCounts counts;
-    for (size_t i = 0; i < members.size(); ++i) {
-      ResourceRec& m = members[i];
+    std::unordered_map<std::string, int64_t> moved_by_type;  // bytes active -> trash
+    std::vector<std::string> nested;
+    ResourceView view;
+    std::string buf;
+    auto trash_one = [&](ResourceRec& m, bool is_root) -> Status {
       const ResourceType* type = impl_->TypeOf(m.type);
-      bool is_root = i == 0;
       m.state = ResourceState::kTrashed;
       m.trash_item = root.id;
       m.updated = now;
-      if (is_root) {
-        m.deleted_at = now;
-        m.scheduled_cleanup_at = now + static_cast<TimeMs>(w.retention_days) * kMsPerDay;
-        m.deleted_by = actor.member_id;
-        m.cleanup_delete_images = options.cleanup_delete_images;
-        m.hold = false;
-        m.container.clear();
-        m.cascaded = members.size() - 1;
-      }
       // A slug whose scope stays active is freed for others (R3 on the way back).
-      if (is_root || !in_subtree.count(m.scope_id)) {
+      if (is_root || above_root.count(m.scope_id)) {
         txn.Del(Table::kSlugs, SlugKey(m));
         m.slug_released = true;
       }
-      Impl::AddCounter(txn, ws, counter::ActiveByType(m.type),
-                       -static_cast<int64_t>(m.own_bytes));
-      Impl::AddCounter(txn, ws, counter::TrashByType(m.type),
-                       static_cast<int64_t>(m.own_bytes));
+      if (m.own_bytes > 0) moved_by_type[m.type] += static_cast<int64_t>(m.own_bytes);
       if (m.asset_refs > 0) {
         txn.ScanPrefix(Table::kResourceAssets, Key().S(m.id).Prefix(),
                        [&](std::string_view k, auto) {
@@ -213,12 +190,55 @@ Result<TrashOutcome> Engine::Trash(const Actor& actor, std::string_view ws,
                          return true;
                        });
       }
+      Impl::FillView(m, &view);
       host.SetCurrent(&m);
-      TRASHD_RETURN_IF_ERROR(GuardedHook(m.type, "on_trashed", [&] {
-        return type->OnTrashed(host, Impl::View(m), !is_root);
-      }));
+      Status hooked = GuardedHook(m.type, "on_trashed",
+                                  [&] { return type->OnTrashed(host, view, !is_root); });
       host.SetCurrent(nullptr);
-      if (!is_root) Impl::PutResource(txn, m);
+      TRASHD_RETURN_IF_ERROR(hooked);
+      if (!is_root) {
+        m.EncodeTo(&buf);
+        txn.Put(Table::kResources, m.id, buf);
+      }
+      return Status::Ok();
+    };
+
+    root.deleted_at = now;
+    root.scheduled_cleanup_at = now + static_cast<TimeMs>(w.retention_days) * kMsPerDay;
+    root.deleted_by = actor.member_id;
+    root.cleanup_delete_images = options.cleanup_delete_images;
+    root.hold = false;
+    root.container.clear();
+    TRASHD_RETURN_IF_ERROR(trash_one(root, true));
+    uint64_t cascaded = 0;
+    std::vector<std::pair<std::string, const TypeInfo*>> queue{
+        {root.id, &root_type->Info()}};
+    ResourceRec m;
+    for (size_t i = 0; i < queue.size(); ++i) {
+      const TypeInfo& pinfo = *queue[i].second;
+      for (const auto& cid : ChildIds(txn, ws, queue[i].first)) {
+        if (!Impl::LoadResource(txn, cid, &m)) continue;
+        if (m.state == ResourceState::kTrashed) {
+          nested.push_back(m.id);
+          continue;
+        }
+        const auto& cc = pinfo.cascade_children;
+        if (std::find(cc.begin(), cc.end(), m.type) == cc.end()) {
+          return Conflict("cannot delete " + pinfo.name + " " + queue[i].first +
+                          ": it has an active " + m.type +
+                          " that does not travel with it");
+        }
+        TRASHD_RETURN_IF_ERROR(trash_one(m, false));
+        if (impl_->types->MayHaveChildren(m.type)) {
+          queue.emplace_back(m.id, &impl_->TypeOf(m.type)->Info());
+        }
+        ++cascaded;
+      }
+    }
+    root.cascaded = cascaded;
+    for (const auto& [type, bytes] : moved_by_type) {
+      Impl::AddCounter(txn, ws, counter::ActiveByType(type), -bytes);
+      Impl::AddCounter(txn, ws, counter::TrashByType(type), bytes);
     }
 
     uint64_t nested_size = 0;
@@ -249,7 +269,7 @@ Result<TrashOutcome> Engine::Trash(const Actor& actor, std::string_view ws,
       txn.Put(Table::kAssets, Key().S(ws).S(hash), a.Encode());
     }
 
-    ResourceRec& item = members[0];
+    ResourceRec& item = root;
     item.size = exclusive + nested_size;
     Impl::PutResource(txn, item);
     txn.Put(Table::kTrashByTime, TrashByTimeKey(ws, now, item.id), "");
@@ -408,26 +428,14 @@ Result<RestoreOutcome> Engine::Restore(const Actor& actor, std::string_view ws,
           }
         }
         TimeMs now = impl_->clock->Now();
-        // What travels back: the descendants trashed with it; items trashed on their own
-        // before stay in the Trash (R1, T7).
-        std::vector<ResourceRec> members{root};
-        std::vector<std::string> nested;
-        for (size_t i = 0; i < members.size(); ++i) {
-          std::string parent_id = members[i].id;
-          for (const auto& cid : ChildIds(txn, ws, parent_id)) {
-            ResourceRec c;
-            if (!Impl::LoadResource(txn, cid, &c)) continue;
-            if (c.is_item()) {
-              nested.push_back(c.id);
-            } else if (c.state == ResourceState::kTrashed && c.trash_item == root.id) {
-              members.push_back(std::move(c));
-            }
-          }
-        }
+        const TimeMs deleted_at = root.deleted_at;
+        const TimeMs cleanup_at = root.scheduled_cleanup_at;
         HostImpl host(*impl_, txn, std::string(ws));
         RefCounts counts;
-        for (size_t i = 0; i < members.size(); ++i) {
-          ResourceRec& m = members[i];
+        std::unordered_map<std::string, int64_t> moved_by_type;  // bytes trash -> active
+        ResourceView view;
+        std::string buf;
+        auto restore_one = [&](ResourceRec& m, bool is_root) -> Status {
           const ResourceType* type = impl_->TypeOf(m.type);
           if (m.asset_refs > 0) {
             txn.ScanPrefix(Table::kResourceAssets, Key().S(m.id).Prefix(),
@@ -452,21 +460,45 @@ Result<RestoreOutcome> Engine::Restore(const Actor& actor, std::string_view ws,
             }
             txn.Put(Table::kSlugs, SlugKey(m), m.id);
             m.slug_released = false;
-            if (i == 0 && m.slug != base) {
+            if (is_root && m.slug != base) {
               out.renamed = true;
               out.previous_slug = base;
             }
           }
-          Impl::AddCounter(txn, ws, counter::TrashByType(m.type),
-                           -static_cast<int64_t>(m.own_bytes));
-          Impl::AddCounter(txn, ws, counter::ActiveByType(m.type),
-                           static_cast<int64_t>(m.own_bytes));
+          if (m.own_bytes > 0) moved_by_type[m.type] += static_cast<int64_t>(m.own_bytes);
+          Impl::FillView(m, &view);
           host.SetCurrent(&m);
-          TRASHD_RETURN_IF_ERROR(GuardedHook(m.type, "on_restored", [&] {
-            return type->OnRestored(host, Impl::View(m));
-          }));
+          Status hooked = GuardedHook(m.type, "on_restored",
+                                      [&] { return type->OnRestored(host, view); });
           host.SetCurrent(nullptr);
-          Impl::PutResource(txn, m);
+          TRASHD_RETURN_IF_ERROR(hooked);
+          m.EncodeTo(&buf);
+          txn.Put(Table::kResources, m.id, buf);
+          return Status::Ok();
+        };
+
+        // What travels back: the descendants trashed with it, met breadth-first; items
+        // trashed on their own before stay in the Trash (R1, T7).
+        TRASHD_RETURN_IF_ERROR(restore_one(root, true));
+        uint64_t restored = 1;
+        std::vector<std::string> nested;
+        std::vector<std::string> queue{root.id};
+        ResourceRec m;
+        for (size_t i = 0; i < queue.size(); ++i) {
+          for (const auto& cid : ChildIds(txn, ws, queue[i])) {
+            if (!Impl::LoadResource(txn, cid, &m)) continue;
+            if (m.is_item()) {
+              nested.push_back(m.id);
+            } else if (m.state == ResourceState::kTrashed && m.trash_item == root.id) {
+              TRASHD_RETURN_IF_ERROR(restore_one(m, false));
+              if (impl_->types->MayHaveChildren(m.type)) queue.push_back(m.id);
+              ++restored;
+            }
+          }
+        }
+        for (const auto& [type, bytes] : moved_by_type) {
+          Impl::AddCounter(txn, ws, counter::TrashByType(type), -bytes);
+          Impl::AddCounter(txn, ws, counter::ActiveByType(type), bytes);
         }
         for (const auto& nid : nested) {
           ResourceRec n;
@@ -489,27 +521,25 @@ Result<RestoreOutcome> Engine::Restore(const Actor& actor, std::string_view ws,
           if (a.holder == root.id) a.holder.clear();
           txn.Put(Table::kAssets, Key().S(ws).S(hash), a.Encode());
         }
-        txn.Del(Table::kTrashByTime, TrashByTimeKey(ws, root.deleted_at, root.id));
-        txn.Del(Table::kTrashByType,
-                TrashByTypeKey(ws, root.type, root.deleted_at, root.id));
-        txn.Del(Table::kExpiry, Key().U(root.scheduled_cleanup_at).S(ws).S(root.id));
+        txn.Del(Table::kTrashByTime, TrashByTimeKey(ws, deleted_at, root.id));
+        txn.Del(Table::kTrashByType, TrashByTypeKey(ws, root.type, deleted_at, root.id));
+        txn.Del(Table::kExpiry, Key().U(cleanup_at).S(ws).S(root.id));
         Impl::AddCounter(txn, ws, counter::kTrashItems, -1);
-        const ResourceRec& back = members[0];
+        const ResourceRec& back = root;
         out.type = back.type;
         out.id = public_id;
         out.internal_id = back.id;
         out.slug = back.slug;
-        out.restored = members.size();
+        out.restored = restored;
         impl_->Audit(
-            txn, actor, ws, "restore", back.type, back.id, back.name, members.size() - 1,
-            true, out.renamed ? "renamed " + out.previous_slug + " -> " + out.slug : "");
-        impl_->QueueEvent(
-            txn, ws, "restore",
-            JsonText({{"type", back.type},
-                      {"id", public_id},
-                      {"internalId", back.id},
-                      {"url", back.slug},
-                      {"restored", static_cast<uint64_t>(members.size())}}));
+            txn, actor, ws, "restore", back.type, back.id, back.name, restored - 1, true,
+            out.renamed ? "renamed " + out.previous_slug + " -> " + out.slug : "");
+        impl_->QueueEvent(txn, ws, "restore",
+                          JsonText({{"type", back.type},
+                                    {"id", public_id},
+                                    {"internalId", back.id},
+                                    {"url", back.slug},
+                                    {"restored", restored}}));
         return Status::Ok();
       });
   if (!s.ok()) return s;

@@ -1,33 +1,81 @@
 #include "engine/records.h"
 
+#include <cstring>
+
 #include "util/record.h"
 
 namespace trashd {
 
 std::string ResourceRec::Encode() const {
-  RecordWriter w;
+  std::string buf;
+  EncodeTo(&buf);
+  return buf;
+}
+
+namespace {
+// Writes the same encoding as RecordWriter straight into a buffer sized once: the
+// cascade encodes a record per descendant, and per-field appends showed in profiles.
+class FlatWriter {
+ public:
+  explicit FlatWriter(char* p) : p_(p) {}
+  FlatWriter& U(uint64_t v) {
+    while (v >= 0x80) {
+      *p_++ = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    *p_++ = static_cast<char>(v);
+    return *this;
+  }
+  FlatWriter& I(int64_t v) { return U(static_cast<uint64_t>(v)); }
+  FlatWriter& B(bool v) {
+    *p_++ = v ? 1 : 0;
+    return *this;
+  }
+  FlatWriter& S(const std::string& s) {
+    U(s.size());
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+    return *this;
+  }
+  char* end() const { return p_; }
+
+ private:
+  char* p_;
+};
+}  // namespace
+
+void ResourceRec::EncodeTo(std::string* buf) const {
+  constexpr size_t kVarint = 10;
+  size_t bound = 1 + 24 * kVarint + id.size() + type.size() + ws.size() +
+                 parent_id.size() + scope_id.size() + slug.size() + name.size() +
+                 owner.size() + attributes.size() + trash_item.size() +
+                 deleted_by.size() + container.size();
+  buf->resize(bound);
+  char* start = buf->data();
+  *start = 1;  // record version
+  FlatWriter w(start + 1);
   w.S(id).S(type).S(ws).S(parent_id).S(scope_id).S(slug).S(name).S(owner).S(attributes);
   w.I(created).I(updated).U(static_cast<uint64_t>(state)).B(serving).B(serving_paused);
   w.B(slug_released).U(own_bytes).U(asset_refs).U(open_jobs).U(next_child_seq);
   w.S(trash_item);
-  if (state == ResourceState::kTrashed && trash_item == id) {
+  if (is_item()) {
     w.I(deleted_at).I(scheduled_cleanup_at).S(deleted_by).S(container);
     w.B(cleanup_delete_images).B(hold).U(cascaded).U(size);
   }
-  return w.str();
+  buf->resize(static_cast<size_t>(w.end() - start));
 }
 
 bool ResourceRec::Decode(std::string_view data, ResourceRec* r) {
   RecordReader in(data);
-  r->id = in.S();
-  r->type = in.S();
-  r->ws = in.S();
-  r->parent_id = in.S();
-  r->scope_id = in.S();
-  r->slug = in.S();
-  r->name = in.S();
-  r->owner = in.S();
-  r->attributes = in.S();
+  in.S(&r->id);
+  in.S(&r->type);
+  in.S(&r->ws);
+  in.S(&r->parent_id);
+  in.S(&r->scope_id);
+  in.S(&r->slug);
+  in.S(&r->name);
+  in.S(&r->owner);
+  in.S(&r->attributes);
   r->created = in.I();
   r->updated = in.I();
   r->state = in.U() == 1 ? ResourceState::kTrashed : ResourceState::kActive;
@@ -38,17 +86,17 @@ bool ResourceRec::Decode(std::string_view data, ResourceRec* r) {
   r->asset_refs = static_cast<uint32_t>(in.U());
   r->open_jobs = static_cast<uint32_t>(in.U());
   r->next_child_seq = in.U();
-  r->trash_item = in.S();
+  in.S(&r->trash_item);
   r->deleted_at = r->scheduled_cleanup_at = 0;
   r->deleted_by.clear();
   r->container.clear();
   r->cleanup_delete_images = r->hold = false;
   r->cascaded = r->size = 0;
-  if (r->state == ResourceState::kTrashed && r->trash_item == r->id) {
+  if (r->is_item()) {
     r->deleted_at = in.I();
     r->scheduled_cleanup_at = in.I();
-    r->deleted_by = in.S();
-    r->container = in.S();
+    in.S(&r->deleted_by);
+    in.S(&r->container);
     r->cleanup_delete_images = in.B();
     r->hold = in.B();
     r->cascaded = in.U();

@@ -34,6 +34,9 @@ struct ResourceRec {
 
   bool is_item() const { return state == ResourceState::kTrashed && trash_item == id; }
   std::string Encode() const;
+  // Encodes into *buf, reusing its capacity.
+  void EncodeTo(std::string* buf) const;
+  // Decodes into *out, reusing the capacity of its strings.
   static bool Decode(std::string_view data, ResourceRec* out);
 };
 

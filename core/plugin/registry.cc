@@ -78,6 +78,12 @@ Status TypeRegistry::Freeze() {
                              info.slug_scope_type + "\"");
     }
   }
+  for (const auto* t : order_) {
+    for (const auto& p : t->Info().parent_types) {
+      if (std::find(parents_.begin(), parents_.end(), p) == parents_.end())
+        parents_.push_back(p);
+    }
+  }
   frozen_ = true;
   return Status::Ok();
 }
@@ -88,6 +94,10 @@ const ResourceType* TypeRegistry::Find(std::string_view name) const {
     if (t->Info().name == name) return t;
   }
   return nullptr;
+}
+
+bool TypeRegistry::MayHaveChildren(std::string_view name) const {
+  return std::find(parents_.begin(), parents_.end(), name) != parents_.end();
 }
 
 std::shared_ptr<const ResourceType> TypeRegistry::Share(std::string_view name) const {

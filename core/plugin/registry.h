@@ -28,6 +28,9 @@ class TypeRegistry {
   Status Freeze();
 
   const ResourceType* Find(std::string_view name) const;
+  // Whether any registered type names `name` as a parent (after Freeze): a resource of
+  // a type nothing can be a child of has no children to look for.
+  bool MayHaveChildren(std::string_view name) const;
   // A reference that keeps the type (and the library its code lives in) alive even
   // after the registry is gone; empty if unknown.
   std::shared_ptr<const ResourceType> Share(std::string_view name) const;
@@ -51,6 +54,7 @@ class TypeRegistry {
   std::vector<Entry> entries_;
   std::vector<const ResourceType*> order_;
   std::unordered_map<std::string, const ResourceType*> by_name_;
+  std::vector<std::string> parents_;  // names some type has as a parent
   bool frozen_ = false;
 };
 

@@ -2,21 +2,6 @@
 
 namespace trashd {
 
-RecordWriter& RecordWriter::U(uint64_t v) {
-  while (v >= 0x80) {
-    buf_.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  buf_.push_back(static_cast<char>(v));
-  return *this;
-}
-
-RecordWriter& RecordWriter::S(std::string_view s) {
-  U(s.size());
-  buf_.append(s);
-  return *this;
-}
-
 RecordWriter& RecordWriter::List(const std::vector<std::string>& items) {
   U(items.size());
   for (const auto& s : items) S(s);
@@ -64,6 +49,17 @@ std::string RecordReader::S() {
   std::string s(data_.substr(pos_, n));
   pos_ += n;
   return s;
+}
+
+void RecordReader::S(std::string* out) {
+  uint64_t n = U();
+  if (!ok_ || n > data_.size() - pos_) {
+    ok_ = false;
+    out->clear();
+    return;
+  }
+  out->assign(data_.substr(pos_, n));
+  pos_ += n;
 }
 
 std::vector<std::string> RecordReader::List() {

@@ -1,0 +1,112 @@
+// bench_cascade SCALE: trash, then restore, one project with 100,000 descendants
+// (1,000 versions x 99 models trained from them at SCALE=1; every 10th model holds a
+// small weights asset), each in the one write transaction of Engine::Trash and
+// Engine::Restore, against the raw-LMDB floor of the same work (raw_floor.h).
+#include <cstdio>
+#include <string>
+
+#include "bench_util.h"
+#include "engine_fixture.h"
+#include "raw_floor.h"
+
+namespace trashd::bench {
+namespace {
+
+constexpr char kWs[] = "bench";
+
+int Main(double scale) {
+  CascadeShape shape;
+  shape.versions = Scaled(1000, scale);
+  shape.models_per_version = 99;
+  shape.asset_every = 10;
+  const uint64_t descendants = shape.versions * (1 + shape.models_per_version);
+  std::printf(
+      "cascade: 1 project, %llu versions x %llu models = %llu descendants; "
+      "a 1 KiB asset on every %llu-th model\n",
+      static_cast<unsigned long long>(shape.versions),
+      static_cast<unsigned long long>(shape.models_per_version),
+      static_cast<unsigned long long>(descendants),
+      static_cast<unsigned long long>(shape.asset_every));
+  ScratchDir dir("cascade");
+
+  // ---- ours: setup (not timed) ----
+  Stopwatch setup;
+  BenchEngine env(dir.Sub("engine"), /*no_sync=*/true);
+  env.MakeWorkspace(kWs);
+  std::string project = env.Create(kWs, "project", "", "big-project");
+  for (uint64_t v = 0; v < shape.versions; ++v) {
+    env.clock().Advance(60 * 1000);
+    std::string version = env.Create(kWs, "version", project, "");
+    for (uint64_t m = 0; m < shape.models_per_version; ++m) {
+      env.clock().Advance(1000);
+      std::string model = env.Create(kWs, "model", version,
+                                     "m-" + std::to_string(v) + "-" + std::to_string(m));
+      if (shape.asset_every && m % shape.asset_every == 0) {
+        std::string content(1024, 'w');
+        content.replace(0, model.size(), model);  // distinct content, distinct asset
+        auto a = env->PutAsset(Alice(), kWs, model, "weights", content);
+        Check(a.ok(), "PutAsset: " + a.status().ToString());
+      }
+    }
+  }
+  shape.sizes.resource = static_cast<size_t>(env.AverageValueSize(Table::kResources));
+  env.Reopen(/*no_sync=*/true);
+  std::printf("setup: engine built in %.1fs\n", setup.Ms() / 1000);
+
+  // ---- ours: timed ----
+  TableCounts before = env.Counts();
+  HeapMeter trash_heap;
+  Result<TrashOutcome> trashed = Status(Code::kInternal, "not run");
+  double trash_ms =
+      TimeWithHeap(trash_heap, [&] { trashed = env->Trash(Alice(), kWs, project); });
+  Check(trashed.ok(), "Trash: " + trashed.status().ToString());
+  Check(trashed->item.cascaded == descendants,
+        "Trash cascaded " + std::to_string(trashed->item.cascaded) + ", expected " +
+            std::to_string(descendants));
+  TableCounts after_trash = env.Counts();
+  shape.sizes.audit = static_cast<size_t>(env.AverageValueSize(Table::kAudit));
+  shape.sizes.event = static_cast<size_t>(env.AverageValueSize(Table::kOutbox));
+  double trashed_avg = env.AverageValueSize(Table::kResources);
+  shape.sizes.trashed_extra =
+      trashed_avg > static_cast<double>(shape.sizes.resource)
+          ? static_cast<size_t>(trashed_avg - static_cast<double>(shape.sizes.resource))
+          : 0;
+
+  HeapMeter restore_heap;
+  Result<RestoreOutcome> restored = Status(Code::kInternal, "not run");
+  double restore_ms = TimeWithHeap(restore_heap, [&] {
+    restored = env->Restore(Alice(), kWs, trashed->item.internal_id);
+  });
+  Check(restored.ok(), "Restore: " + restored.status().ToString());
+  Check(restored->restored == descendants + 1,
+        "Restore brought back " + std::to_string(restored->restored));
+  TableCounts after_restore = env.Counts();
+
+  // ---- floor ----
+  CascadeFloor floor(dir.Sub("floor"), shape);
+  floor.Build();
+  HeapMeter floor_trash_heap, floor_restore_heap;
+  double floor_trash_ms = floor.Trash(floor_trash_heap);
+  Check(floor.touched() == descendants + 1, "floor trash touched too few records");
+  double floor_restore_ms = floor.Restore(floor_restore_heap);
+  Check(floor.touched() == descendants + 1, "floor restore touched too few records");
+
+  std::printf("record sizes (engine, measured): %s\n", Describe(shape.sizes).c_str());
+  std::printf("engine tables changed by Trash:   %s\n",
+              BenchEngine::Diff(before, after_trash).c_str());
+  std::printf("engine tables changed by Restore: %s\n",
+              BenchEngine::Diff(after_trash, after_restore).c_str());
+  PrintHeapNote();
+  Report("cascade.trash", trash_ms, floor_trash_ms, "<=1.5", trash_heap, floor_trash_heap,
+         "descendants=" + std::to_string(descendants));
+  Report("cascade.restore", restore_ms, floor_restore_ms, "<=1.5", restore_heap,
+         floor_restore_heap, "restored=" + std::to_string(restored->restored));
+  return 0;
+}
+
+}  // namespace
+}  // namespace trashd::bench
+
+int main(int argc, char** argv) {
+  return trashd::bench::Main(trashd::bench::ParseScale(argc, argv));
+}

@@ -1,0 +1,66 @@
+// BenchEngine: a real Engine with the built-in types and a fake clock on a data
+// directory the benchmark owns, plus what the benchmarks read off its store: the
+// sizes of its records (so the raw floors write records as large) and the number of
+// entries per table (so a run can print what an operation changed).
+// Not thread-safe: one benchmark thread drives it.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+
+#include "engine/engine.h"
+#include "plugin/registry.h"
+#include "raw_floor.h"
+#include "store/store.h"
+#include "trashd/clock.h"
+
+namespace trashd::bench {
+
+// 2026-04-20T17:05:33.000Z, as the tests' clock starts.
+constexpr TimeMs kBenchStart = 1776704733000;
+
+// Entries per table at one moment.
+using TableCounts = std::array<uint64_t, static_cast<size_t>(Table::kCount)>;
+
+class BenchEngine {
+ public:
+  // Opens an engine on `data_dir`. `no_sync` true: commits are not fsynced (setup).
+  BenchEngine(const std::string& data_dir, bool no_sync);
+  ~BenchEngine();
+
+  Engine& engine() { return *engine_; }
+  Engine* operator->() { return engine_.get(); }
+  FakeClock& clock() { return clock_; }
+
+  // Closes and opens the engine again on the same directory. Also lets LMDB hand back
+  // the dirty-page buffers it keeps after large setup transactions.
+  void Reopen(bool no_sync);
+
+  // Creates workspace `ws` with an owner-role member "alice".
+  void MakeWorkspace(const std::string& ws, int retention_days = kDefaultRetentionDays);
+  // Creates a resource as alice and returns its internal id (exits on failure).
+  std::string Create(const std::string& ws, const std::string& type,
+                     const std::string& parent_id, const std::string& slug);
+
+  TableCounts Counts();
+  // "resources-100000 expiry-100000 audit+1 ..." for the tables whose counts differ.
+  static std::string Diff(const TableCounts& before, const TableCounts& after);
+  // Average value size of a table's entries (up to `limit` of them, from the start).
+  double AverageValueSize(Table table, uint64_t limit = 200000);
+
+ private:
+  std::string data_dir_;
+  FakeClock clock_{kBenchStart};
+  TypeRegistry types_;
+  std::unique_ptr<Engine> engine_;
+};
+
+// Makes the trash set of `shape` through the engine: its workspaces (30 days of
+// retention), then for each item i a workflow created and trashed at
+// TrashSetDeletedAt(i), as alice. Prints its pace to stderr.
+void FillTrashSet(BenchEngine& env, const TrashSetShape& shape);
+
+inline Actor Alice() { return Actor::Member("alice", Interface::kApi); }
+
+}  // namespace trashd::bench
