@@ -1,0 +1,172 @@
+// Settings: what the daemon reads from trashd.yaml (SPEC §5), and how a reload compares.
+//
+// A Settings is a plain value: every key of the file, with defaults that let
+// `trashd --data-dir DIR` run without a file. LoadSettings starts from the defaults it
+// is given and applies the file on top; it refuses an unknown key, a duplicate key or
+// a bad value with one line naming the file, the line (1-based) and the dotted key,
+// e.g. `/etc/trashd/trashd.yaml:12: sweep.time: "25:00" is not a time of day (HH:MM,
+// UTC)`. It never throws. The values it returns are checked: the daemon may use them
+// as they are.
+//
+// On SIGHUP the daemon loads the file again (and applies its command-line flags
+// again, or `listen` would look changed), logs DiffForReload, and runs with
+// ApplyReload: live keys take effect, restart-only keys keep their running value.
+//
+// Everything here is a value or a pure function: safe from any thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "plugin/loader.h"
+#include "trashd/status.h"
+
+namespace trashd {
+
+// `listen`: where the HTTP API accepts connections. Port 0 asks the kernel for any
+// free port (the integration tests read back the one it chose).
+struct ListenAddress {
+  std::string host = "127.0.0.1";  // an IPv4 or IPv6 address (no brackets), or a name
+  uint16_t port = 8080;
+
+  std::string ToString() const;  // "127.0.0.1:8080", "[::1]:8080"
+  bool operator==(const ListenAddress&) const = default;
+};
+
+// A time of day in UTC, minute precision.
+struct TimeOfDay {
+  int hour = 3;    // 0-23
+  int minute = 0;  // 0-59
+
+  std::string ToString() const;  // "03:00"
+  bool operator==(const TimeOfDay&) const = default;
+};
+
+struct SweepSection {
+  TimeOfDay time;    // when the daily sweep runs, UTC
+  int batch = 1000;  // expired items deleted per write transaction
+  // Days before scheduledCleanupAt at which an `expiring` event is queued; 0: never.
+  int expiring_notice_days = 3;
+
+  bool operator==(const SweepSection&) const = default;
+};
+
+struct PluginsSection {
+  std::string dir;  // where libtrashd_<name>.so live; the default comes from the build
+  std::vector<std::string> enable;  // names or paths, in load order
+  // plugins.settings.<name>.<key>: text; each plugin checks its own keys at load.
+  std::map<std::string, std::map<std::string, std::string>> settings;
+
+  PluginConfig ForLoader() const;  // what LoadPlugins takes
+  bool operator==(const PluginsSection&) const = default;
+};
+
+struct LogSection {
+  // Not the SDK's LogLevel (what a plugin may log at): the daemon also has trace.
+  enum class Level { kTrace, kDebug, kInfo, kWarn, kError };
+  enum class Format { kText, kJson };
+
+  Level level = Level::kInfo;
+  Format format = Format::kText;
+
+  bool operator==(const LogSection&) const = default;
+};
+const char* LogLevelName(LogSection::Level level);     // "info": as written in the file
+const char* LogFormatName(LogSection::Format format);  // "json"
+
+struct LimitsSection {
+  uint64_t max_body_bytes = 64ull << 20;
+  uint64_t max_header_bytes = 16u << 10;
+  int max_connections = 1024;
+  int64_t request_timeout_ms = 30000;  // the whole request, from first byte to last
+  int64_t idle_timeout_ms = 60000;     // a keep-alive connection with no request
+  int rate_limit_per_key = 100;        // requests per second per API key; 0: off
+  int rate_burst = 200;                // requests allowed at once above the rate
+
+  bool operator==(const LimitsSection&) const = default;
+};
+
+// One webhook: where events are POSTed, and how delivery retries.
+struct Webhook {
+  std::string url;  // as written: "http://hooks.internal:9000/trashd"
+  // The parts of `url` that delivery needs.
+  std::string host;  // IPv6 without brackets
+  uint16_t port = 80;
+  std::string target;  // "/trashd"; at least "/"
+
+  std::string secret;               // signs each delivery; empty: not signed
+  std::vector<std::string> events;  // event types ("trash", "purge"); empty: all
+  int max_attempts = 10;
+  int64_t backoff_initial_ms = 1000;  // doubles after each failure...
+  int64_t backoff_max_ms = 300000;    // ...up to this
+
+  bool operator==(const Webhook&) const = default;
+};
+
+struct Settings {
+  std::string data_dir = "/var/lib/trashd";
+  ListenAddress listen;
+  std::string admin_socket = "/run/trashd/admin.sock";
+  std::string admin_group = "trashd";  // may use the admin socket
+  int retention_days_default = 30;     // for workspaces that set none; 1-365
+  SweepSection sweep;
+  PluginsSection plugins;
+  LogSection log;
+  LimitsSection limits;
+  std::vector<Webhook> webhooks;
+
+  bool operator==(const Settings&) const = default;
+};
+
+// Where plugins are looked for when neither the build nor the file says otherwise.
+inline constexpr char kFallbackPluginsDir[] = "/usr/lib/trashd/plugins";
+
+// The embedded defaults. The daemon passes the plugin directory it was built for
+// (its install prefix), which the file may override with plugins.dir.
+Settings DefaultSettings(std::string plugins_dir = kFallbackPluginsDir);
+
+// Reads the YAML file at `path` over `defaults`. A key the file leaves out keeps its
+// value from `defaults`. A missing file is NotFound (the daemon decides whether it
+// needs one); anything else wrong is InvalidArgument, naming file, line and key.
+Result<Settings> LoadSettings(const std::string& path, const Settings& defaults);
+
+// The flags that override the file.
+struct CommandLineOverrides {
+  std::optional<std::string> data_dir;  // --data-dir
+  std::optional<std::string> listen;    // --listen host:port
+};
+
+// `settings` with the flags applied; a bad value is InvalidArgument naming the flag.
+Result<Settings> ApplyOverrides(Settings settings, const CommandLineOverrides& flags);
+
+// Checks a `listen` value: "127.0.0.1:8080", "[::1]:0", "localhost:8080".
+Result<ListenAddress> ParseListenAddress(std::string_view text);
+
+// One key that differs between the running settings and those just loaded.
+struct SettingChange {
+  std::string key;          // "sweep.time", "webhooks[1].url", "plugins.enable"
+  std::string description;  // "\"03:00\" -> \"04:30\""; never shows a secret
+  bool needs_restart = false;
+};
+
+// The keys a reload changes, in file order. Only log, sweep, limits, webhooks and
+// retention_days_default apply live; data_dir, listen, admin_socket, admin_group and
+// everything under plugins need a restart.
+std::vector<SettingChange> CompareSettings(const Settings& running, const Settings& next);
+
+// The same as lines for the log, one per key:
+//   sweep.time: "03:00" -> "04:30"
+//   listen: "127.0.0.1:8080" -> "0.0.0.0:8080" (needs a restart; not applied by reload)
+std::vector<std::string> DiffForReload(const Settings& running, const Settings& next);
+
+// True when `next` changes at least one restart-only key.
+bool NeedsRestart(const Settings& running, const Settings& next);
+
+// What runs after a reload: `next`'s live keys, `running`'s restart-only keys.
+Settings ApplyReload(const Settings& running, const Settings& next);
+
+}  // namespace trashd
