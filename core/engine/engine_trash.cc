@@ -27,16 +27,29 @@ Key SlugKey(const ResourceRec& r) {
   return k;
 }
 
-std::vector<std::string> ChildIds(ReadTxn& txn, std::string_view ws,
-                                  std::string_view parent) {
-  std::vector<std::string> ids;
-  txn.ScanPrefix(Table::kChildren, Key().S(ws).S(parent).Prefix(),
-                 [&](std::string_view k, auto) {
-                   ids.emplace_back(keys::LastPart(k));
-                   return true;
-                 });
-  return ids;
-}
+// The ids of a resource's children, packed in one buffer: a cascade visits every
+// child of every node, and one string per id was a heap allocation per descendant.
+class ChildIdList {
+ public:
+  ChildIdList(ReadTxn& txn, std::string_view ws, std::string_view parent) {
+    txn.ScanPrefix(Table::kChildren, Key().S(ws).S(parent).Prefix(),
+                   [&](std::string_view k, auto) {
+                     std::string_view id = keys::LastPart(k);
+                     ends_.push_back(buf_.size() + id.size());
+                     buf_.append(id);
+                     return true;
+                   });
+  }
+  size_t size() const { return ends_.size(); }
+  std::string_view operator[](size_t i) const {
+    size_t begin = i == 0 ? 0 : ends_[i - 1];
+    return std::string_view(buf_).substr(begin, ends_[i] - begin);
+  }
+
+ private:
+  std::string buf_;
+  std::vector<size_t> ends_;
+};
 
 // Per asset, how many references a subtree holds and how many of them stop (or start)
 // being live.
@@ -59,7 +72,8 @@ void CountSubtreeRefs(ReadTxn& txn, std::string_view ws, const std::string& id,
                      (*counts)[std::string(keys::LastPart(k))].in_subtree++;
                      return true;
                    });
-    for (auto& c : ChildIds(txn, ws, cur)) stack.push_back(std::move(c));
+    ChildIdList children(txn, ws, cur);
+    for (size_t i = 0; i < children.size(); ++i) stack.emplace_back(children[i]);
   }
 }
 
@@ -216,7 +230,9 @@ Result<TrashOutcome> Engine::Trash(const Actor& actor, std::string_view ws,
     ResourceRec m;
     for (size_t i = 0; i < queue.size(); ++i) {
       const TypeInfo& pinfo = *queue[i].second;
-      for (const auto& cid : ChildIds(txn, ws, queue[i].first)) {
+      ChildIdList children(txn, ws, queue[i].first);
+      for (size_t c = 0; c < children.size(); ++c) {
+        std::string_view cid = children[c];
         if (!Impl::LoadResource(txn, cid, &m)) continue;
         if (m.state == ResourceState::kTrashed) {
           nested.push_back(m.id);
@@ -485,7 +501,9 @@ Result<RestoreOutcome> Engine::Restore(const Actor& actor, std::string_view ws,
         std::vector<std::string> queue{root.id};
         ResourceRec m;
         for (size_t i = 0; i < queue.size(); ++i) {
-          for (const auto& cid : ChildIds(txn, ws, queue[i])) {
+          ChildIdList children(txn, ws, queue[i]);
+          for (size_t c = 0; c < children.size(); ++c) {
+            std::string_view cid = children[c];
             if (!Impl::LoadResource(txn, cid, &m)) continue;
             if (m.is_item()) {
               nested.push_back(m.id);
