@@ -158,7 +158,10 @@ class SettingsReader {
     }
     std::map<std::string, int> seen;  // key -> line
     for (auto it = map.begin(); it != map.end(); ++it) {
-      const YAML::Node& key_node = it->first;
+      // yaml-cpp's iterator hands out its pair by value: copy the nodes (cheap
+      // handles), since a reference would dangle after this statement.
+      const YAML::Node key_node = it->first;
+      const YAML::Node value_node = it->second;
       if (!key_node.IsScalar()) {
         return ErrorAt(key_node.Mark(),
                        (prefix.empty() ? std::string("the file") : prefix) +
@@ -178,7 +181,7 @@ class SettingsReader {
                                             " (first given on line " +
                                             std::to_string(first->second) + ")");
       }
-      TRASHD_RETURN_IF_ERROR(fn(key, key_node, it->second));
+      TRASHD_RETURN_IF_ERROR(fn(key, key_node, value_node));
     }
     return Status::Ok();
   }
