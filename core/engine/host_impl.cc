@@ -20,10 +20,13 @@ bool HostImpl::Released(const std::string& id, std::string_view kind) const {
 }
 
 std::optional<ResourceView> HostImpl::GetResource(std::string_view id) {
-  ResourceRec scratch;
-  ResourceRec* r = Target(id, &scratch);
-  if (!r) return std::nullopt;
-  return Engine::Impl::View(*r);
+  if (current_ && current_->id == id) return Engine::Impl::View(*current_);
+  ResourceRec& r = kept_.emplace_back();
+  if (!Engine::Impl::LoadResource(txn_, id, &r) || r.ws != ws_) {
+    kept_.pop_back();
+    return std::nullopt;
+  }
+  return Engine::Impl::View(r);
 }
 
 std::vector<ResourceView> HostImpl::Children(std::string_view id, std::string_view type) {
@@ -32,13 +35,14 @@ std::vector<ResourceView> HostImpl::Children(std::string_view id, std::string_vi
   prefix.S(ws_).S(id);
   if (!type.empty()) prefix.S(type);
   prefix.Prefix();
+  std::vector<std::string> ids;
   txn_.ScanPrefix(Table::kChildren, prefix, [&](std::string_view k, auto) {
-    ResourceRec scratch;
-    if (ResourceRec* r = Target(keys::LastPart(k), &scratch)) {
-      out.push_back(Engine::Impl::View(*r));
-    }
+    ids.emplace_back(keys::LastPart(k));
     return true;
   });
+  for (const auto& child : ids) {
+    if (auto v = GetResource(child)) out.push_back(*v);
+  }
   return out;
 }
 

@@ -1,6 +1,7 @@
 // HostImpl: the HostApi a hook acts through, bound to one write transaction.
 #pragma once
 
+#include <deque>
 #include <set>
 #include <string>
 #include <utility>
@@ -40,6 +41,9 @@ class HostImpl final : public HostApi {
   std::string ws_;
   ResourceRec* current_ = nullptr;
   std::set<std::pair<std::string, std::string>> released_;
+  // Records whose views GetResource and Children handed out: they stay put (a deque
+  // never moves its elements) until this HostImpl is gone.
+  std::deque<ResourceRec> kept_;
   int cancelled_ = 0;
 };
 

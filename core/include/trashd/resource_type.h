@@ -42,16 +42,18 @@ struct TypeInfo {
   std::vector<std::string> asset_kinds;  // kinds of assets it may hold ("image", ...)
 };
 
-// A resource as a hook sees it: a copy, valid after the hook returns.
+// A resource as a hook sees it. The text fields view the engine's own record: they are
+// valid until the hook returns (copy what you keep). Views from HostApi::GetResource
+// and Children are valid until the operation's hook calls are over.
 struct ResourceView {
-  std::string id;
-  std::string type;
-  std::string workspace;
-  std::string slug;
-  std::string name;
-  std::string parent_id;  // empty for top level
-  std::string owner_id;
-  std::string attributes;  // the type's own attributes, a JSON object text
+  std::string_view id;
+  std::string_view type;
+  std::string_view workspace;
+  std::string_view slug;
+  std::string_view name;
+  std::string_view parent_id;  // empty for top level
+  std::string_view owner_id;
+  std::string_view attributes;  // the type's own attributes, a JSON object text
   bool trashed = false;
   bool cleanup_delete_images = false;
   bool serving = false;

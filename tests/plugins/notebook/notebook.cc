@@ -31,16 +31,18 @@ class NotebookType final : public trashd::ResourceType {
 
   trashd::Status OnTrashed(trashd::HostApi& host, const trashd::ResourceView& r,
                            bool cascaded) const override {
-    host.QueueEvent("notebook.trashed", "{\"id\":\"" + r.id + "\",\"max_pages\":" +
-                                            std::to_string(max_pages_) + "}");
-    host.Log(trashd::LogLevel::kInfo, "notebook " + r.id + " moved to trash");
+    host.QueueEvent("notebook.trashed",
+                    "{\"id\":\"" + std::string(r.id) +
+                        "\",\"max_pages\":" + std::to_string(max_pages_) + "}");
+    host.Log(trashd::LogLevel::kInfo,
+             "notebook " + std::string(r.id) + " moved to trash");
     (void)cascaded;
     return trashd::Status::Ok();
   }
 
   trashd::Status OnRestored(trashd::HostApi& host,
                             const trashd::ResourceView& r) const override {
-    host.QueueEvent("notebook.restored", "{\"id\":\"" + r.id + "\"}");
+    host.QueueEvent("notebook.restored", "{\"id\":\"" + std::string(r.id) + "\"}");
     return trashd::Status::Ok();
   }
 
