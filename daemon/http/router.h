@@ -1,0 +1,111 @@
+// Router: the route table of one listener. It maps a method and a path pattern such
+// as `/:ws/trash/restore` to a Handler, and turns a request into exactly one response:
+// the handler's, or a JSON error (`{"error": "..."}`) when the target is malformed
+// (400), no pattern matches the path (404), patterns match but none for this method
+// (405, with an Allow header) or the handler throws (500).
+//
+// HttpRequest and HttpResponse are plain values with no Beast in sight, so handlers and
+// their tests need neither sockets nor Beast. The server (server.h) fills a request
+// from the wire and writes the response back.
+//
+// Patterns: `/` or `/seg/seg/...`; a segment `:name` binds one non-empty path segment
+// to params["name"]. Literal segments are compared with the percent-decoded segment.
+// When several patterns match, a literal segment beats a parameter at the first place
+// where they differ (`/:ws/trash` beats `/:ws/:project` for `/acme/trash`), and the
+// first matching pattern, in that order, that has a handler for the method wins. So
+// `DELETE /acme/trash` still reaches `DELETE /:ws/:project` if `/:ws/trash` has no
+// DELETE.
+//
+// Thread-safety: Add() is for start-up, before any Dispatch(). After that a Router is
+// immutable and Dispatch() may run concurrently from any number of threads; handlers
+// must therefore be safe to call concurrently.
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/json/fwd.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace trashd {
+
+// Who is on the other end of a Unix socket (SO_PEERCRED). On TCP has_creds is false.
+struct PeerCredentials {
+  bool has_creds = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  pid_t pid = 0;
+};
+
+struct HttpRequest {
+  std::string method;  // as sent: "GET", "POST", ...
+  std::string target;  // as sent: "/acme/trash?type=project"
+  // Filled by Router::Dispatch from `target`:
+  std::string path;                           // still percent-encoded: "/acme/trash"
+  std::map<std::string, std::string> query;   // decoded ('+' is a space); first wins
+  std::map<std::string, std::string> params;  // decoded, from the route pattern
+  // Header names in lower case; repeated headers are joined with ", ".
+  std::map<std::string, std::string> headers;
+  std::string body;
+  PeerCredentials peer;
+  std::string remote_address;  // "127.0.0.1:51234", or "unix" on a Unix socket
+
+  // The header's value, or "" when absent. `name` must be lower case.
+  const std::string& Header(const std::string& name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  // Extra headers. The server owns Content-Type (from content_type), Content-Length,
+  // Transfer-Encoding, Connection and Server and drops those; so it does a header
+  // whose name is not a token or whose value has CR, LF or NUL.
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// `value` serialized as the body, content type application/json.
+HttpResponse JsonResponse(int status, const boost::json::value& value);
+// `{"error":"<message>"}`: the one shape of every error trashd answers.
+HttpResponse ErrorResponse(int status, std::string message);
+
+using Handler = std::function<HttpResponse(HttpRequest&)>;
+
+class Router {
+ public:
+  Router();
+  ~Router();
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  // Registers `handler` for `method` (upper case, e.g. "GET") on `pattern`. A malformed
+  // pattern, or one that repeats a (method, shape) already registered (`/:a` and `/:b`
+  // have the same shape), is a programming error found at start-up: this throws
+  // std::invalid_argument, and nothing else in the router throws.
+  void Add(std::string method, std::string pattern, Handler handler);
+
+  // Parses request.target (Boost.URL origin form) into path, query and params and
+  // answers it. Never throws: a throwing handler becomes a 500 and is reported to the
+  // exception reporter.
+  HttpResponse Dispatch(HttpRequest& request) const;
+
+  // Where a handler's exception is reported (what() and the request) before the 500
+  // goes out. Default: one line on stderr. Set it at start-up; it may be called from
+  // many threads at once.
+  using ExceptionReporter =
+      std::function<void(const HttpRequest& request, std::string_view what)>;
+  void SetExceptionReporter(ExceptionReporter reporter);
+
+ private:
+  struct Node;
+  struct Route;
+  std::unique_ptr<Node> root_;
+  ExceptionReporter report_exception_;
+};
+
+}  // namespace trashd

@@ -1,0 +1,114 @@
+// HttpServer: the HTTP/1.1 listeners of trashd, TCP for the API and a Unix socket for
+// the admin routes. It owns its event loop and a pool of threads; each listener hands
+// its requests to its own Router. Handlers run on the pool threads and may block (an
+// LMDB transaction, say): a blocked handler holds one pool thread, nothing else.
+//
+// What it does so a handler never has to:
+//   - keep-alive and pipelining, one request at a time per connection;
+//   - limits: a body over max_body_bytes is answered 413 and headers over
+//     max_header_bytes 431, both before any more is read, then the connection closes;
+//     more than max_connections open connections on a listener get 503 at once;
+//   - timeouts: the request head must arrive within request_timeout_ms (from accept,
+//     or from the first byte after a keep-alive pause), and a body may pause at most
+//     request_timeout_ms between reads; a late request that has started is answered
+//     408, an idle one is just closed. A keep-alive connection idle for
+//     idle_timeout_ms is closed. Writing a response gets request_timeout_ms too;
+//   - malformed HTTP is answered 400 and the connection closed; `Expect:
+//     100-continue` is honoured; every response carries `Server: trashd`;
+//   - on a Unix socket, the peer's credentials (SO_PEERCRED) go to the listener's
+//     `allow` check at accept; a refused peer gets 403 and is closed.
+// Every error body is `{"error": "..."}` (see ErrorResponse).
+//
+// Lifecycle: construct, Listen*() (before or after Start), Start(threads), and at the
+// end Stop(drain) — which the destructor also does. A server starts once.
+//
+// Thread-safety: all public methods may be called from any thread, except Stop (and
+// the destructor) from a handler, which would wait for itself. Routers, allow functions
+// and the access log must outlive Stop() and be safe to call from many threads at once.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "http/router.h"
+#include "trashd/status.h"
+
+namespace trashd {
+
+struct ServerLimits {
+  size_t max_body_bytes = 16u << 20;
+  size_t max_header_bytes = 16u << 10;  // request line and headers together
+  size_t max_connections = 1024;        // open at once on one listener
+  int request_timeout_ms = 30'000;
+  int idle_timeout_ms = 60'000;
+};
+
+// A snapshot of the server's counters, for /metrics.
+struct ServerStats {
+  uint64_t requests_total = 0;  // final responses sent, error answers included
+  uint64_t responses_2xx = 0;
+  uint64_t responses_3xx = 0;
+  uint64_t responses_4xx = 0;
+  uint64_t responses_5xx = 0;
+  uint64_t connections_accepted = 0;
+  uint64_t connections_refused = 0;  // over max_connections, or refused by `allow`
+  uint64_t open_connections = 0;     // now, refused ones still closing included
+};
+
+// One line of an access log, given after each response is handed to the socket.
+struct AccessLogEntry {
+  std::string method;  // "" when the request was too malformed to have one
+  std::string target;
+  int status = 0;
+  size_t response_bytes = 0;              // body only
+  std::chrono::microseconds duration{0};  // from the complete request head
+  std::string remote_address;
+};
+
+class HttpServer {
+ public:
+  HttpServer();
+  ~HttpServer();  // Stop(0 ms) if still running
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Listens on "ADDRESS:PORT" (an IP address, "[::1]:8080", or "localhost:8080");
+  // port 0 picks a free port. Returns the bound port. `router` must outlive Stop().
+  Result<uint16_t> ListenTcp(const std::string& address_port, Router* router,
+                             ServerLimits limits);
+
+  // Listens on a Unix socket at `path`, chmod'ed to `mode` before it accepts anyone.
+  // A stale socket file at `path` is replaced; a live one (someone accepts on it) or
+  // a file that is not a socket is an error. Each connection's peer credentials go to
+  // `allow` (null allows everyone); a refused peer gets 403 and is closed. The
+  // socket file is removed at Stop().
+  Status ListenUnix(const std::string& path, mode_t mode, Router* router,
+                    ServerLimits limits,
+                    std::function<bool(const PeerCredentials&)> allow = nullptr);
+
+  // Optional; set before Start. Called on pool threads, concurrently.
+  void SetAccessLog(std::function<void(const AccessLogEntry&)> log);
+
+  // Runs the event loop on `threads` (>= 1) new threads and returns.
+  Status Start(int threads);
+
+  // Stops accepting, closes idle connections, lets requests already started finish
+  // and be answered (with `Connection: close`) until `drain` has passed, then closes
+  // every connection and joins the threads. A handler still running at the deadline
+  // cannot be interrupted: Stop returns once it has returned. Idempotent.
+  void Stop(std::chrono::milliseconds drain);
+
+  ServerStats Stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace trashd
