@@ -239,7 +239,6 @@ Status Engine::Impl::PurgeItemInTxn(WriteTxn& txn, const Actor& actor,
     a.live_refs -= std::min(a.live_refs, d.second);
     if (a.refs == 0) {
       txn.Del(Table::kAssets, Key().S(ws).S(hash));
-      AddCounter(txn, ws, counter::kTrashBytes, -static_cast<int64_t>(a.bytes));
       txn.Put(Table::kUnlink, Key().S(ws).S(hash), "");
       unlink->emplace_back(ws, hash);
       freed += a.bytes;
@@ -252,6 +251,7 @@ Status Engine::Impl::PurgeItemInTxn(WriteTxn& txn, const Actor& actor,
     }
     txn.Put(Table::kAssets, Key().S(ws).S(hash), a.Encode());
   }
+  AddCounter(txn, ws, counter::kTrashBytes, -static_cast<int64_t>(freed));
   out->bytes_freed += freed;
   Audit(txn, actor, ws, "purge", item.type, item.id, item.name, all.size() - 1, true,
         std::to_string(freed) + " bytes freed");

@@ -182,9 +182,9 @@ Result<TrashOutcome> Engine::Trash(const Actor& actor, std::string_view ws,
     std::unordered_map<std::string, int64_t> moved_by_type;  // bytes active -> trash
     std::vector<std::string> nested;
     ResourceView view;
-    std::string buf;
-    auto trash_one = [&](ResourceRec& m, bool is_root) -> Status {
-      const ResourceType* type = impl_->TypeOf(m.type);
+    RecordBuffer buf;
+    auto trash_one = [&](ResourceRec& m, const ResourceType* type,
+                         bool is_root) -> Status {
       m.state = ResourceState::kTrashed;
       m.trash_item = root.id;
       m.updated = now;
@@ -210,10 +210,7 @@ Result<TrashOutcome> Engine::Trash(const Actor& actor, std::string_view ws,
                                   [&] { return type->OnTrashed(host, view, !is_root); });
       host.SetCurrent(nullptr);
       TRASHD_RETURN_IF_ERROR(hooked);
-      if (!is_root) {
-        m.EncodeTo(&buf);
-        txn.Put(Table::kResources, m.id, buf);
-      }
+      if (!is_root) txn.Put(Table::kResources, m.id, m.EncodeTo(&buf));
       return Status::Ok();
     };
 
@@ -223,7 +220,7 @@ Result<TrashOutcome> Engine::Trash(const Actor& actor, std::string_view ws,
     root.cleanup_delete_images = options.cleanup_delete_images;
     root.hold = false;
     root.container.clear();
-    TRASHD_RETURN_IF_ERROR(trash_one(root, true));
+    TRASHD_RETURN_IF_ERROR(trash_one(root, root_type, true));
     uint64_t cascaded = 0;
     std::vector<std::pair<std::string, const TypeInfo*>> queue{
         {root.id, &root_type->Info()}};
@@ -244,10 +241,9 @@ Result<TrashOutcome> Engine::Trash(const Actor& actor, std::string_view ws,
                           ": it has an active " + m.type +
                           " that does not travel with it");
         }
-        TRASHD_RETURN_IF_ERROR(trash_one(m, false));
-        if (impl_->types->MayHaveChildren(m.type)) {
-          queue.emplace_back(m.id, &impl_->TypeOf(m.type)->Info());
-        }
+        const ResourceType* type = impl_->TypeOf(m.type);
+        TRASHD_RETURN_IF_ERROR(trash_one(m, type, false));
+        if (impl_->types->MayHaveChildren(type)) queue.emplace_back(m.id, &type->Info());
         ++cascaded;
       }
     }
@@ -269,21 +265,21 @@ Result<TrashOutcome> Engine::Trash(const Actor& actor, std::string_view ws,
 
     // Assets: what only the Trash holds now, and what this item alone holds (Q3).
     uint64_t exclusive = 0;
+    int64_t now_trash_only = 0;  // bytes whose last live reference just went
     for (auto& [hash, c] : counts) {
       AssetRec a;
       if (!Impl::LoadAsset(txn, ws, hash, &a)) continue;
       bool was_live = a.live_refs > 0;
       a.live_refs -= std::min(a.live_refs, c.live_change);
-      if (was_live && a.live_refs == 0) {
-        Impl::AddCounter(txn, ws, counter::kActiveBytes, -static_cast<int64_t>(a.bytes));
-        Impl::AddCounter(txn, ws, counter::kTrashBytes, static_cast<int64_t>(a.bytes));
-      }
+      if (was_live && a.live_refs == 0) now_trash_only += static_cast<int64_t>(a.bytes);
       if (a.live_refs == 0 && a.holder.empty() && c.in_subtree == a.refs) {
         a.holder = root.id;
         exclusive += a.bytes;
       }
       txn.Put(Table::kAssets, Key().S(ws).S(hash), a.Encode());
     }
+    Impl::AddCounter(txn, ws, counter::kActiveBytes, -now_trash_only);
+    Impl::AddCounter(txn, ws, counter::kTrashBytes, now_trash_only);
 
     ResourceRec& item = root;
     item.size = exclusive + nested_size;
@@ -450,9 +446,9 @@ Result<RestoreOutcome> Engine::Restore(const Actor& actor, std::string_view ws,
         RefCounts counts;
         std::unordered_map<std::string, int64_t> moved_by_type;  // bytes trash -> active
         ResourceView view;
-        std::string buf;
-        auto restore_one = [&](ResourceRec& m, bool is_root) -> Status {
-          const ResourceType* type = impl_->TypeOf(m.type);
+        RecordBuffer buf;
+        auto restore_one = [&](ResourceRec& m, const ResourceType* type,
+                               bool is_root) -> Status {
           if (m.asset_refs > 0) {
             txn.ScanPrefix(Table::kResourceAssets, Key().S(m.id).Prefix(),
                            [&](std::string_view k, auto) {
@@ -488,14 +484,13 @@ Result<RestoreOutcome> Engine::Restore(const Actor& actor, std::string_view ws,
                                       [&] { return type->OnRestored(host, view); });
           host.SetCurrent(nullptr);
           TRASHD_RETURN_IF_ERROR(hooked);
-          m.EncodeTo(&buf);
-          txn.Put(Table::kResources, m.id, buf);
+          txn.Put(Table::kResources, m.id, m.EncodeTo(&buf));
           return Status::Ok();
         };
 
         // What travels back: the descendants trashed with it, met breadth-first; items
         // trashed on their own before stay in the Trash (R1, T7).
-        TRASHD_RETURN_IF_ERROR(restore_one(root, true));
+        TRASHD_RETURN_IF_ERROR(restore_one(root, root_type, true));
         uint64_t restored = 1;
         std::vector<std::string> nested;
         std::vector<std::string> queue{root.id};
@@ -508,8 +503,9 @@ Result<RestoreOutcome> Engine::Restore(const Actor& actor, std::string_view ws,
             if (m.is_item()) {
               nested.push_back(m.id);
             } else if (m.state == ResourceState::kTrashed && m.trash_item == root.id) {
-              TRASHD_RETURN_IF_ERROR(restore_one(m, false));
-              if (impl_->types->MayHaveChildren(m.type)) queue.push_back(m.id);
+              const ResourceType* type = impl_->TypeOf(m.type);
+              TRASHD_RETURN_IF_ERROR(restore_one(m, type, false));
+              if (impl_->types->MayHaveChildren(type)) queue.push_back(m.id);
               ++restored;
             }
           }
@@ -525,20 +521,18 @@ Result<RestoreOutcome> Engine::Restore(const Actor& actor, std::string_view ws,
           Impl::PutResource(txn, n);
           CountSubtreeRefs(txn, ws, n.id, &counts);
         }
+        int64_t live_again = 0;  // bytes that only the Trash held until now
         for (auto& [hash, c] : counts) {
           AssetRec a;
           if (!Impl::LoadAsset(txn, ws, hash, &a)) continue;
           bool was_live = a.live_refs > 0;
           a.live_refs += c.live_change;
-          if (!was_live && a.live_refs > 0) {
-            Impl::AddCounter(txn, ws, counter::kTrashBytes,
-                             -static_cast<int64_t>(a.bytes));
-            Impl::AddCounter(txn, ws, counter::kActiveBytes,
-                             static_cast<int64_t>(a.bytes));
-          }
+          if (!was_live && a.live_refs > 0) live_again += static_cast<int64_t>(a.bytes);
           if (a.holder == root.id) a.holder.clear();
           txn.Put(Table::kAssets, Key().S(ws).S(hash), a.Encode());
         }
+        Impl::AddCounter(txn, ws, counter::kTrashBytes, -live_again);
+        Impl::AddCounter(txn, ws, counter::kActiveBytes, live_again);
         txn.Del(Table::kTrashByTime, TrashByTimeKey(ws, deleted_at, root.id));
         txn.Del(Table::kTrashByType, TrashByTypeKey(ws, root.type, deleted_at, root.id));
         txn.Del(Table::kExpiry, Key().U(cleanup_at).S(ws).S(root.id));

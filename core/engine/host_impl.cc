@@ -4,11 +4,11 @@
 
 namespace trashd {
 
-ResourceRec* HostImpl::Target(std::string_view id, ResourceRec* scratch) {
+ResourceRec* HostImpl::Target(std::string_view id) {
   if (current_ && current_->id == id) return current_;
-  if (!Engine::Impl::LoadResource(txn_, id, scratch) || scratch->ws != ws_)
+  if (!Engine::Impl::LoadResource(txn_, id, &scratch_) || scratch_.ws != ws_)
     return nullptr;
-  return scratch;
+  return &scratch_;
 }
 
 void HostImpl::Save(ResourceRec* r) {
@@ -47,8 +47,7 @@ std::vector<ResourceView> HostImpl::Children(std::string_view id, std::string_vi
 }
 
 int HostImpl::CancelJobs(std::string_view resource_id, std::string_view reason) {
-  ResourceRec scratch;
-  ResourceRec* r = Target(resource_id, &scratch);
+  ResourceRec* r = Target(resource_id);
   if (!r || r->open_jobs == 0) return 0;
   std::vector<std::string> job_ids;
   txn_.ScanPrefix(Table::kJobsByResource, Key().S(r->id).Prefix(),
@@ -77,8 +76,7 @@ int HostImpl::CancelJobs(std::string_view resource_id, std::string_view reason) 
 }
 
 bool HostImpl::PauseServing(std::string_view resource_id) {
-  ResourceRec scratch;
-  ResourceRec* r = Target(resource_id, &scratch);
+  ResourceRec* r = Target(resource_id);
   if (!r || !r->serving) return false;
   r->serving = false;
   r->serving_paused = true;
@@ -90,8 +88,7 @@ bool HostImpl::PauseServing(std::string_view resource_id) {
 }
 
 bool HostImpl::ResumeServing(std::string_view resource_id) {
-  ResourceRec scratch;
-  ResourceRec* r = Target(resource_id, &scratch);
+  ResourceRec* r = Target(resource_id);
   if (!r || !r->serving_paused) return false;
   r->serving = true;
   r->serving_paused = false;

@@ -32,8 +32,9 @@ class HostImpl final : public HostApi {
   void Log(LogLevel level, std::string_view message) override;
 
  private:
-  // The record to change: the current one, or one loaded into `scratch`.
-  ResourceRec* Target(std::string_view id, ResourceRec* scratch);
+  // The record to change: the current one, or one loaded into scratch_ (null if it
+  // is not a resource of this workspace).
+  ResourceRec* Target(std::string_view id);
   void Save(ResourceRec* r);
 
   Engine::Impl& impl_;
@@ -44,6 +45,7 @@ class HostImpl final : public HostApi {
   // Records whose views GetResource and Children handed out: they stay put (a deque
   // never moves its elements) until this HostImpl is gone.
   std::deque<ResourceRec> kept_;
+  ResourceRec scratch_;  // reused: a hook call on the current resource builds nothing
   int cancelled_ = 0;
 };
 

@@ -7,9 +7,8 @@
 namespace trashd {
 
 std::string ResourceRec::Encode() const {
-  std::string buf;
-  EncodeTo(&buf);
-  return buf;
+  RecordBuffer buf;
+  return std::string(EncodeTo(&buf));
 }
 
 namespace {
@@ -44,14 +43,13 @@ class FlatWriter {
 };
 }  // namespace
 
-void ResourceRec::EncodeTo(std::string* buf) const {
+std::string_view ResourceRec::EncodeTo(RecordBuffer* buf) const {
   constexpr size_t kVarint = 10;
   size_t bound = 1 + 24 * kVarint + id.size() + type.size() + ws.size() +
                  parent_id.size() + scope_id.size() + slug.size() + name.size() +
                  owner.size() + attributes.size() + trash_item.size() +
                  deleted_by.size() + container.size();
-  buf->resize(bound);
-  char* start = buf->data();
+  char* start = buf->Reserve(bound);
   *start = 1;  // record version
   FlatWriter w(start + 1);
   w.S(id).S(type).S(ws).S(parent_id).S(scope_id).S(slug).S(name).S(owner).S(attributes);
@@ -62,7 +60,7 @@ void ResourceRec::EncodeTo(std::string* buf) const {
     w.I(deleted_at).I(scheduled_cleanup_at).S(deleted_by).S(container);
     w.B(cleanup_delete_images).B(hold).U(cascaded).U(size);
   }
-  buf->resize(static_cast<size_t>(w.end() - start));
+  return std::string_view(start, static_cast<size_t>(w.end() - start));
 }
 
 bool ResourceRec::Decode(std::string_view data, ResourceRec* r) {

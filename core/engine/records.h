@@ -2,12 +2,30 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "engine/model.h"
 
 namespace trashd {
+
+// A reusable byte buffer that grows without zero-filling: a cascade encodes one record
+// per descendant.
+class RecordBuffer {
+ public:
+  char* Reserve(size_t n) {
+    if (n > capacity_) {
+      data_.reset(new char[n]);
+      capacity_ = n;
+    }
+    return data_.get();
+  }
+
+ private:
+  std::unique_ptr<char[]> data_;
+  size_t capacity_ = 0;
+};
 
 // A resource as stored. Trash fields are meaningful only while state is kTrashed;
 // item fields (deleted_at ... size) only on the item itself (trash_item == id).
@@ -34,8 +52,8 @@ struct ResourceRec {
 
   bool is_item() const { return state == ResourceState::kTrashed && trash_item == id; }
   std::string Encode() const;
-  // Encodes into *buf, reusing its capacity.
-  void EncodeTo(std::string* buf) const;
+  // Encodes into *buf, reusing its capacity; the result views *buf.
+  std::string_view EncodeTo(RecordBuffer* buf) const;
   // Decodes into *out, reusing the capacity of its strings.
   static bool Decode(std::string_view data, ResourceRec* out);
 };

@@ -84,6 +84,9 @@ Status TypeRegistry::Freeze() {
         parents_.push_back(p);
     }
   }
+  for (const auto* t : order_) {
+    if (MayHaveChildren(t->Info().name)) with_children_.push_back(t);
+  }
   frozen_ = true;
   return Status::Ok();
 }

@@ -31,6 +31,12 @@ class TypeRegistry {
   // Whether any registered type names `name` as a parent (after Freeze): a resource of
   // a type nothing can be a child of has no children to look for.
   bool MayHaveChildren(std::string_view name) const;
+  bool MayHaveChildren(const ResourceType* type) const {
+    for (const auto* t : with_children_) {
+      if (t == type) return true;
+    }
+    return false;
+  }
   // A reference that keeps the type (and the library its code lives in) alive even
   // after the registry is gone; empty if unknown.
   std::shared_ptr<const ResourceType> Share(std::string_view name) const;
@@ -54,7 +60,8 @@ class TypeRegistry {
   std::vector<Entry> entries_;
   std::vector<const ResourceType*> order_;
   std::unordered_map<std::string, const ResourceType*> by_name_;
-  std::vector<std::string> parents_;  // names some type has as a parent
+  std::vector<std::string> parents_;                // names some type has as a parent
+  std::vector<const ResourceType*> with_children_;  // the registered ones among them
   bool frozen_ = false;
 };
 

@@ -135,7 +135,8 @@ class RawEnv {
   void Open() {
     Ok(mdb_env_create(&env_), "mdb_env_create");
     mdb_env_set_maxdbs(env_, kTblCount + 2);
-    Ok(mdb_env_set_mapsize(env_, 64ull << 30), "mdb_env_set_mapsize");
+    Ok(mdb_env_set_mapsize(env_, 4ull << 30),
+       "mdb_env_set_mapsize");   // as the engine's bench store
     unsigned flags = MDB_NOTLS;  // as the store opens its environment
     if (no_sync_) flags |= MDB_NOSYNC;
     Ok(mdb_env_open(env_, dir_.c_str(), flags, 0640), "mdb_env_open");
