@@ -77,6 +77,21 @@ void CountSubtreeRefs(ReadTxn& txn, std::string_view ws, const std::string& id,
   }
 }
 
+// Counts the references of `m`, a resource moving into or out of the Trash, and
+// how many of them change liveness (the kinds a purge would release).
+void CountMovingRefs(const Engine::Impl& impl, ReadTxn& txn, const ResourceRec& m,
+                     RefCounts* counts) {
+  if (m.asset_refs == 0) return;
+  txn.ScanPrefix(Table::kResourceAssets, Key().S(m.id).Prefix(),
+                 [&](std::string_view k, auto) {
+                   auto parts = keys::Split(k);
+                   RefCount& c = (*counts)[std::string(parts[2])];
+                   c.in_subtree++;
+                   if (impl.Releases(m, parts[1])) c.live_change++;
+                   return true;
+                 });
+}
+
 std::string NotInTrash(std::string_view type, std::string_view id) {
   return std::string(type.empty() ? "item" : type) + " " + std::string(id) +
          " is not in Trash";
@@ -194,16 +209,7 @@ Result<TrashOutcome> Engine::Trash(const Actor& actor, std::string_view ws,
         m.slug_released = true;
       }
       if (m.own_bytes > 0) moved_by_type[m.type] += static_cast<int64_t>(m.own_bytes);
-      if (m.asset_refs > 0) {
-        txn.ScanPrefix(Table::kResourceAssets, Key().S(m.id).Prefix(),
-                       [&](std::string_view k, auto) {
-                         auto parts = keys::Split(k);
-                         RefCount& c = counts[std::string(parts[2])];
-                         c.in_subtree++;
-                         if (impl_->Releases(m, parts[1])) c.live_change++;
-                         return true;
-                       });
-      }
+      CountMovingRefs(*impl_, txn, m, &counts);
       Impl::FillView(m, &view);
       host.SetCurrent(&m);
       Status hooked = GuardedHook(m.type, "on_trashed",
@@ -449,16 +455,7 @@ Result<RestoreOutcome> Engine::Restore(const Actor& actor, std::string_view ws,
         RecordBuffer buf;
         auto restore_one = [&](ResourceRec& m, const ResourceType* type,
                                bool is_root) -> Status {
-          if (m.asset_refs > 0) {
-            txn.ScanPrefix(Table::kResourceAssets, Key().S(m.id).Prefix(),
-                           [&](std::string_view k, auto) {
-                             auto parts = keys::Split(k);
-                             RefCount& c = counts[std::string(parts[2])];
-                             c.in_subtree++;
-                             if (impl_->Releases(m, parts[1])) c.live_change++;
-                             return true;
-                           });
-          }
+          CountMovingRefs(*impl_, txn, m, &counts);
           m.state = ResourceState::kActive;
           m.trash_item.clear();
           m.cleanup_delete_images = false;

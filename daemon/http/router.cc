@@ -16,7 +16,9 @@ namespace {
 // The percent-decoded segments of a path, as Boost.URL gives them.
 using Segments = std::vector<std::string>;
 
-bool IsToken(std::string_view s) {
+}  // namespace
+
+bool IsHttpToken(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
     bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
@@ -26,8 +28,6 @@ bool IsToken(std::string_view s) {
   }
   return true;
 }
-
-}  // namespace
 
 const std::string& HttpRequest::Header(const std::string& name) const {
   static const std::string kEmpty;
@@ -74,7 +74,7 @@ void Router::SetExceptionReporter(ExceptionReporter reporter) {
 }
 
 void Router::Add(std::string method, std::string pattern, Handler handler) {
-  if (!IsToken(method)) {
+  if (!IsHttpToken(method)) {
     throw std::invalid_argument("route method '" + method + "' is not an HTTP token");
   }
   if (!handler) throw std::invalid_argument("route " + pattern + " has no handler");

@@ -74,6 +74,9 @@ HttpResponse JsonResponse(int status, const boost::json::value& value);
 // `{"error":"<message>"}`: the one shape of every error trashd answers.
 HttpResponse ErrorResponse(int status, std::string message);
 
+// Whether `s` is an HTTP token (RFC 9110 tchar+): a method or a header name.
+bool IsHttpToken(std::string_view s);
+
 using Handler = std::function<HttpResponse(HttpRequest&)>;
 
 class Router {

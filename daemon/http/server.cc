@@ -141,17 +141,6 @@ struct ListenerConfig {
   std::atomic<size_t> slots_used{0};  // connections counted against max_connections
 };
 
-bool IsHeaderToken(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-              (c >= '0' && c <= '9') ||
-              std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    if (!ok) return false;
-  }
-  return true;
-}
-
 bool IsHeaderValue(std::string_view s) {
   return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
 }
@@ -446,7 +435,7 @@ class Connection final : public ConnectionBase,
       response_.result(static_cast<unsigned>(response.status));
       response_.set(http::field::server, "trashd");
       for (const auto& [name, value] : response.headers) {
-        if (!IsHeaderToken(name) || !IsHeaderValue(value) || IsServerOwnedHeader(name)) {
+        if (!IsHttpToken(name) || !IsHeaderValue(value) || IsServerOwnedHeader(name)) {
           continue;
         }
         response_.insert(name, value);
