@@ -96,13 +96,14 @@ struct Engine::Impl {
 
   // ---- trash internals ----
   // Removes a trash item and its whole subtree (P1), inside `txn`. Appends the blob
-  // files to remove once committed.
+  // files to remove once committed. An item a hold keeps (P4) is refused with
+  // Conflict, or, with skip_held, noted in out->skipped_held and left as it is.
   Status PurgeItemInTxn(WriteTxn& txn, const Actor& actor, const ResourceRec& item,
-                        PurgeOutcome* out, BlobList* unlink);
+                        PurgeOutcome* out, BlobList* unlink, bool skip_held = false);
   // Whether a hold keeps the item: its own, a containing item's, or the workspace's.
   static bool IsHeld(ReadTxn& txn, const ResourceRec& item);
-  // IsHeld, or an item trashed before it and now inside it is held (P4): what every
-  // purge path (by hand, Empty Trash, sweep, dry run) asks before purging.
+  // IsHeld, or an item trashed before it and now inside it is held (P4): the same
+  // decision PurgeItemInTxn makes, for the sweep's dry run, which changes nothing.
   static bool KeptByHold(ReadTxn& txn, const ResourceRec& item);
   // Innermost trash item holding every reference of an asset ("" if none).
   static std::string ComputeHolder(ReadTxn& txn, std::string_view ws,

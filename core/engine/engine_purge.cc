@@ -127,15 +127,10 @@ void Engine::Impl::AddToItemSizes(WriteTxn& txn, std::string_view item_id,
 
 Status Engine::Impl::PurgeItemInTxn(WriteTxn& txn, const Actor& actor,
                                     const ResourceRec& item, PurgeOutcome* out,
-                                    BlobList* unlink) {
+                                    BlobList* unlink, bool skip_held) {
   const std::string& ws = item.ws;
   const ResourceType* item_type = TypeOf(item.type);
   std::string public_id = PublicIdOf(item, item_type);
-  if (IsHeld(txn, item)) {  // P4
-    return Conflict(
-        item.type + " " + public_id +
-        " is under legal hold and cannot be purged until the hold is released");
-  }
   // The whole subtree, whatever state each part is in.
   std::vector<ResourceRec> all{item};
   for (size_t i = 0; i < all.size(); ++i) {
@@ -148,12 +143,26 @@ Status Engine::Impl::PurgeItemInTxn(WriteTxn& txn, const Actor& actor,
                      return true;
                    });
   }
-  for (size_t i = 1; i < all.size(); ++i) {
-    if (all[i].is_item() && all[i].hold) {
-      return Conflict(item.type + " " + public_id + " holds " + all[i].type + " " +
-                      PublicIdOf(all[i], TypeOf(all[i].type)) +
-                      ", which is under legal hold; release it first");
-    }
+  // P4: a hold on the item, on an item containing it, on the workspace, or on an item
+  // trashed before and now inside it keeps the whole item.
+  const ResourceRec* held_inside = nullptr;
+  for (size_t i = 1; i < all.size() && !held_inside; ++i) {
+    if (all[i].is_item() && all[i].hold) held_inside = &all[i];
+  }
+  bool held = held_inside || IsHeld(txn, item);
+  if (held && skip_held) {
+    out->skipped_held.push_back(item.id);
+    return Status::Ok();
+  }
+  if (held && !held_inside) {
+    return Conflict(
+        item.type + " " + public_id +
+        " is under legal hold and cannot be purged until the hold is released");
+  }
+  if (held) {
+    return Conflict(item.type + " " + public_id + " holds " + held_inside->type + " " +
+                    PublicIdOf(*held_inside, TypeOf(held_inside->type)) +
+                    ", which is under legal hold; release it first");
   }
   HostImpl host(*this, txn, ws);
   for (auto& r : all) {
@@ -346,8 +355,7 @@ namespace {
 // (a failing hook) does not hold back the others. `skip` decides per item, inside the
 // transaction, whether it is no longer due (returns true to skip it).
 struct BatchResult {
-  PurgeOutcome outcome;
-  uint64_t skipped_held = 0;
+  PurgeOutcome outcome;  // outcome.skipped_held: the items a hold kept
   std::vector<std::pair<std::string, Status>> failures;  // (id, why)
 };
 
@@ -367,13 +375,8 @@ BatchResult PurgeItems(Engine::Impl& impl, const Actor& actor,
             r.ws != items[i].first || skip(r)) {
           continue;
         }
-        if (Engine::Impl::KeptByHold(txn, r)) {
-          local.skipped_held++;
-          local.outcome.skipped_held.push_back(r.id);
-          continue;
-        }
-        TRASHD_RETURN_IF_ERROR(
-            impl.PurgeItemInTxn(txn, actor, r, &local.outcome, &unlink));
+        TRASHD_RETURN_IF_ERROR(impl.PurgeItemInTxn(txn, actor, r, &local.outcome, &unlink,
+                                                   /*skip_held=*/true));
       }
       return Status::Ok();
     });
@@ -382,7 +385,6 @@ BatchResult PurgeItems(Engine::Impl& impl, const Actor& actor,
     into->outcome.items += local.outcome.items;
     into->outcome.resources += local.outcome.resources;
     into->outcome.bytes_freed += local.outcome.bytes_freed;
-    into->skipped_held += local.skipped_held;
     for (auto& h : local.outcome.skipped_held) into->outcome.skipped_held.push_back(h);
     return s;
   };
@@ -502,7 +504,7 @@ Result<SweepReport> Engine::SweepOnce(TimeMs now, size_t batch, bool dry_run) {
     report.items += r.outcome.items;
     report.resources += r.outcome.resources;
     report.bytes += r.outcome.bytes_freed;
-    report.skipped_held += r.skipped_held;
+    report.skipped_held += r.outcome.skipped_held.size();
     report.batches++;
   }
   report.duration_ms = SteadyMs() - began;
