@@ -59,14 +59,6 @@ bool Readable(TestEnv& env, const std::string& hash) {
   return false;
 }
 
-bool Visible(TestEnv& env, const std::string& id) {
-  auto r = env->GetResource("acme", id);
-  if (r.ok()) return true;
-  INFO(r.status().ToString());
-  REQUIRE(r.status().code() == Code::kNotFound);
-  return false;
-}
-
 TEST_CASE("P1: purging a project removes its subtree, frees its bytes and blob files",
           "[purge]") {
   TestEnv env;

@@ -56,7 +56,6 @@ FsckReport FsckOf(TestEnv& env) {
   return report;
 }
 
-
 TEST_CASE("Q1: usage counts each distinct content once, active and trashed", "[quota]") {
   TestEnv env;
   env.MakeWorkspace("acme", 30, /*quota_bytes=*/1'000'000);

@@ -39,26 +39,6 @@ RestoreOutcome RestoreOk(TestEnv& env, const std::string& id) {
   return outcome.value();
 }
 
-Resource Get(TestEnv& env, const std::string& id) {
-  auto r = env->GetResource("acme", id);
-  REQUIRE_OK(r);
-  return r.value();
-}
-
-bool Visible(TestEnv& env, const std::string& id) {
-  auto r = env->GetResource("acme", id);
-  if (r.ok()) return true;
-  INFO(r.status().ToString());
-  REQUIRE(r.status().code() == Code::kNotFound);
-  return false;
-}
-
-Job JobNow(TestEnv& env, const std::string& job_id) {
-  auto job = env->GetJob("acme", job_id);
-  REQUIRE_OK(job);
-  return job.value();
-}
-
 const RestoreResult* ResultFor(const std::vector<RestoreResult>& results,
                                const std::string& internal_id) {
   for (const RestoreResult& r : results) {

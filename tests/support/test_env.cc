@@ -91,4 +91,26 @@ Usage UsageOf(TestEnv& env, const std::string& ws) {
   return usage.value();
 }
 
+Resource Get(TestEnv& env, const std::string& id, const std::string& ws) {
+  auto r = env->GetResource(ws, id);
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+  return r.value();
+}
+
+bool Visible(TestEnv& env, const std::string& id, const std::string& ws) {
+  auto r = env->GetResource(ws, id);
+  if (r.ok()) return true;
+  INFO(r.status().ToString());
+  REQUIRE(r.status().code() == Code::kNotFound);
+  return false;
+}
+
+Job JobNow(TestEnv& env, const std::string& job_id, const std::string& ws) {
+  auto job = env->GetJob(ws, job_id);
+  INFO(job.status().ToString());
+  REQUIRE(job.ok());
+  return job.value();
+}
+
 }  // namespace trashd::testing

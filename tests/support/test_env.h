@@ -72,6 +72,12 @@ class TestEnv {
 void RequireFsckClean(TestEnv& env);
 // The workspace's usage; REQUIREs that it can be read.
 Usage UsageOf(TestEnv& env, const std::string& ws = "acme");
+// An active resource; REQUIREs that it is one.
+Resource Get(TestEnv& env, const std::string& id, const std::string& ws = "acme");
+// Whether a resource is active; anything but NotFound fails the test (T2).
+bool Visible(TestEnv& env, const std::string& id, const std::string& ws = "acme");
+// A job as it is now; REQUIREs that it can be read.
+Job JobNow(TestEnv& env, const std::string& job_id, const std::string& ws = "acme");
 
 inline Actor Alice() { return Actor::Member("alice", Interface::kApi); }
 inline Actor Bob() { return Actor::Member("bob", Interface::kApi); }
