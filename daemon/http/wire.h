@@ -1,0 +1,54 @@
+// Wire: how the engine's values and errors look on HTTP, for every listener. The one
+// place a Status code becomes an HTTP status, a time becomes text and a body becomes
+// a JSON object; the API routes, the admin routes and trashctl's server side all use
+// it, so the two listeners cannot drift apart.
+//
+// Pure functions: safe from any thread.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "http/router.h"
+#include "trashd/clock.h"
+#include "trashd/status.h"
+
+namespace trashd {
+
+// 400 InvalidArgument, 401 Unauthenticated, 403 PermissionDenied, 404 NotFound,
+// 409 Conflict, 413 QuotaExceeded (the write is too large for what is left),
+// 429 RateLimited, 503 Unavailable, 500 Internal.
+int HttpStatusFor(Code code);
+
+// `{"error": status.message()}` with HttpStatusFor(status.code()). `status` is not OK.
+HttpResponse StatusResponse(const Status& status);
+
+// "2026-04-20T17:05:33.000Z" (ISO-8601, UTC, milliseconds).
+std::string IsoTime(TimeMs t);
+
+// The request body as a JSON object. An empty body is an empty object when
+// `empty_ok`; anything else that is not one JSON object is InvalidArgument with a
+// sentence a client can act on.
+Result<boost::json::object> JsonObjectBody(const HttpRequest& request,
+                                           bool empty_ok = false);
+
+// Typed reads of one field of a request object. Absent (or null): nullopt. Present
+// with the wrong type: InvalidArgument naming the field and the type it must be.
+Result<std::optional<std::string>> StringField(const boost::json::object& object,
+                                               std::string_view name);
+Result<std::optional<bool>> BoolField(const boost::json::object& object,
+                                      std::string_view name);
+Result<std::optional<int64_t>> IntField(const boost::json::object& object,
+                                        std::string_view name);
+
+// A query parameter read as a boolean ("true"/"1"/"false"/"0"); absent: `fallback`.
+Result<bool> QueryBool(const HttpRequest& request, const std::string& name,
+                       bool fallback);
+// A query parameter read as a non-negative integer in [min, max]; absent: `fallback`.
+Result<int64_t> QueryInt(const HttpRequest& request, const std::string& name,
+                         int64_t fallback, int64_t min, int64_t max);
+
+}  // namespace trashd
