@@ -215,6 +215,9 @@ struct StoredAsset {
   bool created = false;  // false: the workspace already had this content
 };
 
+// "2026-04-20T17:05:33.000Z": how every interface writes a time (ISO-8601, UTC, ms).
+std::string IsoTime(TimeMs t);
+
 enum class JobState { kQueued, kRunning, kFinished, kCancelled };
 const char* JobStateName(JobState s);
 

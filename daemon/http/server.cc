@@ -135,6 +135,16 @@ struct ServerState {
 // What a listener's connections share. Owned jointly by the listener and them.
 struct ListenerConfig {
   Router* router = nullptr;
+  // Read once per connection, at accept: a reload changes them for new connections.
+  ServerLimits Limits() const {
+    std::lock_guard<std::mutex> lock(limits_mu);
+    return limits;
+  }
+  void SetLimits(const ServerLimits& l) {
+    std::lock_guard<std::mutex> lock(limits_mu);
+    limits = l;
+  }
+  mutable std::mutex limits_mu;
   ServerLimits limits;
   std::function<bool(const PeerCredentials&)> allow;
   ServerState* state = nullptr;
@@ -172,6 +182,7 @@ class Connection final : public ConnectionBase,
         socket_(std::move(socket)),
         timer_(executor_),
         config_(std::move(config)),
+        limits_(config_->Limits()),
         state_(*config_->state),
         peer_(peer),
         remote_address_(std::move(remote_address)) {
@@ -221,7 +232,7 @@ class Connection final : public ConnectionBase,
     kClosed,
   };
 
-  const ServerLimits& limits() const { return config_->limits; }
+  const ServerLimits& limits() const { return limits_; }
   Milliseconds request_timeout() const {
     return Milliseconds(limits().request_timeout_ms);
   }
@@ -547,6 +558,7 @@ class Connection final : public ConnectionBase,
   Socket socket_;
   asio::steady_timer timer_;
   std::shared_ptr<ListenerConfig> config_;
+  const ServerLimits limits_;
   ServerState& state_;
   const PeerCredentials peer_;
   const std::string remote_address_;
@@ -661,7 +673,7 @@ class Listener final : public ListenerBase,
                                                    config_, peer, std::move(remote));
     state.Register(connection);
 
-    if (config_->slots_used.load() >= config_->limits.max_connections) {
+    if (config_->slots_used.load() >= config_->Limits().max_connections) {
       ++state.connections_refused;
       connection->Refuse(503,
                          "The server has too many open connections; try again later");
@@ -788,10 +800,24 @@ struct HttpServer::Impl {
         std::make_shared<Listener<Protocol>>(ioc, std::move(acceptor), config);
     listener->Start();
     listeners.push_back(std::move(listener));
+    std::lock_guard<std::mutex> lock(configs_mu);
+    configs.push_back(config);
   }
+
+  std::mutex configs_mu;
+  std::vector<std::shared_ptr<ListenerConfig>> configs;
 };
 
 HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {}
+
+Status HttpServer::UpdateLimits(const Router* router, ServerLimits limits) {
+  TRASHD_RETURN_IF_ERROR(CheckLimits(limits));
+  std::lock_guard<std::mutex> lock(impl_->configs_mu);
+  for (auto& config : impl_->configs) {
+    if (config->router == router) config->SetLimits(limits);
+  }
+  return Status::Ok();
+}
 
 HttpServer::~HttpServer() { Stop(Milliseconds(0)); }
 

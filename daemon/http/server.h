@@ -92,6 +92,10 @@ class HttpServer {
                     ServerLimits limits,
                     std::function<bool(const PeerCredentials&)> allow = nullptr);
 
+  // New limits for the listeners serving `router`, for a reload: connections accepted
+  // from now on get them; open ones keep theirs. Invalid limits change nothing.
+  Status UpdateLimits(const Router* router, ServerLimits limits);
+
   // Optional; set before Start. Called on pool threads, concurrently.
   void SetAccessLog(std::function<void(const AccessLogEntry&)> log);
 

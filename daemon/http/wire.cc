@@ -2,8 +2,6 @@
 
 #include <boost/json/parse.hpp>
 #include <charconv>
-#include <cstdio>
-#include <ctime>
 
 namespace trashd {
 
@@ -37,19 +35,6 @@ HttpResponse StatusResponse(const Status& status) {
   std::string message = status.message();
   if (message.empty()) message = CodeName(status.code());
   return ErrorResponse(HttpStatusFor(status.code()), std::move(message));
-}
-
-std::string IsoTime(TimeMs t) {
-  TimeMs seconds = t >= 0 ? t / 1000 : (t - 999) / 1000;
-  int millis = static_cast<int>(t - seconds * 1000);
-  std::time_t tt = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                tm.tm_sec, millis);
-  return buf;
 }
 
 Result<boost::json::object> JsonObjectBody(const HttpRequest& request, bool empty_ok) {
@@ -106,7 +91,8 @@ Result<std::optional<int64_t>> IntField(const boost::json::object& object,
   }
   if (v.is_double()) {
     double d = v.as_double();
-    if (d == static_cast<double>(static_cast<int64_t>(d)) && d >= -9.2e18 && d <= 9.2e18) {
+    if (d == static_cast<double>(static_cast<int64_t>(d)) && d >= -9.2e18 &&
+        d <= 9.2e18) {
       return std::optional<int64_t>(static_cast<int64_t>(d));
     }
   }
@@ -132,10 +118,9 @@ Result<int64_t> QueryInt(const HttpRequest& request, const std::string& name,
   int64_t n = 0;
   auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
   if (ec != std::errc() || end != v.data() + v.size() || n < min || n > max) {
-    return Status(Code::kInvalidArgument, "Query parameter '" + name +
-                                              "' must be an integer from " +
-                                              std::to_string(min) + " to " +
-                                              std::to_string(max));
+    return Status(Code::kInvalidArgument,
+                  "Query parameter '" + name + "' must be an integer from " +
+                      std::to_string(min) + " to " + std::to_string(max));
   }
   return n;
 }

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/model.h"  // IsoTime
 #include "http/router.h"
 #include "trashd/clock.h"
 #include "trashd/status.h"
@@ -25,9 +26,6 @@ int HttpStatusFor(Code code);
 
 // `{"error": status.message()}` with HttpStatusFor(status.code()). `status` is not OK.
 HttpResponse StatusResponse(const Status& status);
-
-// "2026-04-20T17:05:33.000Z" (ISO-8601, UTC, milliseconds).
-std::string IsoTime(TimeMs t);
 
 // The request body as a JSON object. An empty body is an empty object when
 // `empty_ok`; anything else that is not one JSON object is InvalidArgument with a

@@ -1,0 +1,78 @@
+// SweepScheduler: when the sweep runs (S1). Daily at sweep.time (UTC); at start-up
+// when the last completed sweep is more than a day old (or there was none); and on
+// demand from the admin socket. Runs never overlap: an on-demand sweep waits for a
+// scheduled one and the other way round.
+//
+// The sweep itself is Engine::SweepOnce: bounded batches, one write transaction each,
+// so a request waits at most one batch for the write lock (and with group commit
+// joins the batch after it).
+//
+// Between sweeps the scheduler also wakes every `tick` to run `on_tick` (the daemon
+// queues `expiring` notices there), and after every real sweep.
+//
+// Thread-safety: every public method may be called from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "config/settings.h"
+#include "engine/engine.h"
+
+namespace trashd {
+
+// The first time of day `at` (UTC) strictly after `now`.
+TimeMs NextDailyRun(TimeMs now, TimeOfDay at);
+
+class SweepScheduler {
+ public:
+  struct Hooks {
+    std::function<void(bool ok, const std::string& line)> log;  // one line per run
+    std::function<void()> on_tick;  // periodic work; may be null
+    std::chrono::milliseconds tick{std::chrono::hours(1)};
+  };
+
+  SweepScheduler(Engine* engine, const Clock* clock, SweepSection settings, Hooks hooks);
+  ~SweepScheduler();  // Stop()
+
+  // Starts the scheduling thread; the catch-up sweep, if due, runs on it first.
+  void Start();
+  // Returns once a sweep in progress has finished its current batch... and the rest
+  // of its run (a sweep is not interrupted midway: every batch is its own transaction,
+  // so stopping between runs loses nothing either way).
+  void Stop();
+
+  void Configure(SweepSection settings);  // reload: time, batch, notice days
+  SweepSection settings() const;
+
+  // Runs a sweep now, after any sweep in progress.
+  Result<SweepReport> RunNow(bool dry_run);
+
+  // When the next scheduled sweep will start.
+  TimeMs next_run() const;
+  uint64_t runs() const;
+  SweepReport last_report() const;
+
+ private:
+  Result<SweepReport> Run(bool dry_run, const char* why);
+  void Loop();
+
+  Engine* engine_;
+  const Clock* clock_;
+  Hooks hooks_;
+
+  mutable std::mutex mu_;  // guards the fields below
+  std::condition_variable wake_;
+  SweepSection settings_;
+  bool stopping_ = false;
+  TimeMs next_run_ = 0;
+  uint64_t runs_ = 0;
+  SweepReport last_report_;
+
+  std::mutex run_mu_;  // held for the whole of a sweep
+  std::thread thread_;
+};
+
+}  // namespace trashd
