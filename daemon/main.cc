@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   std::string config;
   std::string data_dir;
   std::string listen;
+  std::string admin_socket;
   bool check_only = false;
   app.add_option("--config", config,
                  std::string("Settings file (default: ") + trashd::kDefaultConfigPath +
@@ -20,6 +21,8 @@ int main(int argc, char** argv) {
                  "Where the store and blobs live (overrides data_dir)");
   app.add_option("--listen", listen,
                  "API address host:port (overrides listen; port 0: any)");
+  app.add_option("--admin-socket", admin_socket,
+                 "The admin socket's path (overrides admin_socket)");
   app.add_flag("--check-config", check_only, "Load the settings and plugins, then exit");
   app.set_version_flag("--version", TRASHD_VERSION);
   CLI11_PARSE(app, argc, argv);
@@ -28,6 +31,7 @@ int main(int argc, char** argv) {
   if (!config.empty()) options.config_path = config;
   if (!data_dir.empty()) options.flags.data_dir = data_dir;
   if (!listen.empty()) options.flags.listen = listen;
+  if (!admin_socket.empty()) options.flags.admin_socket = admin_socket;
 
   auto daemon = trashd::Daemon::Create(options);
   if (!daemon.ok()) {

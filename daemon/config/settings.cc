@@ -660,6 +660,12 @@ Result<Settings> ApplyOverrides(Settings settings, const CommandLineOverrides& f
     if (!address.ok()) return InvalidArgument("--listen: " + address.status().message());
     settings.listen = address.value();
   }
+  if (flags.admin_socket) {
+    if (flags.admin_socket->empty() || flags.admin_socket->size() > 107) {
+      return InvalidArgument("--admin-socket: must be a path of 1 to 107 bytes");
+    }
+    settings.admin_socket = *flags.admin_socket;
+  }
   return settings;
 }
 

@@ -138,6 +138,7 @@ Result<Settings> LoadSettings(const std::string& path, const Settings& defaults)
 struct CommandLineOverrides {
   std::optional<std::string> data_dir;  // --data-dir
   std::optional<std::string> listen;    // --listen host:port
+  std::optional<std::string> admin_socket;  // --admin-socket PATH
 };
 
 // `settings` with the flags applied; a bad value is InvalidArgument naming the flag.

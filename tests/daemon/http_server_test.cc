@@ -29,6 +29,7 @@
 
 #include "http/router.h"
 #include "http/server.h"
+#include "support/raw_http.h"
 
 namespace trashd {
 namespace {
@@ -36,146 +37,8 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-// ---- a raw HTTP client ---------------------------------------------------------------
-
-struct RawResponse {
-  int status = 0;  // 0: the connection closed (or stayed silent) before a response
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-
-  const std::string& Header(const std::string& name) const {
-    static const std::string kEmpty;
-    auto it = headers.find(name);
-    return it == headers.end() ? kEmpty : it->second;
-  }
-  json::value Json() const { return json::parse(body); }
-};
-
-class Client {
- public:
-  static Client Tcp(uint16_t port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-      ::close(fd);
-      fd = -1;
-    }
-    return Client(fd);
-  }
-
-  static Client Unix(const std::string& path) {
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-      ::close(fd);
-      fd = -1;
-    }
-    return Client(fd);
-  }
-
-  Client(Client&& other) noexcept
-      : fd_(other.fd_), buffered_(std::move(other.buffered_)) {
-    other.fd_ = -1;
-  }
-  ~Client() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
-  bool connected() const { return fd_ >= 0; }
-
-  void Send(std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return;  // the server closed; the read that follows tells
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-  }
-
-  // Reads one response (a 1xx interim one included). Gives up after 5 s of silence.
-  RawResponse Read() {
-    RawResponse response;
-    size_t head_end;
-    while ((head_end = buffered_.find("\r\n\r\n")) == std::string::npos) {
-      if (!Fill()) return response;
-    }
-    std::string head = buffered_.substr(0, head_end);
-    buffered_.erase(0, head_end + 4);
-    size_t line_end = head.find("\r\n");
-    std::string status_line = head.substr(0, line_end);
-    if (status_line.size() < 12 || status_line.compare(0, 5, "HTTP/") != 0)
-      return response;
-    int status = std::atoi(status_line.c_str() + 9);
-    size_t pos = line_end == std::string::npos ? head.size() : line_end + 2;
-    while (pos < head.size()) {
-      size_t end = head.find("\r\n", pos);
-      if (end == std::string::npos) end = head.size();
-      std::string line = head.substr(pos, end - pos);
-      size_t colon = line.find(':');
-      if (colon != std::string::npos) {
-        std::string name = line.substr(0, colon);
-        for (char& c : name) c = static_cast<char>(std::tolower(c));
-        size_t value_start = line.find_first_not_of(' ', colon + 1);
-        response.headers[name] =
-            value_start == std::string::npos ? "" : line.substr(value_start);
-      }
-      pos = end + 2;
-    }
-    size_t length = std::strtoul(response.Header("content-length").c_str(), nullptr, 10);
-    while (buffered_.size() < length) {
-      if (!Fill()) return response;
-    }
-    response.body = buffered_.substr(0, length);
-    buffered_.erase(0, length);
-    response.status = status;
-    return response;
-  }
-
-  RawResponse Request(const std::string& method, const std::string& target,
-                      const std::string& body = "", const std::string& headers = "") {
-    std::string request = method + " " + target + " HTTP/1.1\r\nHost: test\r\n" + headers;
-    if (!body.empty() || method == "POST" || method == "PUT") {
-      request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-    }
-    request += "\r\n" + body;
-    Send(request);
-    return Read();
-  }
-
-  // True once the server has closed the connection (end of file or reset), within
-  // 5 s; whatever arrives before is dropped.
-  bool WaitClosed() {
-    buffered_.clear();
-    for (;;) {
-      char chunk[4096];
-      ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
-      if (n == 0) return true;
-      if (n < 0) return errno == ECONNRESET || errno == EPIPE;
-    }
-  }
-
- private:
-  explicit Client(int fd) : fd_(fd) {
-    if (fd_ < 0) return;
-    timeval timeout{5, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  }
-
-  bool Fill() {
-    char chunk[4096];
-    ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
-    if (n <= 0) return false;
-    buffered_.append(chunk, static_cast<size_t>(n));
-    return true;
-  }
-
-  int fd_;
-  std::string buffered_;
-};
+using testing::Client;
+using testing::RawResponse;
 
 // ---- a server with a few routes -------------------------------------------------------
 

@@ -1,0 +1,467 @@
+// The real trashd binary, over real sockets: the reference platform's client flow,
+// the A1 matrix, the absence of any purge on the API listener, bad input and limits.
+// Each test starts its own daemon on a temp data directory and port 0.
+#include <catch2/catch.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "integration/daemon_process.h"
+
+namespace trashd::testing {
+namespace {
+
+namespace json = boost::json;
+
+std::string S(const json::value& v) { return std::string(v.as_string()); }
+
+// Starts a daemon in `dir`, REQUIREing it to come up.
+struct Running {
+  TempDir dir;
+  DaemonProcess daemon;
+  explicit Running(DaemonProcessOptions options = {})
+      : daemon(dir.path(), std::move(options)) {
+    bool started = daemon.Start();
+    INFO(daemon.log());
+    REQUIRE(started);
+  }
+};
+
+// A request with the key in the query (as the reference SDK sends it).
+RawResponse Call(const DaemonProcess& d, const std::string& method, std::string target,
+                 const std::string& key, const std::string& body = "") {
+  Client c = d.Api();
+  REQUIRE(c.connected());
+  if (!key.empty()) {
+    target += (target.find('?') == std::string::npos ? "?" : "&");
+    target += "api_key=" + key;
+  }
+  return c.Request(method, target, body,
+                   body.empty() ? "" : "Content-Type: application/json\r\n");
+}
+
+json::value Ok(const RawResponse& r) {
+  INFO(r.status << " " << r.body);
+  REQUIRE(r.status == 200);
+  return r.Json();
+}
+
+// The answer is an error with a plain-string `error`, as every trashd error is.
+void RequireError(const RawResponse& r, int status) {
+  INFO(r.status << " " << r.body);
+  REQUIRE(r.status == status);
+  json::value body = r.Json();
+  REQUIRE(body.as_object().contains("error"));
+  REQUIRE(body.at("error").is_string());
+  REQUIRE(!body.at("error").as_string().empty());
+}
+
+const json::object* FindBy(const json::array& list, const std::string& field,
+                           const std::string& value) {
+  for (const json::value& v : list) {
+    const json::object& o = v.as_object();
+    auto it = o.find(field);
+    if (it == o.end()) continue;
+    std::string got =
+        it->value().is_string() ? S(it->value()) : json::serialize(it->value());
+    if (got == value) return &o;
+  }
+  return nullptr;
+}
+
+TEST_CASE("the reference SDK's whole flow works against the real daemon",
+          "[integration][compat]") {
+  Running run;
+  const DaemonProcess& d = run.daemon;
+  ApiKey key = SetUpWorkspace(d, "acme");
+
+  // Roboflow(api_key) → POST /
+  json::value who = Ok(Call(d, "POST", "/", key.secret));
+  REQUIRE(S(who.at("workspace")) == "acme");
+  RequireError(Call(d, "POST", "/", "not-a-key"), 401);
+
+  // create_project, then generate two versions.
+  json::value project = Ok(Call(d, "POST", "/acme/projects", key.secret,
+                                R"({"name":"My Detector","type":"object-detection",)"
+                                R"("license":"MIT","annotation":"cars"})"));
+  REQUIRE(S(project.at("id")) == "acme/my-detector");
+  REQUIRE(S(project.at("name")) == "My Detector");
+  json::value v1 = Ok(Call(d, "POST", "/acme/my-detector/generate", key.secret, "{}"));
+  REQUIRE(v1.at("version").as_int64() == 1);
+  json::value v2 = Ok(Call(d, "POST", "/acme/my-detector/generate", key.secret, "{}"));
+  REQUIRE(v2.at("version").as_int64() == 2);
+
+  // rf.workspace() → GET /acme
+  json::value ws = Ok(Call(d, "GET", "/acme", key.secret));
+  REQUIRE(S(ws.at("workspace").at("url")) == "acme");
+  REQUIRE(S(ws.at("workspace").at("name")) == "Workspace acme");
+  REQUIRE(ws.at("workspace").at("projects").as_array().size() == 1);
+  REQUIRE(ws.at("workspace").at("members").is_array());
+
+  // workspace.project("my-detector") → GET /acme/my-detector
+  json::value got = Ok(Call(d, "GET", "/acme/my-detector", key.secret));
+  const json::object& p = got.at("project").as_object();
+  REQUIRE(S(p.at("id")) == "acme/my-detector");
+  for (const char* field : {"created", "updated"}) {
+    INFO(field);
+    REQUIRE(p.at(field).is_number());
+  }
+  for (const char* field : {"name", "type", "images", "unannotated", "annotation",
+                            "classes", "colors", "splits", "public"}) {
+    INFO(field);
+    REQUIRE(p.contains(field));
+  }
+  const json::array& versions = got.at("versions").as_array();
+  REQUIRE(versions.size() == 2);
+  std::set<std::string> version_ids;
+  for (const json::value& v : versions) {
+    version_ids.insert(S(v.at("id")));
+    for (const char* field :
+         {"name", "created", "images", "splits", "augmentation", "preprocessing"}) {
+      INFO(field);
+      REQUIRE(v.as_object().contains(field));
+    }
+  }
+  REQUIRE(version_ids ==
+          std::set<std::string>{"acme/my-detector/1", "acme/my-detector/2"});
+  Ok(Call(d, "GET", "/acme/my-detector/2", key.secret));
+
+  // project.delete() → DELETE /acme/my-detector
+  json::value deleted = Ok(Call(d, "DELETE", "/acme/my-detector", key.secret));
+  REQUIRE(deleted.at("deleted").as_bool());
+  REQUIRE(S(deleted.at("type")) == "project");
+  REQUIRE(S(deleted.at("workspace")) == "acme");
+  REQUIRE(S(deleted.at("project")) == "my-detector");
+  REQUIRE(deleted.at("trash").as_bool());
+  std::string project_id = S(deleted.at("projectId"));
+  REQUIRE(!project_id.empty());
+  // A repeated delete is 404 (clients treat it as done), and the project is gone.
+  RequireError(Call(d, "DELETE", "/acme/my-detector", key.secret), 404);
+  RequireError(Call(d, "GET", "/acme/my-detector", key.secret), 404);
+
+  // ws.trash() → GET /acme/trash
+  json::value trash = Ok(Call(d, "GET", "/acme/trash", key.secret));
+  const json::array& items = trash.at("items").as_array();
+  REQUIRE(items.size() == 1);
+  const json::object& item = items[0].as_object();
+  REQUIRE(S(item.at("type")) == "project");
+  REQUIRE(S(item.at("id")) == project_id);
+  REQUIRE(S(item.at("url")) == "my-detector");
+  REQUIRE(item.at("cascaded").as_int64() == 2);  // both versions travel with it
+  REQUIRE(S(item.at("scheduledCleanupAt")).back() == 'Z');
+  REQUIRE(item.at("cleanupDeleteImages").is_bool());
+  REQUIRE(S(item.at("deletedBy")) == "alice");
+  REQUIRE(S(item.at("deletedByName")) == "Alice");
+  for (const char* section :
+       {"projects", "versions", "workflows", "models", "datasets"}) {
+    INFO(section);
+    REQUIRE(trash.at("sections").as_object().contains(section));
+  }
+
+  // project.restore(): find it in sections.projects by url, restore by id.
+  const json::object* in_trash =
+      FindBy(trash.at("sections").at("projects").as_array(), "url", "my-detector");
+  REQUIRE(in_trash);
+  json::value restored =
+      Ok(Call(d, "POST", "/acme/trash/restore", key.secret,
+              R"({"type":"project","id":")" + S(in_trash->at("id")) + R"("})"));
+  REQUIRE(restored.at("restored").as_bool());
+  REQUIRE(S(restored.at("type")) == "project");
+  json::value back = Ok(Call(d, "GET", "/acme/my-detector", key.secret));
+  REQUIRE(back.at("versions").as_array().size() == 2);
+  // Restoring it again: not in the Trash.
+  RequireError(Call(d, "POST", "/acme/trash/restore", key.secret,
+                    R"({"type":"project","id":")" + project_id + R"("})"),
+               404);
+
+  // version.delete(), then version.restore(): found in sections.versions by number
+  // and parentUrl, restored with its parentId.
+  json::value vdel = Ok(Call(d, "DELETE", "/acme/my-detector/2", key.secret));
+  REQUIRE(S(vdel.at("type")) == "version");
+  REQUIRE(S(vdel.at("version")) == "2");
+  REQUIRE(S(vdel.at("projectId")) == project_id);
+  RequireError(Call(d, "DELETE", "/acme/my-detector/2", key.secret), 404);
+  trash = Ok(Call(d, "GET", "/acme/trash", key.secret));
+  const json::array& vsection = trash.at("sections").at("versions").as_array();
+  const json::object* vitem = nullptr;
+  for (const json::value& v : vsection) {
+    if (S(v.at("id")) == "2" && S(v.at("parentUrl")) == "my-detector") {
+      vitem = &v.as_object();
+    }
+  }
+  REQUIRE(vitem);
+  REQUIRE(S(vitem->at("parentId")) == project_id);
+  REQUIRE(S(vitem->at("parentName")) == "My Detector");
+  REQUIRE(vitem->at("parentInTrash").as_bool() == false);
+  Ok(Call(
+      d, "POST", "/acme/trash/restore", key.secret,
+      R"({"type":"version","id":"2","parentId":")" + S(vitem->at("parentId")) + R"("})"));
+  REQUIRE(Ok(Call(d, "GET", "/acme/my-detector", key.secret))
+              .at("versions")
+              .as_array()
+              .size() == 2);
+
+  // A workflow: created, deleted (rfapi.delete_workflow), found by url, restored.
+  json::value wf = Ok(Call(d, "POST",
+                           "/acme/createWorkflow?name=Slow%20Webhooks&url=slow-webhooks"
+                           "&config=%7B%7D&template=none",
+                           key.secret));
+  REQUIRE(S(wf.at("url")) == "slow-webhooks");
+  json::value wdel = Ok(Call(d, "DELETE", "/acme/workflows/slow-webhooks", key.secret));
+  REQUIRE(S(wdel.at("type")) == "workflow");
+  REQUIRE(S(wdel.at("workflow")) == "slow-webhooks");
+  REQUIRE(!S(wdel.at("workflowId")).empty());
+  RequireError(Call(d, "DELETE", "/acme/workflows/slow-webhooks", key.secret), 404);
+  trash = Ok(Call(d, "GET", "/acme/trash", key.secret));
+  const json::object* witem =
+      FindBy(trash.at("sections").at("workflows").as_array(), "url", "slow-webhooks");
+  REQUIRE(witem);
+  Ok(Call(d, "POST", "/acme/trash/restore", key.secret,
+          R"({"type":"workflow","id":")" + S(witem->at("id")) + R"("})"));
+  REQUIRE(Ok(Call(d, "GET", "/acme/trash", key.secret)).at("items").as_array().empty());
+
+  // The Authorization: Bearer form works as well as ?api_key=.
+  Client c = d.Api();
+  RawResponse bearer =
+      c.Request("GET", "/acme/trash", "", "Authorization: Bearer " + key.secret + "\r\n");
+  REQUIRE(bearer.status == 200);
+}
+
+TEST_CASE("A1: keys without the scope, the permission or the workspace are refused",
+          "[integration][A1]") {
+  Running run;
+  const DaemonProcess& d = run.daemon;
+  ApiKey owner = SetUpWorkspace(d, "acme");
+  SetUpWorkspace(d, "other");
+  // Each member's role lacks exactly one permission; each key lacks exactly one scope.
+  ApiKey no_view = AddMemberKey(d, "acme", "carol", "no-view",
+                                {"trash_project", "restore_project"}, AllScopes());
+  ApiKey no_trash = AddMemberKey(d, "acme", "dave", "no-trash",
+                                 {"view_trash", "restore_project"}, AllScopes());
+  ApiKey no_restore = AddMemberKey(d, "acme", "erin", "no-restore",
+                                   {"view_trash", "trash_project"}, AllScopes());
+  std::vector<std::string> without_update = AllScopes();
+  std::erase(without_update, "project:update");
+  ApiKey no_update = AddMemberKey(d, "acme", "frank", "owner", {}, without_update);
+  std::vector<std::string> without_read = AllScopes();
+  std::erase(without_read, "project:read");
+  ApiKey no_read = AddMemberKey(d, "acme", "grace", "owner", {}, without_read);
+  ApiKey other_ws = AddMemberKey(d, "other", "heidi", "owner", {}, AllScopes());
+
+  Ok(Call(d, "POST", "/acme/projects", owner.secret, R"({"name":"cars"})"));
+  json::value del = Ok(Call(d, "DELETE", "/acme/cars", owner.secret));
+  std::string cars_id = S(del.at("projectId"));
+  std::string restore_body = R"({"type":"project","id":")" + cars_id + R"("})";
+
+  // Listing: project:read + view_trash.
+  RequireError(Call(d, "GET", "/acme/trash", ""), 401);
+  RequireError(Call(d, "GET", "/acme/trash", "bogus"), 401);
+  RequireError(Call(d, "GET", "/acme/trash", no_read.secret), 401);
+  RequireError(Call(d, "GET", "/acme/trash", no_view.secret), 403);
+  RequireError(Call(d, "GET", "/acme/trash", other_ws.secret), 401);
+  Ok(Call(d, "GET", "/acme/trash", no_trash.secret));
+
+  // Restoring: project:update + restore_project.
+  RequireError(Call(d, "POST", "/acme/trash/restore", no_update.secret, restore_body),
+               401);
+  RequireError(Call(d, "POST", "/acme/trash/restore", no_restore.secret, restore_body),
+               403);
+  RequireError(Call(d, "POST", "/acme/trash/restore", other_ws.secret, restore_body),
+               401);
+  // An id of another workspace, asked for in one's own: 404.
+  RequireError(Call(d, "POST", "/other/trash/restore", other_ws.secret, restore_body),
+               404);
+  Ok(Call(d, "POST", "/acme/trash/restore", owner.secret, restore_body));
+
+  // Deleting: project:update + trash_project, and (T6) only the owner of the project.
+  RequireError(Call(d, "DELETE", "/acme/cars", no_update.secret), 401);
+  RequireError(Call(d, "DELETE", "/acme/cars", no_trash.secret), 403);
+  RequireError(Call(d, "DELETE", "/acme/cars", other_ws.secret), 401);
+  RawResponse not_owner = Call(d, "DELETE", "/acme/cars", no_view.secret);
+  RequireError(not_owner, 403);
+  REQUIRE(not_owner.body.find("Alice") != std::string::npos);  // names the owner
+  Ok(Call(d, "DELETE", "/acme/cars", owner.secret));
+
+  // A revoked key is refused from then on.
+  json::value keys = AdminCall(d, "GET", "/v1/workspaces/acme/keys");
+  std::string grace_key;
+  for (const json::value& k : keys.at("keys").as_array()) {
+    if (S(k.at("member")) == "dave") grace_key = S(k.at("id"));
+  }
+  REQUIRE(!grace_key.empty());
+  AdminCall(d, "POST", "/v1/workspaces/acme/keys/" + grace_key + "/revoke");
+  RequireError(Call(d, "GET", "/acme/trash", no_trash.secret), 401);
+
+  // Every refusal is in the audit log, as an api refusal.
+  json::value audit = AdminCall(d, "GET", "/v1/workspaces/acme/audit?limit=1000");
+  int refusals = 0;
+  for (const json::value& e : audit.at("entries").as_array()) {
+    if (!e.at("ok").as_bool()) ++refusals;
+  }
+  REQUIRE(refusals >= 10);
+}
+
+TEST_CASE("no route or method of the API listener purges anything", "[integration][P3]") {
+  Running run(DaemonProcessOptions{"limits:\n  rate_limit_per_key: 0\n", {}, true});
+  const DaemonProcess& d = run.daemon;
+  ApiKey key = SetUpWorkspace(d, "acme");
+  Ok(Call(d, "POST", "/acme/projects", key.secret, R"({"name":"cars"})"));
+  Ok(Call(d, "POST", "/acme/cars/generate", key.secret, "{}"));
+  Client up = d.Api();
+  RawResponse put = up.Request("PUT", "/acme/cars/images/a.jpg?api_key=" + key.secret,
+                               std::string(4096, 'x'));
+  REQUIRE(put.status == 200);
+  json::value del =
+      Ok(Call(d, "DELETE", "/acme/cars?cleanupDeleteImages=true", key.secret));
+  std::string id = S(del.at("projectId"));
+  json::value before = AdminCall(d, "GET", "/v1/workspaces/acme");
+
+  // Every route the API documents, with every method, its parameters filled with the
+  // trashed item's ids, and the obvious purge-like paths besides.
+  json::value doc = Ok(Call(d, "GET", "/openapi.json", ""));
+  std::vector<std::string> paths;
+  for (const auto& [path, ops] : doc.at("paths").as_object()) paths.emplace_back(path);
+  for (const char* extra :
+       {"/{ws}/trash/purge", "/{ws}/trash/empty", "/{ws}/trash/{id}",
+        "/{ws}/trash/{id}/purge", "/{ws}/purge", "/{ws}/trash/deleteImmediately",
+        "/{ws}/trash/emptyTrash", "/api/trash/{id}", "/api/trash/empty"}) {
+    paths.emplace_back(extra);
+  }
+  int tried = 0;
+  for (std::string path : paths) {
+    for (const char* name : {"{ws}", "{project}", "{id}", "{type}", "{slug}", "{version}",
+                             "{workflowUrl}", "{kind}", "{name}", "{job}"}) {
+      std::string value = std::string(name) == "{ws}"        ? "acme"
+                          : std::string(name) == "{type}"    ? "project"
+                          : std::string(name) == "{project}" ? "cars"
+                          : std::string(name) == "{version}" ? "1"
+                                                             : id;
+      for (size_t at = path.find(name); at != std::string::npos; at = path.find(name)) {
+        path.replace(at, std::string(name).size(), value);
+      }
+    }
+    for (const char* method : {"GET", "POST", "PUT", "DELETE", "PATCH"}) {
+      RawResponse r = Call(d, method, path, key.secret,
+                           R"({"type":"project","id":")" + id + R"(","all":true})");
+      REQUIRE(r.status != 0);
+      ++tried;
+      // Restores are allowed (they put the item back): delete it again to go on.
+      if (Call(d, "GET", "/acme/cars", key.secret).status == 200) {
+        Ok(Call(d, "DELETE", "/acme/cars?cleanupDeleteImages=true", key.secret));
+        json::value t = Ok(Call(d, "GET", "/acme/trash", key.secret));
+        id = S(t.at("items").as_array()[0].at("id"));
+      }
+    }
+  }
+  REQUIRE(tried > 100);
+  // The item (with its version) is still in the Trash and its bytes still count.
+  json::value trash = Ok(Call(d, "GET", "/acme/trash", key.secret));
+  REQUIRE(trash.at("items").as_array().size() == 1);
+  REQUIRE(trash.at("items").as_array()[0].at("cascaded").as_int64() == 1);
+  json::value after = AdminCall(d, "GET", "/v1/workspaces/acme");
+  REQUIRE(json::serialize(after.at("usage")) == json::serialize(before.at("usage")));
+  json::value audit = AdminCall(d, "GET", "/v1/workspaces/acme/audit?limit=10000");
+  for (const json::value& e : audit.at("entries").as_array()) {
+    INFO(json::serialize(e));
+    REQUIRE(!(S(e.at("action")) == "purge" && e.at("ok").as_bool()));
+  }
+}
+
+TEST_CASE("bad input gets a clear JSON error and the daemon keeps serving",
+          "[integration][input]") {
+  Running run(DaemonProcessOptions{"limits:\n  max_body_bytes: 1024\n", {}, true});
+  const DaemonProcess& d = run.daemon;
+  ApiKey key = SetUpWorkspace(d, "acme");
+  RequireError(Call(d, "POST", "/acme/projects", key.secret, "{not json"), 400);
+  RequireError(Call(d, "POST", "/acme/projects", key.secret, "[1,2]"), 400);
+  RequireError(Call(d, "POST", "/acme/projects", key.secret, R"({"name":42})"), 400);
+  RequireError(
+      Call(d, "POST", "/acme/trash/restore", key.secret, R"({"type":"project"})"), 400);
+  RequireError(Call(d, "POST", "/acme/trash/restore", key.secret,
+                    R"({"type":"spaceship","id":"x"})"),
+               400);
+  RequireError(Call(d, "GET", "/acme/trash?limit=-3", key.secret), 400);
+  RequireError(Call(d, "GET", "/acme/a/b/c/d/e/f", key.secret), 404);
+  RequireError(Call(d, "PATCH", "/acme/trash", key.secret), 405);
+  RequireError(Call(d, "POST", "/acme/projects", key.secret,
+                    R"({"name":")" + std::string(2000, 'a') + R"("})"),
+               413);
+  // Still serving, and nothing was created by any of it.
+  json::value ws = Ok(Call(d, "GET", "/acme", key.secret));
+  REQUIRE(ws.at("workspace").at("projects").as_array().empty());
+}
+
+TEST_CASE("the per-key rate limit answers 429 before anything is written",
+          "[integration][limits]") {
+  Running run(DaemonProcessOptions{
+      "limits:\n  rate_limit_per_key: 1\n  rate_burst: 5\n", {}, true});
+  const DaemonProcess& d = run.daemon;
+  ApiKey key = SetUpWorkspace(d, "acme");
+  json::value audit_before = AdminCall(d, "GET", "/v1/workspaces/acme/audit?limit=10000");
+  int ok = 0, limited = 0;
+  std::string retry_after;
+  for (int i = 0; i < 30; ++i) {
+    RawResponse r = Call(d, "GET", "/acme/trash", "wrong-key");
+    if (r.status == 429) {
+      ++limited;
+      retry_after = r.Header("retry-after");
+      RequireError(r, 429);
+    } else {
+      REQUIRE(r.status == 401);
+      ++ok;
+    }
+  }
+  REQUIRE(limited > 0);
+  REQUIRE(ok <= 10);
+  REQUIRE(!retry_after.empty());
+  // The refused-for-rate requests wrote no refusal entries.
+  json::value audit_after = AdminCall(d, "GET", "/v1/workspaces/acme/audit?limit=10000");
+  REQUIRE(audit_after.at("entries").as_array().size() -
+              audit_before.at("entries").as_array().size() ==
+          static_cast<size_t>(ok));
+  // Another key is not affected by this one's limit.
+  Ok(Call(d, "GET", "/acme/trash", key.secret));
+  // The probes are never limited.
+  for (int i = 0; i < 20; ++i) REQUIRE(Call(d, "GET", "/healthz", "").status == 200);
+}
+
+TEST_CASE("healthz, metrics and the OpenAPI document", "[integration]") {
+  Running run;
+  const DaemonProcess& d = run.daemon;
+  ApiKey key = SetUpWorkspace(d, "acme");
+  Ok(Call(d, "POST", "/acme/projects", key.secret, R"({"name":"cars"})"));
+  json::value health = Ok(Call(d, "GET", "/healthz", ""));
+  REQUIRE(S(health.at("status")) == "ok");
+
+  RawResponse metrics = Call(d, "GET", "/metrics", "");
+  REQUIRE(metrics.status == 200);
+  REQUIRE(metrics.Header("content-type").find("text/plain") == 0);
+  REQUIRE(metrics.body.find("# TYPE trashd_http_requests_total counter") !=
+          std::string::npos);
+  REQUIRE(metrics.body.find("trashd_usage_bytes{workspace=\"acme\",state=\"active\"}") !=
+          std::string::npos);
+
+  json::value doc = Ok(Call(d, "GET", "/openapi.json", ""));
+  REQUIRE(S(doc.at("openapi")).rfind("3.", 0) == 0);
+  const json::object& paths = doc.at("paths").as_object();
+  REQUIRE(paths.contains("/{ws}/trash"));
+  REQUIRE(paths.at("/{ws}/trash").as_object().contains("get"));
+  REQUIRE(paths.at("/{ws}/{project}").as_object().contains("delete"));
+  REQUIRE(paths.contains("/{ws}/trash/restore"));
+  // Every documented operation has responses and its path parameters declared.
+  for (const auto& [path, ops] : paths) {
+    for (const auto& [method, op] : ops.as_object()) {
+      INFO(path << " " << method);
+      REQUIRE(op.as_object().contains("responses"));
+      size_t params = 0;
+      for (char c : path) params += c == '{';
+      size_t declared = op.as_object().contains("parameters")
+                            ? op.at("parameters").as_array().size()
+                            : 0;
+      REQUIRE(declared == params);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace trashd::testing

@@ -1,0 +1,96 @@
+// DaemonProcess: the real trashd binary, started for a test on a temp data directory,
+// port 0 and a short admin socket path, with its stderr captured. It finds the port
+// the daemon chose and its admin socket from the two lines the daemon logs when it is
+// ready ("API listening on http://…", "admin socket at …").
+#pragma once
+
+#include <sys/types.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/raw_http.h"
+#include "support/test_env.h"
+
+namespace trashd::testing {
+
+struct DaemonProcessOptions {
+  std::string extra_yaml;         // appended to the generated settings file
+  std::vector<std::string> args;  // more flags
+  bool use_config_file = true;    // false: only --data-dir and --listen flags
+};
+
+class DaemonProcess {
+ public:
+  // Uses `dir` for the data, the settings file and the admin socket. The socket path
+  // is kept short (sun_path has 108 bytes) by living in its own /tmp directory.
+  explicit DaemonProcess(const std::string& dir, DaemonProcessOptions options = {});
+  ~DaemonProcess();  // SIGKILL if still running
+
+  // Starts the binary and waits (up to 60 s) until it is serving. False if it exited
+  // or never said so; log() tells why.
+  bool Start();
+  // Sends `sig`; Wait() returns the exit code (128+N for a signal death, -1: timeout).
+  void Signal(int sig);
+  int Wait(int timeout_s = 60);
+  // Waits until the log has a line containing `text` (up to `timeout_s`).
+  bool WaitForLog(const std::string& text, int timeout_s = 30);
+
+  uint16_t port() const { return port_; }
+  const std::string& admin_socket() const { return admin_socket_; }
+  const std::string& data_dir() const { return data_dir_; }
+  const std::string& config_path() const { return config_path_; }
+  std::string log() const;
+  pid_t pid() const { return pid_; }
+
+  Client Api() const { return Client::Tcp(port_); }
+  Client Admin() const { return Client::Unix(admin_socket_); }
+
+ private:
+  void ReadStderr(int fd);
+
+  std::string dir_;
+  DaemonProcessOptions options_;
+  std::string data_dir_;
+  std::string config_path_;
+  std::string socket_dir_;
+  std::string admin_socket_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int exit_code_ = -1;
+  uint16_t port_ = 0;
+
+  mutable std::mutex mu_;
+  std::condition_variable changed_;
+  std::string log_;
+  bool eof_ = false;
+  std::thread reader_;
+};
+
+// What the tests do through the admin socket to set a workspace up.
+struct ApiKey {
+  std::string secret;
+  std::string member;
+};
+
+// Creates workspace `ws` with owner member `alice`, and returns a key of hers with
+// `scopes` (every scope of the built-in types when empty).
+ApiKey SetUpWorkspace(const DaemonProcess& daemon, const std::string& ws,
+                      std::vector<std::string> scopes = {});
+// A key of a new member `member` with role `role` (created with `permissions` unless
+// it is "owner").
+ApiKey AddMemberKey(const DaemonProcess& daemon, const std::string& ws,
+                    const std::string& member, const std::string& role,
+                    const std::vector<std::string>& permissions,
+                    const std::vector<std::string>& scopes);
+// Every scope of the five built-in types.
+std::vector<std::string> AllScopes();
+
+// An admin request, REQUIREd to answer 200; the JSON body.
+boost::json::value AdminCall(const DaemonProcess& daemon, const std::string& method,
+                             const std::string& target, const std::string& body = "");
+
+}  // namespace trashd::testing
