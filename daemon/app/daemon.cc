@@ -344,8 +344,6 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonOptions& options) {
   Daemon* d = daemon.get();
   admin.reload = [d] { return d->Reload(); };
   AddAdminRoutes(d->impl_->admin_router, std::move(admin));
-
-  TRASHD_RETURN_IF_ERROR(d->impl_->Listen());
   return daemon;
 }
 
@@ -400,6 +398,7 @@ Status Daemon::Impl::Listen() {
 }
 
 Status Daemon::Start() {
+  TRASHD_RETURN_IF_ERROR(impl_->Listen());
   TRASHD_RETURN_IF_ERROR(impl_->server.Start(4));
   impl_->scheduler->Start();
   const Settings s = impl_->CurrentSettings();

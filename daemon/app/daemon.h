@@ -53,7 +53,8 @@ class Daemon {
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
 
-  // Starts serving and the background work, then tells systemd READY=1.
+  // Listens, starts serving and the background work, then tells systemd READY=1.
+  // (Create binds nothing, so `trashd --check-config` works beside a running daemon.)
   Status Start();
   // Waits for signals until SIGTERM/SIGINT; returns the process exit code.
   int Run();

@@ -302,7 +302,7 @@ TEST_CASE("A1: keys without the scope, the permission or the workspace are refus
 }
 
 TEST_CASE("no route or method of the API listener purges anything", "[integration][P3]") {
-  Running run(DaemonProcessOptions{"limits:\n  rate_limit_per_key: 0\n", {}, true});
+  Running run(WithYaml("limits:\n  rate_limit_per_key: 0\n"));
   const DaemonProcess& d = run.daemon;
   ApiKey key = SetUpWorkspace(d, "acme");
   Ok(Call(d, "POST", "/acme/projects", key.secret, R"({"name":"cars"})"));
@@ -369,7 +369,7 @@ TEST_CASE("no route or method of the API listener purges anything", "[integratio
 
 TEST_CASE("bad input gets a clear JSON error and the daemon keeps serving",
           "[integration][input]") {
-  Running run(DaemonProcessOptions{"limits:\n  max_body_bytes: 1024\n", {}, true});
+  Running run(WithYaml("limits:\n  max_body_bytes: 1024\n"));
   const DaemonProcess& d = run.daemon;
   ApiKey key = SetUpWorkspace(d, "acme");
   RequireError(Call(d, "POST", "/acme/projects", key.secret, "{not json"), 400);
@@ -393,8 +393,7 @@ TEST_CASE("bad input gets a clear JSON error and the daemon keeps serving",
 
 TEST_CASE("the per-key rate limit answers 429 before anything is written",
           "[integration][limits]") {
-  Running run(DaemonProcessOptions{
-      "limits:\n  rate_limit_per_key: 1\n  rate_burst: 5\n", {}, true});
+  Running run(WithYaml("limits:\n  rate_limit_per_key: 1\n  rate_burst: 5\n"));
   const DaemonProcess& d = run.daemon;
   ApiKey key = SetUpWorkspace(d, "acme");
   json::value audit_before = AdminCall(d, "GET", "/v1/workspaces/acme/audit?limit=10000");

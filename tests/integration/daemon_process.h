@@ -21,7 +21,22 @@ struct DaemonProcessOptions {
   std::string extra_yaml;         // appended to the generated settings file
   std::vector<std::string> args;  // more flags
   bool use_config_file = true;    // false: only --data-dir and --listen flags
+  std::vector<std::string> env;   // more environment, "NAME=value"
 };
+
+// Options with `yaml` appended to the settings file.
+inline DaemonProcessOptions WithYaml(std::string yaml) {
+  DaemonProcessOptions options;
+  options.extra_yaml = std::move(yaml);
+  return options;
+}
+
+// Options that run trashd with flags only, no settings file.
+inline DaemonProcessOptions NoConfigFile() {
+  DaemonProcessOptions options;
+  options.use_config_file = false;
+  return options;
+}
 
 class DaemonProcess {
  public:

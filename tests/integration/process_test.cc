@@ -2,14 +2,18 @@
 // refuse a bad settings file, SIGHUP reload, SIGTERM drain, kill -9 durability, and
 // the admin socket's peer check (A2).
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <string>
+#include <thread>
 
 #include "app/daemon.h"
 #include "integration/daemon_process.h"
@@ -33,7 +37,7 @@ RawResponse Call(const DaemonProcess& d, const std::string& method,
 TEST_CASE("trashd --data-dir runs on the embedded defaults without a settings file",
           "[integration][process]") {
   TempDir dir;
-  DaemonProcess d(dir.path(), DaemonProcessOptions{"", {}, /*use_config_file=*/false});
+  DaemonProcess d(dir.path(), NoConfigFile());
   bool started = d.Start();
   INFO(d.log());
   REQUIRE(started);
@@ -50,8 +54,7 @@ TEST_CASE("trashd --data-dir runs on the embedded defaults without a settings fi
 TEST_CASE("a bad settings file is refused at start, naming file, line and key",
           "[integration][process][config]") {
   TempDir dir;
-  DaemonProcess d(dir.path(),
-                  DaemonProcessOptions{"sweep:\n  time: \"25:00\"\n", {}, true});
+  DaemonProcess d(dir.path(), WithYaml("sweep:\n  time: \"25:00\"\n"));
   REQUIRE_FALSE(d.Start());
   REQUIRE(d.Wait() == 1);
   std::string log = d.log();
@@ -65,9 +68,8 @@ TEST_CASE("a bad settings file is refused at start, naming file, line and key",
 TEST_CASE("a plugin the config enables but cannot load stops the start",
           "[integration][process][plugins]") {
   TempDir dir;
-  DaemonProcess d(
-      dir.path(),
-      DaemonProcessOptions{"plugins:\n  enable: [project, version, nosuch]\n", {}, true});
+  DaemonProcess d(dir.path(),
+                  WithYaml("plugins:\n  enable: [project, version, nosuch]\n"));
   REQUIRE_FALSE(d.Start());
   REQUIRE(d.Wait() == 1);
   INFO(d.log());
@@ -201,6 +203,120 @@ TEST_CASE("A2: the admin socket is 0660 and admits only root, its user and the g
   RawResponse r = api.Request("GET", "/v1/workspaces");
   REQUIRE(r.status == 401);  // read as GET /:ws/:project, which wants a key
   REQUIRE(r.body.find("acme") == std::string::npos);
+}
+
+}  // namespace
+}  // namespace trashd::testing
+
+namespace trashd::testing {
+namespace {
+
+// A datagram socket standing in for systemd's NOTIFY_SOCKET.
+class FakeSystemd {
+ public:
+  FakeSystemd() {
+    char templ[] = "/tmp/trashd-sd-XXXXXX";
+    REQUIRE(mkdtemp(templ));
+    dir_ = templ;
+    path_ = dir_ + "/notify";
+    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path_.c_str(), sizeof(addr.sun_path) - 1);
+    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    timeval timeout{30, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  }
+  ~FakeSystemd() {
+    close(fd_);
+    std::filesystem::remove_all(dir_);
+  }
+  const std::string& path() const { return path_; }
+  // Reads messages until one contains `text`; false after 30 s of silence.
+  bool WaitFor(const std::string& text) {
+    char buf[4096];
+    for (;;) {
+      ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) return false;
+      if (std::string(buf, static_cast<size_t>(n)).find(text) != std::string::npos) {
+        return true;
+      }
+    }
+  }
+
+ private:
+  std::string dir_;
+  std::string path_;
+  int fd_ = -1;
+};
+
+TEST_CASE("systemd is told READY when serving, pinged by the watchdog, told STOPPING",
+          "[integration][process][systemd]") {
+  FakeSystemd systemd;
+  TempDir dir;
+  DaemonProcessOptions options;
+  options.env = {"NOTIFY_SOCKET=" + systemd.path(), "WATCHDOG_USEC=200000"};
+  DaemonProcess d(dir.path(), options);
+  REQUIRE(d.Start());
+  REQUIRE(systemd.WaitFor("READY=1"));
+  // READY comes only once listening: the API answers now.
+  REQUIRE(d.Api().Request("GET", "/healthz").status == 200);
+  REQUIRE(systemd.WaitFor("WATCHDOG=1"));
+  REQUIRE(systemd.WaitFor("WATCHDOG=1"));
+  d.Signal(SIGHUP);
+  REQUIRE(systemd.WaitFor("RELOADING=1"));
+  REQUIRE(systemd.WaitFor("READY=1"));
+  d.Signal(SIGTERM);
+  REQUIRE(systemd.WaitFor("STOPPING=1"));
+  REQUIRE(d.Wait() == 0);
+}
+
+TEST_CASE("the limits of the settings file hold on the API listener",
+          "[integration][limits]") {
+  TempDir dir;
+  DaemonProcess d(dir.path(), WithYaml("limits:\n"
+                                       "  max_header_bytes: 2048\n"
+                                       "  max_connections: 3\n"
+                                       "  request_timeout_ms: 300\n"
+                                       "  idle_timeout_ms: 300\n"));
+  REQUIRE(d.Start());
+  // Headers over max_header_bytes: 431.
+  Client big = d.Api();
+  RawResponse r =
+      big.Request("GET", "/healthz", "", "X-Padding: " + std::string(4096, 'a') + "\r\n");
+  REQUIRE(r.status == 431);
+  REQUIRE(r.Json().at("error").is_string());
+
+  // An idle keep-alive connection is closed after idle_timeout_ms.
+  Client idle = d.Api();
+  REQUIRE(idle.Request("GET", "/healthz").status == 200);
+  REQUIRE(idle.WaitClosed());
+
+  // A request that stalls midway is answered 408 (or closed) after request_timeout_ms.
+  Client slow = d.Api();
+  slow.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n");  // and never the blank line
+  RawResponse late = slow.Read();
+  REQUIRE((late.status == 408 || late.status == 0));
+  REQUIRE(slow.WaitClosed());
+
+  // Over max_connections open at once: 503 for the one too many.
+  std::vector<Client> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(d.Api());
+    held.back().Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    REQUIRE(held.back().Read().status == 200);
+  }
+  Client extra = d.Api();
+  RawResponse refused = extra.Read();
+  REQUIRE(refused.status == 503);
+  held.clear();
+  // Once they are gone, new connections are served again.
+  bool served = false;
+  for (int i = 0; i < 50 && !served; ++i) {
+    served = d.Api().Request("GET", "/healthz").status == 200;
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(served);
 }
 
 }  // namespace
