@@ -179,6 +179,13 @@ class Engine {
   std::vector<AuditEntry> Audit(std::string_view ws, TimeMs since, size_t limit);
   std::vector<Event> PendingEvents(uint64_t after_seq, size_t limit);
   Status AckEvents(uint64_t up_to_seq);
+  // Queues, in the outbox, one `expiring` event per trash item whose
+  // scheduledCleanupAt is at most `notice_days` days after `now` and that has not had
+  // one for this stay in the Trash; returns how many. Reads only the part of the expiry
+  // index that entered the window since the last call, in bounded write batches, so
+  // it is cheap to call often (and safe to call concurrently). notice_days is 0-365;
+  // 0 queues none, and items that come due meanwhile never get one.
+  Result<uint64_t> QueueExpiringNotices(TimeMs now, int notice_days);
 
   // Opaque outside core/engine (defined in engine_impl.h).
   struct Impl;

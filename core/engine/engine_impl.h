@@ -79,6 +79,13 @@ struct Engine::Impl {
              std::string_view detail);
   void QueueEvent(WriteTxn& txn, std::string_view ws, std::string_view type,
                   std::string payload);
+  // Expiring notices (engine_events.cc). Every item in the expiry index at or below a
+  // watermark has had its notice; these keep that true, inside `txn`, when an item
+  // enters the index below it (trashed with a retention shorter than the notice, or
+  // its hold released: it gets its notice now unless it had one before the hold) or
+  // leaves it (`for_hold`: remembers whether it had its notice; otherwise forgets).
+  void ExpiryEntered(WriteTxn& txn, const ResourceRec& item);
+  void ExpiryLeft(WriteTxn& txn, const ResourceRec& item, bool for_hold);
   // Writes a refusal to the audit log in its own transaction and returns `status`.
   Status Refuse(const Actor& actor, std::string_view ws, std::string_view action,
                 std::string_view type, std::string_view target_id, Status status);

@@ -305,6 +305,7 @@ Result<TrashOutcome> Engine::Trash(const Actor& actor, std::string_view ws,
                   {"cascaded", item.cascaded},
                   {"deletedBy", item.deleted_by},
                   {"scheduledCleanupAt", IsoTime(item.scheduled_cleanup_at)}}));
+    impl_->ExpiryEntered(txn, item);
     out.item = impl_->MakeTrashItem(txn, item);
     out.cancelled_jobs = host.cancelled_jobs();
     return Status::Ok();
@@ -406,8 +407,10 @@ Status Engine::SetItemHold(const Actor& actor, std::string_view ws,
         expiry.U(r.scheduled_cleanup_at).S(ws).S(r.id);
         if (hold) {
           txn.Del(Table::kExpiry, expiry);
+          impl_->ExpiryLeft(txn, r, /*for_hold=*/true);
         } else {
           txn.Put(Table::kExpiry, expiry, "");
+          impl_->ExpiryEntered(txn, r);
         }
         impl_->Audit(txn, actor, ws, action, r.type, r.id, r.name, 0, true, "");
         return Status::Ok();
@@ -533,6 +536,7 @@ Result<RestoreOutcome> Engine::Restore(const Actor& actor, std::string_view ws,
         txn.Del(Table::kTrashByTime, TrashByTimeKey(ws, deleted_at, root.id));
         txn.Del(Table::kTrashByType, TrashByTypeKey(ws, root.type, deleted_at, root.id));
         txn.Del(Table::kExpiry, Key().U(cleanup_at).S(ws).S(root.id));
+        impl_->ExpiryLeft(txn, root, /*for_hold=*/false);
         Impl::AddCounter(txn, ws, counter::kTrashItems, -1);
         const ResourceRec& back = root;
         out.type = back.type;

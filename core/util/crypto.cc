@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <stdexcept>
@@ -44,6 +45,16 @@ std::string Sha256Hex(std::string_view data) {
   Sha256 h;
   h.Update(data);
   return h.FinishHex();
+}
+
+std::string HmacSha256Hex(std::string_view key, std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+            reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len)) {
+    throw std::runtime_error("HMAC failed");
+  }
+  return Hex(md, len);
 }
 
 std::string RandomHex(size_t n) {

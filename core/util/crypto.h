@@ -21,6 +21,8 @@ class Sha256 {
  private:
   void* ctx_;
 };
+// Lower-case hex HMAC-SHA256 of `data` under `key` (signs webhook deliveries).
+std::string HmacSha256Hex(std::string_view key, std::string_view data);
 // `n` bytes from the OS's CSPRNG, as lower-case hex (2n characters).
 std::string RandomHex(size_t n);
 // Characters of Crockford's base32 alphabet, random.

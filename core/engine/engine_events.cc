@@ -1,0 +1,150 @@
+// Expiring notices (SPEC §7, sweep.expiring_notice_days): an `expiring` event some
+// days before an item's scheduledCleanupAt.
+//
+// Bookkeeping: a watermark in the meta table, a position in the expiry index
+// (scheduledCleanupAt, ws, id). Invariant: every item in the index at or below the
+// watermark has had its notice for its current stay in the Trash. A call moves the
+// watermark up to now + notice days, queuing a notice for each entry it passes, so it
+// reads only what entered the window since the last call (as the sweep reads only
+// what has expired). What enters the index below the watermark gets its notice as it
+// enters, in the same transaction (ExpiryEntered):
+//   - an item trashed with a retention shorter than the notice;
+//   - a held item (held items leave the index) whose hold is released: unless it had
+//     its notice before the hold, which a marker in the meta table remembers while it
+//     is held (ExpiryLeft).
+// A restored item leaves the index; trashed again it has a new scheduledCleanupAt and
+// a new stay, hence a new notice. The watermark only moves up: after the notice is
+// shortened, items entering between the new window and the old watermark get theirs
+// as they enter, a little earlier than the new setting says.
+//
+// Items kept by a workspace's hold (or by a held item around them) stay in the index
+// and get their notice with "held": true: the hold defers the cleanup, and once it is
+// released they go at the next sweep with no second notice.
+#include "engine/engine_impl.h"
+#include "engine/json.h"
+
+namespace trashd {
+namespace {
+
+constexpr std::string_view kWatermark = "expiring_watermark";
+// Expiry index entries handled per write transaction.
+constexpr size_t kNoticeBatch = 1000;
+
+std::string ExpiryPosition(const ResourceRec& item) {
+  return Key()
+      .U(static_cast<uint64_t>(item.scheduled_cleanup_at))
+      .S(item.ws)
+      .S(item.id)
+      .str();
+}
+
+// Just above every expiry index key of time `t`, and below those of t + 1: the next
+// byte of such a key is the separator, 0.
+std::string PositionAfter(TimeMs t) {
+  std::string position;
+  keys::AppendU64(&position, static_cast<uint64_t>(t));
+  position.push_back('\x01');
+  return position;
+}
+
+std::string Watermark(ReadTxn& txn) {
+  std::string_view v;
+  return txn.Get(Table::kMeta, kWatermark, &v) ? std::string(v) : std::string();
+}
+
+// While an item is held: the scheduledCleanupAt it had its notice for.
+std::string HeldNoticeKey(const ResourceRec& item) {
+  return Key().S("expiring_held").S(item.ws).S(item.id).str();
+}
+
+// Whole days left, rounded up ("3d" in the Trash page for 2.5 days); 0 once due.
+int64_t DaysLeft(TimeMs at, TimeMs now) {
+  return at <= now ? 0 : (at - now + kMsPerDay - 1) / kMsPerDay;
+}
+
+void QueueNotice(Engine::Impl& impl, WriteTxn& txn, const ResourceRec& item, TimeMs now) {
+  impl.QueueEvent(txn, item.ws, "expiring",
+                  JsonText({{"workspace", item.ws},
+                            {"type", item.type},
+                            {"id", PublicIdOf(item, impl.TypeOf(item.type))},
+                            {"internalId", item.id},
+                            {"name", item.name},
+                            {"url", item.slug},
+                            {"scheduledCleanupAt", IsoTime(item.scheduled_cleanup_at)},
+                            {"daysLeft", DaysLeft(item.scheduled_cleanup_at, now)},
+                            {"held", Engine::Impl::IsHeld(txn, item)}}));
+}
+
+}  // namespace
+
+void Engine::Impl::ExpiryEntered(WriteTxn& txn, const ResourceRec& item) {
+  std::string held_key = HeldNoticeKey(item);
+  std::string_view v;
+  bool had_notice = false;
+  if (txn.Get(Table::kMeta, held_key, &v)) {
+    had_notice = static_cast<TimeMs>(keys::ReadU64(v)) == item.scheduled_cleanup_at;
+    txn.Del(Table::kMeta, held_key);
+  }
+  if (!had_notice && ExpiryPosition(item) <= Watermark(txn))
+    QueueNotice(*this, txn, item, clock->Now());
+}
+
+void Engine::Impl::ExpiryLeft(WriteTxn& txn, const ResourceRec& item, bool for_hold) {
+  std::string held_key = HeldNoticeKey(item);
+  if (for_hold && ExpiryPosition(item) <= Watermark(txn)) {
+    std::string at;
+    keys::AppendU64(&at, static_cast<uint64_t>(item.scheduled_cleanup_at));
+    txn.Put(Table::kMeta, held_key, at);
+  } else {
+    txn.Del(Table::kMeta, held_key);
+  }
+}
+
+Result<uint64_t> Engine::QueueExpiringNotices(TimeMs now, int notice_days) {
+  if (notice_days < 0 || notice_days > kMaxRetentionDays) {
+    return InvalidArgument("expiring notices are given 0 to " +
+                           std::to_string(kMaxRetentionDays) + " days ahead, not " +
+                           std::to_string(notice_days));
+  }
+  const std::string horizon =
+      PositionAfter(now + static_cast<TimeMs>(notice_days) * kMsPerDay);
+  uint64_t queued = 0;
+  for (bool more = true; more;) {
+    uint64_t in_batch = 0;
+    Status s = impl_->store->Write([&](WriteTxn& txn) -> Status {
+      in_batch = 0;
+      more = false;
+      std::string mark = Watermark(txn);
+      if (mark >= horizon) return Status::Ok();
+      if (notice_days == 0) {  // notices are off: what is due by now never gets one
+        txn.Put(Table::kMeta, kWatermark, horizon);
+        return Status::Ok();
+      }
+      std::vector<std::string> entered;
+      {
+        auto c = txn.OpenCursor(Table::kExpiry);
+        c->Seek(mark);
+        if (c->Valid() && c->key() == mark) c->Next();
+        for (; c->Valid() && c->key() <= horizon && entered.size() < kNoticeBatch;
+             c->Next()) {
+          entered.emplace_back(c->key());
+        }
+      }
+      more = entered.size() == kNoticeBatch;
+      for (const std::string& position : entered) {
+        ResourceRec item;
+        if (!Impl::LoadResource(txn, keys::LastPart(position), &item) || !item.is_item())
+          continue;
+        QueueNotice(*impl_, txn, item, now);
+        ++in_batch;
+      }
+      txn.Put(Table::kMeta, kWatermark, more ? entered.back() : horizon);
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    queued += in_batch;
+  }
+  return queued;
+}
+
+}  // namespace trashd
