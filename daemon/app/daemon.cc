@@ -18,6 +18,7 @@
 #include "admin/admin_routes.h"
 #include "app/sweep_scheduler.h"
 #include "engine/engine.h"
+#include "events/webhook_delivery.h"
 #include "http/api_routes.h"
 #include "http/rate_limiter.h"
 #include "http/server.h"
@@ -215,6 +216,7 @@ struct Daemon::Impl {
   Router admin_router;
   HttpServer server;
   std::unique_ptr<SweepScheduler> scheduler;
+  std::unique_ptr<EventDelivery> delivery;
 
   std::string admin_socket;  // where it listens
   uint16_t api_port = 0;
@@ -236,6 +238,25 @@ struct Daemon::Impl {
   }
 
   std::string MetricsText();
+  // Log lines of the engine, its plugins and event delivery, into spdlog.
+  static std::function<void(LogLevel, std::string_view)> engine_log() {
+    return [](LogLevel level, std::string_view line) {
+      switch (level) {
+        case LogLevel::kDebug:
+          spdlog::debug("{}", line);
+          break;
+        case LogLevel::kInfo:
+          spdlog::info("{}", line);
+          break;
+        case LogLevel::kWarn:
+          spdlog::warn("{}", line);
+          break;
+        case LogLevel::kError:
+          spdlog::error("{}", line);
+          break;
+      }
+    };
+  }
   json::object StatusJson();
   Status Listen();
 };
@@ -246,6 +267,7 @@ Daemon::Daemon(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
 
 Daemon::~Daemon() {
   if (impl_->scheduler) impl_->scheduler->Stop();
+  if (impl_->delivery) impl_->delivery->Stop();
   impl_->server.Stop(std::chrono::milliseconds(0));
 }
 
@@ -289,28 +311,15 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonOptions& options) {
   EngineOptions eo;
   eo.data_dir = s.data_dir;
   eo.default_retention_days = s.retention_days_default;
-  eo.log = [](LogLevel level, std::string_view line) {
-    switch (level) {
-      case LogLevel::kDebug:
-        spdlog::debug("{}", line);
-        break;
-      case LogLevel::kInfo:
-        spdlog::info("{}", line);
-        break;
-      case LogLevel::kWarn:
-        spdlog::warn("{}", line);
-        break;
-      case LogLevel::kError:
-        spdlog::error("{}", line);
-        break;
-    }
-  };
+  eo.log = impl->engine_log();
   TRASHD_ASSIGN_OR_RETURN(impl->engine, Engine::Open(eo, &impl->types, &impl->clock));
   spdlog::info("store open in {}", s.data_dir);
 
   impl->rate_limiter = std::make_unique<RateLimiter>(
       &impl->clock, s.limits.rate_limit_per_key, s.limits.rate_burst);
   Impl* raw = impl.get();
+  impl->delivery =
+      std::make_unique<EventDelivery>(impl->engine.get(), s.webhooks, impl->engine_log());
   SweepScheduler::Hooks sweep_hooks;
   sweep_hooks.log = [](bool ok, const std::string& line) {
     if (ok) {
@@ -319,6 +328,17 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonOptions& options) {
       spdlog::error("{}", line);
     }
   };
+  // Between sweeps and after each one: queue the `expiring` notices now due (§7).
+  sweep_hooks.on_tick = [raw] {
+    int days = raw->CurrentSettings().sweep.expiring_notice_days;
+    auto queued = raw->engine->QueueExpiringNotices(raw->clock.Now(), days);
+    if (!queued.ok()) {
+      spdlog::error("expiring notices: {}", queued.status().ToString());
+    } else if (*queued > 0) {
+      spdlog::info("queued {} expiring notices", *queued);
+    }
+    raw->delivery->Notify();
+  };
   impl->scheduler = std::make_unique<SweepScheduler>(impl->engine.get(), &impl->clock,
                                                      s.sweep, std::move(sweep_hooks));
 
@@ -326,6 +346,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonOptions& options) {
   api.engine = impl->engine.get();
   api.rate_limiter = impl->rate_limiter.get();
   api.metrics = [raw] { return raw->MetricsText(); };
+  api.after_write = [raw] { raw->delivery->Notify(); };
   api.version = TRASHD_VERSION;
   AddApiRoutes(impl->api_router, std::move(api));
   auto report_exception = [](const HttpRequest& request, std::string_view what) {
@@ -400,6 +421,7 @@ Status Daemon::Impl::Listen() {
 Status Daemon::Start() {
   TRASHD_RETURN_IF_ERROR(impl_->Listen());
   TRASHD_RETURN_IF_ERROR(impl_->server.Start(4));
+  impl_->delivery->Start();
   impl_->scheduler->Start();
   const Settings s = impl_->CurrentSettings();
   ListenAddress bound = s.listen;
@@ -444,7 +466,8 @@ int Daemon::Run() {
   Notify("STOPPING=1\nSTATUS=draining");
   impl_->server.Stop(drain);
   impl_->scheduler->Stop();
-  impl_->engine.reset();  // closes the store
+  impl_->delivery->Stop();  // what was not delivered stays in the outbox for next time
+  impl_->engine.reset();    // closes the store
   spdlog::info("stopped");
   return 0;
 }
@@ -466,6 +489,7 @@ Result<std::vector<std::string>> Daemon::Reload() {
   }
   ConfigureLogging(applied.log);
   impl_->scheduler->Configure(applied.sweep);
+  impl_->delivery->Reconfigure(applied.webhooks);
   impl_->rate_limiter->Configure(applied.limits.rate_limit_per_key,
                                  applied.limits.rate_burst);
   Status limits =
@@ -540,6 +564,16 @@ std::string Daemon::Impl::MetricsText() {
                 "gauge", {{"", static_cast<double>(last.items)}});
   out += Metric("trashd_sweep_last_duration_seconds", "How long the last sweep took.",
                 "gauge", {{"", static_cast<double>(last.duration_ms) / 1000}});
+  DeliveryStats ds = delivery->Stats();
+  out += Metric("trashd_events_delivered_total", "Webhook deliveries answered 2xx.",
+                "counter", {{"", static_cast<double>(ds.delivered)}});
+  out += Metric("trashd_events_failed_attempts_total", "Webhook attempts that failed.",
+                "counter", {{"", static_cast<double>(ds.failed_attempts)}});
+  out += Metric("trashd_events_given_up_total", "Events given up after max_attempts.",
+                "counter", {{"", static_cast<double>(ds.given_up)}});
+  out +=
+      Metric("trashd_events_pending", "Events read but not yet finished by every hook.",
+             "gauge", {{"", static_cast<double>(ds.pending)}});
   StoreStats ss = engine->store().Stats();
   out += Metric("trashd_store_map_bytes", "Size of the LMDB map.", "gauge",
                 {{"", static_cast<double>(ss.map_bytes)}});
