@@ -42,7 +42,6 @@ bool ValidWorkspaceSlug(std::string_view s);
 bool ValidSlug(std::string_view s);
 std::string SlugFromName(std::string_view name, std::string_view fallback);
 std::string PublicIdOf(const ResourceRec& r, const ResourceType* type);
-std::string IsoTime(TimeMs t);
 
 // The hooks' window on the current transaction.
 class HostImpl;
