@@ -6,15 +6,43 @@
 // The daemon owns what is not the engine's (the sweep scheduler, the reload, the
 // process status) and lends it through AdminHooks.
 //
+// The table (JSON in and out; every error is `{"error": "..."}` through
+// StatusResponse; times are ISO-8601 UTC; `:type/:id` is the public trash id, and a
+// numbered type such as a version also takes `parentId`, in the body or, for GET, the
+// query):
+//   GET  /v1/status                                  engine facts + hooks.status
+//   GET  /v1/workspaces        POST /v1/workspaces   {url, name?, retentionDays?,
+//                                                     quotaBytes?, hold?}
+//   GET  /v1/workspaces/:ws                          the workspace and its usage
+//   PUT  /v1/workspaces/:ws/retention {days}  /quota {bytes}  /hold {hold}
+//   GET|POST /v1/workspaces/:ws/members {id, role, name?}
+//   PUT  /v1/workspaces/:ws/members/:member/role {role}
+//   GET|POST /v1/workspaces/:ws/roles {name, permissions}
+//   GET|POST /v1/workspaces/:ws/keys {member, scopes}     (answers the secret once)
+//   POST /v1/workspaces/:ws/keys/:key/revoke
+//   GET  /v1/workspaces/:ws/trash?type=&limit=&cursor=
+//   GET  /v1/workspaces/:ws/trash/:type/:id
+//   PUT  /v1/workspaces/:ws/trash/:type/:id/hold {hold, parentId?}
+//   POST /v1/workspaces/:ws/trash/:type/:id/restore {parentId?}
+//   POST /v1/workspaces/:ws/trash/restore {all: true}
+//   POST /v1/workspaces/:ws/trash/:type/:id/purge {confirm: <id>, parentId?, dryRun?}
+//   POST /v1/workspaces/:ws/trash/empty {confirm: <ws>, dryRun?}
+//   GET  /v1/workspaces/:ws/audit?since=&limit=
+//   POST /v1/sweep {dryRun?}    GET /v1/sweep/runs?limit=
+//   GET  /v1/fsck (500 with the differences when there are any)
+//   POST /v1/backup {path (absolute), overwrite?}
+//   GET  /v1/plugins            POST /v1/reload
+// Purge and empty refuse (400, nothing purged) unless `confirm` is exactly the item's
+// id or the workspace: the confirmation is checked here, not only by trashctl (P3).
+//
 // Thread-safety: the routes call the engine and the hooks concurrently from the
 // server's pool; both must be safe for that.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <boost/json/object.hpp>
 
 #include "engine/engine.h"
 #include "http/router.h"
@@ -28,11 +56,14 @@ struct AdminHooks {
   // the daily one. Null: the route runs Engine::SweepOnce itself with `sweep_batch`.
   std::function<Result<SweepReport>(bool dry_run)> sweep;
   size_t sweep_batch = 1000;
-  // Re-reads the config (like SIGHUP); returns the changes as log lines. Null: 501-ish
-  // refusal ("reload is not available").
+  // Retention of a workspace created without one (the config's
+  // retention_days_default).
+  int default_retention_days = kDefaultRetentionDays;
+  // Re-reads the config (like SIGHUP); returns the changes as log lines. Null: the
+  // route answers 503 ("reload is not available in this process").
   std::function<Result<std::vector<std::string>>()> reload;
   // Extra facts for `trashctl status` (version, uptime, listen address, last sweep…);
-  // merged into the answer of GET /status. Null: only what the engine knows.
+  // merged into the answer of GET /v1/status. Null: only what the engine knows.
   std::function<boost::json::object()> status;
   // The plugins the daemon loaded, for `trashctl plugins`.
   std::vector<LoadedPlugin> plugins;

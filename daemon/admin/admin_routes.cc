@@ -1,0 +1,768 @@
+#include "admin/admin_routes.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <boost/json/array.hpp>
+#include <charconv>
+#include <climits>
+#include <cstdio>
+#include <ctime>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "http/wire.h"
+
+namespace trashd {
+namespace {
+
+namespace json = boost::json;
+
+// ---- engine values as JSON --------------------------------------------------------
+
+json::value TimeOrNull(TimeMs t) {
+  if (t == 0) return nullptr;
+  return json::value(IsoTime(t));
+}
+
+json::array StringsJson(const std::vector<std::string>& strings) {
+  json::array out;
+  for (const std::string& s : strings) out.emplace_back(s);
+  return out;
+}
+
+// `{"<name>": [to_json(value), ...]}`: the shape of every listing.
+template <typename T, typename ToJson>
+json::object Listing(const char* name, const std::vector<T>& values, ToJson to_json) {
+  json::array out;
+  for (const T& value : values) out.push_back(to_json(value));
+  return json::object{{name, std::move(out)}};
+}
+
+json::object BytesByType(const std::map<std::string, uint64_t>& by_type) {
+  json::object out;
+  for (const auto& [type, bytes] : by_type) out[type] = bytes;
+  return out;
+}
+
+json::object WorkspaceJson(const Workspace& w) {
+  return {{"url", w.slug},
+          {"name", w.name},
+          {"retentionDays", w.retention_days},
+          {"quotaBytes", w.quota_bytes},
+          {"hold", w.hold},
+          {"created", IsoTime(w.created)}};
+}
+
+json::object UsageJson(const Usage& u) {
+  return {{"activeBytes", u.active_bytes},
+          {"trashBytes", u.trash_bytes},
+          {"totalBytes", u.total()},
+          {"quotaBytes", u.quota_bytes},
+          {"trashItems", u.trash_items},
+          {"activeByType", BytesByType(u.active_by_type)},
+          {"trashByType", BytesByType(u.trash_by_type)}};
+}
+
+json::object MemberJson(const Member& m) {
+  return {{"id", m.id}, {"name", m.name}, {"role", m.role}};
+}
+
+json::object RoleJson(const Role& r) {
+  return {{"name", r.name}, {"permissions", StringsJson(r.permissions)}};
+}
+
+json::object KeyJson(const ApiKeyInfo& k) {
+  return {{"id", k.key_id},        {"workspace", k.workspace},
+          {"member", k.member_id}, {"scopes", StringsJson(k.scopes)},
+          {"revoked", k.revoked},  {"created", IsoTime(k.created)}};
+}
+
+json::object TrashItemJson(const TrashItem& t) {
+  json::object out{{"type", t.type},
+                   {"id", t.id},
+                   {"internalId", t.internal_id},
+                   {"name", t.name},
+                   {"url", t.url},
+                   {"section", t.section},
+                   {"deletedAt", IsoTime(t.deleted_at)},
+                   {"scheduledCleanupAt", IsoTime(t.scheduled_cleanup_at)},
+                   {"deletedBy", t.deleted_by},
+                   {"deletedByName", t.deleted_by_name},
+                   {"size", t.size},
+                   {"cascaded", t.cascaded},
+                   {"cleanupDeleteImages", t.cleanup_delete_images},
+                   {"hold", t.hold}};
+  if (!t.parent_id.empty()) {
+    out["parentId"] = t.parent_id;
+    out["parentType"] = t.parent_type;
+    out["parentName"] = t.parent_name;
+    out["parentUrl"] = t.parent_url;
+    out["parentInTrash"] = t.parent_in_trash;
+  }
+  return out;
+}
+
+json::array TrashItemsJson(const std::vector<TrashItem>& items) {
+  json::array out;
+  for (const TrashItem& item : items) out.push_back(TrashItemJson(item));
+  return out;
+}
+
+json::object RestoreJson(const RestoreOutcome& r) {
+  json::object out{{"restored", true},
+                   {"type", r.type},
+                   {"id", r.id},
+                   {"internalId", r.internal_id},
+                   {"url", r.slug},
+                   {"renamed", r.renamed},
+                   {"resources", r.restored}};
+  if (r.renamed) out["previousUrl"] = r.previous_slug;
+  return out;
+}
+
+json::object PurgeJson(const PurgeOutcome& p) {
+  return {{"purged", true},
+          {"items", p.items},
+          {"resources", p.resources},
+          {"bytesFreed", p.bytes_freed},
+          {"skippedHeld", StringsJson(p.skipped_held)}};
+}
+
+json::object SweepJson(const SweepReport& r) {
+  json::object out{{"now", IsoTime(r.now)},
+                   {"dryRun", r.dry_run},
+                   {"items", r.items},
+                   {"resources", r.resources},
+                   {"bytes", r.bytes},
+                   {"batches", r.batches},
+                   {"skippedHeld", r.skipped_held},
+                   {"durationMs", r.duration_ms}};
+  if (r.dry_run) out["wouldPurge"] = TrashItemsJson(r.would_purge);
+  return out;
+}
+
+json::object SweepRunJson(const SweepRun& r) {
+  return {{"started", IsoTime(r.started)},
+          {"finished", TimeOrNull(r.finished)},
+          {"items", r.items},
+          {"bytes", r.bytes},
+          {"durationMs", r.duration_ms}};
+}
+
+json::object AuditJson(const AuditEntry& a) {
+  return {{"seq", a.seq},
+          {"time", IsoTime(a.time)},
+          {"workspace", a.workspace},
+          {"actor", a.actor},
+          {"actorName", a.actor_name},
+          {"via", a.via},
+          {"action", a.action},
+          {"type", a.type},
+          {"targetId", a.target_id},
+          {"targetName", a.target_name},
+          {"descendants", a.descendants},
+          {"ok", a.ok},
+          {"detail", a.detail}};
+}
+
+json::object FsckJson(const FsckReport& f) {
+  return {{"ok", f.ok()},
+          {"resources", f.resources},
+          {"assets", f.assets},
+          {"blobFiles", f.blob_files},
+          {"differences", StringsJson(f.differences)}};
+}
+
+// ---- reading requests ---------------------------------------------------------------
+
+// The request's body as a JSON object (an empty body is one when `empty_ok`). A field
+// the route does not know is refused, so a misspelt option is not silently ignored
+// (`retentionDay` would otherwise leave the default in place).
+Result<json::object> BodyOf(const HttpRequest& request,
+                            std::initializer_list<std::string_view> known,
+                            bool empty_ok = false) {
+  TRASHD_ASSIGN_OR_RETURN(json::object body, JsonObjectBody(request, empty_ok));
+  for (const auto& field : body) {
+    if (std::find(known.begin(), known.end(), field.key()) == known.end()) {
+      return InvalidArgument("Unknown field '" + std::string(field.key()) + "'");
+    }
+  }
+  return body;
+}
+
+Result<std::string> RequiredString(const json::object& body, std::string_view name) {
+  TRASHD_ASSIGN_OR_RETURN(std::optional<std::string> value, StringField(body, name));
+  if (!value || value->empty()) {
+    return InvalidArgument("Field '" + std::string(name) + "' is required");
+  }
+  return std::move(*value);
+}
+
+Result<bool> RequiredBool(const json::object& body, std::string_view name) {
+  TRASHD_ASSIGN_OR_RETURN(std::optional<bool> value, BoolField(body, name));
+  if (!value) return InvalidArgument("Field '" + std::string(name) + "' is required");
+  return *value;
+}
+
+// An integer field that must lie in [min, max] when present.
+Result<std::optional<int64_t>> IntInRange(const json::object& body, std::string_view name,
+                                          int64_t min, int64_t max) {
+  TRASHD_ASSIGN_OR_RETURN(std::optional<int64_t> value, IntField(body, name));
+  if (value && (*value < min || *value > max)) {
+    return InvalidArgument("Field '" + std::string(name) + "' must be an integer from " +
+                           std::to_string(min) + " to " + std::to_string(max));
+  }
+  return value;
+}
+
+Result<int64_t> RequiredInt(const json::object& body, std::string_view name, int64_t min,
+                            int64_t max) {
+  TRASHD_ASSIGN_OR_RETURN(std::optional<int64_t> value, IntInRange(body, name, min, max));
+  if (!value) return InvalidArgument("Field '" + std::string(name) + "' is required");
+  return *value;
+}
+
+// An optional array of strings; absent: empty.
+Result<std::vector<std::string>> StringList(const json::object& body,
+                                            std::string_view name) {
+  std::vector<std::string> out;
+  auto it = body.find(name);
+  if (it == body.end() || it->value().is_null()) return out;
+  Status wrong =
+      InvalidArgument("Field '" + std::string(name) + "' must be an array of strings");
+  if (!it->value().is_array()) return wrong;
+  for (const json::value& v : it->value().as_array()) {
+    if (!v.is_string()) return wrong;
+    out.emplace_back(v.as_string());
+  }
+  return out;
+}
+
+// A body's `dryRun` flag; absent: false.
+Result<bool> DryRun(const json::object& body) {
+  TRASHD_ASSIGN_OR_RETURN(std::optional<bool> dry_run, BoolField(body, "dryRun"));
+  return dry_run.value_or(false);
+}
+
+// A past moment for `?since=`: an ISO-8601 date or UTC time (`2026-04-20`,
+// `2026-04-20T17:05:33Z`, `…33.250Z`), epoch milliseconds, or a span before `now`
+// (`90m`, `24h`, `7d`).
+Result<TimeMs> ParseSince(const std::string& text, TimeMs now) {
+  Status bad = InvalidArgument(
+      "Query parameter 'since' must be an ISO-8601 UTC time (2026-04-20T17:05:33Z), a "
+      "date, epoch milliseconds or a span such as 24h or 7d");
+  if (text.empty()) return bad;
+  const char* begin = text.data();
+  const char* end = begin + text.size();
+  int64_t number = 0;
+  auto [rest, ec] = std::from_chars(begin, end, number);
+  if (ec == std::errc() && number >= 0) {
+    if (rest == end) return number;
+    if (rest + 1 == end && number < 100'000) {
+      switch (*rest) {
+        case 's':
+          return now - number * 1000;
+        case 'm':
+          return now - number * 60'000;
+        case 'h':
+          return now - number * 3'600'000;
+        case 'd':
+          return now - number * kMsPerDay;
+      }
+    }
+  }
+  std::tm tm{};
+  int millis = 0;
+  int used = 0;
+  int fields = std::sscanf(text.c_str(), "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon,
+                           &tm.tm_mday, &used);
+  if (fields != 3) return bad;
+  if (static_cast<size_t>(used) != text.size()) {
+    int more = 0;
+    fields = std::sscanf(text.c_str() + used, "T%2d:%2d:%2d%n", &tm.tm_hour, &tm.tm_min,
+                         &tm.tm_sec, &more);
+    if (fields != 3) return bad;
+    std::string_view tail(text.c_str() + used + more);
+    if (tail.size() == 5 && tail[0] == '.' && tail[4] == 'Z') {
+      auto [p, e] = std::from_chars(tail.data() + 1, tail.data() + 4, millis);
+      if (e != std::errc() || p != tail.data() + 4) return bad;
+    } else if (tail != "Z") {
+      return bad;
+    }
+  }
+  if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+      tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_year < 1970) {
+    return bad;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<TimeMs>(timegm(&tm)) * 1000 + millis;
+}
+
+// ---- the table ----------------------------------------------------------------------
+
+using Answer = Result<json::object>;
+
+class AdminRoutes {
+ public:
+  explicit AdminRoutes(AdminHooks hooks) : hooks_(std::move(hooks)) {}
+
+  void AddTo(Router& router, const std::shared_ptr<AdminRoutes>& self);
+
+ private:
+  Engine& engine() { return *hooks_.engine; }
+
+  // Answers NotFound for a workspace that does not exist, for the engine's listings
+  // that answer an empty list for one.
+  Status RequireWorkspace(const std::string& ws) {
+    return engine().GetWorkspace(ws).status();
+  }
+
+  // The internal id of the trash item `/trash/:type/:id` names; a numbered type (a
+  // version) also needs its parent's id.
+  Result<std::string> ItemId(const HttpRequest& request, const std::string& parent_id) {
+    return engine().ResolveTrashId(request.params.at("ws"), request.params.at("type"),
+                                   request.params.at("id"), parent_id);
+  }
+
+  Answer ShowStatus(HttpRequest& request);
+  Answer CreateWorkspace(HttpRequest& request);
+  Answer ListWorkspaces(HttpRequest& request);
+  Answer ShowWorkspace(HttpRequest& request);
+  Answer SetRetention(HttpRequest& request);
+  Answer SetQuota(HttpRequest& request);
+  Answer SetWorkspaceHold(HttpRequest& request);
+  Answer AddMember(HttpRequest& request);
+  Answer ListMembers(HttpRequest& request);
+  Answer SetMemberRole(HttpRequest& request);
+  Answer CreateRole(HttpRequest& request);
+  Answer ListRoles(HttpRequest& request);
+  Answer CreateKey(HttpRequest& request);
+  Answer ListKeys(HttpRequest& request);
+  Answer RevokeKey(HttpRequest& request);
+  Answer ListTrash(HttpRequest& request);
+  Answer ShowTrashItem(HttpRequest& request);
+  Answer SetItemHold(HttpRequest& request);
+  Answer Restore(HttpRequest& request);
+  Answer RestoreAll(HttpRequest& request);
+  Answer Purge(HttpRequest& request);
+  Answer EmptyTrash(HttpRequest& request);
+  Answer Sweep(HttpRequest& request);
+  Answer SweepRuns(HttpRequest& request);
+  HttpResponse Fsck(HttpRequest& request);
+  Answer Backup(HttpRequest& request);
+  Answer Plugins(HttpRequest& request);
+  Answer Audit(HttpRequest& request);
+  Answer Reload(HttpRequest& request);
+
+  AdminHooks hooks_;
+};
+
+void AdminRoutes::AddTo(Router& router, const std::shared_ptr<AdminRoutes>& self) {
+  auto add = [&](const char* method, const char* pattern,
+                 Answer (AdminRoutes::*handler)(HttpRequest&)) {
+    router.Add(method, pattern, [self, handler](HttpRequest& request) {
+      Answer answer = ((*self).*handler)(request);
+      if (!answer.ok()) return StatusResponse(answer.status());
+      return JsonResponse(200, *answer);
+    });
+  };
+  add("GET", "/v1/status", &AdminRoutes::ShowStatus);
+  add("GET", "/v1/workspaces", &AdminRoutes::ListWorkspaces);
+  add("POST", "/v1/workspaces", &AdminRoutes::CreateWorkspace);
+  add("GET", "/v1/workspaces/:ws", &AdminRoutes::ShowWorkspace);
+  add("PUT", "/v1/workspaces/:ws/retention", &AdminRoutes::SetRetention);
+  add("PUT", "/v1/workspaces/:ws/quota", &AdminRoutes::SetQuota);
+  add("PUT", "/v1/workspaces/:ws/hold", &AdminRoutes::SetWorkspaceHold);
+  add("GET", "/v1/workspaces/:ws/members", &AdminRoutes::ListMembers);
+  add("POST", "/v1/workspaces/:ws/members", &AdminRoutes::AddMember);
+  add("PUT", "/v1/workspaces/:ws/members/:member/role", &AdminRoutes::SetMemberRole);
+  add("GET", "/v1/workspaces/:ws/roles", &AdminRoutes::ListRoles);
+  add("POST", "/v1/workspaces/:ws/roles", &AdminRoutes::CreateRole);
+  add("GET", "/v1/workspaces/:ws/keys", &AdminRoutes::ListKeys);
+  add("POST", "/v1/workspaces/:ws/keys", &AdminRoutes::CreateKey);
+  add("POST", "/v1/workspaces/:ws/keys/:key/revoke", &AdminRoutes::RevokeKey);
+  add("GET", "/v1/workspaces/:ws/trash", &AdminRoutes::ListTrash);
+  add("POST", "/v1/workspaces/:ws/trash/restore", &AdminRoutes::RestoreAll);
+  add("POST", "/v1/workspaces/:ws/trash/empty", &AdminRoutes::EmptyTrash);
+  add("GET", "/v1/workspaces/:ws/trash/:type/:id", &AdminRoutes::ShowTrashItem);
+  add("PUT", "/v1/workspaces/:ws/trash/:type/:id/hold", &AdminRoutes::SetItemHold);
+  add("POST", "/v1/workspaces/:ws/trash/:type/:id/restore", &AdminRoutes::Restore);
+  add("POST", "/v1/workspaces/:ws/trash/:type/:id/purge", &AdminRoutes::Purge);
+  add("GET", "/v1/workspaces/:ws/audit", &AdminRoutes::Audit);
+  add("POST", "/v1/sweep", &AdminRoutes::Sweep);
+  add("GET", "/v1/sweep/runs", &AdminRoutes::SweepRuns);
+  router.Add("GET", "/v1/fsck",
+             [self](HttpRequest& request) { return self->Fsck(request); });
+  add("POST", "/v1/backup", &AdminRoutes::Backup);
+  add("GET", "/v1/plugins", &AdminRoutes::Plugins);
+  add("POST", "/v1/reload", &AdminRoutes::Reload);
+}
+
+// ---- status, workspaces -------------------------------------------------------------
+
+Answer AdminRoutes::ShowStatus(HttpRequest&) {
+  StoreStats store = engine().store().Stats();
+  json::array types;
+  for (const ResourceType* type : engine().types().All()) {
+    types.emplace_back(type->Info().name);
+  }
+  json::object out{{"workspaces", engine().ListWorkspaces().size()},
+                   {"lastSweep", TimeOrNull(engine().LastSweep())},
+                   {"types", std::move(types)},
+                   {"store",
+                    {{"mapBytes", store.map_bytes},
+                     {"usedBytes", store.used_bytes},
+                     {"mapGrows", store.map_grows},
+                     {"staleReadersCleared", store.stale_readers_cleared}}}};
+  if (hooks_.status) {
+    for (const auto& fact : hooks_.status()) out[fact.key()] = fact.value();
+  }
+  return out;
+}
+
+Answer AdminRoutes::CreateWorkspace(HttpRequest& request) {
+  TRASHD_ASSIGN_OR_RETURN(
+      json::object body,
+      BodyOf(request, {"url", "name", "retentionDays", "quotaBytes", "hold"}));
+  Workspace spec;
+  TRASHD_ASSIGN_OR_RETURN(spec.slug, RequiredString(body, "url"));
+  TRASHD_ASSIGN_OR_RETURN(std::optional<std::string> name, StringField(body, "name"));
+  spec.name = name.value_or("");
+  TRASHD_ASSIGN_OR_RETURN(std::optional<int64_t> days,
+                          IntInRange(body, "retentionDays", INT_MIN, INT_MAX));
+  spec.retention_days = static_cast<int>(days.value_or(hooks_.default_retention_days));
+  TRASHD_ASSIGN_OR_RETURN(std::optional<int64_t> quota,
+                          IntInRange(body, "quotaBytes", 0, INT64_MAX));
+  spec.quota_bytes = static_cast<uint64_t>(quota.value_or(0));
+  TRASHD_ASSIGN_OR_RETURN(std::optional<bool> hold, BoolField(body, "hold"));
+  spec.hold = hold.value_or(false);
+  TRASHD_ASSIGN_OR_RETURN(Workspace created,
+                          engine().CreateWorkspace(Actor::Admin(), spec));
+  return json::object{{"workspace", WorkspaceJson(created)}};
+}
+
+Answer AdminRoutes::ListWorkspaces(HttpRequest&) {
+  return Listing("workspaces", engine().ListWorkspaces(), WorkspaceJson);
+}
+
+Answer AdminRoutes::ShowWorkspace(HttpRequest& request) {
+  const std::string& ws = request.params.at("ws");
+  TRASHD_ASSIGN_OR_RETURN(Workspace w, engine().GetWorkspace(ws));
+  TRASHD_ASSIGN_OR_RETURN(Usage usage, engine().GetUsage(ws));
+  return json::object{{"workspace", WorkspaceJson(w)}, {"usage", UsageJson(usage)}};
+}
+
+Answer AdminRoutes::SetRetention(HttpRequest& request) {
+  TRASHD_ASSIGN_OR_RETURN(json::object body, BodyOf(request, {"days"}));
+  TRASHD_ASSIGN_OR_RETURN(int64_t days, RequiredInt(body, "days", INT_MIN, INT_MAX));
+  const std::string& ws = request.params.at("ws");
+  TRASHD_RETURN_IF_ERROR(
+      engine().SetRetention(Actor::Admin(), ws, static_cast<int>(days)));
+  return json::object{{"workspace", ws}, {"retentionDays", days}};
+}
+
+Answer AdminRoutes::SetQuota(HttpRequest& request) {
+  TRASHD_ASSIGN_OR_RETURN(json::object body, BodyOf(request, {"bytes"}));
+  TRASHD_ASSIGN_OR_RETURN(int64_t bytes, RequiredInt(body, "bytes", 0, INT64_MAX));
+  const std::string& ws = request.params.at("ws");
+  TRASHD_RETURN_IF_ERROR(
+      engine().SetQuota(Actor::Admin(), ws, static_cast<uint64_t>(bytes)));
+  return json::object{{"workspace", ws}, {"quotaBytes", bytes}};
+}
+
+Answer AdminRoutes::SetWorkspaceHold(HttpRequest& request) {
+  TRASHD_ASSIGN_OR_RETURN(json::object body, BodyOf(request, {"hold"}));
+  TRASHD_ASSIGN_OR_RETURN(bool hold, RequiredBool(body, "hold"));
+  const std::string& ws = request.params.at("ws");
+  TRASHD_RETURN_IF_ERROR(engine().SetWorkspaceHold(Actor::Admin(), ws, hold));
+  return json::object{{"workspace", ws}, {"hold", hold}};
+}
+
+// ---- members, roles, keys -----------------------------------------------------------
+
+Answer AdminRoutes::AddMember(HttpRequest& request) {
+  TRASHD_ASSIGN_OR_RETURN(json::object body, BodyOf(request, {"id", "name", "role"}));
+  Member member;
+  TRASHD_ASSIGN_OR_RETURN(member.id, RequiredString(body, "id"));
+  TRASHD_ASSIGN_OR_RETURN(member.role, RequiredString(body, "role"));
+  TRASHD_ASSIGN_OR_RETURN(std::optional<std::string> name, StringField(body, "name"));
+  member.name = name.value_or(member.id);
+  TRASHD_RETURN_IF_ERROR(
+      engine().AddMember(Actor::Admin(), request.params.at("ws"), member));
+  return json::object{{"member", MemberJson(member)}};
+}
+
+Answer AdminRoutes::ListMembers(HttpRequest& request) {
+  const std::string& ws = request.params.at("ws");
+  TRASHD_RETURN_IF_ERROR(RequireWorkspace(ws));
+  return Listing("members", engine().ListMembers(ws), MemberJson);
+}
+
+Answer AdminRoutes::SetMemberRole(HttpRequest& request) {
+  TRASHD_ASSIGN_OR_RETURN(json::object body, BodyOf(request, {"role"}));
+  TRASHD_ASSIGN_OR_RETURN(std::string role, RequiredString(body, "role"));
+  const std::string& member = request.params.at("member");
+  TRASHD_RETURN_IF_ERROR(
+      engine().SetMemberRole(Actor::Admin(), request.params.at("ws"), member, role));
+  return json::object{{"member", member}, {"role", role}};
+}
+
+Answer AdminRoutes::CreateRole(HttpRequest& request) {
+  TRASHD_ASSIGN_OR_RETURN(json::object body, BodyOf(request, {"name", "permissions"}));
+  Role role;
+  TRASHD_ASSIGN_OR_RETURN(role.name, RequiredString(body, "name"));
+  TRASHD_ASSIGN_OR_RETURN(role.permissions, StringList(body, "permissions"));
+  TRASHD_RETURN_IF_ERROR(
+      engine().CreateRole(Actor::Admin(), request.params.at("ws"), role));
+  return json::object{{"role", RoleJson(role)}};
+}
+
+Answer AdminRoutes::ListRoles(HttpRequest& request) {
+  const std::string& ws = request.params.at("ws");
+  TRASHD_RETURN_IF_ERROR(RequireWorkspace(ws));
+  return Listing("roles", engine().ListRoles(ws), RoleJson);
+}
+
+Answer AdminRoutes::CreateKey(HttpRequest& request) {
+  TRASHD_ASSIGN_OR_RETURN(json::object body, BodyOf(request, {"member", "scopes"}));
+  TRASHD_ASSIGN_OR_RETURN(std::string member, RequiredString(body, "member"));
+  TRASHD_ASSIGN_OR_RETURN(std::vector<std::string> scopes, StringList(body, "scopes"));
+  TRASHD_ASSIGN_OR_RETURN(
+      NewApiKey key,
+      engine().CreateKey(Actor::Admin(), request.params.at("ws"), member, scopes));
+  return json::object{{"key", KeyJson(key.info)}, {"secret", key.secret}};
+}
+
+Answer AdminRoutes::ListKeys(HttpRequest& request) {
+  const std::string& ws = request.params.at("ws");
+  TRASHD_RETURN_IF_ERROR(RequireWorkspace(ws));
+  return Listing("keys", engine().ListKeys(ws), KeyJson);
+}
+
+Answer AdminRoutes::RevokeKey(HttpRequest& request) {
+  const std::string& key = request.params.at("key");
+  TRASHD_RETURN_IF_ERROR(
+      engine().RevokeKey(Actor::Admin(), request.params.at("ws"), key));
+  return json::object{{"key", key}, {"revoked", true}};
+}
+
+// ---- trash ---------------------------------------------------------------------------
+
+Answer AdminRoutes::ListTrash(HttpRequest& request) {
+  TrashQuery query;
+  if (auto it = request.query.find("type"); it != request.query.end()) {
+    query.type = it->second;
+  }
+  if (auto it = request.query.find("cursor"); it != request.query.end()) {
+    query.cursor = it->second;
+  }
+  TRASHD_ASSIGN_OR_RETURN(int64_t limit, QueryInt(request, "limit", 1000, 1, 10000));
+  query.limit = static_cast<size_t>(limit);
+  TRASHD_ASSIGN_OR_RETURN(TrashPage page,
+                          engine().ListTrash(request.params.at("ws"), query));
+  json::object out{{"items", TrashItemsJson(page.items)}};
+  out["nextCursor"] =
+      page.next_cursor.empty() ? json::value(nullptr) : json::value(page.next_cursor);
+  return out;
+}
+
+Answer AdminRoutes::ShowTrashItem(HttpRequest& request) {
+  std::string parent;
+  if (auto it = request.query.find("parentId"); it != request.query.end()) {
+    parent = it->second;
+  }
+  TRASHD_ASSIGN_OR_RETURN(std::string id, ItemId(request, parent));
+  TRASHD_ASSIGN_OR_RETURN(TrashItem item,
+                          engine().GetTrashItem(request.params.at("ws"), id));
+  return json::object{{"item", TrashItemJson(item)}};
+}
+
+Answer AdminRoutes::SetItemHold(HttpRequest& request) {
+  TRASHD_ASSIGN_OR_RETURN(json::object body, BodyOf(request, {"hold", "parentId"}));
+  TRASHD_ASSIGN_OR_RETURN(bool hold, RequiredBool(body, "hold"));
+  TRASHD_ASSIGN_OR_RETURN(std::optional<std::string> parent,
+                          StringField(body, "parentId"));
+  TRASHD_ASSIGN_OR_RETURN(std::string id, ItemId(request, parent.value_or("")));
+  TRASHD_RETURN_IF_ERROR(
+      engine().SetItemHold(Actor::Admin(), request.params.at("ws"), id, hold));
+  return json::object{{"type", request.params.at("type")},
+                      {"id", request.params.at("id")},
+                      {"internalId", id},
+                      {"hold", hold}};
+}
+
+Answer AdminRoutes::Restore(HttpRequest& request) {
+  TRASHD_ASSIGN_OR_RETURN(json::object body, BodyOf(request, {"parentId"}, true));
+  TRASHD_ASSIGN_OR_RETURN(std::optional<std::string> parent,
+                          StringField(body, "parentId"));
+  TRASHD_ASSIGN_OR_RETURN(std::string id, ItemId(request, parent.value_or("")));
+  TRASHD_ASSIGN_OR_RETURN(RestoreOutcome outcome,
+                          engine().Restore(Actor::Admin(), request.params.at("ws"), id));
+  return RestoreJson(outcome);
+}
+
+Answer AdminRoutes::RestoreAll(HttpRequest& request) {
+  TRASHD_ASSIGN_OR_RETURN(json::object body, BodyOf(request, {"all"}));
+  TRASHD_ASSIGN_OR_RETURN(bool all, RequiredBool(body, "all"));
+  if (!all) {
+    return InvalidArgument(
+        "Field 'all' must be true; restore one item at "
+        "/v1/workspaces/:ws/trash/:type/:id/restore");
+  }
+  const std::string& ws = request.params.at("ws");
+  TRASHD_RETURN_IF_ERROR(RequireWorkspace(ws));
+  json::array results;
+  uint64_t restored = 0;
+  for (const RestoreResult& r : engine().RestoreMany(Actor::Admin(), ws, {})) {
+    if (r.status.ok() && r.outcome) {
+      ++restored;
+      results.push_back(RestoreJson(*r.outcome));
+    } else {
+      results.push_back(json::object{{"internalId", r.internal_id},
+                                     {"restored", false},
+                                     {"error", r.status.message()}});
+    }
+  }
+  uint64_t failed = results.size() - restored;
+  return json::object{
+      {"restored", restored}, {"failed", failed}, {"results", std::move(results)}};
+}
+
+Answer AdminRoutes::Purge(HttpRequest& request) {
+  TRASHD_ASSIGN_OR_RETURN(json::object body,
+                          BodyOf(request, {"confirm", "parentId", "dryRun"}));
+  TRASHD_ASSIGN_OR_RETURN(std::optional<std::string> confirm,
+                          StringField(body, "confirm"));
+  TRASHD_ASSIGN_OR_RETURN(std::optional<std::string> parent,
+                          StringField(body, "parentId"));
+  TRASHD_ASSIGN_OR_RETURN(bool dry_run, DryRun(body));
+  const std::string& ws = request.params.at("ws");
+  const std::string& public_id = request.params.at("id");
+  // P3: a person confirms by typing the id back; the check lives here so no client
+  // can skip it. A dry run purges nothing and needs no confirmation.
+  if (!dry_run && confirm != public_id) {
+    return InvalidArgument(
+        "Purging is permanent: field 'confirm' must be the item's id \"" + public_id +
+        "\" exactly; nothing was purged");
+  }
+  TRASHD_ASSIGN_OR_RETURN(std::string id, ItemId(request, parent.value_or("")));
+  if (dry_run) {
+    TRASHD_ASSIGN_OR_RETURN(TrashItem item, engine().GetTrashItem(ws, id));
+    return json::object{{"dryRun", true},
+                        {"wouldPurge", json::array{TrashItemJson(item)}}};
+  }
+  TRASHD_ASSIGN_OR_RETURN(PurgeOutcome outcome, engine().Purge(Actor::Admin(), ws, id));
+  return PurgeJson(outcome);
+}
+
+Answer AdminRoutes::EmptyTrash(HttpRequest& request) {
+  TRASHD_ASSIGN_OR_RETURN(json::object body, BodyOf(request, {"confirm", "dryRun"}));
+  TRASHD_ASSIGN_OR_RETURN(std::optional<std::string> confirm,
+                          StringField(body, "confirm"));
+  TRASHD_ASSIGN_OR_RETURN(bool dry_run, DryRun(body));
+  const std::string& ws = request.params.at("ws");
+  if (dry_run) {
+    TRASHD_ASSIGN_OR_RETURN(Usage usage, engine().GetUsage(ws));
+    return json::object{
+        {"dryRun", true}, {"items", usage.trash_items}, {"bytes", usage.trash_bytes}};
+  }
+  if (confirm != ws) {
+    return InvalidArgument(
+        "Emptying the Trash is permanent: field 'confirm' must be the workspace \"" + ws +
+        "\" exactly; nothing was purged");
+  }
+  TRASHD_ASSIGN_OR_RETURN(PurgeOutcome outcome, engine().EmptyTrash(Actor::Admin(), ws));
+  return PurgeJson(outcome);
+}
+
+// ---- sweep, fsck, backup ------------------------------------------------------------
+
+Answer AdminRoutes::Sweep(HttpRequest& request) {
+  TRASHD_ASSIGN_OR_RETURN(json::object body, BodyOf(request, {"dryRun"}, true));
+  TRASHD_ASSIGN_OR_RETURN(bool dry_run, DryRun(body));
+  Result<SweepReport> report =
+      hooks_.sweep
+          ? hooks_.sweep(dry_run)
+          : engine().SweepOnce(engine().clock().Now(), hooks_.sweep_batch, dry_run);
+  TRASHD_RETURN_IF_ERROR(report.status());
+  return SweepJson(*report);
+}
+
+Answer AdminRoutes::SweepRuns(HttpRequest& request) {
+  TRASHD_ASSIGN_OR_RETURN(int64_t limit, QueryInt(request, "limit", 20, 1, 10000));
+  return Listing("runs", engine().SweepRuns(static_cast<size_t>(limit)), SweepRunJson);
+}
+
+HttpResponse AdminRoutes::Fsck(HttpRequest&) {
+  FsckReport report = engine().Fsck();
+  json::object out = FsckJson(report);
+  if (report.ok()) return JsonResponse(200, out);
+  // Differences are a fault of the store or of trashd, not of the request.
+  out["error"] = "fsck found " + std::to_string(report.differences.size()) +
+                 " difference(s) between the stored counters and a recount";
+  return JsonResponse(HttpStatusFor(Code::kInternal), out);
+}
+
+Answer AdminRoutes::Backup(HttpRequest& request) {
+  TRASHD_ASSIGN_OR_RETURN(json::object body, BodyOf(request, {"path", "overwrite"}));
+  TRASHD_ASSIGN_OR_RETURN(std::string path, RequiredString(body, "path"));
+  TRASHD_ASSIGN_OR_RETURN(std::optional<bool> overwrite, BoolField(body, "overwrite"));
+  // The daemon's working directory is nobody's business: a relative path would land
+  // wherever systemd started it.
+  if (path.front() != '/') {
+    return InvalidArgument("The backup path must be absolute, not \"" + path + "\"");
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    if (!S_ISREG(st.st_mode)) {
+      return Conflict(path + " exists and is not a regular file");
+    }
+    if (!overwrite.value_or(false)) {
+      return Conflict(path +
+                      " already exists; set 'overwrite' (trashctl backup --force) to "
+                      "replace it");
+    }
+  }
+  TRASHD_RETURN_IF_ERROR(engine().store().Backup(path));
+  uint64_t bytes = ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  return json::object{{"path", path}, {"bytes", bytes}};
+}
+
+// ---- plugins, audit, reload ---------------------------------------------------------
+
+Answer AdminRoutes::Plugins(HttpRequest&) {
+  return Listing("plugins", hooks_.plugins, [](const LoadedPlugin& p) {
+    return json::object{{"type", p.type_name}, {"version", p.version}, {"file", p.file}};
+  });
+}
+
+Answer AdminRoutes::Audit(HttpRequest& request) {
+  const std::string& ws = request.params.at("ws");
+  TRASHD_RETURN_IF_ERROR(RequireWorkspace(ws));
+  TimeMs since = 0;
+  if (auto it = request.query.find("since"); it != request.query.end()) {
+    TRASHD_ASSIGN_OR_RETURN(since, ParseSince(it->second, engine().clock().Now()));
+  }
+  TRASHD_ASSIGN_OR_RETURN(int64_t limit, QueryInt(request, "limit", 1000, 1, 100000));
+  return Listing("entries", engine().Audit(ws, since, static_cast<size_t>(limit)),
+                 AuditJson);
+}
+
+Answer AdminRoutes::Reload(HttpRequest&) {
+  if (!hooks_.reload) return Unavailable("reload is not available in this process");
+  TRASHD_ASSIGN_OR_RETURN(std::vector<std::string> changes, hooks_.reload());
+  return json::object{{"changes", StringsJson(changes)}};
+}
+
+}  // namespace
+
+void AddAdminRoutes(Router& router, AdminHooks hooks) {
+  auto routes = std::make_shared<AdminRoutes>(std::move(hooks));
+  routes->AddTo(router, routes);
+}
+
+}  // namespace trashd
