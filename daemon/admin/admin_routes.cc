@@ -80,31 +80,6 @@ json::object KeyJson(const ApiKeyInfo& k) {
           {"revoked", k.revoked},  {"created", IsoTime(k.created)}};
 }
 
-json::object TrashItemJson(const TrashItem& t) {
-  json::object out{{"type", t.type},
-                   {"id", t.id},
-                   {"internalId", t.internal_id},
-                   {"name", t.name},
-                   {"url", t.url},
-                   {"section", t.section},
-                   {"deletedAt", IsoTime(t.deleted_at)},
-                   {"scheduledCleanupAt", IsoTime(t.scheduled_cleanup_at)},
-                   {"deletedBy", t.deleted_by},
-                   {"deletedByName", t.deleted_by_name},
-                   {"size", t.size},
-                   {"cascaded", t.cascaded},
-                   {"cleanupDeleteImages", t.cleanup_delete_images},
-                   {"hold", t.hold}};
-  if (!t.parent_id.empty()) {
-    out["parentId"] = t.parent_id;
-    out["parentType"] = t.parent_type;
-    out["parentName"] = t.parent_name;
-    out["parentUrl"] = t.parent_url;
-    out["parentInTrash"] = t.parent_in_trash;
-  }
-  return out;
-}
-
 json::array TrashItemsJson(const std::vector<TrashItem>& items) {
   json::array out;
   for (const TrashItem& item : items) out.push_back(TrashItemJson(item));
@@ -434,7 +409,9 @@ Answer AdminRoutes::CreateWorkspace(HttpRequest& request) {
   spec.name = name.value_or("");
   TRASHD_ASSIGN_OR_RETURN(std::optional<int64_t> days,
                           IntInRange(body, "retentionDays", INT_MIN, INT_MAX));
-  spec.retention_days = static_cast<int>(days.value_or(hooks_.default_retention_days));
+  int fallback = hooks_.current_retention_days ? hooks_.current_retention_days()
+                                               : hooks_.default_retention_days;
+  spec.retention_days = static_cast<int>(days.value_or(fallback));
   TRASHD_ASSIGN_OR_RETURN(std::optional<int64_t> quota,
                           IntInRange(body, "quotaBytes", 0, INT64_MAX));
   spec.quota_bytes = static_cast<uint64_t>(quota.value_or(0));

@@ -59,6 +59,8 @@ struct AdminHooks {
   // Retention of a workspace created without one (the config's
   // retention_days_default).
   int default_retention_days = kDefaultRetentionDays;
+  // When set, read at each workspace creation instead (a reload may change it).
+  std::function<int()> current_retention_days;
   // Re-reads the config (like SIGHUP); returns the changes as log lines. Null: the
   // route answers 503 ("reload is not available in this process").
   std::function<Result<std::vector<std::string>>()> reload;

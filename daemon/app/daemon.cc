@@ -359,6 +359,9 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonOptions& options) {
   admin.engine = impl->engine.get();
   admin.sweep = [raw](bool dry_run) { return raw->scheduler->RunNow(dry_run); };
   admin.sweep_batch = static_cast<size_t>(s.sweep.batch);
+  admin.current_retention_days = [raw] {
+    return raw->CurrentSettings().retention_days_default;
+  };
   admin.status = [raw] { return raw->StatusJson(); };
   admin.plugins = impl->plugins;
   std::unique_ptr<Daemon> daemon(new Daemon(std::move(impl)));

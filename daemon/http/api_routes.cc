@@ -179,30 +179,6 @@ json::object WorkspaceJson(Engine& engine, const Workspace& ws) {
   return o;
 }
 
-json::object TrashItemJson(const TrashItem& item) {
-  json::object o;
-  o["type"] = item.type;
-  o["id"] = item.id;
-  o["name"] = item.name;
-  o["url"] = item.url;
-  o["deletedAt"] = IsoTime(item.deleted_at);
-  o["scheduledCleanupAt"] = IsoTime(item.scheduled_cleanup_at);
-  o["deletedBy"] = item.deleted_by;
-  o["deletedByName"] = item.deleted_by_name;
-  o["size"] = item.size;
-  o["cascaded"] = item.cascaded;
-  o["hold"] = item.hold;
-  if (item.type == "project") o["cleanupDeleteImages"] = item.cleanup_delete_images;
-  if (!item.parent_id.empty()) {
-    o["parentId"] = item.parent_id;
-    o["parentType"] = item.parent_type;
-    o["parentName"] = item.parent_name;
-    o["parentUrl"] = item.parent_url;
-    o["parentInTrash"] = item.parent_in_trash;
-  }
-  return o;
-}
-
 // ---- compatible routes -----------------------------------------------------------
 
 // POST /: which workspace the key belongs to; 401 for a bad key (clients retry others).

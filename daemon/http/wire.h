@@ -42,6 +42,12 @@ Result<std::optional<bool>> BoolField(const boost::json::object& object,
 Result<std::optional<int64_t>> IntField(const boost::json::object& object,
                                         std::string_view name);
 
+// A trash entry as both listeners show it: the reference platform's fields (type, id,
+// name, url, deletedAt, scheduledCleanupAt, deletedBy, deletedByName, and for an item
+// with a parent parentId, parentName, parentUrl, parentInTrash) and trashd's (size,
+// cascaded, cleanupDeleteImages, hold, section, internalId, parentType).
+boost::json::object TrashItemJson(const TrashItem& item);
+
 // A query parameter read as a boolean ("true"/"1"/"false"/"0"); absent: `fallback`.
 Result<bool> QueryBool(const HttpRequest& request, const std::string& name,
                        bool fallback);
