@@ -158,7 +158,8 @@ TEST_CASE("the defaults run without a file", "[config]") {
   CHECK(s.limits.rate_burst == 200);
   CHECK(s.webhooks.empty());
 
-  auto flagged = ApplyOverrides(s, {.data_dir = "/tmp/trashd-data", .listen = {}});
+  auto flagged = ApplyOverrides(
+      s, {.data_dir = "/tmp/trashd-data", .listen = {}, .admin_socket = {}});
   REQUIRE_OK(flagged);
   CHECK(flagged->data_dir == "/tmp/trashd-data");
   CHECK(flagged->listen == s.listen);
@@ -361,13 +362,25 @@ TEST_CASE("listen must be host:port", "[config]") {
   CHECK(v6->port == 0);
   CHECK(v6->ToString() == "[::1]:0");
 
-  auto flagged = ApplyOverrides(DefaultSettings(), {.data_dir = {}, .listen = "0.0.0.0"});
+  auto flagged = ApplyOverrides(
+      DefaultSettings(), {.data_dir = {}, .listen = "0.0.0.0", .admin_socket = {}});
   REQUIRE_CODE(flagged, Code::kInvalidArgument);
   CHECK(flagged.status().message() ==
         "--listen: \"0.0.0.0\" has no port (write host:port, e.g. 127.0.0.1:8080)");
-  auto moved = ApplyOverrides(DefaultSettings(), {.data_dir = {}, .listen = "0.0.0.0:0"});
+  auto moved = ApplyOverrides(
+      DefaultSettings(), {.data_dir = {}, .listen = "0.0.0.0:0", .admin_socket = {}});
   REQUIRE_OK(moved);
   CHECK(moved->listen.ToString() == "0.0.0.0:0");
+  auto socket = ApplyOverrides(
+      DefaultSettings(), {.data_dir = {}, .listen = {}, .admin_socket = "/tmp/a.sock"});
+  REQUIRE_OK(socket);
+  CHECK(socket->admin_socket == "/tmp/a.sock");
+  auto too_long = ApplyOverrides(
+      DefaultSettings(),
+      {.data_dir = {}, .listen = {}, .admin_socket = "/" + std::string(200, 'a')});
+  REQUIRE_CODE(too_long, Code::kInvalidArgument);
+  CHECK(too_long.status().message() ==
+        "--admin-socket: must be a path of 1 to 107 bytes");
 }
 
 TEST_CASE("a webhook URL must be http://host:port/path", "[config]") {
