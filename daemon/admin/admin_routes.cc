@@ -127,22 +127,6 @@ json::object SweepRunJson(const SweepRun& r) {
           {"durationMs", r.duration_ms}};
 }
 
-json::object AuditJson(const AuditEntry& a) {
-  return {{"seq", a.seq},
-          {"time", IsoTime(a.time)},
-          {"workspace", a.workspace},
-          {"actor", a.actor},
-          {"actorName", a.actor_name},
-          {"via", a.via},
-          {"action", a.action},
-          {"type", a.type},
-          {"targetId", a.target_id},
-          {"targetName", a.target_name},
-          {"descendants", a.descendants},
-          {"ok", a.ok},
-          {"detail", a.detail}};
-}
-
 json::object FsckJson(const FsckReport& f) {
   return {{"ok", f.ok()},
           {"resources", f.resources},

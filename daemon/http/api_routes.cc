@@ -382,14 +382,21 @@ HttpResponse DeleteVersionRoute(const ApiHooks& hooks, HttpRequest& request) {
                          {"version", version.public_id}});
 }
 
-HttpResponse DeleteWorkflowRoute(const ApiHooks& hooks, HttpRequest& request) {
+// A top-level resource found by its url (a workflow, a dataset) moved to the Trash;
+// `field` names it in the answer ("workflow" and "workflowId").
+HttpResponse DeleteTopLevel(const ApiHooks& hooks, HttpRequest& request,
+                            const std::string& type, const std::string& param,
+                            const std::string& field) {
   TRASHD_API_TRY(Principal p,
-                 Authorize(hooks, request, "workflow:update", "trash_workflow"));
-  const std::string& url = request.params.at("workflowUrl");
-  auto wf = hooks.engine->FindResource(p.workspace, "workflow", "", url);
-  if (!wf.ok()) return ErrorResponse(404, "Workflow " + url + " not found.");
-  return TrashAndAnswer(hooks, p, *wf, {},
-                        {{"workflow", wf->slug}, {"workflowId", wf->id}});
+                 Authorize(hooks, request, Scope(type, "update"), "trash_" + type));
+  const std::string& url = request.params.at(param);
+  auto r = hooks.engine->FindResource(p.workspace, type, "", url);
+  if (!r.ok()) return ErrorResponse(404, "No active " + type + " " + url + ".");
+  return TrashAndAnswer(hooks, p, *r, {}, {{field, r->slug}, {field + "Id", r->id}});
+}
+
+HttpResponse DeleteWorkflowRoute(const ApiHooks& hooks, HttpRequest& request) {
+  return DeleteTopLevel(hooks, request, "workflow", "workflowUrl", "workflow");
 }
 
 HttpResponse ListTrashRoute(const ApiHooks& hooks, HttpRequest& request) {
@@ -565,13 +572,7 @@ HttpResponse RestoreRoute(const ApiHooks& hooks, HttpRequest& request) {
 // ---- trashd's own routes ---------------------------------------------------------
 
 HttpResponse DeleteDatasetRoute(const ApiHooks& hooks, HttpRequest& request) {
-  TRASHD_API_TRY(Principal p,
-                 Authorize(hooks, request, "dataset:update", "trash_dataset"));
-  const std::string& slug = request.params.at("slug");
-  auto ds = hooks.engine->FindResource(p.workspace, "dataset", "", slug);
-  if (!ds.ok()) return ErrorResponse(404, "Dataset " + slug + " not found.");
-  return TrashAndAnswer(hooks, p, *ds, {},
-                        {{"dataset", ds->slug}, {"datasetId", ds->id}});
+  return DeleteTopLevel(hooks, request, "dataset", "slug", "dataset");
 }
 
 Result<Resource> FindModel(Engine& engine, const HttpRequest& request) {
@@ -866,20 +867,7 @@ HttpResponse AuditRoute(const ApiHooks& hooks, HttpRequest& request) {
   json::array entries;
   for (const AuditEntry& e :
        hooks.engine->Audit(p.workspace, since, static_cast<size_t>(limit))) {
-    json::object o;
-    o["seq"] = e.seq;
-    o["time"] = IsoTime(e.time);
-    o["actor"] = e.actor;
-    o["actorName"] = e.actor_name;
-    o["via"] = e.via;
-    o["action"] = e.action;
-    o["type"] = e.type;
-    o["id"] = e.target_id;
-    o["name"] = e.target_name;
-    o["descendants"] = e.descendants;
-    o["ok"] = e.ok;
-    if (!e.detail.empty()) o["detail"] = e.detail;
-    entries.push_back(std::move(o));
+    entries.push_back(AuditJson(e));
   }
   return JsonResponse(200, json::object{{"entries", std::move(entries)}});
 }

@@ -124,6 +124,22 @@ boost::json::object TrashItemJson(const TrashItem& t) {
   return out;
 }
 
+boost::json::object AuditJson(const AuditEntry& a) {
+  return {{"seq", a.seq},
+          {"time", IsoTime(a.time)},
+          {"workspace", a.workspace},
+          {"actor", a.actor},
+          {"actorName", a.actor_name},
+          {"via", a.via},
+          {"action", a.action},
+          {"type", a.type},
+          {"targetId", a.target_id},
+          {"targetName", a.target_name},
+          {"descendants", a.descendants},
+          {"ok", a.ok},
+          {"detail", a.detail}};
+}
+
 Result<bool> QueryBool(const HttpRequest& request, const std::string& name,
                        bool fallback) {
   auto it = request.query.find(name);

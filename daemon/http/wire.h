@@ -48,6 +48,9 @@ Result<std::optional<int64_t>> IntField(const boost::json::object& object,
 // cascaded, cleanupDeleteImages, hold, section, internalId, parentType).
 boost::json::object TrashItemJson(const TrashItem& item);
 
+// An audit entry (A3) as both listeners show it.
+boost::json::object AuditJson(const AuditEntry& entry);
+
 // A query parameter read as a boolean ("true"/"1"/"false"/"0"); absent: `fallback`.
 Result<bool> QueryBool(const HttpRequest& request, const std::string& name,
                        bool fallback);
