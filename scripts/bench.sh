@@ -1,12 +1,47 @@
 #!/usr/bin/env bash
-# Builds the benchmarks in Release mode and runs each one. Figures go to stdout; pass
-# a smaller scale (e.g. SCALE=0.1) for a quick look.
+# Builds the benchmarks in Release mode and runs each one: the engine's against their
+# raw-LMDB floors, then bench_http, the real trashd binary over HTTP (wrk against an
+# nginx serving the same bytes, durable deletes and restores from 1 to 32 clients, and
+# that load during a 100,000-item sweep). Figures go to stdout; pass a smaller scale
+# (e.g. SCALE=0.1) for a quick look. BENCH_BUILD_DIR picks the build directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-bash scripts/build.sh build-bench -DCMAKE_BUILD_TYPE=Release -DTRASHD_BENCH=ON -DTRASHD_TESTS=ON
-for b in build-bench/tests/bench/bench_*; do
+
+# bench_http's load generator and reference server, when their programs are missing.
+# Installing nginx on a machine run by systemd also starts and enables its service on
+# port 80; the benchmark runs its own nginx, so that service is stopped again.
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bench: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -q
+  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+  if [[ " ${missing[*]} " == *" nginx-light "* ]] && [ -d /run/systemd/system ]; then
+    "${sudo_cmd[@]}" systemctl disable --now nginx || true
+  fi
+fi
+
+# Only what the benchmarks need: their programs, trashd and the plugins they load.
+dir=${BENCH_BUILD_DIR:-build-bench}
+cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DTRASHD_BENCH=ON -DTRASHD_TESTS=ON \
+  >/dev/null
+mapfile -t targets < <(cmake --build "$dir" --target help |
+  grep -oE '\bbench_[a-z0-9_]+\b' | sort -u)
+cmake --build "$dir" -j"$(nproc)" --target "${targets[@]}"
+
+for name in "${targets[@]}"; do
+  [ "$name" = bench_http ] && continue  # last: it starts daemons and takes the cores
+  b="$dir/tests/bench/$name"
   [ -x "$b" ] || continue
-  echo "== $(basename "$b")"
+  echo "== $name"
   "$b" "${SCALE:-1}"
 done
+if [ -x "$dir/tests/bench/bench_http" ]; then
+  echo "== bench_http"
+  "$dir/tests/bench/bench_http" "${SCALE:-1}"
+fi

@@ -1,0 +1,84 @@
+// TrashdProcess: the real trashd binary, started by a benchmark on a data directory it
+// is given, port 0 and a short admin socket path, with its stderr captured (the sweep
+// logs its own duration there). Unlike the integration tests' DaemonProcess it needs
+// no test framework: a setup step that fails ends the program with a message (Check).
+// Not thread-safe, except log(), WaitForLog() and LogSince(), which any thread may call.
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/json.hpp>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/raw_http.h"
+
+namespace trashd::bench {
+
+class TrashdProcess {
+ public:
+  // `dir`: where the settings file goes; `data_dir`: the store (it may already hold
+  // one); `extra_yaml`: appended to the settings file (limits, sweep...).
+  TrashdProcess(std::string binary, const std::string& dir, std::string data_dir,
+                std::string extra_yaml);
+  ~TrashdProcess();  // SIGTERM, then SIGKILL if it has not stopped within 30 s
+  TrashdProcess(const TrashdProcess&) = delete;
+  TrashdProcess& operator=(const TrashdProcess&) = delete;
+
+  // Starts the binary and waits until it serves; exits the program if it does not.
+  void Start();
+  // SIGTERM and wait; returns the exit code (128+N: killed by signal N).
+  int Stop();
+
+  uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  std::string log() const;
+  // Size of the log so far, and what was logged after `offset`.
+  size_t LogSize() const;
+  std::string LogSince(size_t offset) const;
+  // Waits until the log after `offset` has a line containing `text`; false on timeout
+  // or exit.
+  bool WaitForLog(const std::string& text, size_t offset, int timeout_s);
+
+  testing::Client Api() const { return testing::Client::Tcp(port_); }
+  testing::Client Admin() const { return testing::Client::Unix(admin_socket_); }
+
+  // An admin call that must answer 200; its JSON body.
+  boost::json::value AdminCall(const std::string& method, const std::string& target,
+                               const std::string& body = "");
+
+ private:
+  void ReadStderr(int fd);
+
+  std::string binary_;
+  std::string config_path_;
+  std::string data_dir_;
+  std::string extra_yaml_;
+  std::string socket_dir_;
+  std::string admin_socket_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  uint16_t port_ = 0;
+
+  mutable std::mutex mu_;
+  std::condition_variable changed_;
+  std::string log_;
+  bool eof_ = false;
+  std::thread reader_;
+};
+
+// Creates workspace `ws` with the owner member "alice" through the admin socket and
+// returns the secret of a key of hers with every scope of the built-in types.
+std::string SetUpWorkspace(TrashdProcess& daemon, const std::string& ws);
+
+// Creates a top-level resource through the API (POST /:ws/r/:type) and returns its
+// internal id; exits the program on any answer but 200.
+std::string CreateOverApi(testing::Client& api, const std::string& ws,
+                          const std::string& key, const std::string& type,
+                          const std::string& name);
+
+}  // namespace trashd::bench
