@@ -1,16 +1,32 @@
 // The Store on LMDB: one environment, one named database per Table.
 //
-// Writers are serialized by write_mu_ (and by LMDB). The map is resized only while
-// holding map_mu_ exclusively; every transaction holds it shared, so a resize waits for
-// open transactions to finish, as mdb_env_set_mapsize requires.
+// Group commit: Write() calls queue in queue_, and a caller that finds no batch being
+// committed leads one: it takes the calls at the front of the queue (at most
+// max_batch), opens one write transaction, runs each call's function in its own nested
+// transaction (committed into the parent when the function succeeds, aborted when it
+// refuses, so a refusal changes nothing and its batch-mates are unaffected), commits
+// the parent once and only then answers the whole batch. Calls arriving meanwhile
+// queue and form the next batch; no timer ever waits for company. Whichever caller is
+// running leads (no thread is woken just to lead), but batches always come from the
+// front, so calls commit in the order they queued. A batch of one runs straight in the
+// parent and costs what an ungrouped write does. Only the leader writes, and LMDB's
+// writer lock is taken and released on its thread as LMDB requires.
+//
+// The map is resized only while holding map_mu_ exclusively; every transaction holds
+// it shared, so a resize waits for open transactions to finish, as
+// mdb_env_set_mapsize requires.
 #include <fcntl.h>
 #include <lmdb.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <exception>
 #include <filesystem>
 #include <mutex>
 #include <shared_mutex>
@@ -150,6 +166,34 @@ class LmdbTxn final : public WriteTxn {
   std::vector<std::function<void()>> on_commit_;
 };
 
+// Runs a write function: its own status, else the storage error its transaction hit.
+// An exception is refused here, as the function's caller may be another thread.
+Status RunWriteFn(const std::function<Status(WriteTxn&)>& fn, LmdbTxn& txn) {
+  Status s;
+  try {
+    s = fn(txn);
+  } catch (const std::exception& e) {
+    return Internal(std::string("the write failed: ") + e.what());
+  } catch (...) {
+    return Internal("the write failed with an unknown exception");
+  }
+  if (s.ok() && !txn.error().ok()) s = txn.error();
+  return s;
+}
+
+// One Write() call while it waits in the queue; lives on its caller's stack.
+struct WriteRequest {
+  explicit WriteRequest(const std::function<Status(WriteTxn&)>& f) : fn(f) {}
+  const std::function<Status(WriteTxn&)>& fn;
+  // Written by the leader; read by the caller once it sees `done` under queue_mu_.
+  Status status;
+  std::vector<std::function<void()>> on_commit;
+  bool done = false;
+  // Answered already: its nested commit failed, so later attempts leave it out.
+  bool settled = false;
+  std::condition_variable wake;
+};
+
 // A read transaction that also holds the map lock shared for its whole life.
 class LmdbReadTxn final : public ReadTxn {
  public:
@@ -181,6 +225,8 @@ class LmdbStore final : public Store {
     if (rc != 0) return LmdbError("mdb_env_create", rc);
     mdb_env_set_maxdbs(env_, static_cast<MDB_dbi>(Table::kCount) + 2);
     mdb_env_set_maxreaders(env_, 512);
+    max_batch_ = std::max<size_t>(1, options.max_batch);
+    batch_.reserve(max_batch_);  // so leading a batch allocates nothing here
     // Keep a larger map when the file on disk is already bigger than asked for.
     MDB_envinfo info;
     map_bytes_ = options.initial_map_bytes;
@@ -246,37 +292,39 @@ class LmdbStore final : public Store {
   }
 
   Status Write(const std::function<Status(WriteTxn&)>& fn) override {
-    std::unique_lock write_lock(write_mu_);
-    for (int attempt = 0; attempt < 40; ++attempt) {
-      std::vector<std::function<void()>> on_commit;
-      bool full = false;
-      Status result;
-      {
-        std::shared_lock lock(map_mu_);
-        MDB_txn* raw;
-        int rc = mdb_txn_begin(env_, nullptr, 0, &raw);
-        if (rc != 0) return LmdbError("begin write", rc);
-        LmdbTxn txn(raw, dbis_);
-        result = fn(txn);
-        if (!txn.map_full()) {
-          if (result.ok() && !txn.error().ok()) result = txn.error();
-          if (result.ok()) {
-            result = txn.Commit();
-            if (result.ok()) on_commit = std::move(txn.on_commit());
-          }
-        }
-        full = txn.map_full();
-        txn.Abort();
+    WriteRequest request(fn);
+    std::unique_lock lock(queue_mu_);
+    queue_.push_back(&request);
+    while (!request.done) {
+      if (leading_) {
+        request.wake.wait(lock);
+        continue;
       }
-      if (!full) {
-        write_lock.unlock();
-        for (auto& f : on_commit) f();
-        return result;
+      // Nobody leads: lead the calls at the front of the queue, which queued while the
+      // previous batch committed (this one among them unless more than max_batch were
+      // ahead of it). The thread that is running leads, rather than waking another.
+      leading_ = true;
+      const auto n = static_cast<std::ptrdiff_t>(std::min(queue_.size(), max_batch_));
+      batch_.assign(queue_.begin(), queue_.begin() + n);
+      lock.unlock();
+      CommitBatch();
+      lock.lock();
+      for (WriteRequest* r : batch_) {
+        queue_.pop_front();  // the batch is the front of the queue
+        r->done = true;
+        if (r != &request) r->wake.notify_one();
       }
-      Status grown = Grow();
-      if (!grown.ok()) return grown;
+      writes_ += batch_.size();
+      ++write_batches_;
+      batch_.clear();
+      leading_ = false;
+      // Someone must lead what queued meanwhile: the front wakes for it, unless a
+      // running caller takes the lead first.
+      if (!queue_.empty()) queue_.front()->wake.notify_one();
     }
-    return Unavailable("the store could not grow enough for this write");
+    lock.unlock();
+    for (auto& f : request.on_commit) f();
+    return request.status;
   }
 
   Status Backup(const std::string& path) override {
@@ -307,10 +355,102 @@ class LmdbStore final : public Store {
     s.used_bytes = (info.me_last_pgno + 1) * static_cast<uint64_t>(st.ms_psize);
     s.map_grows = grows_;
     s.stale_readers_cleared = stale_readers_;
+    std::lock_guard queue_lock(queue_mu_);
+    s.writes = writes_;
+    s.write_batches = write_batches_;
+    s.writes_waiting = queue_.size();
     return s;
   }
 
  private:
+  enum class BatchEnd { kAnswered, kMapFull, kRetry };
+
+  // Commits batch_ and answers each of its requests.
+  void CommitBatch() {
+    for (WriteRequest* r : batch_) r->settled = false;
+    for (int grows = 0;;) {
+      BatchEnd end = TryBatch();
+      if (end == BatchEnd::kAnswered) return;
+      if (end == BatchEnd::kRetry) continue;  // one fewer request each time
+      // The map is full: nothing of the batch stays; grow and run all of it again.
+      Status grown = ++grows > kMaxGrows
+                         ? Unavailable("the store could not grow enough for this write")
+                         : Grow();
+      if (!grown.ok()) {
+        Answer(grown);
+        return;
+      }
+    }
+  }
+
+  // One attempt at batch_ in one write transaction.
+  BatchEnd TryBatch() {
+    std::shared_lock lock(map_mu_);
+    size_t live = 0;
+    for (WriteRequest* r : batch_) {
+      if (r->settled) continue;
+      r->status = Status::Ok();
+      r->on_commit.clear();
+      ++live;
+    }
+    if (live == 0) return BatchEnd::kAnswered;
+    MDB_txn* raw;
+    int rc = mdb_txn_begin(env_, nullptr, 0, &raw);
+    if (rc != 0) return Answer(LmdbError("begin write", rc));
+    LmdbTxn parent(raw, dbis_);
+    for (WriteRequest* r : batch_) {
+      if (r->settled) continue;
+      if (live == 1) {
+        // Alone: straight in the parent, without a nested transaction's cost.
+        r->status = RunWriteFn(r->fn, parent);
+        if (parent.map_full()) return BatchEnd::kMapFull;
+        if (!r->status.ok()) return BatchEnd::kAnswered;  // the parent aborts
+        r->on_commit = std::move(parent.on_commit());
+        break;
+      }
+      MDB_txn* nested_raw;
+      rc = mdb_txn_begin(env_, raw, 0, &nested_raw);
+      if (rc != 0) {
+        r->status = LmdbError("begin nested write", rc);
+        continue;
+      }
+      LmdbTxn nested(nested_raw, dbis_);
+      r->status = RunWriteFn(r->fn, nested);
+      if (nested.map_full()) return BatchEnd::kMapFull;
+      if (!r->status.ok()) continue;  // `nested` aborts: this request changes nothing
+      r->status = nested.Commit();
+      if (nested.map_full()) return BatchEnd::kMapFull;
+      if (!r->status.ok()) {
+        // LMDB may have left the parent half-merged and failed: answer this request
+        // with its error and run the others again in a fresh transaction.
+        r->settled = true;
+        return BatchEnd::kRetry;
+      }
+      r->on_commit = std::move(nested.on_commit());
+    }
+    Status committed = parent.Commit();
+    if (parent.map_full()) return BatchEnd::kMapFull;
+    if (!committed.ok()) {
+      // A refused request keeps its own status: it would have changed nothing anyway.
+      for (WriteRequest* r : batch_) {
+        if (r->settled || !r->status.ok()) continue;
+        r->status = committed;
+        r->on_commit.clear();
+      }
+    }
+    return BatchEnd::kAnswered;
+  }
+
+  // Answers every request of batch_ not answered yet with `status`.
+  BatchEnd Answer(const Status& status) {
+    for (WriteRequest* r : batch_) {
+      if (r->settled) continue;
+      r->status = status;
+      r->on_commit.clear();
+    }
+    return BatchEnd::kAnswered;
+  }
+
   Status Grow() {
     std::unique_lock lock(map_mu_);
     uint64_t next = map_bytes_ * 2;
@@ -323,7 +463,14 @@ class LmdbStore final : public Store {
 
   MDB_env* env_ = nullptr;
   std::array<MDB_dbi, static_cast<size_t>(Table::kCount)> dbis_{};
-  std::mutex write_mu_;
+  static constexpr int kMaxGrows = 40;
+  size_t max_batch_ = 1;
+  std::mutex queue_mu_;
+  std::deque<WriteRequest*> queue_;   // calls not answered yet, in order (queue_mu_)
+  bool leading_ = false;              // a batch is being committed (queue_mu_)
+  std::vector<WriteRequest*> batch_;  // the leader's batch (only the leader uses it)
+  uint64_t writes_ = 0;               // (queue_mu_)
+  uint64_t write_batches_ = 0;        // (queue_mu_)
   std::shared_mutex map_mu_;
   uint64_t map_bytes_ = 0;
   int grows_ = 0;

@@ -10,6 +10,7 @@
 // transaction across an asynchronous wait.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -100,6 +101,9 @@ struct StoreOptions {
   // false: fsync at every commit (durable against kill -9 and power loss).
   // true: commits survive a process crash but may be lost on power loss (tests only).
   bool no_sync = false;
+  // Most Write() calls committed together in one transaction, with one fsync (group
+  // commit, see Store::Write). 1 commits every call on its own.
+  size_t max_batch = 32;
 };
 
 struct StoreStats {
@@ -107,6 +111,11 @@ struct StoreStats {
   uint64_t used_bytes = 0;
   int map_grows = 0;
   uint64_t stale_readers_cleared = 0;
+  // Group commit: Write() calls answered, the batches they were committed in, and the
+  // calls queued or being committed right now.
+  uint64_t writes = 0;
+  uint64_t write_batches = 0;
+  uint64_t writes_waiting = 0;
 };
 
 class Store {
@@ -126,7 +135,19 @@ class Store {
   // Runs fn in a write transaction; commits durably when it returns OK, discards
   // every change otherwise. When the map is full the changes are discarded, the map
   // grows and fn runs again, so fn must not have effects outside the transaction
-  // (use OnCommit for those).
+  // (use OnCommit for those). A fn that throws is refused with an Internal error.
+  //
+  // Under concurrency (group commit): write functions run one at a time, in the order
+  // their calls queued, each seeing every change committed before it. The calls that
+  // queue while a commit is in progress (up to StoreOptions::max_batch of them) are
+  // then committed together with one fsync; a lone call never waits for company.
+  // Each call is still all or nothing on its own: a fn that refuses changes nothing
+  // and gets its own status while the others in its batch commit. A call returns only
+  // once its batch is durable; if that final commit fails, every call in the batch
+  // whose fn succeeded gets the error. fn may run on another caller's thread (the one
+  // committing the batch), so it must not rely on the calling thread: no thread-locals,
+  // no lock its caller holds. OnCommit callbacks run on the calling thread once the
+  // batch is durable, outside the store's locks, and only for a fn that committed.
   virtual Status Write(const std::function<Status(WriteTxn&)>& fn) = 0;
 
   // Writes a consistent copy of the store to `path` (a file) while serving.

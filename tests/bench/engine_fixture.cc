@@ -43,11 +43,12 @@ BenchEngine::BenchEngine(const std::string& data_dir, bool no_sync)
 
 BenchEngine::~BenchEngine() = default;
 
-void BenchEngine::Reopen(bool no_sync) {
+void BenchEngine::Reopen(bool no_sync, size_t max_batch) {
   engine_.reset();
   EngineOptions options;
   options.data_dir = data_dir_;
   options.store.no_sync = no_sync;
+  options.store.max_batch = max_batch;
   // Large enough from the start that setup does not spend its time growing the map.
   options.store.initial_map_bytes = 4ull << 30;
   auto opened = Engine::Open(options, &types_, &clock_);

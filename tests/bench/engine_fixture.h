@@ -2,7 +2,8 @@
 // directory the benchmark owns, plus what the benchmarks read off its store: the
 // sizes of its records (so the raw floors write records as large) and the number of
 // entries per table (so a run can print what an operation changed).
-// Not thread-safe: one benchmark thread drives it.
+// Not thread-safe: one benchmark thread drives it (its engine(), like any Engine, may be
+// called from many).
 #pragma once
 
 #include <array>
@@ -34,8 +35,9 @@ class BenchEngine {
   FakeClock& clock() { return clock_; }
 
   // Closes and opens the engine again on the same directory. Also lets LMDB hand back
-  // the dirty-page buffers it keeps after large setup transactions.
-  void Reopen(bool no_sync);
+  // the dirty-page buffers it keeps after large setup transactions. `max_batch`: the
+  // store's group commit bound (1 = every write commits on its own).
+  void Reopen(bool no_sync, size_t max_batch = StoreOptions{}.max_batch);
 
   // Creates workspace `ws` with an owner-role member "alice".
   void MakeWorkspace(const std::string& ws, int retention_days = kDefaultRetentionDays);

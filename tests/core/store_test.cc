@@ -1,15 +1,20 @@
 // Tests of the Store contract (core/store/store.h) on the real LMDB store: ordered
-// tables, all-or-nothing write functions, the schema version check at open, map growth
-// and durability across close and reopen.
+// tables, all-or-nothing write functions, the schema version check at open, map growth,
+// durability across close and reopen, and group commit of concurrent writes.
 #include "store/store.h"
 
+#include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <functional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "store/keys.h"
+#include "support/assertions.h"
 #include "support/test_env.h"
 
 namespace {
@@ -58,6 +63,65 @@ std::string SchemaValue(uint64_t version) {
   std::string enc;
   keys::AppendU64(&enc, version);
   return enc;
+}
+
+using WriteFn = std::function<Status(WriteTxn&)>;
+
+// Adds one to the number stored at `key`.
+void Increment(WriteTxn& txn, Table table, std::string_view key) {
+  std::string_view v;
+  uint64_t n = txn.Get(table, key, &v) ? keys::ReadU64(v) : 0;
+  std::string enc;
+  keys::AppendU64(&enc, n + 1);
+  txn.Put(table, key, enc);
+}
+
+// Calls write(t, i) for i in [0, writes) on each of `threads` threads t at once;
+// returns how many of each thread's calls failed.
+std::vector<int> WriteFromThreads(int threads, int writes,
+                                  const std::function<Status(int, int)>& write) {
+  std::vector<int> failures(threads, 0);
+  std::vector<std::thread> running;
+  for (int t = 0; t < threads; ++t) {
+    running.emplace_back([&, t] {
+      for (int i = 0; i < writes; ++i) {
+        if (!write(t, i).ok()) ++failures[t];
+      }
+    });
+  }
+  for (auto& thread : running) thread.join();
+  return failures;
+}
+
+// Calls Write(fns[i]) from one thread each and makes them one batch: a first write
+// holds the store until every one of them is queued behind it, so the next batch is
+// exactly these (when there are at most StoreOptions::max_batch of them). Returns each
+// call's status. Catch2 assertions are not thread-safe: fns must not use them.
+std::vector<Status> WriteAsOneBatch(Store& store, const std::vector<WriteFn>& fns) {
+  std::atomic<bool> holding{false};
+  std::atomic<bool> release{false};
+  Status held;
+  std::thread holder([&] {
+    held = store.Write([&](WriteTxn&) {
+      holding = true;
+      while (!release) std::this_thread::yield();
+      return Status::Ok();
+    });
+  });
+  while (!holding) std::this_thread::yield();
+
+  std::vector<Status> statuses(fns.size());
+  std::vector<std::thread> writers;
+  for (size_t i = 0; i < fns.size(); ++i) {
+    writers.emplace_back([&, i] { statuses[i] = store.Write(fns[i]); });
+  }
+  // The holder's own batch is the holder alone: it led before anyone else queued.
+  while (store.Stats().writes_waiting < fns.size() + 1) std::this_thread::yield();
+  release = true;
+  holder.join();
+  for (auto& writer : writers) writer.join();
+  REQUIRE(held.ok());
+  return statuses;
 }
 
 }  // namespace
@@ -264,24 +328,12 @@ TEST_CASE("Store: concurrent writers never lose an update", "[store]") {
   constexpr int kThreads = 4;
   constexpr int kIncrements = 200;
 
-  std::vector<std::thread> threads;
-  std::vector<int> failures(kThreads, 0);
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kIncrements; ++i) {
-        Status s = store->Write([](WriteTxn& txn) {
-          std::string_view v;
-          uint64_t n = txn.Get(Table::kCounters, "acme.seq", &v) ? keys::ReadU64(v) : 0;
-          std::string enc;
-          keys::AppendU64(&enc, n + 1);
-          txn.Put(Table::kCounters, "acme.seq", enc);
-          return Status::Ok();
-        });
-        if (!s.ok()) ++failures[t];
-      }
+  std::vector<int> failures = WriteFromThreads(kThreads, kIncrements, [&](int, int) {
+    return store->Write([](WriteTxn& txn) {
+      Increment(txn, Table::kCounters, "acme.seq");
+      return Status::Ok();
     });
-  }
-  for (auto& thread : threads) thread.join();
+  });
 
   CHECK(failures == std::vector<int>(kThreads, 0));
   CHECK(keys::ReadU64(Read(*store, Table::kCounters, "acme.seq")) ==
@@ -436,4 +488,314 @@ TEST_CASE("Store: a backup is a consistent copy that opens as a store", "[store]
   CHECK(Read(*restored, Table::kWorkspaces, "acme") == "workspace");
   CHECK(Read(*restored, Table::kResources, "p_1") == "project");
   CHECK(Read(*restored, Table::kResources, "p_2") == "<absent>");
+}
+
+TEST_CASE("Store: many concurrent writers are all committed and survive reopen",
+          "[store][group_commit]") {
+  TempDir dir;
+  StoreOptions options = TestOptions();
+  options.no_sync = false;  // batches are what a full-sync commit makes worth it
+  constexpr int kThreads = 12;
+  constexpr int kWrites = 40;
+  std::vector<int> failures;
+  trashd::StoreStats stats;
+  {
+    auto store = OpenStore(dir.path(), options);
+    failures = WriteFromThreads(kThreads, kWrites, [&](int t, int i) {
+      const std::string id = "p_" + std::to_string(t) + "_" + std::to_string(i);
+      return store->Write([&](WriteTxn& txn) {
+        // One request spans tables and reads what earlier requests wrote.
+        txn.Put(Table::kResources, id, "thread " + std::to_string(t));
+        txn.Put(Table::kAudit, keys::Key().S("acme").S(id).str(), "created " + id);
+        Increment(txn, Table::kCounters, "acme.seq");
+        return Status::Ok();
+      });
+    });
+    stats = store->Stats();
+  }
+  CHECK(failures == std::vector<int>(kThreads, 0));
+  // Every call was answered, in as many batches as the timing made.
+  CHECK(stats.writes == kThreads * kWrites);
+  CHECK(stats.write_batches >= 1);
+  CHECK(stats.write_batches <= stats.writes);
+  CHECK(stats.writes_waiting == 0);
+
+  auto store = OpenStore(dir.path(), options);
+  auto txn = store->BeginRead();
+  CHECK(txn->Count(Table::kResources) == kThreads * kWrites);
+  CHECK(txn->Count(Table::kAudit) == kThreads * kWrites);
+  std::string_view v;
+  REQUIRE(txn->Get(Table::kCounters, "acme.seq", &v));
+  CHECK(keys::ReadU64(v) == kThreads * kWrites);
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kWrites; ++i) {
+      const std::string id = "p_" + std::to_string(t) + "_" + std::to_string(i);
+      REQUIRE(txn->Get(Table::kResources, id, &v));
+      CHECK(v == "thread " + std::to_string(t));
+      CHECK(txn->Has(Table::kAudit, keys::Key().S("acme").S(id).str()));
+    }
+  }
+}
+
+TEST_CASE("Store: a write refused inside a batch changes nothing; its batch-mates commit",
+          "[store][group_commit]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  REQUIRE(store
+              ->Write([](WriteTxn& txn) {
+                txn.Put(Table::kResources, "p_shared", "before");
+                return Status::Ok();
+              })
+              .ok());
+  const uint64_t batches_before = store->Stats().write_batches;
+
+  auto writes = [](const std::string& id) {
+    return [id](WriteTxn& txn) {
+      txn.Put(Table::kResources, id, "kept");
+      return Status::Ok();
+    };
+  };
+  std::vector<WriteFn> fns = {
+      writes("p_1"),
+      [](WriteTxn& txn) {  // refuses after writing
+        txn.Put(Table::kResources, "p_refused", "half");
+        txn.Put(Table::kResources, "p_shared", "overwritten");
+        txn.Del(Table::kResources, "p_1");  // a batch-mate's key: it stays
+        return trashd::Conflict("the item is under legal hold");
+      },
+      writes("p_2"),
+      [](WriteTxn& txn) -> Status {  // throws after writing
+        txn.Put(Table::kResources, "p_thrown", "half");
+        throw std::runtime_error("plugin exploded");
+      },
+      [](WriteTxn& txn) {  // a storage error: LMDB refuses an empty key
+        txn.Put(Table::kResources, "p_bad", "half");
+        txn.Put(Table::kResources, "", "no key");
+        return Status::Ok();
+      },
+      writes("p_3"),
+  };
+  std::vector<Status> statuses = WriteAsOneBatch(*store, fns);
+
+  // Two batches: the holder's, then all six together.
+  CHECK(store->Stats().write_batches == batches_before + 2);
+  CHECK(statuses[0].ok());
+  CHECK(statuses[1].code() == Code::kConflict);
+  CHECK(statuses[1].message() == "the item is under legal hold");
+  CHECK(statuses[2].ok());
+  CHECK(statuses[3].code() == Code::kInternal);
+  CHECK_THAT(statuses[3].message(), Catch::Contains("plugin exploded"));
+  CHECK(statuses[4].code() == Code::kInternal);
+  CHECK(statuses[5].ok());
+
+  for (const char* id : {"p_1", "p_2", "p_3"}) {
+    CHECK(Read(*store, Table::kResources, id) == "kept");
+  }
+  for (const char* id : {"p_refused", "p_thrown", "p_bad"}) {
+    CHECK(Read(*store, Table::kResources, id) == "<absent>");
+  }
+  CHECK(Read(*store, Table::kResources, "p_shared") == "before");
+}
+
+TEST_CASE("Store: in a batch, OnCommit runs once durable and only for committed writes",
+          "[store][group_commit]") {
+  TempDir dir;
+  StoreOptions options = TestOptions();
+  options.no_sync = false;
+  auto store = OpenStore(dir.path(), options);
+
+  constexpr int kWrites = 8;  // even ones commit, odd ones refuse
+  std::vector<std::string> seen(kWrites, "<not run>");
+  std::vector<int> runs(kWrites, 0);
+  std::vector<std::thread::id> ran_on(kWrites);
+  std::vector<WriteFn> fns;
+  for (int i = 0; i < kWrites; ++i) {
+    const std::string id = "p_" + std::to_string(i);
+    fns.push_back([&, i, id](WriteTxn& txn) {
+      txn.Put(Table::kResources, id, "v" + std::to_string(i));
+      txn.OnCommit([&, i, id] {
+        ++runs[i];
+        ran_on[i] = std::this_thread::get_id();
+        // What a fresh reader sees when the callback runs: the batch has committed.
+        seen[i] = Read(*store, Table::kResources, id);
+      });
+      if (i % 2 == 1) return trashd::NotFound("refused");
+      return Status::Ok();
+    });
+  }
+  std::vector<Status> statuses = WriteAsOneBatch(*store, fns);
+
+  for (int i = 0; i < kWrites; ++i) {
+    CAPTURE(i);
+    if (i % 2 == 0) {
+      CHECK(statuses[i].ok());
+      CHECK(runs[i] == 1);
+      CHECK(seen[i] == "v" + std::to_string(i));
+    } else {
+      CHECK(statuses[i].code() == Code::kNotFound);
+      CHECK(runs[i] == 0);
+      CHECK(Read(*store, Table::kResources, "p_" + std::to_string(i)) == "<absent>");
+    }
+  }
+  // Each callback ran on its own caller's thread, not all on the leader's.
+  std::vector<std::thread::id> callers;
+  for (int i = 0; i < kWrites; i += 2) callers.push_back(ran_on[i]);
+  std::sort(callers.begin(), callers.end());
+  CHECK(std::unique(callers.begin(), callers.end()) == callers.end());
+}
+
+TEST_CASE("Store: a batch that fills the map grows it and loses no write",
+          "[store][group_commit]") {
+  TempDir dir;
+  StoreOptions options = TestOptions();
+  options.initial_map_bytes = 1ull << 20;
+  auto store = OpenStore(dir.path(), options);
+  const int grows_before = store->Stats().map_grows;
+
+  // Eight writes of 4 x 64 KiB each: 2 MiB in one batch, twice the initial map.
+  constexpr int kWrites = 8;
+  constexpr int kValues = 4;
+  constexpr size_t kValueBytes = 64 * 1024;
+  std::vector<std::atomic<int>> attempts(kWrites);
+  std::vector<std::atomic<int>> hooks(kWrites);
+  std::vector<WriteFn> fns;
+  for (int i = 0; i < kWrites; ++i) {
+    fns.push_back([&, i](WriteTxn& txn) {
+      ++attempts[i];
+      for (int v = 0; v < kValues; ++v) {
+        txn.Put(Table::kAssets,
+                keys::Key().U(static_cast<uint64_t>(i * kValues + v)).str(),
+                std::string(kValueBytes, static_cast<char>('a' + i)));
+      }
+      txn.OnCommit([&, i] { ++hooks[i]; });
+      if (i == 5) return trashd::Conflict("refused, whatever the map's size");
+      return Status::Ok();
+    });
+  }
+  std::vector<Status> statuses = WriteAsOneBatch(*store, fns);
+
+  CHECK(store->Stats().map_grows > grows_before);
+  bool some_ran_again = false;
+  for (int i = 0; i < kWrites; ++i) {
+    CAPTURE(i);
+    some_ran_again = some_ran_again || attempts[i] > 1;
+    if (i == 5) {
+      CHECK(statuses[i].code() == Code::kConflict);
+      CHECK(hooks[i] == 0);
+    } else {
+      INFO(statuses[i].ToString());
+      CHECK(statuses[i].ok());
+      CHECK(hooks[i] == 1);  // once, whatever the attempts
+    }
+  }
+  CHECK(some_ran_again);
+
+  store.reset();
+  store = OpenStore(dir.path(), options);
+  auto txn = store->BeginRead();
+  CHECK(txn->Count(Table::kAssets) == (kWrites - 1) * kValues);
+  for (int i = 0; i < kWrites; ++i) {
+    std::string_view v;
+    bool found = txn->Get(Table::kAssets, keys::Key().U(i * kValues).str(), &v);
+    CHECK(found == (i != 5));
+    if (found) CHECK(v == std::string(kValueBytes, static_cast<char>('a' + i)));
+  }
+}
+
+TEST_CASE("Store: concurrent writers filling a small map all commit",
+          "[store][group_commit]") {
+  TempDir dir;
+  StoreOptions options = TestOptions();
+  options.initial_map_bytes = 1ull << 20;
+  auto store = OpenStore(dir.path(), options);
+
+  // 8 threads x 16 writes x 2 values of 32 KiB: 8 MiB through a 1 MiB map.
+  constexpr int kThreads = 8;
+  constexpr int kWrites = 16;
+  constexpr size_t kValueBytes = 32 * 1024;
+  std::vector<int> failures = WriteFromThreads(kThreads, kWrites, [&](int t, int i) {
+    const uint64_t n = static_cast<uint64_t>(t * kWrites + i);
+    return store->Write([&](WriteTxn& txn) {
+      txn.Put(Table::kAssets, keys::Key().U(n).S("a").str(),
+              std::string(kValueBytes, 'a'));
+      txn.Put(Table::kAssets, keys::Key().U(n).S("b").str(),
+              std::string(kValueBytes, 'b'));
+      return Status::Ok();
+    });
+  });
+
+  CHECK(failures == std::vector<int>(kThreads, 0));
+  CHECK(store->Stats().map_grows > 0);
+  auto txn = store->BeginRead();
+  CHECK(txn->Count(Table::kAssets) == kThreads * kWrites * 2);
+}
+
+TEST_CASE("Store: max_batch 1 commits every write on its own", "[store][group_commit]") {
+  TempDir dir;
+  StoreOptions options = TestOptions();
+  options.max_batch = 1;
+  auto store = OpenStore(dir.path(), options);
+  const uint64_t batches_before = store->Stats().write_batches;
+
+  std::vector<WriteFn> fns;
+  for (int i = 0; i < 4; ++i) {
+    fns.push_back([i](WriteTxn& txn) {
+      txn.Put(Table::kResources, "p_" + std::to_string(i), "v");
+      return i == 2 ? trashd::Conflict("no") : Status::Ok();
+    });
+  }
+  std::vector<Status> statuses = WriteAsOneBatch(*store, fns);
+
+  CHECK(store->Stats().write_batches == batches_before + 1 + 4);
+  CHECK(statuses[2].code() == Code::kConflict);
+  CHECK(Read(*store, Table::kResources, "p_2") == "<absent>");
+  for (int i : {0, 1, 3}) {
+    CHECK(statuses[i].ok());
+    CHECK(Read(*store, Table::kResources, "p_" + std::to_string(i)) == "v");
+  }
+}
+
+TEST_CASE("Store: engine calls grouped into batches keep every rule and index in step",
+          "[store][group_commit]") {
+  trashd::testing::TestEnv env;
+  env.MakeWorkspace();
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 6;
+  std::vector<std::string> ids;
+  for (int t = 0; t < kThreads; ++t) {
+    ids.push_back(env.Create("acme", "project", "", "p-" + std::to_string(t)).id);
+  }
+
+  // Each thread trashes and restores its own project, then leaves it in the Trash; one
+  // refused call per round (restoring what is not in the Trash) writes its audit entry.
+  const trashd::Actor alice = trashd::Actor::Member("alice", trashd::Interface::kApi);
+  std::vector<std::string> errors(kThreads);
+  std::vector<int> refused(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round <= kRounds && errors[t].empty(); ++round) {
+        auto trashed = env->Trash(alice, "acme", ids[t]);
+        if (!trashed.ok()) {
+          errors[t] = "Trash: " + trashed.status().ToString();
+          break;
+        }
+        if (round == kRounds) break;  // the last one stays in the Trash
+        auto restored = env->Restore(alice, "acme", trashed->item.internal_id);
+        if (!restored.ok()) errors[t] = "Restore: " + restored.status().ToString();
+        if (!env->Restore(alice, "acme", trashed->item.internal_id).ok()) ++refused[t];
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+
+  CHECK(errors == std::vector<std::string>(kThreads));
+  CHECK(refused == std::vector<int>(kThreads, kRounds));
+  CHECK(trashd::testing::UsageOf(env).trash_items == kThreads);
+  for (const std::string& id : ids) CHECK_FALSE(trashd::testing::Visible(env, id));
+  trashd::testing::RequireFsckClean(env);
+  // And it all came through a reopen.
+  env.Reopen();
+  CHECK(trashd::testing::UsageOf(env).trash_items == kThreads);
+  trashd::testing::RequireFsckClean(env);
 }
