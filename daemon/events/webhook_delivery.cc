@@ -243,14 +243,23 @@ struct EventDelivery::Impl {
     if (--buffered.at(seq).hooks_left == 0) RequestPump();
   }
 
-  // Acknowledges every event up to the first one some hook is not done with.
-  void Acknowledge() {
+  // Acknowledges every event up to the first one some hook is not done with. An
+  // acknowledgement is a durable write competing with the API's, so it happens at most
+  // once per poll interval (or when many events are done, or at `force`): redelivery
+  // after a crash is allowed, and the outbox only grows by what one interval queued.
+  void Acknowledge(bool force = false) {
     while (!buffered.empty() && buffered.begin()->second.hooks_left == 0) {
       finished_up_to = buffered.begin()->first;
       buffered.erase(buffered.begin());
     }
     pending = buffered.size();
     if (finished_up_to <= acknowledged) return;
+    auto now = std::chrono::steady_clock::now();
+    if (!force && now - last_ack < options.poll_interval &&
+        finished_up_to - acknowledged < kAckAtLeast) {
+      return;
+    }
+    last_ack = now;
     Status s = engine->AckEvents(finished_up_to);
     if (!s.ok()) {  // tried again at the next pump
       Report(LogLevel::kWarn, "acknowledging delivered events: " + s.ToString());
@@ -293,6 +302,9 @@ struct EventDelivery::Impl {
       Pump();
     });
   }
+
+  static constexpr uint64_t kAckAtLeast = 10000;  // events done: acknowledge now
+  std::chrono::steady_clock::time_point last_ack{};
 
   Engine* const engine;
   const Log log;
@@ -343,7 +355,7 @@ void EventDelivery::Stop() {
   if (impl_->stopped.exchange(true)) return;
   impl_->io.stop();
   if (impl_->thread.joinable()) impl_->thread.join();
-  impl_->Acknowledge();  // here, now that the loop thread is gone
+  impl_->Acknowledge(/*force=*/true);  // here, now that the loop thread is gone
 }
 
 void EventDelivery::Notify() { impl_->RequestPump(); }
