@@ -2,6 +2,7 @@
 #include "engine/engine.h"
 
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -64,14 +65,25 @@ std::string PublicIdOf(const ResourceRec& r, const ResourceType* type) {
 }
 
 std::string IsoTime(TimeMs t) {
-  std::time_t secs = static_cast<std::time_t>(t / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(((t % 1000) + 1000) % 1000));
-  return buf;
+  // Listing a page of the Trash writes two of these per item: no snprintf, no tm.
+  using namespace std::chrono;
+  sys_time<milliseconds> tp{milliseconds(t)};
+  sys_days day = floor<days>(tp);
+  year_month_day ymd(day);
+  hh_mm_ss<milliseconds> hms(tp - day);
+  std::string out = "0000-00-00T00:00:00.000Z";
+  auto put = [&out](size_t at, unsigned value, size_t width) {
+    for (size_t i = width; i-- > 0; value /= 10)
+      out[at + i] = static_cast<char>('0' + value % 10);
+  };
+  put(0, static_cast<unsigned>(static_cast<int>(ymd.year())), 4);
+  put(5, static_cast<unsigned>(ymd.month()), 2);
+  put(8, static_cast<unsigned>(ymd.day()), 2);
+  put(11, static_cast<unsigned>(hms.hours().count()), 2);
+  put(14, static_cast<unsigned>(hms.minutes().count()), 2);
+  put(17, static_cast<unsigned>(hms.seconds().count()), 2);
+  put(20, static_cast<unsigned>(hms.subseconds().count()), 3);
+  return out;
 }
 
 // ---- opening ----------------------------------------------------------------------

@@ -409,17 +409,22 @@ HttpResponse ListTrashRoute(const ApiHooks& hooks, HttpRequest& request) {
   auto cursor = request.query.find("cursor");
   if (cursor != request.query.end()) query.cursor = cursor->second;
   TRASHD_API_TRY(TrashPage page, hooks.engine->ListTrash(p.workspace, query));
-  json::object sections;
+  // The answer is built in one arena and freed at once: a page of 1000 items is
+  // tens of thousands of small values, each listed twice (items and sections).
+  json::monotonic_resource arena(64 * 1024);
+  json::storage_ptr sp(&arena);
+  json::object sections(sp);
   for (const ResourceType* t : hooks.engine->types().All()) {
-    sections[t->Info().section] = json::array();
+    sections[t->Info().section] = json::array(sp);
   }
-  json::array items;
+  json::array items(sp);
+  items.reserve(page.items.size());
   for (const TrashItem& item : page.items) {
-    json::object o = TrashItemJson(item);
+    json::object o = TrashItemJson(item, sp);
     sections[item.section].as_array().push_back(o);
     items.push_back(std::move(o));
   }
-  json::object out;
+  json::object out(sp);
   out["items"] = std::move(items);
   out["sections"] = std::move(sections);
   if (!page.next_cursor.empty()) out["nextCursor"] = page.next_cursor;

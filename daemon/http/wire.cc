@@ -99,21 +99,22 @@ Result<std::optional<int64_t>> IntField(const boost::json::object& object,
   return WrongType(name, "an integer");
 }
 
-boost::json::object TrashItemJson(const TrashItem& t) {
-  boost::json::object out{{"type", t.type},
-                          {"id", t.id},
-                          {"internalId", t.internal_id},
-                          {"name", t.name},
-                          {"url", t.url},
-                          {"section", t.section},
-                          {"deletedAt", IsoTime(t.deleted_at)},
-                          {"scheduledCleanupAt", IsoTime(t.scheduled_cleanup_at)},
-                          {"deletedBy", t.deleted_by},
-                          {"deletedByName", t.deleted_by_name},
-                          {"size", t.size},
-                          {"cascaded", t.cascaded},
-                          {"cleanupDeleteImages", t.cleanup_delete_images},
-                          {"hold", t.hold}};
+boost::json::object TrashItemJson(const TrashItem& t, boost::json::storage_ptr storage) {
+  boost::json::object out({{"type", t.type},
+                           {"id", t.id},
+                           {"internalId", t.internal_id},
+                           {"name", t.name},
+                           {"url", t.url},
+                           {"section", t.section},
+                           {"deletedAt", IsoTime(t.deleted_at)},
+                           {"scheduledCleanupAt", IsoTime(t.scheduled_cleanup_at)},
+                           {"deletedBy", t.deleted_by},
+                           {"deletedByName", t.deleted_by_name},
+                           {"size", t.size},
+                           {"cascaded", t.cascaded},
+                           {"cleanupDeleteImages", t.cleanup_delete_images},
+                           {"hold", t.hold}},
+                          std::move(storage));
   if (!t.parent_id.empty()) {
     out["parentId"] = t.parent_id;
     out["parentType"] = t.parent_type;

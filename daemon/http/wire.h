@@ -46,7 +46,9 @@ Result<std::optional<int64_t>> IntField(const boost::json::object& object,
 // name, url, deletedAt, scheduledCleanupAt, deletedBy, deletedByName, and for an item
 // with a parent parentId, parentName, parentUrl, parentInTrash) and trashd's (size,
 // cascaded, cleanupDeleteImages, hold, section, internalId, parentType).
-boost::json::object TrashItemJson(const TrashItem& item);
+// `storage`: where its memory comes from (a request's monotonic arena, say).
+boost::json::object TrashItemJson(const TrashItem& item,
+                                  boost::json::storage_ptr storage = {});
 
 // An audit entry (A3) as both listeners show it.
 boost::json::object AuditJson(const AuditEntry& entry);
