@@ -537,7 +537,7 @@ TEST_CASE("Store: many concurrent writers are all committed and survive reopen",
   }
 }
 
-TEST_CASE("Store: a write refused inside a batch changes nothing; its batch-mates commit",
+TEST_CASE("Store: a write refused inside a batch changes nothing while its batch-mates commit",
           "[store][group_commit]") {
   TempDir dir;
   auto store = OpenStore(dir.path());
