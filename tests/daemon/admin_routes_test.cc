@@ -521,7 +521,7 @@ TEST_CASE("audit shows what the admin did, via admin", "[admin]") {
   REQUIRE_STATUS(admin.Call("GET", "/v1/workspaces/nope/audit"), 404);
 }
 
-TEST_CASE("bad input answers 400 with a sentence; unknown routes 404", "[admin]") {
+TEST_CASE("bad input answers 400 with a sentence and unknown routes 404", "[admin]") {
   Admin admin;
   Reply not_json = admin.Call("POST", "/v1/workspaces", "{\"url\": ");
   REQUIRE_STATUS(not_json, 400);
