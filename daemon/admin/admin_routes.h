@@ -55,7 +55,7 @@ struct AdminHooks {
   // Runs a sweep now (dry or real) through the daemon's scheduler, so it never overlaps
   // the daily one. Null: the route runs Engine::SweepOnce itself with `sweep_batch`.
   std::function<Result<SweepReport>(bool dry_run)> sweep;
-  size_t sweep_batch = 1000;
+  size_t sweep_batch = 250;
   // Retention of a workspace created without one (the config's
   // retention_days_default).
   int default_retention_days = kDefaultRetentionDays;

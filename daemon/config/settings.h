@@ -48,7 +48,10 @@ struct TimeOfDay {
 
 struct SweepSection {
   TimeOfDay time;    // when the daily sweep runs, UTC
-  int batch = 1000;  // expired items deleted per write transaction
+  // Expired items deleted per write transaction. 250 keeps a batch near 3 ms, so a
+  // request that waits for one stays well under 20 ms (bench_http: p99 12 ms while
+  // 100,000 items are swept, against 27 ms at 1000).
+  int batch = 250;
   // Days before scheduledCleanupAt at which an `expiring` event is queued; 0: never.
   int expiring_notice_days = 3;
 

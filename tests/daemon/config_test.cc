@@ -61,7 +61,7 @@ Settings EveryKeyChanged() {
   s.admin_group = "trash-admins";
   s.retention_days_default = 14;
   s.sweep.time = {4, 30};
-  s.sweep.batch = 250;
+  s.sweep.batch = 500;
   s.sweep.expiring_notice_days = 0;
   s.plugins.dir = "/usr/local/lib/trashd/plugins";
   s.plugins.enable = {"project", "model", "/opt/notebook/libtrashd_notebook.so"};
@@ -103,7 +103,7 @@ admin_group: trash-admins
 retention_days_default: 14
 sweep:
   time: "04:30"
-  batch: 250
+  batch: 500
   expiring_notice_days: 0
 plugins:
   dir: /usr/local/lib/trashd/plugins
@@ -141,7 +141,7 @@ TEST_CASE("the defaults run without a file", "[config]") {
   CHECK(s.admin_group == "trashd");
   CHECK(s.retention_days_default == 30);
   CHECK(s.sweep.time.ToString() == "03:00");
-  CHECK(s.sweep.batch == 1000);
+  CHECK(s.sweep.batch == 250);
   CHECK(s.sweep.expiring_notice_days == 3);
   CHECK(s.plugins.dir == kBuildPluginsDir);
   CHECK(s.plugins.enable ==
@@ -466,7 +466,7 @@ TEST_CASE("a reload says what changed and what needs a restart", "[config]") {
             "applied by reload)",
             "listen: \"[::]:9090\" -> \"0.0.0.0:8080\" (needs a restart; not applied by "
             "reload)",
-            "sweep.batch: 250 -> 10",
+            "sweep.batch: 500 -> 10",
             "plugins.enable: [project, model, /opt/notebook/libtrashd_notebook.so] -> "
             "[project, model] (needs a restart; not applied by reload)",
             "plugins.settings.model.max_versions: \"20\" -> \"50\" (needs a restart; "
