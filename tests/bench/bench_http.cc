@@ -10,7 +10,7 @@
 //  sweep       the same 32-client load while an on-demand sweep (POST /v1/sweep on the
 //              admin socket) purges 100,000 expired items: p99 < 20 ms during the sweep.
 //
-// Every daemon runs with its defaults (4 HTTP threads, fsync at every commit, group
+// Every daemon runs with its defaults (32 HTTP threads, fsync at every commit, group
 // commit) except the per-key rate limit, turned off (rate_limit_per_key: 0): one key
 // drives all the load, and the default 100 requests/s would measure the limiter.
 // wrk and nginx are found on PATH; without them get-trash is skipped with a note.
@@ -42,7 +42,7 @@ using testing::RawResponse;
 
 constexpr int kWrkThreads = 2;
 constexpr int kConnections = 32;
-// nginx's workers: one per core. trashd runs 4 HTTP threads on the same 2 cores; each
+// nginx's workers: one per core. trashd runs 32 HTTP threads on the same 2 cores; each
 // server may use every core, which is what "auto" gives nginx.
 constexpr char kNginxWorkers[] = "auto";
 
@@ -111,7 +111,7 @@ void GetTrash(TrashdProcess& daemon, const ScratchDir& dir, int seconds) {
       listing.body.size(), kWrkThreads, kConnections, seconds,
       target.substr(target.find('?')).c_str());
   std::printf(
-      "get-trash: trashd: 4 HTTP threads, key checked and Trash read on every request; "
+      "get-trash: trashd: 32 HTTP threads, key checked and Trash read on every request; "
       "nginx: worker_processes %s (%u cores), access_log off, sendfile, "
       "keepalive_requests 1000000; same path and query; all on 127.0.0.1 with wrk "
       "sharing the cores\n",
