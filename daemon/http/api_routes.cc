@@ -409,26 +409,41 @@ HttpResponse ListTrashRoute(const ApiHooks& hooks, HttpRequest& request) {
   auto cursor = request.query.find("cursor");
   if (cursor != request.query.end()) query.cursor = cursor->second;
   TRASHD_API_TRY(TrashPage page, hooks.engine->ListTrash(p.workspace, query));
-  // The answer is built in one arena and freed at once: a page of 1000 items is
-  // tens of thousands of small values, each listed twice (items and sections).
-  json::monotonic_resource arena(64 * 1024);
-  json::storage_ptr sp(&arena);
-  json::object sections(sp);
-  for (const ResourceType* t : hooks.engine->types().All()) {
-    sections[t->Info().section] = json::array(sp);
-  }
-  json::array items(sp);
-  items.reserve(page.items.size());
+  // Every entry appears twice, in `items` and in its section: each is serialized by
+  // Boost.JSON once, into one arena, and its text placed in both lists.
+  json::monotonic_resource arena(16 * 1024);
+  std::map<std::string, std::string> sections;  // section -> its entries' text
+  for (const ResourceType* t : hooks.engine->types().All()) sections[t->Info().section];
+  std::string items;
   for (const TrashItem& item : page.items) {
-    json::object o = TrashItemJson(item, sp);
-    sections[item.section].as_array().push_back(o);
-    items.push_back(std::move(o));
+    std::string text = json::serialize(TrashItemJson(item, &arena));
+    std::string& section = sections[item.section];
+    if (!section.empty()) section += ',';
+    section += text;
+    if (!items.empty()) items += ',';
+    items += text;
   }
-  json::object out(sp);
-  out["items"] = std::move(items);
-  out["sections"] = std::move(sections);
-  if (!page.next_cursor.empty()) out["nextCursor"] = page.next_cursor;
-  return JsonResponse(200, out);
+  HttpResponse response;
+  response.body.reserve(2 * items.size() + 256);
+  response.body += "{\"items\":[";
+  response.body += items;
+  response.body += "],\"sections\":{";
+  bool first = true;
+  for (const auto& [name, entries] : sections) {
+    if (!first) response.body += ',';
+    first = false;
+    response.body += json::serialize(json::string(name));
+    response.body += ":[";
+    response.body += entries;
+    response.body += ']';
+  }
+  response.body += '}';
+  if (!page.next_cursor.empty()) {
+    response.body += ",\"nextCursor\":";
+    response.body += json::serialize(json::string(page.next_cursor));
+  }
+  response.body += '}';
+  return response;
 }
 
 json::object RestoreJson(const RestoreOutcome& r) {

@@ -424,6 +424,38 @@ TEST_CASE("the per-key rate limit answers 429 before anything is written",
   for (int i = 0; i < 20; ++i) REQUIRE(Call(d, "GET", "/healthz", "").status == 200);
 }
 
+TEST_CASE("the Trash listing pages with limit and nextCursor and filters by type",
+          "[integration][list]") {
+  Running run;
+  const DaemonProcess& d = run.daemon;
+  ApiKey key = SetUpWorkspace(d, "acme");
+  json::value empty = Ok(Call(d, "GET", "/acme/trash", key.secret));
+  REQUIRE(empty.at("items").as_array().empty());
+  REQUIRE(empty.at("sections").at("projects").as_array().empty());
+  REQUIRE_FALSE(empty.as_object().contains("nextCursor"));
+  for (const char* name : {"a", "b", "c"}) {
+    Ok(Call(d, "POST", "/acme/projects", key.secret,
+            std::string(R"({"name":")") + name + "\"}"));
+    Ok(Call(d, "DELETE", std::string("/acme/") + name, key.secret));
+  }
+  Ok(Call(d, "POST", "/acme/createWorkflow?name=w", key.secret));
+  Ok(Call(d, "DELETE", "/acme/workflows/w", key.secret));
+
+  json::value first = Ok(Call(d, "GET", "/acme/trash?limit=3", key.secret));
+  REQUIRE(first.at("items").as_array().size() == 3);
+  REQUIRE(S(first.at("items").as_array()[0].at("url")) == "w");  // newest first
+  std::string cursor = S(first.at("nextCursor"));
+  json::value second =
+      Ok(Call(d, "GET", "/acme/trash?limit=3&cursor=" + cursor, key.secret));
+  REQUIRE(second.at("items").as_array().size() == 1);
+  REQUIRE(S(second.at("items").as_array()[0].at("url")) == "a");
+  REQUIRE_FALSE(second.as_object().contains("nextCursor"));
+  json::value projects = Ok(Call(d, "GET", "/acme/trash?type=project", key.secret));
+  REQUIRE(projects.at("items").as_array().size() == 3);
+  REQUIRE(projects.at("sections").at("projects").as_array().size() == 3);
+  REQUIRE(projects.at("sections").at("workflows").as_array().empty());
+}
+
 TEST_CASE("healthz, metrics and the OpenAPI document", "[integration]") {
   Running run;
   const DaemonProcess& d = run.daemon;
