@@ -1,9 +1,6 @@
 #include "http_trashd.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -13,8 +10,6 @@
 #include <fstream>
 
 #include "bench_util.h"
-
-extern char** environ;
 
 namespace trashd::bench {
 
@@ -48,96 +43,26 @@ void TrashdProcess::Start() {
          << extra_yaml_;
     Check(static_cast<bool>(yaml), "writing " + config_path_);
   }
-  std::vector<std::string> args = {binary_, "--config", config_path_};
-  int fds[2];
-  Check(pipe2(fds, O_CLOEXEC) == 0, "pipe2");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int rc = posix_spawn(&pid_, binary_.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(fds[1]);
-  if (rc != 0) close(fds[0]);
-  Check(rc == 0, "starting " + binary_ + ": " + std::strerror(rc));
-  reader_ = std::thread([this, fd = fds[0]] { ReadStderr(fd); });
-
+  std::string error;
+  Check(process_.Start({binary_, "--config", config_path_}, {}, &error), error);
   Check(WaitForLog("admin socket at ", 0, 120), "trashd did not start:\n" + log());
-  std::string text = log();
-  const std::string marker = "API listening on http://";
-  size_t at = text.find(marker);
-  Check(at != std::string::npos, "no API address in trashd's log:\n" + text);
-  std::string address =
-      text.substr(at + marker.size(), text.find('\n', at) - at - marker.size());
-  port_ = static_cast<uint16_t>(std::atoi(address.c_str() + address.rfind(':') + 1));
-  Check(port_ != 0, "no port in '" + address + "'");
+  port_ = testing::ApiPortFromLog(log());
+  Check(port_ != 0, "no API port in trashd's log:\n" + log());
 }
 
 int TrashdProcess::Stop() {
-  int code = -1;
-  if (pid_ > 0 && !exited_) {
-    kill(pid_, SIGTERM);
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    for (;;) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        break;
-      }
-      if (std::chrono::steady_clock::now() > deadline) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-        code = 128 + SIGKILL;
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    exited_ = true;
+  if (!process_.running()) return -1;
+  process_.Signal(SIGTERM);
+  int code = process_.Wait(std::chrono::seconds(30));
+  if (code < 0) {
+    process_.Signal(SIGKILL);
+    code = process_.Wait(std::chrono::seconds(30));
   }
-  if (reader_.joinable()) reader_.join();
   return code;
 }
 
-void TrashdProcess::ReadStderr(int fd) {
-  char buf[4096];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    std::lock_guard<std::mutex> lock(mu_);
-    log_.append(buf, static_cast<size_t>(n));
-    changed_.notify_all();
-  }
-  close(fd);
-  std::lock_guard<std::mutex> lock(mu_);
-  eof_ = true;
-  changed_.notify_all();
-}
-
-std::string TrashdProcess::log() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return log_;
-}
-
-size_t TrashdProcess::LogSize() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return log_.size();
-}
-
-std::string TrashdProcess::LogSince(size_t offset) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return offset < log_.size() ? log_.substr(offset) : std::string();
-}
-
 bool TrashdProcess::WaitForLog(const std::string& text, size_t offset, int timeout_s) {
-  std::unique_lock<std::mutex> lock(mu_);
-  auto found = [&] {
-    return offset < log_.size() && log_.find(text, offset) != std::string::npos;
-  };
-  changed_.wait_for(lock, std::chrono::seconds(timeout_s),
-                    [&] { return found() || eof_; });
-  return found();
+  return process_.WaitForLog(text, offset, std::chrono::seconds(timeout_s));
 }
 
 json::value TrashdProcess::AdminCall(const std::string& method, const std::string& target,

@@ -8,13 +8,11 @@
 #include <sys/types.h>
 
 #include <boost/json.hpp>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "support/child_process.h"
 #include "support/raw_http.h"
 
 namespace trashd::bench {
@@ -35,11 +33,11 @@ class TrashdProcess {
   int Stop();
 
   uint16_t port() const { return port_; }
-  pid_t pid() const { return pid_; }
-  std::string log() const;
+  pid_t pid() const { return process_.pid(); }
+  std::string log() const { return process_.log(); }
   // Size of the log so far, and what was logged after `offset`.
-  size_t LogSize() const;
-  std::string LogSince(size_t offset) const;
+  size_t LogSize() const { return process_.LogSize(); }
+  std::string LogSince(size_t offset) const { return process_.LogSince(offset); }
   // Waits until the log after `offset` has a line containing `text`; false on timeout
   // or exit.
   bool WaitForLog(const std::string& text, size_t offset, int timeout_s);
@@ -52,23 +50,14 @@ class TrashdProcess {
                                const std::string& body = "");
 
  private:
-  void ReadStderr(int fd);
-
   std::string binary_;
   std::string config_path_;
   std::string data_dir_;
   std::string extra_yaml_;
   std::string socket_dir_;
   std::string admin_socket_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
   uint16_t port_ = 0;
-
-  mutable std::mutex mu_;
-  std::condition_variable changed_;
-  std::string log_;
-  bool eof_ = false;
-  std::thread reader_;
+  testing::ChildProcess process_;
 };
 
 // Creates workspace `ws` with the owner member "alice" through the admin socket and

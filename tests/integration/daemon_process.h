@@ -6,12 +6,10 @@
 
 #include <sys/types.h>
 
-#include <condition_variable>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "support/child_process.h"
 #include "support/raw_http.h"
 #include "support/test_env.h"
 
@@ -58,31 +56,21 @@ class DaemonProcess {
   const std::string& admin_socket() const { return admin_socket_; }
   const std::string& data_dir() const { return data_dir_; }
   const std::string& config_path() const { return config_path_; }
-  std::string log() const;
-  pid_t pid() const { return pid_; }
+  std::string log() const { return process_.log(); }
+  pid_t pid() const { return process_.pid(); }
 
   Client Api() const { return Client::Tcp(port_); }
   Client Admin() const { return Client::Unix(admin_socket_); }
 
  private:
-  void ReadStderr(int fd);
-
   std::string dir_;
   DaemonProcessOptions options_;
   std::string data_dir_;
   std::string config_path_;
   std::string socket_dir_;
   std::string admin_socket_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  int exit_code_ = -1;
   uint16_t port_ = 0;
-
-  mutable std::mutex mu_;
-  std::condition_variable changed_;
-  std::string log_;
-  bool eof_ = false;
-  std::thread reader_;
+  ChildProcess process_;
 };
 
 // What the tests do through the admin socket to set a workspace up.
