@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -308,6 +309,7 @@ class LmdbStore final : public Store {
       batch_.assign(queue_.begin(), queue_.begin() + n);
       lock.unlock();
       CommitBatch();
+      generation_.fetch_add(1, std::memory_order_release);
       lock.lock();
       for (WriteRequest* r : batch_) {
         queue_.pop_front();  // the batch is the front of the queue
@@ -342,6 +344,10 @@ class LmdbStore final : public Store {
     if (sync_rc != 0)
       return Internal("backup fsync failed: " + std::string(strerror(errno)));
     return Status::Ok();
+  }
+
+  uint64_t Generation() const override {
+    return generation_.load(std::memory_order_acquire);
   }
 
   StoreStats Stats() override {
@@ -468,6 +474,7 @@ class LmdbStore final : public Store {
   std::mutex queue_mu_;
   std::deque<WriteRequest*> queue_;   // calls not answered yet, in order (queue_mu_)
   bool leading_ = false;              // a batch is being committed (queue_mu_)
+  std::atomic<uint64_t> generation_{0};  // batches committed (or tried)
   std::vector<WriteRequest*> batch_;  // the leader's batch (only the leader uses it)
   uint64_t writes_ = 0;               // (queue_mu_)
   uint64_t write_batches_ = 0;        // (queue_mu_)

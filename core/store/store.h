@@ -154,6 +154,11 @@ class Store {
   virtual Status Backup(const std::string& path) = 0;
 
   virtual StoreStats Stats() = 0;
+
+  // A number that grows each time a batch of writes commits, bumped after the commit
+  // and before any of its callers returns. A reader that gets the same value before
+  // and after reading saw no change that a caller has been told of. An atomic load.
+  virtual uint64_t Generation() const = 0;
 };
 
 }  // namespace trashd

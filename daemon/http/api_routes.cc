@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <mutex>
 #include <set>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -19,7 +21,37 @@ namespace {
 
 namespace json = boost::json;
 
-using ApiHandler = HttpResponse (*)(const ApiHooks&, HttpRequest&);
+// The first pages of each workspace's Trash as last answered, with the store
+// generation they were read at. Clients poll the Trash far more often than it changes;
+// an answer is reused only while no write at all has committed since it was read.
+class TrashPageCache {
+ public:
+  bool Find(const std::string& key, uint64_t generation, std::string* body) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = pages_.find(key);
+    if (it == pages_.end() || it->second.first != generation) return false;
+    *body = it->second.second;
+    return true;
+  }
+  void Put(std::string key, uint64_t generation, std::string body) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pages_.size() >= kMaxPages) pages_.clear();  // bounded; refilled on demand
+    pages_[std::move(key)] = {generation, std::move(body)};
+  }
+
+ private:
+  static constexpr size_t kMaxPages = 1024;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::pair<uint64_t, std::string>> pages_;
+};
+
+// What every handler sees: the hooks, and the state the routes keep.
+struct ApiContext : ApiHooks {
+  explicit ApiContext(ApiHooks hooks) : ApiHooks(std::move(hooks)) {}
+  mutable TrashPageCache trash_pages;
+};
+
+using ApiHandler = HttpResponse (*)(const ApiContext&, HttpRequest&);
 
 // One row of the API listener's table: what serves it and what the OpenAPI document
 // says of it.
@@ -55,7 +87,7 @@ std::string KeyOf(const HttpRequest& request) {
 Actor ActorOf(const Principal& p) { return Actor::Member(p.member_id, Interface::kApi); }
 
 // Authorizes the request's key for `ws` (the path's workspace).
-Result<Principal> Authorize(const ApiHooks& hooks, const HttpRequest& request,
+Result<Principal> Authorize(const ApiContext& hooks, const HttpRequest& request,
                             std::string_view scope, std::string_view permission) {
   return hooks.engine->Authorize(KeyOf(request), request.params.at("ws"), scope,
                                  permission);
@@ -77,7 +109,7 @@ std::string Scope(std::string_view type, const char* access) {
     if (!api_status_.ok()) return StatusResponse(api_status_); \
   } while (0)
 
-void AfterWrite(const ApiHooks& hooks) {
+void AfterWrite(const ApiContext& hooks) {
   if (hooks.after_write) hooks.after_write();
 }
 
@@ -182,13 +214,13 @@ json::object WorkspaceJson(Engine& engine, const Workspace& ws) {
 // ---- compatible routes -----------------------------------------------------------
 
 // POST /: which workspace the key belongs to; 401 for a bad key (clients retry others).
-HttpResponse WhoAmI(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse WhoAmI(const ApiContext& hooks, HttpRequest& request) {
   auto p = hooks.engine->Identify(KeyOf(request));
   if (!p.ok()) return ErrorResponse(401, "This API key is not valid.");
   return JsonResponse(200, json::object{{"workspace", p->workspace}});
 }
 
-HttpResponse GetWorkspaceRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse GetWorkspaceRoute(const ApiContext& hooks, HttpRequest& request) {
   TRASHD_API_TRY(Principal p, Authorize(hooks, request, "project:read", ""));
   TRASHD_API_TRY(Workspace ws, hooks.engine->GetWorkspace(p.workspace));
   return JsonResponse(200, json::object{{"workspace", WorkspaceJson(*hooks.engine, ws)}});
@@ -204,7 +236,7 @@ Result<Resource> FindProject(Engine& engine, const HttpRequest& request) {
   return r;
 }
 
-HttpResponse GetProjectRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse GetProjectRoute(const ApiContext& hooks, HttpRequest& request) {
   TRASHD_API_TRY(Principal p, Authorize(hooks, request, "project:read", ""));
   TRASHD_API_TRY(Workspace ws, hooks.engine->GetWorkspace(p.workspace));
   TRASHD_API_TRY(Resource project, FindProject(*hooks.engine, request));
@@ -238,7 +270,7 @@ Result<Resource> FindVersion(Engine& engine, const HttpRequest& request,
   return v;
 }
 
-HttpResponse GetVersionRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse GetVersionRoute(const ApiContext& hooks, HttpRequest& request) {
   TRASHD_API_TRY(Principal p, Authorize(hooks, request, "version:read", ""));
   TRASHD_API_TRY(Resource project, FindProject(*hooks.engine, request));
   TRASHD_API_TRY(Resource version, FindVersion(*hooks.engine, request, project));
@@ -258,7 +290,7 @@ Result<std::string> RequiredString(const json::object& body, std::string_view na
   return *v;
 }
 
-HttpResponse CreateProjectRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse CreateProjectRoute(const ApiContext& hooks, HttpRequest& request) {
   TRASHD_API_TRY(Principal p, Authorize(hooks, request, "project:update", ""));
   TRASHD_API_TRY(json::object body, JsonObjectBody(request));
   TRASHD_API_TRY(std::string name, RequiredString(body, "name"));
@@ -285,7 +317,7 @@ HttpResponse CreateProjectRoute(const ApiHooks& hooks, HttpRequest& request) {
   return JsonResponse(200, ProjectJson(*hooks.engine, project));
 }
 
-HttpResponse GenerateVersionRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse GenerateVersionRoute(const ApiContext& hooks, HttpRequest& request) {
   TRASHD_API_TRY(Principal p, Authorize(hooks, request, "version:update", ""));
   TRASHD_API_TRY(json::object body, JsonObjectBody(request, /*empty_ok=*/true));
   TRASHD_API_TRY(auto name, StringField(body, "name"));
@@ -312,7 +344,7 @@ HttpResponse GenerateVersionRoute(const ApiHooks& hooks, HttpRequest& request) {
                                                         project.slug + " generated."}});
 }
 
-HttpResponse CreateWorkflowRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse CreateWorkflowRoute(const ApiContext& hooks, HttpRequest& request) {
   TRASHD_API_TRY(Principal p, Authorize(hooks, request, "workflow:update", ""));
   auto q = [&](const char* name) {
     auto it = request.query.find(name);
@@ -345,8 +377,9 @@ HttpResponse CreateWorkflowRoute(const ApiHooks& hooks, HttpRequest& request) {
 
 // Trashes `r` for the caller and answers the compatible delete shape: `fields` are
 // the route's own keys ("project", "projectId", …).
-HttpResponse TrashAndAnswer(const ApiHooks& hooks, const Principal& p, const Resource& r,
-                            const TrashOptions& options, json::object fields) {
+HttpResponse TrashAndAnswer(const ApiContext& hooks, const Principal& p,
+                            const Resource& r, const TrashOptions& options,
+                            json::object fields) {
   TRASHD_API_TRY(TrashOutcome outcome,
                  hooks.engine->Trash(ActorOf(p), p.workspace, r.id, options));
   AfterWrite(hooks);
@@ -360,7 +393,7 @@ HttpResponse TrashAndAnswer(const ApiHooks& hooks, const Principal& p, const Res
   return JsonResponse(200, o);
 }
 
-HttpResponse DeleteProjectRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse DeleteProjectRoute(const ApiContext& hooks, HttpRequest& request) {
   TRASHD_API_TRY(Principal p,
                  Authorize(hooks, request, "project:update", "trash_project"));
   TRASHD_API_TRY(bool cleanup, QueryBool(request, "cleanupDeleteImages", false));
@@ -371,7 +404,7 @@ HttpResponse DeleteProjectRoute(const ApiHooks& hooks, HttpRequest& request) {
                         {{"project", project.slug}, {"projectId", project.id}});
 }
 
-HttpResponse DeleteVersionRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse DeleteVersionRoute(const ApiContext& hooks, HttpRequest& request) {
   TRASHD_API_TRY(Principal p,
                  Authorize(hooks, request, "version:update", "trash_version"));
   TRASHD_API_TRY(Resource project, FindProject(*hooks.engine, request));
@@ -384,7 +417,7 @@ HttpResponse DeleteVersionRoute(const ApiHooks& hooks, HttpRequest& request) {
 
 // A top-level resource found by its url (a workflow, a dataset) moved to the Trash;
 // `field` names it in the answer ("workflow" and "workflowId").
-HttpResponse DeleteTopLevel(const ApiHooks& hooks, HttpRequest& request,
+HttpResponse DeleteTopLevel(const ApiContext& hooks, HttpRequest& request,
                             const std::string& type, const std::string& param,
                             const std::string& field) {
   TRASHD_API_TRY(Principal p,
@@ -395,11 +428,11 @@ HttpResponse DeleteTopLevel(const ApiHooks& hooks, HttpRequest& request,
   return TrashAndAnswer(hooks, p, *r, {}, {{field, r->slug}, {field + "Id", r->id}});
 }
 
-HttpResponse DeleteWorkflowRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse DeleteWorkflowRoute(const ApiContext& hooks, HttpRequest& request) {
   return DeleteTopLevel(hooks, request, "workflow", "workflowUrl", "workflow");
 }
 
-HttpResponse ListTrashRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse ListTrashRoute(const ApiContext& hooks, HttpRequest& request) {
   TRASHD_API_TRY(Principal p, Authorize(hooks, request, "project:read", "view_trash"));
   TrashQuery query;
   auto type = request.query.find("type");
@@ -408,6 +441,13 @@ HttpResponse ListTrashRoute(const ApiHooks& hooks, HttpRequest& request) {
   query.limit = static_cast<size_t>(limit);
   auto cursor = request.query.find("cursor");
   if (cursor != request.query.end()) query.cursor = cursor->second;
+  // The generation is read before the Trash: a write that commits in between makes
+  // the cached answer look older than it is, never newer.
+  const uint64_t generation = hooks.engine->store().Generation();
+  std::string cache_key = p.workspace + '\n' + query.type + '\n' +
+                          std::to_string(query.limit) + '\n' + query.cursor;
+  HttpResponse response;
+  if (hooks.trash_pages.Find(cache_key, generation, &response.body)) return response;
   TRASHD_API_TRY(TrashPage page, hooks.engine->ListTrash(p.workspace, query));
   // Every entry appears twice, in `items` and in its section: each is serialized by
   // Boost.JSON once, into one arena, and its text placed in both lists.
@@ -423,7 +463,6 @@ HttpResponse ListTrashRoute(const ApiHooks& hooks, HttpRequest& request) {
     if (!items.empty()) items += ',';
     items += text;
   }
-  HttpResponse response;
   response.body.reserve(2 * items.size() + 256);
   response.body += "{\"items\":[";
   response.body += items;
@@ -443,6 +482,7 @@ HttpResponse ListTrashRoute(const ApiHooks& hooks, HttpRequest& request) {
     response.body += json::serialize(json::string(page.next_cursor));
   }
   response.body += '}';
+  hooks.trash_pages.Put(std::move(cache_key), generation, response.body);
   return response;
 }
 
@@ -481,7 +521,7 @@ Result<RestoreTarget> ParseRestoreTarget(const json::object& o) {
   return t;
 }
 
-HttpResponse RestoreOne(const ApiHooks& hooks, HttpRequest& request,
+HttpResponse RestoreOne(const ApiContext& hooks, HttpRequest& request,
                         const json::object& body) {
   TRASHD_API_TRY(RestoreTarget t, ParseRestoreTarget(body));
   if (!hooks.engine->types().Find(t.type)) {
@@ -498,7 +538,7 @@ HttpResponse RestoreOne(const ApiHooks& hooks, HttpRequest& request,
 }
 
 // R6: {"items": [...]} or {"all": true}; each item answers on its own.
-HttpResponse RestoreMany(const ApiHooks& hooks, HttpRequest& request,
+HttpResponse RestoreMany(const ApiContext& hooks, HttpRequest& request,
                          const json::object& body) {
   const std::string& ws = request.params.at("ws");
   // The key must at least be valid for the workspace before anything is read.
@@ -581,7 +621,7 @@ HttpResponse RestoreMany(const ApiHooks& hooks, HttpRequest& request,
   return JsonResponse(200, out);
 }
 
-HttpResponse RestoreRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse RestoreRoute(const ApiContext& hooks, HttpRequest& request) {
   TRASHD_API_TRY(json::object body, JsonObjectBody(request));
   if (body.contains("items") || body.contains("all")) {
     return RestoreMany(hooks, request, body);
@@ -591,7 +631,7 @@ HttpResponse RestoreRoute(const ApiHooks& hooks, HttpRequest& request) {
 
 // ---- trashd's own routes ---------------------------------------------------------
 
-HttpResponse DeleteDatasetRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse DeleteDatasetRoute(const ApiContext& hooks, HttpRequest& request) {
   return DeleteTopLevel(hooks, request, "dataset", "slug", "dataset");
 }
 
@@ -605,7 +645,7 @@ Result<Resource> FindModel(Engine& engine, const HttpRequest& request) {
   return m;
 }
 
-HttpResponse DeleteModelRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse DeleteModelRoute(const ApiContext& hooks, HttpRequest& request) {
   TRASHD_API_TRY(Principal p, Authorize(hooks, request, "model:update", "trash_model"));
   TRASHD_API_TRY(Resource model, FindModel(*hooks.engine, request));
   return TrashAndAnswer(hooks, p, model, {},
@@ -625,7 +665,7 @@ Result<Resource> FindTyped(Engine& engine, const HttpRequest& request) {
   return r;
 }
 
-HttpResponse DeleteGenericRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse DeleteGenericRoute(const ApiContext& hooks, HttpRequest& request) {
   const std::string& type = request.params.at("type");
   TRASHD_API_TRY(Principal p,
                  Authorize(hooks, request, Scope(type, "update"), "trash_" + type));
@@ -637,7 +677,7 @@ HttpResponse DeleteGenericRoute(const ApiHooks& hooks, HttpRequest& request) {
                         {{"id", r.public_id}, {"internalId", r.id}, {"url", r.slug}});
 }
 
-HttpResponse GetGenericRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse GetGenericRoute(const ApiContext& hooks, HttpRequest& request) {
   const std::string& type = request.params.at("type");
   TRASHD_API_TRY(Principal p, Authorize(hooks, request, Scope(type, "read"), ""));
   TRASHD_API_TRY(Resource r, FindTyped(*hooks.engine, request));
@@ -645,7 +685,7 @@ HttpResponse GetGenericRoute(const ApiHooks& hooks, HttpRequest& request) {
 }
 
 // Creates a resource of any type: {name, url?, parentId?, attributes?}.
-HttpResponse CreateResourceFromBody(const ApiHooks& hooks, HttpRequest& request,
+HttpResponse CreateResourceFromBody(const ApiContext& hooks, HttpRequest& request,
                                     const std::string& type, std::string parent_id) {
   TRASHD_API_TRY(Principal p, Authorize(hooks, request, Scope(type, "update"), ""));
   TRASHD_API_TRY(json::object body, JsonObjectBody(request));
@@ -667,7 +707,7 @@ HttpResponse CreateResourceFromBody(const ApiHooks& hooks, HttpRequest& request,
   return JsonResponse(200, ResourceJson(r));
 }
 
-HttpResponse CreateGenericRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse CreateGenericRoute(const ApiContext& hooks, HttpRequest& request) {
   const std::string& type = request.params.at("type");
   if (!hooks.engine->types().Find(type)) {
     return ErrorResponse(404, "Unknown type '" + type + "'.");
@@ -675,11 +715,11 @@ HttpResponse CreateGenericRoute(const ApiHooks& hooks, HttpRequest& request) {
   return CreateResourceFromBody(hooks, request, type, "");
 }
 
-HttpResponse CreateDatasetRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse CreateDatasetRoute(const ApiContext& hooks, HttpRequest& request) {
   return CreateResourceFromBody(hooks, request, "dataset", "");
 }
 
-HttpResponse CreateModelRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse CreateModelRoute(const ApiContext& hooks, HttpRequest& request) {
   TRASHD_API_TRY(Principal p, Authorize(hooks, request, "model:update", ""));
   TRASHD_API_TRY(Resource project, FindProject(*hooks.engine, request));
   // {"version": n} puts the model under that version of the project.
@@ -701,7 +741,7 @@ HttpResponse CreateModelRoute(const ApiHooks& hooks, HttpRequest& request) {
   return CreateResourceFromBody(hooks, request, "model", parent);
 }
 
-HttpResponse AssetAnswer(const ApiHooks& hooks, const Principal& p, const Resource& r,
+HttpResponse AssetAnswer(const ApiContext& hooks, const Principal& p, const Resource& r,
                          std::string_view kind, const std::string& content) {
   TRASHD_API_TRY(StoredAsset a,
                  hooks.engine->PutAsset(ActorOf(p), p.workspace, r.id, kind, content));
@@ -713,13 +753,13 @@ HttpResponse AssetAnswer(const ApiHooks& hooks, const Principal& p, const Resour
                                         {"id", r.public_id}});
 }
 
-HttpResponse PutProjectImageRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse PutProjectImageRoute(const ApiContext& hooks, HttpRequest& request) {
   TRASHD_API_TRY(Principal p, Authorize(hooks, request, "project:update", ""));
   TRASHD_API_TRY(Resource project, FindProject(*hooks.engine, request));
   return AssetAnswer(hooks, p, project, "image", request.body);
 }
 
-HttpResponse PutDatasetImageRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse PutDatasetImageRoute(const ApiContext& hooks, HttpRequest& request) {
   TRASHD_API_TRY(Principal p, Authorize(hooks, request, "dataset:update", ""));
   const std::string& slug = request.params.at("slug");
   auto ds = hooks.engine->FindResource(p.workspace, "dataset", "", slug);
@@ -727,20 +767,20 @@ HttpResponse PutDatasetImageRoute(const ApiHooks& hooks, HttpRequest& request) {
   return AssetAnswer(hooks, p, *ds, "image", request.body);
 }
 
-HttpResponse PutModelWeightsRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse PutModelWeightsRoute(const ApiContext& hooks, HttpRequest& request) {
   TRASHD_API_TRY(Principal p, Authorize(hooks, request, "model:update", ""));
   TRASHD_API_TRY(Resource model, FindModel(*hooks.engine, request));
   return AssetAnswer(hooks, p, model, "weights", request.body);
 }
 
-HttpResponse PutGenericAssetRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse PutGenericAssetRoute(const ApiContext& hooks, HttpRequest& request) {
   const std::string& type = request.params.at("type");
   TRASHD_API_TRY(Principal p, Authorize(hooks, request, Scope(type, "update"), ""));
   TRASHD_API_TRY(Resource r, FindTyped(*hooks.engine, request));
   return AssetAnswer(hooks, p, r, request.params.at("kind"), request.body);
 }
 
-HttpResponse ServingRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse ServingRoute(const ApiContext& hooks, HttpRequest& request) {
   TRASHD_API_TRY(Principal p, Authorize(hooks, request, "model:update", ""));
   TRASHD_API_TRY(json::object body, JsonObjectBody(request));
   TRASHD_API_TRY(auto serving, BoolField(body, "serving"));
@@ -762,7 +802,7 @@ json::object JobJson(const Job& j) {
   return o;
 }
 
-HttpResponse CreateJobRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse CreateJobRoute(const ApiContext& hooks, HttpRequest& request) {
   const std::string& type = request.params.at("type");
   TRASHD_API_TRY(Principal p, Authorize(hooks, request, Scope(type, "update"), ""));
   TRASHD_API_TRY(Resource r, FindTyped(*hooks.engine, request));
@@ -771,14 +811,14 @@ HttpResponse CreateJobRoute(const ApiHooks& hooks, HttpRequest& request) {
   return JsonResponse(200, json::object{{"job", JobJson(job)}});
 }
 
-HttpResponse GetJobRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse GetJobRoute(const ApiContext& hooks, HttpRequest& request) {
   // Any valid key of the workspace may read a job: its resource may be in the Trash.
   TRASHD_API_TRY(Principal p, Authorize(hooks, request, "", ""));
   TRASHD_API_TRY(Job job, hooks.engine->GetJob(p.workspace, request.params.at("job")));
   return JsonResponse(200, json::object{{"job", JobJson(job)}});
 }
 
-HttpResponse SetJobStateRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse SetJobStateRoute(const ApiContext& hooks, HttpRequest& request) {
   TRASHD_API_TRY(Principal p, Authorize(hooks, request, "", ""));
   TRASHD_API_TRY(json::object body, JsonObjectBody(request));
   TRASHD_API_TRY(std::string state, RequiredString(body, "state"));
@@ -803,7 +843,7 @@ json::object ByType(const std::map<std::string, uint64_t>& m) {
   return o;
 }
 
-HttpResponse UsageRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse UsageRoute(const ApiContext& hooks, HttpRequest& request) {
   TRASHD_API_TRY(Principal p, Authorize(hooks, request, "project:read", ""));
   TRASHD_API_TRY(Usage u, hooks.engine->GetUsage(p.workspace));
   json::object o;
@@ -830,7 +870,7 @@ Result<std::vector<TrashItem>> WholeTrash(Engine& engine, const std::string& ws)
   }
 }
 
-HttpResponse TreemapRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse TreemapRoute(const ApiContext& hooks, HttpRequest& request) {
   TRASHD_API_TRY(Principal p, Authorize(hooks, request, "project:read", "view_trash"));
   TRASHD_API_TRY(std::vector<TrashItem> items, WholeTrash(*hooks.engine, p.workspace));
   std::map<std::string, std::vector<const TrashItem*>> by_type;
@@ -880,7 +920,7 @@ Result<TimeMs> ParseSince(const HttpRequest& request) {
       "Query parameter 'since' must be epoch milliseconds or an ISO-8601 UTC time.");
 }
 
-HttpResponse AuditRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse AuditRoute(const ApiContext& hooks, HttpRequest& request) {
   TRASHD_API_TRY(Principal p, Authorize(hooks, request, "project:read", "view_trash"));
   TRASHD_API_TRY(TimeMs since, ParseSince(request));
   TRASHD_API_TRY(int64_t limit, QueryInt(request, "limit", 1000, 1, 10000));
@@ -893,7 +933,7 @@ HttpResponse AuditRoute(const ApiHooks& hooks, HttpRequest& request) {
 }
 
 // GET /api/trash: the second reference platform's shape, for the key's workspace.
-HttpResponse BearerTrashRoute(const ApiHooks& hooks, HttpRequest& request) {
+HttpResponse BearerTrashRoute(const ApiContext& hooks, HttpRequest& request) {
   std::string key = KeyOf(request);
   auto who = hooks.engine->Identify(key);
   if (!who.ok()) return ErrorResponse(401, "This API key is not valid.");
@@ -915,7 +955,7 @@ HttpResponse BearerTrashRoute(const ApiHooks& hooks, HttpRequest& request) {
   return JsonResponse(200, json::object{{"items", std::move(out)}});
 }
 
-HttpResponse HealthRoute(const ApiHooks& hooks, HttpRequest&) {
+HttpResponse HealthRoute(const ApiContext& hooks, HttpRequest&) {
   // A read of the store proves it answers.
   TimeMs last = hooks.engine->LastSweep();
   json::object o;
@@ -925,7 +965,7 @@ HttpResponse HealthRoute(const ApiHooks& hooks, HttpRequest&) {
   return JsonResponse(200, o);
 }
 
-HttpResponse MetricsRoute(const ApiHooks& hooks, HttpRequest&) {
+HttpResponse MetricsRoute(const ApiContext& hooks, HttpRequest&) {
   HttpResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.body = hooks.metrics ? hooks.metrics() : std::string();
@@ -939,7 +979,7 @@ HttpResponse MetricsRoute(const ApiHooks& hooks, HttpRequest&) {
   return r;
 }
 
-HttpResponse OpenApiRoute(const ApiHooks& hooks, HttpRequest&) {
+HttpResponse OpenApiRoute(const ApiContext& hooks, HttpRequest&) {
   HttpResponse r;
   r.body = ApiOpenApiDocument(hooks.version);
   return r;
@@ -1017,7 +1057,8 @@ const std::vector<ApiRoute>& RouteTable() {
 }
 
 // Applies the per-key rate limit (or per address without a key) before the handler.
-HttpResponse Limited(const ApiHooks& hooks, const ApiRoute& route, HttpRequest& request) {
+HttpResponse Limited(const ApiContext& hooks, const ApiRoute& route,
+                     HttpRequest& request) {
   if (route.rate_limited && hooks.rate_limiter) {
     std::string key = KeyOf(request);
     if (key.empty()) {
@@ -1058,7 +1099,7 @@ std::string OpenApiPath(const std::string& pattern) {
 }  // namespace
 
 void AddApiRoutes(Router& router, ApiHooks hooks) {
-  auto shared = std::make_shared<const ApiHooks>(std::move(hooks));
+  auto shared = std::make_shared<const ApiContext>(std::move(hooks));
   for (const ApiRoute& route : RouteTable()) {
     const ApiRoute* r = &route;
     router.Add(route.method, route.pattern, [shared, r](HttpRequest& request) {

@@ -456,6 +456,40 @@ TEST_CASE("the Trash listing pages with limit and nextCursor and filters by type
   REQUIRE(projects.at("sections").at("workflows").as_array().empty());
 }
 
+TEST_CASE("a repeated Trash listing never shows a state older than an answered change",
+          "[integration][list]") {
+  Running run;
+  const DaemonProcess& d = run.daemon;
+  ApiKey key = SetUpWorkspace(d, "acme");
+  Ok(Call(d, "POST", "/acme/projects", key.secret, R"({"name":"cars"})"));
+  Ok(Call(d, "POST", "/acme/projects", key.secret, R"({"name":"boats"})"));
+  json::value del = Ok(Call(d, "DELETE", "/acme/cars", key.secret));
+  RawResponse first = Call(d, "GET", "/acme/trash", key.secret);
+  RawResponse again = Call(d, "GET", "/acme/trash", key.secret);
+  REQUIRE(again.body == first.body);  // nothing changed: the same answer
+
+  // Each change is seen by the very next listing.
+  Ok(Call(d, "DELETE", "/acme/boats", key.secret));
+  REQUIRE(Ok(Call(d, "GET", "/acme/trash", key.secret)).at("items").as_array().size() ==
+          2);
+  json::value boats_item =
+      Ok(Call(d, "GET", "/acme/trash?type=project&limit=1", key.secret));
+  std::string boats_id = S(boats_item.at("items").as_array()[0].at("id"));
+  Ok(Call(d, "POST", "/acme/trash/restore", key.secret,
+          R"({"type":"project","id":")" + boats_id + R"("})"));
+  REQUIRE(Ok(Call(d, "GET", "/acme/trash", key.secret)).at("items").as_array().size() ==
+          1);
+  REQUIRE(Ok(Call(d, "GET", "/acme/trash?type=project&limit=1", key.secret))
+              .at("items")
+              .as_array()[0]
+              .at("url") == "cars");
+  // A change made elsewhere (the admin socket) too.
+  std::string cars_id = S(del.at("projectId"));
+  AdminCall(d, "POST", "/v1/workspaces/acme/trash/project/" + cars_id + "/purge",
+            R"({"confirm":")" + cars_id + R"("})");
+  REQUIRE(Ok(Call(d, "GET", "/acme/trash", key.secret)).at("items").as_array().empty());
+}
+
 TEST_CASE("healthz, metrics and the OpenAPI document", "[integration]") {
   Running run;
   const DaemonProcess& d = run.daemon;
