@@ -86,18 +86,6 @@ json::array TrashItemsJson(const std::vector<TrashItem>& items) {
   return out;
 }
 
-json::object RestoreJson(const RestoreOutcome& r) {
-  json::object out{{"restored", true},
-                   {"type", r.type},
-                   {"id", r.id},
-                   {"internalId", r.internal_id},
-                   {"url", r.slug},
-                   {"renamed", r.renamed},
-                   {"resources", r.restored}};
-  if (r.renamed) out["previousUrl"] = r.previous_slug;
-  return out;
-}
-
 json::object PurgeJson(const PurgeOutcome& p) {
   return {{"purged", true},
           {"items", p.items},
@@ -204,61 +192,6 @@ Result<std::vector<std::string>> StringList(const json::object& body,
 Result<bool> DryRun(const json::object& body) {
   TRASHD_ASSIGN_OR_RETURN(std::optional<bool> dry_run, BoolField(body, "dryRun"));
   return dry_run.value_or(false);
-}
-
-// A past moment for `?since=`: an ISO-8601 date or UTC time (`2026-04-20`,
-// `2026-04-20T17:05:33Z`, `…33.250Z`), epoch milliseconds, or a span before `now`
-// (`90m`, `24h`, `7d`).
-Result<TimeMs> ParseSince(const std::string& text, TimeMs now) {
-  Status bad = InvalidArgument(
-      "Query parameter 'since' must be an ISO-8601 UTC time (2026-04-20T17:05:33Z), a "
-      "date, epoch milliseconds or a span such as 24h or 7d");
-  if (text.empty()) return bad;
-  const char* begin = text.data();
-  const char* end = begin + text.size();
-  int64_t number = 0;
-  auto [rest, ec] = std::from_chars(begin, end, number);
-  if (ec == std::errc() && number >= 0) {
-    if (rest == end) return number;
-    if (rest + 1 == end && number < 100'000) {
-      switch (*rest) {
-        case 's':
-          return now - number * 1000;
-        case 'm':
-          return now - number * 60'000;
-        case 'h':
-          return now - number * 3'600'000;
-        case 'd':
-          return now - number * kMsPerDay;
-      }
-    }
-  }
-  std::tm tm{};
-  int millis = 0;
-  int used = 0;
-  int fields = std::sscanf(text.c_str(), "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon,
-                           &tm.tm_mday, &used);
-  if (fields != 3) return bad;
-  if (static_cast<size_t>(used) != text.size()) {
-    int more = 0;
-    fields = std::sscanf(text.c_str() + used, "T%2d:%2d:%2d%n", &tm.tm_hour, &tm.tm_min,
-                         &tm.tm_sec, &more);
-    if (fields != 3) return bad;
-    std::string_view tail(text.c_str() + used + more);
-    if (tail.size() == 5 && tail[0] == '.' && tail[4] == 'Z') {
-      auto [p, e] = std::from_chars(tail.data() + 1, tail.data() + 4, millis);
-      if (e != std::errc() || p != tail.data() + 4) return bad;
-    } else if (tail != "Z") {
-      return bad;
-    }
-  }
-  if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-      tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_year < 1970) {
-    return bad;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return static_cast<TimeMs>(timegm(&tm)) * 1000 + millis;
 }
 
 // ---- the table ----------------------------------------------------------------------

@@ -486,20 +486,6 @@ HttpResponse ListTrashRoute(const ApiContext& hooks, HttpRequest& request) {
   return response;
 }
 
-json::object RestoreJson(const RestoreOutcome& r) {
-  json::object o;
-  o["restored"] = true;
-  o["type"] = r.type;
-  o["id"] = r.id;
-  o["url"] = r.slug;
-  o["resources"] = r.restored;
-  if (r.renamed) {
-    o["renamed"] = true;
-    o["previousUrl"] = r.previous_slug;
-  }
-  return o;
-}
-
 // One {type, id, parentId?} of a restore body, resolved and authorized.
 struct RestoreTarget {
   std::string type;
@@ -604,9 +590,7 @@ HttpResponse RestoreMany(const ApiContext& hooks, HttpRequest& request,
   if (!ids.empty()) {
     for (const RestoreResult& r : hooks.engine->RestoreMany(ActorOf(p), ws, ids)) {
       if (r.status.ok() && r.outcome) {
-        json::object o = RestoreJson(*r.outcome);
-        o["internalId"] = r.internal_id;
-        results.push_back(std::move(o));
+        results.push_back(RestoreJson(*r.outcome));
         ++restored;
       } else {
         fail(type_of[r.internal_id], r.internal_id, r.status);
@@ -900,29 +884,12 @@ HttpResponse TreemapRoute(const ApiContext& hooks, HttpRequest& request) {
                {"workspace", p.workspace}, {"size", total}, {"types", std::move(types)}});
 }
 
-// `since`: epoch milliseconds, or an ISO-8601 UTC time ("2026-04-20T17:05:33Z").
-Result<TimeMs> ParseSince(const HttpRequest& request) {
-  auto it = request.query.find("since");
-  if (it == request.query.end() || it->second.empty()) return TimeMs{0};
-  const std::string& v = it->second;
-  int64_t ms = 0;
-  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
-  if (ec == std::errc() && end == v.data() + v.size() && ms >= 0) return ms;
-  std::tm tm{};
-  int consumed = 0;
-  if (std::sscanf(v.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-                  &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) == 6) {
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return static_cast<TimeMs>(timegm(&tm)) * 1000;
-  }
-  return InvalidArgument(
-      "Query parameter 'since' must be epoch milliseconds or an ISO-8601 UTC time.");
-}
-
 HttpResponse AuditRoute(const ApiContext& hooks, HttpRequest& request) {
   TRASHD_API_TRY(Principal p, Authorize(hooks, request, "project:read", "view_trash"));
-  TRASHD_API_TRY(TimeMs since, ParseSince(request));
+  TimeMs since = 0;
+  if (auto it = request.query.find("since"); it != request.query.end()) {
+    TRASHD_API_TRY(since, ParseSince(it->second, hooks.engine->clock().Now()));
+  }
   TRASHD_API_TRY(int64_t limit, QueryInt(request, "limit", 1000, 1, 10000));
   json::array entries;
   for (const AuditEntry& e :

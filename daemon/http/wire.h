@@ -50,6 +50,14 @@ Result<std::optional<int64_t>> IntField(const boost::json::object& object,
 boost::json::object TrashItemJson(const TrashItem& item,
                                   boost::json::storage_ptr storage = {});
 
+// A restored item as both listeners answer it (R3: `renamed`, `previousUrl`).
+boost::json::object RestoreJson(const RestoreOutcome& outcome);
+
+// A past moment for `?since=`: an ISO-8601 date or UTC time (`2026-04-20`,
+// `2026-04-20T17:05:33Z`, `…33.250Z`), epoch milliseconds, or a span before `now`
+// (`90m`, `24h`, `7d`). Anything else is InvalidArgument.
+Result<TimeMs> ParseSince(const std::string& text, TimeMs now);
+
 // An audit entry (A3) as both listeners show it.
 boost::json::object AuditJson(const AuditEntry& entry);
 
