@@ -490,6 +490,61 @@ TEST_CASE("a repeated Trash listing never shows a state older than an answered c
   REQUIRE(Ok(Call(d, "GET", "/acme/trash", key.secret)).at("items").as_array().empty());
 }
 
+TEST_CASE("R2 R3 R6 Q2 P2 hold through the API as the engine decides them",
+          "[integration][rules]") {
+  Running run;
+  const DaemonProcess& d = run.daemon;
+  ApiKey key = SetUpWorkspace(d, "acme");
+  std::string cars =
+      S(Ok(Call(d, "POST", "/acme/projects", key.secret, R"({"name":"cars"})"))
+            .at("projectId"));
+  Ok(Call(d, "POST", "/acme/cars/generate", key.secret, "{}"));
+  Ok(Call(d, "DELETE", "/acme/cars/1", key.secret));
+  // P2: the flag given at delete is what the Trash reports.
+  Ok(Call(d, "DELETE", "/acme/cars?cleanupDeleteImages=true", key.secret));
+  json::value trash = Ok(Call(d, "GET", "/acme/trash?type=project", key.secret));
+  REQUIRE(trash.at("items").as_array()[0].at("cleanupDeleteImages").as_bool());
+
+  // R2: the version alone cannot come back while its project is in the Trash.
+  std::string version_body = R"({"type":"version","id":"1","parentId":")" + cars + "\"}";
+  RawResponse blocked = Call(d, "POST", "/acme/trash/restore", key.secret, version_body);
+  RequireError(blocked, 409);
+  REQUIRE(S(blocked.Json().at("error")) ==
+          "Cannot restore version while its parent project is in trash. Restore the "
+          "project first.");
+
+  // R6: child listed before its parent, plus an item that is not there; each answers
+  // on its own and the parent goes first.
+  json::value bulk = Ok(Call(d, "POST", "/acme/trash/restore", key.secret,
+                             R"({"items":[{"type":"version","id":"1","parentId":")" +
+                                 cars + R"("},{"type":"project","id":")" + cars +
+                                 R"("},{"type":"workflow","id":"wf_nope"}]})"));
+  REQUIRE(bulk.at("restored").as_int64() == 2);
+  REQUIRE(bulk.at("failed").as_int64() == 1);
+  REQUIRE(Ok(Call(d, "GET", "/acme/cars", key.secret)).at("versions").as_array().size() ==
+          1);
+
+  // R3: a slug taken while the item was in the Trash comes back as another, said so.
+  std::string boats =
+      S(Ok(Call(d, "POST", "/acme/projects", key.secret, R"({"name":"boats"})"))
+            .at("projectId"));
+  Ok(Call(d, "DELETE", "/acme/boats", key.secret));
+  Ok(Call(d, "POST", "/acme/projects", key.secret, R"({"name":"boats"})"));
+  json::value renamed = Ok(Call(d, "POST", "/acme/trash/restore", key.secret,
+                                R"({"type":"project","id":")" + boats + "\"}"));
+  REQUIRE(renamed.at("renamed").as_bool());
+  REQUIRE(S(renamed.at("url")) == "boats-2");
+  REQUIRE(S(renamed.at("previousUrl")) == "boats");
+
+  // Q2: an upload over the quota is 413, and nothing is stored.
+  AdminCall(d, "PUT", "/v1/workspaces/acme/quota", R"({"bytes":1000})");
+  Client up = d.Api();
+  RawResponse over = up.Request("PUT", "/acme/cars/images/big.jpg?api_key=" + key.secret,
+                                std::string(2000, 'x'));
+  RequireError(over, 413);
+  REQUIRE(Ok(Call(d, "GET", "/acme/usage", key.secret)).at("totalBytes").as_int64() == 0);
+}
+
 TEST_CASE("healthz, metrics and the OpenAPI document", "[integration]") {
   Running run;
   const DaemonProcess& d = run.daemon;
