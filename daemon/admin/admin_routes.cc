@@ -326,8 +326,8 @@ Answer AdminRoutes::CreateWorkspace(HttpRequest& request) {
   spec.name = name.value_or("");
   TRASHD_ASSIGN_OR_RETURN(std::optional<int64_t> days,
                           IntInRange(body, "retentionDays", INT_MIN, INT_MAX));
-  int fallback = hooks_.current_retention_days ? hooks_.current_retention_days()
-                                               : hooks_.default_retention_days;
+  int fallback = hooks_.default_retention_days ? hooks_.default_retention_days()
+                                               : kDefaultRetentionDays;
   spec.retention_days = static_cast<int>(days.value_or(fallback));
   TRASHD_ASSIGN_OR_RETURN(std::optional<int64_t> quota,
                           IntInRange(body, "quotaBytes", 0, INT64_MAX));

@@ -56,11 +56,9 @@ struct AdminHooks {
   // the daily one. Null: the route runs Engine::SweepOnce itself with `sweep_batch`.
   std::function<Result<SweepReport>(bool dry_run)> sweep;
   size_t sweep_batch = 250;
-  // Retention of a workspace created without one (the config's
-  // retention_days_default).
-  int default_retention_days = kDefaultRetentionDays;
-  // When set, read at each workspace creation instead (a reload may change it).
-  std::function<int()> current_retention_days;
+  // Retention of a workspace created without one: the config's
+  // retention_days_default, read at each creation (a reload may change it). Null: 30.
+  std::function<int()> default_retention_days;
   // Re-reads the config (like SIGHUP); returns the changes as log lines. Null: the
   // route answers 503 ("reload is not available in this process").
   std::function<Result<std::vector<std::string>>()> reload;

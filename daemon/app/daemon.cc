@@ -361,7 +361,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonOptions& options) {
   admin.engine = impl->engine.get();
   admin.sweep = [raw](bool dry_run) { return raw->scheduler->RunNow(dry_run); };
   admin.sweep_batch = static_cast<size_t>(s.sweep.batch);
-  admin.current_retention_days = [raw] {
+  admin.default_retention_days = [raw] {
     return raw->CurrentSettings().retention_days_default;
   };
   admin.status = [raw] { return raw->StatusJson(); };

@@ -90,7 +90,7 @@ class Admin {
 
 TEST_CASE("workspace create, list and show", "[admin]") {
   AdminHooks hooks;
-  hooks.default_retention_days = 14;
+  hooks.default_retention_days = [] { return 14; };
   Admin admin(hooks);
 
   Reply created = admin.Call(
