@@ -12,6 +12,12 @@
 // parent and costs what an ungrouped write does. Only the leader writes, and LMDB's
 // writer lock is taken and released on its thread as LMDB requires.
 //
+// RunInBatch() jobs queue in the same queue_. Nobody waits on a job, so when one
+// queues and nobody leads, the writer thread (writer_) leads; a Write() caller that
+// finds jobs in its batch runs them too. A job runs with a JobContext set for its
+// thread: its Write() calls become nested transactions of the batch's parent
+// straight away, and its BeginRead() calls read the parent (JobReadTxn).
+//
 // The map is resized only while holding map_mu_ exclusively; every transaction holds
 // it shared, so a resize waits for open transactions to finish, as
 // mdb_env_set_mapsize requires.
@@ -31,6 +37,7 @@
 #include <filesystem>
 #include <mutex>
 #include <shared_mutex>
+#include <thread>
 
 #include "store/keys.h"
 #include "store/store.h"
@@ -91,11 +98,14 @@ class LmdbStore;
 
 class LmdbTxn final : public WriteTxn {
  public:
+  // `owned` false: the transaction is someone else's (a job reading its batch's
+  // parent), so this object never ends it.
   LmdbTxn(MDB_txn* txn,
-          const std::array<MDB_dbi, static_cast<size_t>(Table::kCount)>& dbis)
-      : txn_(txn), dbis_(dbis) {}
+          const std::array<MDB_dbi, static_cast<size_t>(Table::kCount)>& dbis,
+          bool owned = true)
+      : txn_(txn), dbis_(dbis), owned_(owned) {}
   ~LmdbTxn() override {
-    if (txn_) mdb_txn_abort(txn_);
+    if (txn_ && owned_) mdb_txn_abort(txn_);
   }
 
   bool Get(Table table, std::string_view key, std::string_view* value) override {
@@ -162,6 +172,7 @@ class LmdbTxn final : public WriteTxn {
 
   MDB_txn* txn_;
   const std::array<MDB_dbi, static_cast<size_t>(Table::kCount)>& dbis_;
+  const bool owned_;
   Status error_;
   bool map_full_ = false;
   std::vector<std::function<void()>> on_commit_;
@@ -182,10 +193,13 @@ Status RunWriteFn(const std::function<Status(WriteTxn&)>& fn, LmdbTxn& txn) {
   return s;
 }
 
-// One Write() call while it waits in the queue; lives on its caller's stack.
+// One queued call: a Write() waiting on its caller's stack (fn set), or a
+// RunInBatch() job owned by the queue (job set).
 struct WriteRequest {
-  explicit WriteRequest(const std::function<Status(WriteTxn&)>& f) : fn(f) {}
-  const std::function<Status(WriteTxn&)>& fn;
+  explicit WriteRequest(const std::function<Status(WriteTxn&)>* f) : fn(f) {}
+  const std::function<Status(WriteTxn&)>* fn;
+  std::function<void()> job;
+  std::function<void(Status)> job_done;
   // Written by the leader; read by the caller once it sees `done` under queue_mu_.
   Status status;
   std::vector<std::function<void()>> on_commit;
@@ -193,6 +207,39 @@ struct WriteRequest {
   // Answered already: its nested commit failed, so later attempts leave it out.
   bool settled = false;
   std::condition_variable wake;
+};
+
+class LmdbStore;
+
+// The batch a job is running in, set for the job's thread while it runs.
+struct JobContext {
+  const LmdbStore* store;
+  MDB_txn* parent;
+  std::vector<std::function<void()>> on_commit;  // of the job's committed writes
+  Status failure;         // a nested commit failed: the job is answered with this
+  bool map_full = false;  // the batch must grow the map and run again
+  int open_reads = 0;     // JobReadTxns alive
+};
+thread_local JobContext* current_job = nullptr;
+
+// A job's read: the batch's parent transaction, without ending it.
+class JobReadTxn final : public ReadTxn {
+ public:
+  JobReadTxn(JobContext& job,
+             const std::array<MDB_dbi, static_cast<size_t>(Table::kCount)>& dbis)
+      : job_(job), txn_(job.parent, dbis, /*owned=*/false) {
+    ++job_.open_reads;
+  }
+  ~JobReadTxn() override { --job_.open_reads; }
+  bool Get(Table t, std::string_view k, std::string_view* v) override {
+    return txn_.Get(t, k, v);
+  }
+  std::unique_ptr<Cursor> OpenCursor(Table t) override { return txn_.OpenCursor(t); }
+  uint64_t Count(Table t) override { return txn_.Count(t); }
+
+ private:
+  JobContext& job_;
+  LmdbTxn txn_;
 };
 
 // A read transaction that also holds the map lock shared for its whole life.
@@ -215,6 +262,14 @@ class LmdbReadTxn final : public ReadTxn {
 class LmdbStore final : public Store {
  public:
   ~LmdbStore() override {
+    if (writer_.joinable()) {
+      {
+        std::lock_guard lock(queue_mu_);
+        stopping_ = true;
+      }
+      writer_wake_.notify_one();
+      writer_.join();  // after it has run every job still queued
+    }
     if (env_) mdb_env_close(env_);
   }
 
@@ -246,7 +301,13 @@ class LmdbStore final : public Store {
     mdb_reader_check(env_, &dead);
     stale_readers_ = static_cast<uint64_t>(dead);
 
-    return OpenTables();
+    TRASHD_RETURN_IF_ERROR(OpenTables());
+    try {
+      writer_ = std::thread([this] { WriterLoop(); });
+    } catch (const std::system_error& e) {
+      return Internal(std::string("cannot start the store's writer thread: ") + e.what());
+    }
+    return Status::Ok();
   }
 
   // Opens every table (creating them) and checks the schema version.
@@ -284,6 +345,9 @@ class LmdbStore final : public Store {
   }
 
   std::unique_ptr<ReadTxn> BeginRead() override {
+    if (current_job && current_job->store == this) {
+      return std::make_unique<JobReadTxn>(*current_job, dbis_);
+    }
     std::shared_lock lock(map_mu_);
     MDB_txn* raw = nullptr;
     int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &raw);
@@ -293,7 +357,8 @@ class LmdbStore final : public Store {
   }
 
   Status Write(const std::function<Status(WriteTxn&)>& fn) override {
-    WriteRequest request(fn);
+    if (current_job && current_job->store == this) return WriteInJob(*current_job, fn);
+    WriteRequest request(&fn);
     std::unique_lock lock(queue_mu_);
     queue_.push_back(&request);
     while (!request.done) {
@@ -304,29 +369,24 @@ class LmdbStore final : public Store {
       // Nobody leads: lead the calls at the front of the queue, which queued while the
       // previous batch committed (this one among them unless more than max_batch were
       // ahead of it). The thread that is running leads, rather than waking another.
-      leading_ = true;
-      const auto n = static_cast<std::ptrdiff_t>(std::min(queue_.size(), max_batch_));
-      batch_.assign(queue_.begin(), queue_.begin() + n);
-      lock.unlock();
-      CommitBatch();
-      generation_.fetch_add(1, std::memory_order_release);
-      lock.lock();
-      for (WriteRequest* r : batch_) {
-        queue_.pop_front();  // the batch is the front of the queue
-        r->done = true;
-        if (r != &request) r->wake.notify_one();
-      }
-      writes_ += batch_.size();
-      ++write_batches_;
-      batch_.clear();
-      leading_ = false;
-      // Someone must lead what queued meanwhile: the front wakes for it, unless a
-      // running caller takes the lead first.
-      if (!queue_.empty()) queue_.front()->wake.notify_one();
+      LeadBatch(lock);
     }
     lock.unlock();
     for (auto& f : request.on_commit) f();
     return request.status;
+  }
+
+  void RunInBatch(std::function<void()> job, std::function<void(Status)> done) override {
+    auto request = std::make_unique<WriteRequest>(nullptr);
+    request->job = std::move(job);
+    request->job_done = std::move(done);
+    bool wake_writer;
+    {
+      std::lock_guard lock(queue_mu_);
+      queue_.push_back(request.release());
+      wake_writer = !leading_;
+    }
+    if (wake_writer) writer_wake_.notify_one();
   }
 
   Status Backup(const std::string& path) override {
@@ -371,6 +431,120 @@ class LmdbStore final : public Store {
  private:
   enum class BatchEnd { kAnswered, kMapFull, kRetry };
 
+  // Leads one batch: the calls at the front of the queue. Called and returns with
+  // `lock` (queue_mu_) held and leading_ false; unlocks it while committing.
+  void LeadBatch(std::unique_lock<std::mutex>& lock) {
+    leading_ = true;
+    const auto n = static_cast<std::ptrdiff_t>(std::min(queue_.size(), max_batch_));
+    batch_.assign(queue_.begin(), queue_.begin() + n);
+    lock.unlock();
+    CommitBatch();
+    generation_.fetch_add(1, std::memory_order_release);
+    lock.lock();
+    std::vector<WriteRequest*> jobs;
+    for (WriteRequest* r : batch_) {
+      queue_.pop_front();  // the batch is the front of the queue
+      if (r->job) {
+        jobs.push_back(r);
+        continue;
+      }
+      r->done = true;
+      r->wake.notify_one();
+    }
+    writes_ += batch_.size();
+    ++write_batches_;
+    batch_.clear();
+    leading_ = false;
+    // Someone must lead what queued meanwhile: a Write() at the front wakes for it,
+    // the writer thread for a job, unless a running caller takes the lead first.
+    if (!queue_.empty()) {
+      if (queue_.front()->job) {
+        writer_wake_.notify_one();
+      } else {
+        queue_.front()->wake.notify_one();
+      }
+    }
+    if (jobs.empty()) return;
+    // The next batch may start while these jobs hear of theirs.
+    lock.unlock();
+    for (WriteRequest* r : jobs) {
+      std::unique_ptr<WriteRequest> owned(r);
+      try {
+        if (r->status.ok()) {
+          for (auto& f : r->on_commit) f();
+        }
+        r->job_done(r->status);
+      } catch (...) {  // done must not throw; nothing sensible to do if it does
+      }
+    }
+    lock.lock();
+  }
+
+  // The writer thread: leads whenever a job waits and nobody leads. At the end it
+  // runs whatever is still queued.
+  void WriterLoop() {
+    std::unique_lock lock(queue_mu_);
+    for (;;) {
+      writer_wake_.wait(lock, [&] { return !leading_ && (stopping_ || !queue_.empty()); });
+      if (queue_.empty()) return;  // stopping, and nothing left to run
+      LeadBatch(lock);
+    }
+  }
+
+  // A Write() made by a job while it runs in a batch: a nested transaction of the
+  // batch's parent, committed into it at once.
+  Status WriteInJob(JobContext& job, const std::function<Status(WriteTxn&)>& fn) {
+    if (job.map_full) return Unavailable("the store is growing; the request runs again");
+    if (!job.failure.ok()) return job.failure;
+    if (job.open_reads > 0) {
+      return Internal("a write began while a read of the same request was open");
+    }
+    MDB_txn* nested_raw;
+    int rc = mdb_txn_begin(env_, job.parent, 0, &nested_raw);
+    if (rc != 0) {
+      job.failure = LmdbError("begin nested write", rc);
+      return job.failure;
+    }
+    LmdbTxn nested(nested_raw, dbis_);
+    Status s = RunWriteFn(fn, nested);
+    if (nested.map_full()) job.map_full = true;
+    if (job.map_full) return Unavailable("the store is growing; the request runs again");
+    if (!s.ok()) return s;  // `nested` aborts: this write changes nothing
+    s = nested.Commit();
+    if (nested.map_full()) {
+      job.map_full = true;
+      return Unavailable("the store is growing; the request runs again");
+    }
+    if (!s.ok()) {
+      job.failure = s;
+      return s;
+    }
+    for (auto& f : nested.on_commit()) job.on_commit.push_back(std::move(f));
+    return Status::Ok();
+  }
+
+  // Runs a job inside the batch whose parent transaction is `parent`.
+  BatchEnd RunJob(WriteRequest& r, MDB_txn* parent) {
+    JobContext context{this, parent, {}, Status::Ok(), false, 0};
+    current_job = &context;
+    try {
+      r.job();
+    } catch (...) {  // jobs must not throw; what it wrote so far stands
+    }
+    current_job = nullptr;
+    if (context.map_full) return BatchEnd::kMapFull;
+    if (!context.failure.ok()) {
+      // LMDB may have left the parent half-merged: answer this job with the error and
+      // run the others again in a fresh transaction.
+      r.status = context.failure;
+      r.settled = true;
+      return BatchEnd::kRetry;
+    }
+    r.status = Status::Ok();
+    r.on_commit = std::move(context.on_commit);
+    return BatchEnd::kAnswered;
+  }
+
   // Commits batch_ and answers each of its requests.
   void CommitBatch() {
     for (WriteRequest* r : batch_) r->settled = false;
@@ -406,9 +580,14 @@ class LmdbStore final : public Store {
     LmdbTxn parent(raw, dbis_);
     for (WriteRequest* r : batch_) {
       if (r->settled) continue;
+      if (r->job) {
+        BatchEnd end = RunJob(*r, raw);
+        if (end != BatchEnd::kAnswered) return end;
+        continue;
+      }
       if (live == 1) {
         // Alone: straight in the parent, without a nested transaction's cost.
-        r->status = RunWriteFn(r->fn, parent);
+        r->status = RunWriteFn(*r->fn, parent);
         if (parent.map_full()) return BatchEnd::kMapFull;
         if (!r->status.ok()) return BatchEnd::kAnswered;  // the parent aborts
         r->on_commit = std::move(parent.on_commit());
@@ -421,7 +600,7 @@ class LmdbStore final : public Store {
         continue;
       }
       LmdbTxn nested(nested_raw, dbis_);
-      r->status = RunWriteFn(r->fn, nested);
+      r->status = RunWriteFn(*r->fn, nested);
       if (nested.map_full()) return BatchEnd::kMapFull;
       if (!r->status.ok()) continue;  // `nested` aborts: this request changes nothing
       r->status = nested.Commit();
@@ -474,6 +653,9 @@ class LmdbStore final : public Store {
   std::mutex queue_mu_;
   std::deque<WriteRequest*> queue_;   // calls not answered yet, in order (queue_mu_)
   bool leading_ = false;              // a batch is being committed (queue_mu_)
+  bool stopping_ = false;             // the store is closing (queue_mu_)
+  std::condition_variable writer_wake_;
+  std::thread writer_;  // leads batches of jobs; started last in Init
   std::atomic<uint64_t> generation_{0};  // batches committed (or tried)
   std::vector<WriteRequest*> batch_;  // the leader's batch (only the leader uses it)
   uint64_t writes_ = 0;               // (queue_mu_)

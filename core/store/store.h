@@ -150,6 +150,29 @@ class Store {
   // batch is durable, outside the store's locks, and only for a fn that committed.
   virtual Status Write(const std::function<Status(WriteTxn&)>& fn) = 0;
 
+  // Queues `job` to run as one call of the next batch, and returns at once: the way
+  // to write without holding a thread while the batch commits (the HTTP server's
+  // write routes, say). While the job runs, on whichever thread leads the batch
+  // (often the store's own writer thread):
+  //   - each Write() it makes runs at once inside the batch's transaction, all or
+  //     nothing on its own, and returns its function's status; the write is durable
+  //     only once the batch is;
+  //   - each BeginRead() it makes reads that same transaction, so the job sees its own
+  //     writes and those of the calls before it in the batch. Such a read must be
+  //     closed before the job's next Write() (that Write() is refused otherwise) and
+  //     before the job returns.
+  // Once the batch is durable, the OnCommit callbacks of the job's writes run and then
+  // done(Status::Ok()). If the batch could not be made durable, or one of the job's
+  // writes failed in storage, done gets that error and none of the job's writes
+  // stays. When the batch must run again (the map grew), the job runs again: it
+  // must keep its results only where a second run overwrites them.
+  //
+  // A job holds up every other writer while it runs, so it must be quick and must not
+  // wait for anything; it must not throw (an exception is swallowed) or call
+  // Backup(). done runs on the leader's thread after the batch and must not block.
+  // Jobs and Write() calls commit in the order they queued.
+  virtual void RunInBatch(std::function<void()> job, std::function<void(Status)> done) = 0;
+
   // Writes a consistent copy of the store to `path` (a file) while serving.
   virtual Status Backup(const std::string& path) = 0;
 
