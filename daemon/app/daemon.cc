@@ -10,10 +10,12 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 
 #include "admin/admin_routes.h"
 #include "app/sweep_scheduler.h"
@@ -145,7 +147,15 @@ std::string EscapeLabel(const std::string& v) {
   return out;
 }
 
-constexpr int kHttpThreads = 32;
+// The event loop's threads: one per core, at least two, so quick reads never queue
+// behind each other on a busy core. Writes do not hold them (see Start).
+int EventLoopThreads() {
+  const unsigned cores = std::thread::hardware_concurrency();
+  return static_cast<int>(std::clamp(cores, 2u, 8u));
+}
+// The pool for handlers that may block: admin commands such as a sweep or a backup,
+// uploads, bulk restores.
+constexpr int kBlockingThreads = 16;
 
 ServerLimits ToServerLimits(const LimitsSection& l) {
   ServerLimits s;
@@ -425,12 +435,9 @@ Status Daemon::Impl::Listen() {
 
 Status Daemon::Start() {
   TRASHD_RETURN_IF_ERROR(impl_->Listen());
-  // Handlers block on LMDB: a write waits for the durable commit of its group, so
-  // the pool must hold as many threads as writers we want in one group (the store
-  // groups up to 32). Measured with bench_http (32 clients, durable delete+restore):
-  // 4 threads 3.4k ops/s, 8: 5.2k, 16: 7.8k, 32: 9.3k, 64: 4.6k (the Asio scheduler's
-  // wake-ups start to cost more than the larger groups gain).
-  TRASHD_RETURN_IF_ERROR(impl_->server.Start(kHttpThreads));
+  // Quick reads run on the event loop; a write route hands its whole request to the
+  // store's next batch (Store::RunInBatch) and holds no thread while it commits.
+  TRASHD_RETURN_IF_ERROR(impl_->server.Start(EventLoopThreads(), kBlockingThreads));
   impl_->delivery->Start();
   impl_->scheduler->Start();
   const Settings s = impl_->CurrentSettings();

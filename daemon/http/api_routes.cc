@@ -55,6 +55,14 @@ using ApiHandler = HttpResponse (*)(const ApiContext&, HttpRequest&);
 
 // One row of the API listener's table: what serves it and what the OpenAPI document
 // says of it.
+// Where a route's handler runs (see Placement in router.h).
+enum class RunOn {
+  kByMethod,  // GET: kInline; PUT (uploads write blob files): kPool; others: kBatch
+  kInline,    // on the event loop: reads of a snapshot
+  kBatch,     // as a job of the store's next batch: one engine write, or a few
+  kPool,      // on the blocking pool
+};
+
 struct ApiRoute {
   const char* method;
   const char* pattern;
@@ -64,6 +72,10 @@ struct ApiRoute {
   bool body_json = false;    // documented request body: a JSON object
   bool body_bytes = false;   // documented request body: raw bytes
   bool rate_limited = true;  // probes (/healthz, /metrics) are not
+  RunOn run = RunOn::kByMethod;
+  // For kBatch: a request this says yes to runs on the pool instead (a bulk restore,
+  // whose many writes would hold up every other writer as one job).
+  bool (*on_pool)(const HttpRequest&) = nullptr;
 };
 
 // ---- keys and authorization (A1) -----------------------------------------------
@@ -112,6 +124,10 @@ std::string Scope(std::string_view type, const char* access) {
 void AfterWrite(const ApiContext& hooks) {
   if (hooks.after_write) hooks.after_write();
 }
+
+// Set while a handler runs as a job of a store batch: its writes are not durable
+// yet, so AfterWrite waits for the batch (BatchRunner).
+thread_local bool running_in_batch = false;
 
 // ---- JSON shapes -----------------------------------------------------------------
 
@@ -313,7 +329,6 @@ HttpResponse CreateProjectRoute(const ApiContext& hooks, HttpRequest& request) {
   spec.attributes = json::serialize(attrs);
   TRASHD_API_TRY(Resource project,
                  hooks.engine->CreateResource(ActorOf(p), p.workspace, spec));
-  AfterWrite(hooks);
   return JsonResponse(200, ProjectJson(*hooks.engine, project));
 }
 
@@ -336,7 +351,6 @@ HttpResponse GenerateVersionRoute(const ApiContext& hooks, HttpRequest& request)
   spec.name = name.value_or(project.name);
   spec.attributes = json::serialize(attrs);
   TRASHD_API_TRY(Resource v, hooks.engine->CreateResource(ActorOf(p), p.workspace, spec));
-  AfterWrite(hooks);
   int64_t n = 0;
   std::from_chars(v.public_id.data(), v.public_id.data() + v.public_id.size(), n);
   return JsonResponse(200, json::object{{"version", n},
@@ -362,7 +376,6 @@ HttpResponse CreateWorkflowRoute(const ApiContext& hooks, HttpRequest& request) 
   spec.attributes = json::serialize(attrs);
   TRASHD_API_TRY(Resource wf,
                  hooks.engine->CreateResource(ActorOf(p), p.workspace, spec));
-  AfterWrite(hooks);
   json::object o;
   o["id"] = wf.id;
   o["name"] = wf.name;
@@ -382,7 +395,6 @@ HttpResponse TrashAndAnswer(const ApiContext& hooks, const Principal& p,
                             json::object fields) {
   TRASHD_API_TRY(TrashOutcome outcome,
                  hooks.engine->Trash(ActorOf(p), p.workspace, r.id, options));
-  AfterWrite(hooks);
   (void)outcome;
   json::object o;
   o["deleted"] = true;
@@ -519,7 +531,6 @@ HttpResponse RestoreOne(const ApiContext& hooks, HttpRequest& request,
                  hooks.engine->ResolveTrashId(p.workspace, t.type, t.id, t.parent_id));
   TRASHD_API_TRY(RestoreOutcome outcome,
                  hooks.engine->Restore(ActorOf(p), p.workspace, internal));
-  AfterWrite(hooks);
   return JsonResponse(200, RestoreJson(outcome));
 }
 
@@ -596,7 +607,6 @@ HttpResponse RestoreMany(const ApiContext& hooks, HttpRequest& request,
         fail(type_of[r.internal_id], r.internal_id, r.status);
       }
     }
-    AfterWrite(hooks);
   }
   json::object out;
   out["restored"] = restored;
@@ -687,7 +697,6 @@ HttpResponse CreateResourceFromBody(const ApiContext& hooks, HttpRequest& reques
   spec.parent_id = parent_id.empty() ? parent.value_or("") : parent_id;
   if (attrs != body.end()) spec.attributes = json::serialize(attrs->value());
   TRASHD_API_TRY(Resource r, hooks.engine->CreateResource(ActorOf(p), p.workspace, spec));
-  AfterWrite(hooks);
   return JsonResponse(200, ResourceJson(r));
 }
 
@@ -729,7 +738,6 @@ HttpResponse AssetAnswer(const ApiContext& hooks, const Principal& p, const Reso
                          std::string_view kind, const std::string& content) {
   TRASHD_API_TRY(StoredAsset a,
                  hooks.engine->PutAsset(ActorOf(p), p.workspace, r.id, kind, content));
-  AfterWrite(hooks);
   return JsonResponse(200, json::object{{"hash", a.hash},
                                         {"bytes", a.bytes},
                                         {"created", a.created},
@@ -771,7 +779,6 @@ HttpResponse ServingRoute(const ApiContext& hooks, HttpRequest& request) {
   if (!serving) return ErrorResponse(400, "Field 'serving' (true or false) is required.");
   TRASHD_API_TRY(Resource model, FindModel(*hooks.engine, request));
   TRASHD_API_CHECK(hooks.engine->SetServing(ActorOf(p), p.workspace, model.id, *serving));
-  AfterWrite(hooks);
   return JsonResponse(200, json::object{{"model", model.slug}, {"serving", *serving}});
 }
 
@@ -791,7 +798,6 @@ HttpResponse CreateJobRoute(const ApiContext& hooks, HttpRequest& request) {
   TRASHD_API_TRY(Principal p, Authorize(hooks, request, Scope(type, "update"), ""));
   TRASHD_API_TRY(Resource r, FindTyped(*hooks.engine, request));
   TRASHD_API_TRY(Job job, hooks.engine->CreateJob(ActorOf(p), p.workspace, r.id));
-  AfterWrite(hooks);
   return JsonResponse(200, json::object{{"job", JobJson(job)}});
 }
 
@@ -816,7 +822,6 @@ HttpResponse SetJobStateRoute(const ApiContext& hooks, HttpRequest& request) {
   }
   TRASHD_API_CHECK(
       hooks.engine->SetJobState(ActorOf(p), p.workspace, request.params.at("job"), s));
-  AfterWrite(hooks);
   TRASHD_API_TRY(Job job, hooks.engine->GetJob(p.workspace, request.params.at("job")));
   return JsonResponse(200, json::object{{"job", JobJson(job)}});
 }
@@ -952,10 +957,18 @@ HttpResponse OpenApiRoute(const ApiContext& hooks, HttpRequest&) {
   return r;
 }
 
+// Whether a restore's body may be the bulk form ({"items": ...} or {"all": ...}). A
+// false yes only costs where it runs, so looking for the names is enough.
+bool IsBulkRestore(const HttpRequest& request) {
+  return request.body.find("\"items\"") != std::string::npos ||
+         request.body.find("\"all\"") != std::string::npos;
+}
+
 const std::vector<ApiRoute>& RouteTable() {
   static const std::vector<ApiRoute> table = {
       // Compatible with the reference platform.
-      {"POST", "/", "The workspace of the API key", "a valid key", WhoAmI},
+      {"POST", "/", "The workspace of the API key", "a valid key", WhoAmI, false, false,
+       true, RunOn::kInline},
       {"GET", "/:ws", "The workspace, its projects and members", "project:read",
        GetWorkspaceRoute},
       {"POST", "/:ws/projects", "Create a project", "project:update", CreateProjectRoute,
@@ -978,7 +991,8 @@ const std::vector<ApiRoute>& RouteTable() {
        "project:read + view_trash", ListTrashRoute},
       {"POST", "/:ws/trash/restore",
        "Restore {type, id, parentId?}; or {items: [...]} or {all: true}",
-       "<type>:update + restore_<type>", RestoreRoute, true},
+       "<type>:update + restore_<type>", RestoreRoute, true, false, true,
+       RunOn::kBatch, IsBulkRestore},
       // trashd's own.
       {"DELETE", "/:ws/datasets/:slug", "Move a dataset to the Trash",
        "dataset:update + trash_dataset", DeleteDatasetRoute},
@@ -1063,15 +1077,54 @@ std::string OpenApiPath(const std::string& pattern) {
   return out;
 }
 
+// Hands a request to the store's next batch (Store::RunInBatch): the handler runs
+// as a job, and its answer goes out once the batch is durable, or is replaced by the
+// storage error when the batch could not be committed.
+Runner BatchRunner(std::shared_ptr<const ApiContext> hooks, const ApiRoute* route) {
+  return [hooks, route](const HttpRequest& request, std::function<HttpResponse()> work,
+                        std::function<void(HttpResponse)> answer) {
+    if (route->on_pool && route->on_pool(request)) return false;
+    auto response = std::make_shared<HttpResponse>();
+    hooks->engine->store().RunInBatch(
+        [response, work = std::move(work)] {
+          running_in_batch = true;
+          *response = work();  // a second run (the map grew) overwrites the first
+          running_in_batch = false;
+        },
+        [hooks, response, answer = std::move(answer)](Status durable) {
+          if (!durable.ok()) return answer(StatusResponse(durable));
+          if (response->status / 100 == 2) AfterWrite(*hooks);
+          answer(std::move(*response));
+        });
+    return true;
+  };
+}
+
 }  // namespace
 
 void AddApiRoutes(Router& router, ApiHooks hooks) {
   auto shared = std::make_shared<const ApiContext>(std::move(hooks));
   for (const ApiRoute& route : RouteTable()) {
     const ApiRoute* r = &route;
-    router.Add(route.method, route.pattern, [shared, r](HttpRequest& request) {
-      return Limited(*shared, *r, request);
-    });
+    const std::string method = route.method;
+    RunOn run = route.run;
+    if (run == RunOn::kByMethod) {
+      run = method == "GET" ? RunOn::kInline : method == "PUT" ? RunOn::kPool : RunOn::kBatch;
+    }
+    Placement placement;
+    placement.run_inline = run == RunOn::kInline;
+    if (run == RunOn::kBatch) placement.runner = BatchRunner(shared, r);
+    const bool writes = method != "GET";
+    router.Add(
+        method, route.pattern,
+        [shared, r, writes](HttpRequest& request) {
+          HttpResponse response = Limited(*shared, *r, request);
+          if (writes && !running_in_batch && response.status / 100 == 2) {
+            AfterWrite(*shared);  // a job's comes once its batch is durable
+          }
+          return response;
+        },
+        std::move(placement));
   }
 }
 

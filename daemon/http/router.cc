@@ -51,6 +51,7 @@ HttpResponse ErrorResponse(int status, std::string message) {
 struct Router::Route {
   Handler handler;
   std::vector<std::string> param_names;  // one per `:name` segment, in order
+  Placement placement;
 };
 
 struct Router::Node {
@@ -73,7 +74,8 @@ void Router::SetExceptionReporter(ExceptionReporter reporter) {
   report_exception_ = std::move(reporter);
 }
 
-void Router::Add(std::string method, std::string pattern, Handler handler) {
+void Router::Add(std::string method, std::string pattern, Handler handler,
+                 Placement placement) {
   if (!IsHttpToken(method)) {
     throw std::invalid_argument("route method '" + method + "' is not an HTTP token");
   }
@@ -82,7 +84,7 @@ void Router::Add(std::string method, std::string pattern, Handler handler) {
     throw std::invalid_argument("route pattern '" + pattern + "' must start with '/'");
   }
   Node* node = root_.get();
-  Route route{std::move(handler), {}};
+  Route route{std::move(handler), {}, std::move(placement)};
   if (pattern != "/") {
     size_t start = 1;
     while (start <= pattern.size()) {
@@ -116,9 +118,36 @@ void Router::Add(std::string method, std::string pattern, Handler handler) {
 }
 
 HttpResponse Router::Dispatch(HttpRequest& request) const {
+  ResolvedRoute resolved = Resolve(request);
+  if (!resolved.handler) return std::move(resolved.response);
+  return Invoke(*resolved.handler, request);
+}
+
+HttpResponse Router::Invoke(const Handler& handler, HttpRequest& request) const {
+  std::string what;
+  try {
+    return handler(request);
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+    what = "an exception of unknown type";
+  }
+  try {
+    if (report_exception_) report_exception_(request, what);
+  } catch (...) {  // a reporter that throws must not take the 500 with it
+  }
+  return ErrorResponse(500, "Internal server error");
+}
+
+ResolvedRoute Router::Resolve(HttpRequest& request) const {
+  ResolvedRoute resolved;
+  auto answer = [&](HttpResponse response) {
+    resolved.response = std::move(response);
+    return std::move(resolved);
+  };
   auto parsed = boost::urls::parse_origin_form(request.target);
   if (!parsed) {
-    return ErrorResponse(400, "The request target is not a valid path");
+    return answer(ErrorResponse(400, "The request target is not a valid path"));
   }
   const boost::urls::url_view& url = *parsed;
   Segments segments;
@@ -129,7 +158,7 @@ HttpResponse Router::Dispatch(HttpRequest& request) const {
     request.query.clear();
     for (auto param : url.params()) request.query.emplace(param.key, param.value);
   } catch (const std::exception&) {  // only std::bad_alloc can land here
-    return ErrorResponse(500, "Internal server error");
+    return answer(ErrorResponse(500, "Internal server error"));
   }
 
   // Depth-first over the trie, literal child before parameter child, so the matches
@@ -157,7 +186,8 @@ HttpResponse Router::Dispatch(HttpRequest& request) const {
   walk(walk, *root_, 0);
 
   if (matches.empty()) {
-    return ErrorResponse(404, "No route for " + request.method + " " + request.path);
+    return answer(
+        ErrorResponse(404, "No route for " + request.method + " " + request.path));
   }
   for (const Match& match : matches) {
     auto found = match.node->routes.find(request.method);
@@ -167,19 +197,9 @@ HttpResponse Router::Dispatch(HttpRequest& request) const {
     for (size_t i = 0; i < route.param_names.size(); ++i) {
       request.params[route.param_names[i]] = std::string(match.captured[i]);
     }
-    std::string what;
-    try {
-      return route.handler(request);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-      what = "an exception of unknown type";
-    }
-    try {
-      if (report_exception_) report_exception_(request, what);
-    } catch (...) {  // a reporter that throws must not take the 500 with it
-    }
-    return ErrorResponse(500, "Internal server error");
+    resolved.handler = &route.handler;
+    resolved.placement = &route.placement;
+    return resolved;
   }
 
   std::set<std::string> allowed;
@@ -196,7 +216,7 @@ HttpResponse Router::Dispatch(HttpRequest& request) const {
   HttpResponse response = ErrorResponse(
       405, "Method " + request.method + " is not allowed on " + request.path);
   response.headers.emplace_back("Allow", std::move(allow));
-  return response;
+  return answer(std::move(response));
 }
 
 }  // namespace trashd

@@ -79,6 +79,33 @@ bool IsHttpToken(std::string_view s);
 
 using Handler = std::function<HttpResponse(HttpRequest&)>;
 
+// Runs a handler's `work` for `request` where it chooses (another thread, a store's
+// batch), then calls `answer` exactly once, from any thread, with what `work`
+// returned, and returns true. `work` never throws. A runner may instead decline a
+// request by returning false without calling either: the server's pool runs it then.
+// A runner must run every work it accepts, even while the server stops.
+using Runner = std::function<bool(const HttpRequest& request,
+                                  std::function<HttpResponse()> work,
+                                  std::function<void(HttpResponse)> answer)>;
+
+// Where the server runs a route's handler.
+struct Placement {
+  // true: on the event-loop thread that read the request. Only for a handler that
+  // never waits and is done in well under a millisecond (a read of a snapshot),
+  // since the thread's other connections wait meanwhile.
+  bool run_inline = false;
+  // Otherwise: given to this runner when set, else run on the server's pool of
+  // threads for handlers that may block (the default).
+  Runner runner;
+};
+
+// A request matched to its route (Router::Resolve).
+struct ResolvedRoute {
+  const Handler* handler = nullptr;  // null: `response` is the answer (400, 404, 405)
+  const Placement* placement = nullptr;
+  HttpResponse response;
+};
+
 class Router {
  public:
   Router();
@@ -90,12 +117,20 @@ class Router {
   // pattern, or one that repeats a (method, shape) already registered (`/:a` and `/:b`
   // have the same shape), is a programming error found at start-up: this throws
   // std::invalid_argument, and nothing else in the router throws.
-  void Add(std::string method, std::string pattern, Handler handler);
+  void Add(std::string method, std::string pattern, Handler handler,
+           Placement placement = {});
 
   // Parses request.target (Boost.URL origin form) into path, query and params and
   // answers it. Never throws: a throwing handler becomes a 500 and is reported to the
-  // exception reporter.
+  // exception reporter. Runs the handler on the calling thread, whatever its
+  // Placement says.
   HttpResponse Dispatch(HttpRequest& request) const;
+
+  // Dispatch in two steps, for the server to run the handler where its Placement
+  // says: Resolve parses the target and finds the route (or the error answer);
+  // Invoke runs a handler Resolve returned, as Dispatch would. Neither throws.
+  ResolvedRoute Resolve(HttpRequest& request) const;
+  HttpResponse Invoke(const Handler& handler, HttpRequest& request) const;
 
   // Where a handler's exception is reported (what() and the request) before the 500
   // goes out. Default: one line on stderr. Set it at start-up; it may be called from

@@ -1,10 +1,12 @@
 // The only translation unit that includes Beast (it is heavy to compile).
 //
-// Shape: one io_context run by the pool threads; every connection and every acceptor
-// has its own strand, so a connection's state is only ever touched by one thread at a
-// time and needs no lock. A connection is a small state machine (Phase) driven by
-// completion handlers; one steady_timer per connection enforces whichever timeout the
-// current phase has. A handler runs inline on the connection's strand.
+// Shape: one io_context run by a few event-loop threads; every connection and every
+// acceptor has its own strand, so a connection's state is only ever touched by one
+// thread at a time and needs no lock. A connection is a small state machine (Phase)
+// driven by completion handlers; one steady_timer per connection enforces whichever
+// timeout the current phase has. A handler runs where its route's Placement says:
+// inline on the connection's strand, on the blocking pool (an asio::thread_pool), or
+// through the route's runner; the last two answer by posting back to the strand.
 #include "http/server.h"
 
 #include <sys/socket.h>
@@ -23,6 +25,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -92,6 +95,7 @@ struct ServerState {
   std::atomic<uint64_t> open_connections{0};
   std::atomic<bool> stopping{false};
   std::function<void(const AccessLogEntry&)> access_log;  // set before Start
+  asio::thread_pool* pool = nullptr;  // for handlers that may block; set by Start
 
   std::mutex mu;
   std::condition_variable connection_closed;
@@ -113,6 +117,25 @@ struct ServerState {
     }
     return out;
   }
+  // Handlers running off the event loop (on the pool or a runner), by mu.
+  int works_running = 0;
+  std::condition_variable work_finished;
+  void WorkStarted() {
+    std::lock_guard lock(mu);
+    ++works_running;
+  }
+  void WorkFinished() {
+    {
+      std::lock_guard lock(mu);
+      --works_running;
+    }
+    work_finished.notify_all();
+  }
+  void WaitForNoWork() {
+    std::unique_lock lock(mu);
+    work_finished.wait(lock, [&] { return works_running == 0; });
+  }
+
   void ConnectionOpened() { ++open_connections; }
   void ConnectionClosed() {
     --open_connections;
@@ -393,37 +416,78 @@ class Connection final : public ConnectionBase,
   void Handle() {
     CancelTimer();
     phase_ = Phase::kHandling;
-    HttpResponse response;
-    unsigned version = 11;
-    bool keep_alive = false;
-    bool head_request = false;
+    Reply reply;
+    ResolvedRoute resolved;
+    auto request = std::make_shared<HttpRequest>();
     try {
       auto& message = parser_->get();
-      version = message.version();
-      keep_alive = message.keep_alive();
-      head_request = message.method() == http::verb::head;
-      HttpRequest request;
-      request.method = std::string(message.method_string());
-      request.target = std::string(message.target());
+      reply.version = message.version();
+      reply.keep_alive = message.keep_alive();
+      reply.head_request = message.method() == http::verb::head;
+      request->method = std::string(message.method_string());
+      request->target = std::string(message.target());
       for (const auto& field : message) {
         std::string name(field.name_string());
         for (char& c : name)
           c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        auto [it, inserted] = request.headers.emplace(std::move(name), field.value());
+        auto [it, inserted] = request->headers.emplace(std::move(name), field.value());
         if (!inserted) {
           it->second += ", ";
           it->second += field.value();
         }
       }
-      request.body = std::move(message.body());
-      request.peer = peer_;
-      request.remote_address = remote_address_;
-      response = config_->router->Dispatch(request);
+      request->body = std::move(message.body());
+      request->peer = peer_;
+      request->remote_address = remote_address_;
+      resolved = config_->router->Resolve(*request);
     } catch (const std::exception&) {  // out of memory building the request
-      response = ErrorResponse(500, kInternalError);
+      resolved = {};
+      resolved.response = ErrorResponse(500, kInternalError);
     }
-    if (stop_requested_ || state_.stopping.load()) keep_alive = false;
-    Respond(std::move(response), version, keep_alive, head_request);
+    if (!resolved.handler) return Finish(reply, std::move(resolved.response));
+    const Router* router = config_->router;
+    const Handler* handler = resolved.handler;
+    if (resolved.placement->run_inline) {
+      return Finish(reply, router->Invoke(*handler, *request));
+    }
+
+    // Off the event loop: the answer comes back to this connection's strand.
+    auto work = [router, handler, request] { return router->Invoke(*handler, *request); };
+    auto answer = [self = shared_from_this(), reply](HttpResponse response) {
+      ServerState& state = self->state_;
+      try {
+        asio::post(self->executor_, [self, reply, response = std::move(response)]() mutable {
+          self->Finish(reply, std::move(response));
+        });
+      } catch (...) {  // out of memory: the connection times out instead
+      }
+      state.WorkFinished();
+    };
+    state_.WorkStarted();
+    try {
+      const Runner& runner = resolved.placement->runner;
+      if (!runner || !runner(*request, work, answer)) {
+        asio::post(state_.pool->get_executor(),
+                   [work = std::move(work), answer = std::move(answer)]() mutable {
+                     answer(work());
+                   });
+      }
+    } catch (const std::exception&) {  // could not hand it over: nothing ran
+      state_.WorkFinished();
+      Finish(reply, ErrorResponse(500, kInternalError));
+    }
+  }
+
+  // How to answer the request being handled.
+  struct Reply {
+    unsigned version = 11;
+    bool keep_alive = false;
+    bool head_request = false;
+  };
+
+  void Finish(Reply reply, HttpResponse response) {
+    if (stop_requested_ || state_.stopping.load()) reply.keep_alive = false;
+    Respond(std::move(response), reply.version, reply.keep_alive, reply.head_request);
   }
 
   void SendError(int status, std::string message) {
@@ -775,6 +839,7 @@ struct HttpServer::Impl {
   };
   std::vector<UnixSocketFile> socket_files;
   std::vector<std::thread> threads;
+  std::optional<asio::thread_pool> pool;
 
   void Run() {
     for (;;) {
@@ -900,14 +965,18 @@ void HttpServer::SetAccessLog(std::function<void(const AccessLogEntry&)> log) {
   impl_->state.access_log = std::move(log);
 }
 
-Status HttpServer::Start(int threads) {
-  if (threads < 1) return InvalidArgument("the HTTP server needs at least one thread");
+Status HttpServer::Start(int threads, int pool_threads) {
+  if (threads < 1 || pool_threads < 1) {
+    return InvalidArgument("the HTTP server needs at least one thread of each kind");
+  }
   std::lock_guard lock(impl_->mu);
   if (impl_->started || impl_->stopped) {
     return InvalidArgument("the HTTP server can be started only once");
   }
   impl_->work.emplace(impl_->ioc.get_executor());
   try {
+    impl_->pool.emplace(static_cast<size_t>(pool_threads));
+    impl_->state.pool = &*impl_->pool;
     for (int i = 0; i < threads; ++i) {
       impl_->threads.emplace_back([impl = impl_.get()] { impl->Run(); });
     }
@@ -941,6 +1010,9 @@ void HttpServer::Stop(std::chrono::milliseconds drain) {
     for (auto& connection : impl.state.LiveConnections()) connection->ForceClose();
     impl.state.WaitForNoConnections(SteadyClock::now() + kForceCloseGrace);
   }
+  // A handler off the event loop cannot be interrupted: wait until each has answered.
+  impl.state.WaitForNoWork();
+  if (impl.pool) impl.pool->join();
   impl.work.reset();
   impl.ioc.stop();
   for (auto& thread : impl.threads) thread.join();

@@ -1,7 +1,10 @@
 // HttpServer: the HTTP/1.1 listeners of trashd, TCP for the API and a Unix socket for
-// the admin routes. It owns its event loop and a pool of threads; each listener hands
-// its requests to its own Router. Handlers run on the pool threads and may block (an
-// LMDB transaction, say): a blocked handler holds one pool thread, nothing else.
+// the admin routes. It owns its event loop, run by a few threads, and a pool of
+// threads for handlers that may block; each listener hands its requests to its own
+// Router. A handler runs where its route's Placement says (router.h): on an
+// event-loop thread (quick reads), through the route's runner (a write handed to the
+// store's batch, which holds no thread while it commits), or by default on the pool,
+// where a blocked handler holds one pool thread, nothing else.
 //
 // What it does so a handler never has to:
 //   - keep-alive and pipelining, one request at a time per connection;
@@ -99,13 +102,15 @@ class HttpServer {
   // Optional; set before Start. Called on pool threads, concurrently.
   void SetAccessLog(std::function<void(const AccessLogEntry&)> log);
 
-  // Runs the event loop on `threads` (>= 1) new threads and returns.
-  Status Start(int threads);
+  // Runs the event loop on `threads` (>= 1) new threads, starts `pool_threads` (>= 1)
+  // for handlers that may block, and returns.
+  Status Start(int threads, int pool_threads = 16);
 
   // Stops accepting, closes idle connections, lets requests already started finish
   // and be answered (with `Connection: close`) until `drain` has passed, then closes
-  // every connection and joins the threads. A handler still running at the deadline
-  // cannot be interrupted: Stop returns once it has returned. Idempotent.
+  // every connection and joins the threads. A handler still running (or queued with
+  // a runner) at the deadline cannot be interrupted: Stop returns once it has
+  // answered. Idempotent.
   void Stop(std::chrono::milliseconds drain);
 
   ServerStats Stats() const;
