@@ -10,8 +10,8 @@
 //  sweep       the same 32-client load while an on-demand sweep (POST /v1/sweep on the
 //              admin socket) purges 100,000 expired items: p99 < 20 ms during the sweep.
 //
-// Every daemon runs with its defaults (32 HTTP threads, fsync at every commit, group
-// commit) except the per-key rate limit, turned off (rate_limit_per_key: 0): one key
+// Every daemon runs with its defaults (one event-loop thread per core, at least two;
+// fsync at every commit; group commit, writes handed to the store's batch) except the per-key rate limit, turned off (rate_limit_per_key: 0): one key
 // drives all the load, and the default 100 requests/s would measure the limiter.
 // wrk and nginx are found on PATH; without them get-trash is skipped with a note.
 // SCALE shortens every run (10 s at 1) and the sweep's item count. A second argument
@@ -42,8 +42,9 @@ using testing::RawResponse;
 
 constexpr int kWrkThreads = 2;
 constexpr int kConnections = 32;
-// nginx's workers: one per core. trashd runs 32 HTTP threads on the same 2 cores; each
-// server may use every core, which is what "auto" gives nginx.
+// nginx's workers: one per core. trashd runs one event-loop thread per core (at least
+// two) on the same cores; each server may use every core, which is what "auto" gives
+// nginx.
 constexpr char kNginxWorkers[] = "auto";
 
 const std::string kNoRateLimit =
@@ -111,7 +112,8 @@ void GetTrash(TrashdProcess& daemon, const ScratchDir& dir, int seconds) {
       listing.body.size(), kWrkThreads, kConnections, seconds,
       target.substr(target.find('?')).c_str());
   std::printf(
-      "get-trash: trashd: 32 HTTP threads, key checked and Trash read on every request; "
+      "get-trash: trashd: its event-loop threads answer the listing inline, key "
+      "checked and Trash page cache validated on every request; "
       "nginx: worker_processes %s (%u cores), access_log off, sendfile, "
       "keepalive_requests 1000000; same path and query; all on 127.0.0.1 with wrk "
       "sharing the cores\n",

@@ -14,6 +14,7 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -574,6 +575,145 @@ TEST_CASE("Stop lets an in-flight request finish", "[http][stop]") {
   CHECK(idle.WaitClosed());
   CHECK(!Client::Tcp(*port).connected());  // no longer accepting
   CHECK(server->Stats().open_connections == 0);
+}
+
+// ---- where handlers run ----------------------------------------------------------------
+
+TEST_CASE("a handler on the pool does not hold up the event loop", "[http][placement]") {
+  Router router;
+  std::promise<void> slow_started;
+  std::promise<void> release_slow;
+  std::shared_future<void> released = release_slow.get_future().share();
+  std::thread::id slow_thread, inline_thread;
+  router.Add("GET", "/slow", [&](HttpRequest&) {  // the default placement: the pool
+    slow_thread = std::this_thread::get_id();
+    slow_started.set_value();
+    released.wait();
+    return JsonResponse(200, json::object{{"slow", true}});
+  });
+  Placement on_loop;
+  on_loop.run_inline = true;
+  router.Add("GET", "/quick",
+             [&](HttpRequest&) {
+               inline_thread = std::this_thread::get_id();
+               return JsonResponse(200, json::object{{"quick", true}});
+             },
+             on_loop);
+  HttpServer server;
+  auto port = server.ListenTcp("127.0.0.1:0", &router, SmallLimits());
+  REQUIRE(port.ok());
+  REQUIRE(server.Start(1, 2).ok());  // one event-loop thread
+
+  Client a = Client::Tcp(*port);
+  a.Send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+  slow_started.get_future().wait();
+  // The only event-loop thread still reads, routes and answers other connections
+  // while the slow handler is blocked.
+  Client b = Client::Tcp(*port);
+  for (int i = 0; i < 3; ++i) CHECK(b.Request("GET", "/quick").status == 200);
+  release_slow.set_value();
+  RawResponse slow = a.Read();
+  CHECK(slow.status == 200);
+  CHECK(slow.Json().at("slow") == true);
+  CHECK(slow_thread != inline_thread);
+}
+
+TEST_CASE("a runner runs the handler where it likes, or declines it to the pool",
+          "[http][placement]") {
+  Router router;
+  std::mutex mu;
+  std::vector<std::pair<std::function<HttpResponse()>, std::function<void(HttpResponse)>>>
+      taken;
+  std::condition_variable took;
+  std::thread::id ran_on;
+  Placement runner;
+  runner.runner = [&](const HttpRequest& request, std::function<HttpResponse()> work,
+                      std::function<void(HttpResponse)> answer) {
+    if (request.query.count("decline")) return false;
+    std::lock_guard lock(mu);
+    taken.emplace_back(std::move(work), std::move(answer));
+    took.notify_all();
+    return true;
+  };
+  router.Add("POST", "/:ws/items",
+             [&](HttpRequest& request) {
+               ran_on = std::this_thread::get_id();
+               return JsonResponse(201, json::object{{"ws", request.params.at("ws")},
+                                                     {"body", request.body}});
+             },
+             runner);
+  HttpServer server;
+  auto port = server.ListenTcp("127.0.0.1:0", &router, SmallLimits());
+  REQUIRE(port.ok());
+  REQUIRE(server.Start(1, 1).ok());
+
+  SECTION("accepted: it runs on the runner's thread and answers through it") {
+    Client c = Client::Tcp(*port);
+    c.Send("POST /acme/items HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi");
+    std::unique_lock lock(mu);
+    took.wait(lock, [&] { return !taken.empty(); });
+    auto [work, answer] = std::move(taken.front());
+    lock.unlock();
+    answer(work());  // here, on the test's thread
+    RawResponse r = c.Read();
+    CHECK(r.status == 201);
+    CHECK(r.Json().at("ws") == "acme");
+    CHECK(r.Json().at("body") == "hi");
+    CHECK(ran_on == std::this_thread::get_id());
+    // The connection is ready for its next request.
+    c.Send("POST /acme/items?decline=1 HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+    CHECK(c.Read().status == 201);
+  }
+  SECTION("declined: the pool runs it") {
+    Client c = Client::Tcp(*port);
+    RawResponse r = c.Request("POST", "/acme/items?decline=1");
+    CHECK(r.status == 201);
+    CHECK(ran_on != std::this_thread::get_id());
+    std::lock_guard lock(mu);
+    CHECK(taken.empty());
+  }
+}
+
+TEST_CASE("Stop waits for a handler a runner holds, and its answer is not lost",
+          "[http][placement][stop]") {
+  Router router;
+  std::promise<std::pair<std::function<HttpResponse()>, std::function<void(HttpResponse)>>>
+      handed;
+  Placement runner;
+  runner.runner = [&](const HttpRequest&, std::function<HttpResponse()> work,
+                      std::function<void(HttpResponse)> answer) {
+    handed.set_value({std::move(work), std::move(answer)});
+    return true;
+  };
+  std::atomic<bool> handler_ran{false};
+  router.Add("DELETE", "/:ws/:project",
+             [&](HttpRequest&) {
+               handler_ran = true;
+               return JsonResponse(200, json::object{{"trash", true}});
+             },
+             runner);
+  auto server = std::make_unique<HttpServer>();
+  auto port = server->ListenTcp("127.0.0.1:0", &router, SmallLimits());
+  REQUIRE(port.ok());
+  REQUIRE(server->Start(1).ok());
+  Client c = Client::Tcp(*port);
+  c.Send("DELETE /acme/vision HTTP/1.1\r\nHost: t\r\n\r\n");
+  auto [work, answer] = handed.get_future().get();
+
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    server->Stop(50ms);
+    stopped = true;
+  });
+  // Well past the drain and the force-close grace: Stop still waits, because the
+  // runner has not answered. (It would be a use-after-free for the runner to call
+  // back into a server that had returned from Stop.)
+  std::this_thread::sleep_for(1500ms);
+  CHECK(!stopped);
+  answer(work());
+  stopper.join();
+  CHECK(stopped);
+  CHECK(handler_ran);
 }
 
 TEST_CASE("Stats count requests by status class and open connections", "[http]") {
