@@ -12,6 +12,14 @@
 // parent and costs what an ungrouped write does. Only the leader writes, and LMDB's
 // writer lock is taken and released on its thread as LMDB requires.
 //
+// A batch's calls run straight in the parent transaction, without a nested
+// transaction's cost (its copies of pages the parent already changed, its merge at
+// commit). A call that refuses having changed nothing costs nothing; one that refuses
+// after changing something (rare: the engine checks before it writes) makes the batch
+// run again from scratch with that call in a nested transaction of its own, which
+// then aborts alone. A storage error leaves the parent unusable: that call is
+// answered with it and the batch runs again without it.
+//
 // RunInBatch() jobs queue in the same queue_. Nobody waits on a job, so when one
 // queues and nobody leads, the writer thread (writer_) leads; a Write() caller that
 // finds jobs in its batch runs them too. A job runs with a JobContext set for its
@@ -34,6 +42,7 @@
 #include <cstring>
 #include <deque>
 #include <exception>
+#include <iterator>
 #include <filesystem>
 #include <mutex>
 #include <shared_mutex>
@@ -129,12 +138,14 @@ class LmdbTxn final : public WriteTxn {
     return st.ms_entries;
   }
   void Put(Table table, std::string_view key, std::string_view value) override {
+    ++changes_;
     if (!error_.ok()) return;
     MDB_val k = Val(key), v = Val(value);
     int rc = mdb_put(txn_, Dbi(table), &k, &v, 0);
     if (rc != 0) Fail(rc, "write");
   }
   bool Del(Table table, std::string_view key) override {
+    ++changes_;
     if (!error_.ok()) return false;
     MDB_val k = Val(key);
     int rc = mdb_del(txn_, Dbi(table), &k, nullptr);
@@ -159,6 +170,8 @@ class LmdbTxn final : public WriteTxn {
     txn_ = nullptr;
   }
   const Status& error() const { return error_; }
+  // How many Put and Del calls were made, failed ones included.
+  uint64_t changes() const { return changes_; }
   // The map filled up: Write() grows it and runs the function again.
   bool map_full() const { return map_full_; }
   std::vector<std::function<void()>>& on_commit() { return on_commit_; }
@@ -175,6 +188,7 @@ class LmdbTxn final : public WriteTxn {
   const bool owned_;
   Status error_;
   bool map_full_ = false;
+  uint64_t changes_ = 0;
   std::vector<std::function<void()>> on_commit_;
 };
 
@@ -204,7 +218,9 @@ struct WriteRequest {
   Status status;
   std::vector<std::function<void()>> on_commit;
   bool done = false;
-  // Answered already: its nested commit failed, so later attempts leave it out.
+  // Runs in a nested transaction: it refused after changing something.
+  bool nested = false;
+  // Answered already: a storage error, so later attempts leave it out.
   bool settled = false;
   std::condition_variable wake;
 };
@@ -214,11 +230,23 @@ class LmdbStore;
 // The batch a job is running in, set for the job's thread while it runs.
 struct JobContext {
   const LmdbStore* store;
-  MDB_txn* parent;
+  LmdbTxn* parent;
+  MDB_txn* parent_raw;
+  bool nested;  // its writes go in nested transactions (WriteRequest::nested)
   std::vector<std::function<void()>> on_commit;  // of the job's committed writes
-  Status failure;         // a nested commit failed: the job is answered with this
-  bool map_full = false;  // the batch must grow the map and run again
-  int open_reads = 0;     // JobReadTxns alive
+  Status failure;          // a storage error: the job is answered with this
+  bool map_full = false;   // the batch must grow the map and run again
+  bool must_nest = false;  // a write refused after changing something: run again
+  int open_reads = 0;      // JobReadTxns alive
+};
+
+// How one write function went in a batch.
+enum class WriteOutcome {
+  kCommitted,     // into the batch's parent
+  kRefused,       // it returned an error and nothing of it stays
+  kMustNest,      // it refused after changing the parent: the batch runs again
+  kStorageError,  // the parent may be unusable: the batch runs again without it
+  kMapFull,       // the batch runs again once the map has grown
 };
 thread_local JobContext* current_job = nullptr;
 
@@ -227,7 +255,7 @@ class JobReadTxn final : public ReadTxn {
  public:
   JobReadTxn(JobContext& job,
              const std::array<MDB_dbi, static_cast<size_t>(Table::kCount)>& dbis)
-      : job_(job), txn_(job.parent, dbis, /*owned=*/false) {
+      : job_(job), txn_(job.parent_raw, dbis, /*owned=*/false) {
     ++job_.open_reads;
   }
   ~JobReadTxn() override { --job_.open_reads; }
@@ -491,41 +519,86 @@ class LmdbStore final : public Store {
     }
   }
 
-  // A Write() made by a job while it runs in a batch: a nested transaction of the
-  // batch's parent, committed into it at once.
+  // A Write() made by a job while it runs in a batch: straight into the batch's
+  // parent (or a nested transaction of it), at once.
   Status WriteInJob(JobContext& job, const std::function<Status(WriteTxn&)>& fn) {
-    if (job.map_full) return Unavailable("the store is growing; the request runs again");
+    const Status again = Unavailable("the store is busy; the request runs again");
+    if (job.map_full || job.must_nest) return again;
     if (!job.failure.ok()) return job.failure;
     if (job.open_reads > 0) {
       return Internal("a write began while a read of the same request was open");
     }
+    Status status;
+    switch (job.nested ? RunNested(fn, job.parent_raw, &status, &job.on_commit)
+                       : RunInParent(fn, *job.parent, &status, &job.on_commit)) {
+      case WriteOutcome::kCommitted:
+      case WriteOutcome::kRefused:
+        return status;
+      case WriteOutcome::kMustNest:
+        job.must_nest = true;
+        return status;
+      case WriteOutcome::kStorageError:
+        job.failure = status;
+        return status;
+      case WriteOutcome::kMapFull:
+        job.map_full = true;
+        return again;
+    }
+    return status;
+  }
+
+  // Runs fn straight in the batch's parent; on success its OnCommit callbacks move to
+  // `hooks`.
+  static WriteOutcome RunInParent(const std::function<Status(WriteTxn&)>& fn,
+                                  LmdbTxn& parent, Status* status,
+                                  std::vector<std::function<void()>>* hooks) {
+    const uint64_t changes = parent.changes();
+    auto& pending = parent.on_commit();
+    const size_t first_hook = pending.size();
+    *status = RunWriteFn(fn, parent);
+    if (parent.map_full()) return WriteOutcome::kMapFull;
+    if (!parent.error().ok()) {
+      *status = parent.error();
+      return WriteOutcome::kStorageError;
+    }
+    if (!status->ok()) {
+      if (parent.changes() != changes) return WriteOutcome::kMustNest;
+      pending.resize(first_hook);
+      return WriteOutcome::kRefused;
+    }
+    std::move(pending.begin() + static_cast<std::ptrdiff_t>(first_hook), pending.end(),
+              std::back_inserter(*hooks));
+    pending.resize(first_hook);
+    return WriteOutcome::kCommitted;
+  }
+
+  // Runs fn in a nested transaction of the batch's parent, committed into it when fn
+  // succeeds; on success its OnCommit callbacks move to `hooks`.
+  WriteOutcome RunNested(const std::function<Status(WriteTxn&)>& fn, MDB_txn* parent,
+                         Status* status, std::vector<std::function<void()>>* hooks) {
     MDB_txn* nested_raw;
-    int rc = mdb_txn_begin(env_, job.parent, 0, &nested_raw);
+    int rc = mdb_txn_begin(env_, parent, 0, &nested_raw);
     if (rc != 0) {
-      job.failure = LmdbError("begin nested write", rc);
-      return job.failure;
+      *status = LmdbError("begin nested write", rc);
+      return WriteOutcome::kStorageError;
     }
     LmdbTxn nested(nested_raw, dbis_);
-    Status s = RunWriteFn(fn, nested);
-    if (nested.map_full()) job.map_full = true;
-    if (job.map_full) return Unavailable("the store is growing; the request runs again");
-    if (!s.ok()) return s;  // `nested` aborts: this write changes nothing
-    s = nested.Commit();
-    if (nested.map_full()) {
-      job.map_full = true;
-      return Unavailable("the store is growing; the request runs again");
-    }
-    if (!s.ok()) {
-      job.failure = s;
-      return s;
-    }
-    for (auto& f : nested.on_commit()) job.on_commit.push_back(std::move(f));
-    return Status::Ok();
+    *status = RunWriteFn(fn, nested);
+    if (nested.map_full()) return WriteOutcome::kMapFull;
+    if (!status->ok()) return WriteOutcome::kRefused;  // `nested` aborts alone
+    *status = nested.Commit();
+    if (nested.map_full()) return WriteOutcome::kMapFull;
+    // LMDB may have left the parent half-merged and failed.
+    if (!status->ok()) return WriteOutcome::kStorageError;
+    std::move(nested.on_commit().begin(), nested.on_commit().end(),
+              std::back_inserter(*hooks));
+    return WriteOutcome::kCommitted;
   }
 
   // Runs a job inside the batch whose parent transaction is `parent`.
-  BatchEnd RunJob(WriteRequest& r, MDB_txn* parent) {
-    JobContext context{this, parent, {}, Status::Ok(), false, 0};
+  BatchEnd RunJob(WriteRequest& r, LmdbTxn& parent, MDB_txn* parent_raw) {
+    JobContext context{this, &parent, parent_raw, r.nested, {}, Status::Ok(), false,
+                       false, 0};
     current_job = &context;
     try {
       r.job();
@@ -534,10 +607,14 @@ class LmdbStore final : public Store {
     current_job = nullptr;
     if (context.map_full) return BatchEnd::kMapFull;
     if (!context.failure.ok()) {
-      // LMDB may have left the parent half-merged: answer this job with the error and
-      // run the others again in a fresh transaction.
+      // The parent may be unusable: answer this job with the error and run the others
+      // again in a fresh transaction.
       r.status = context.failure;
       r.settled = true;
+      return BatchEnd::kRetry;
+    }
+    if (context.must_nest) {
+      r.nested = true;
       return BatchEnd::kRetry;
     }
     r.status = Status::Ok();
@@ -551,7 +628,7 @@ class LmdbStore final : public Store {
     for (int grows = 0;;) {
       BatchEnd end = TryBatch();
       if (end == BatchEnd::kAnswered) return;
-      if (end == BatchEnd::kRetry) continue;  // one fewer request each time
+      if (end == BatchEnd::kRetry) continue;  // one more request settled or nested
       // The map is full: nothing of the batch stays; grow and run all of it again.
       Status grown = ++grows > kMaxGrows
                          ? Unavailable("the store could not grow enough for this write")
@@ -581,37 +658,24 @@ class LmdbStore final : public Store {
     for (WriteRequest* r : batch_) {
       if (r->settled) continue;
       if (r->job) {
-        BatchEnd end = RunJob(*r, raw);
+        BatchEnd end = RunJob(*r, parent, raw);
         if (end != BatchEnd::kAnswered) return end;
         continue;
       }
-      if (live == 1) {
-        // Alone: straight in the parent, without a nested transaction's cost.
-        r->status = RunWriteFn(*r->fn, parent);
-        if (parent.map_full()) return BatchEnd::kMapFull;
-        if (!r->status.ok()) return BatchEnd::kAnswered;  // the parent aborts
-        r->on_commit = std::move(parent.on_commit());
-        break;
+      switch (r->nested ? RunNested(*r->fn, raw, &r->status, &r->on_commit)
+                        : RunInParent(*r->fn, parent, &r->status, &r->on_commit)) {
+        case WriteOutcome::kCommitted:
+        case WriteOutcome::kRefused:
+          break;
+        case WriteOutcome::kMustNest:
+          r->nested = true;
+          return BatchEnd::kRetry;
+        case WriteOutcome::kStorageError:
+          r->settled = true;
+          return BatchEnd::kRetry;
+        case WriteOutcome::kMapFull:
+          return BatchEnd::kMapFull;
       }
-      MDB_txn* nested_raw;
-      rc = mdb_txn_begin(env_, raw, 0, &nested_raw);
-      if (rc != 0) {
-        r->status = LmdbError("begin nested write", rc);
-        continue;
-      }
-      LmdbTxn nested(nested_raw, dbis_);
-      r->status = RunWriteFn(*r->fn, nested);
-      if (nested.map_full()) return BatchEnd::kMapFull;
-      if (!r->status.ok()) continue;  // `nested` aborts: this request changes nothing
-      r->status = nested.Commit();
-      if (nested.map_full()) return BatchEnd::kMapFull;
-      if (!r->status.ok()) {
-        // LMDB may have left the parent half-merged and failed: answer this request
-        // with its error and run the others again in a fresh transaction.
-        r->settled = true;
-        return BatchEnd::kRetry;
-      }
-      r->on_commit = std::move(nested.on_commit());
     }
     Status committed = parent.Commit();
     if (parent.map_full()) return BatchEnd::kMapFull;
