@@ -110,6 +110,7 @@ struct EventDelivery::Impl {
     hooks.clear();
     for (Webhook& c : configs)
       hooks.push_back(std::make_unique<Hook>(Hook{std::move(c), 0, {}, {}}));
+    has_hooks = !hooks.empty();
   }
 
   void Pump() {
@@ -321,6 +322,9 @@ struct EventDelivery::Impl {
 
   // Loop state.
   std::vector<std::unique_ptr<Hook>> hooks;  // by pointer: a Hook does not move
+  // Read by Notify on any thread: with no webhook, a write does not wake the loop
+  // (the poll still acknowledges the outbox).
+  std::atomic<bool> has_hooks{false};
   std::map<uint64_t, Buffered> buffered;
   uint64_t read_after = 0;      // the last seq read from the outbox
   uint64_t finished_up_to = 0;  // every hook is done with every event up to here
@@ -358,7 +362,9 @@ void EventDelivery::Stop() {
   impl_->Acknowledge(/*force=*/true);  // here, now that the loop thread is gone
 }
 
-void EventDelivery::Notify() { impl_->RequestPump(); }
+void EventDelivery::Notify() {
+  if (impl_->has_hooks.load(std::memory_order_relaxed)) impl_->RequestPump();
+}
 
 void EventDelivery::Reconfigure(std::vector<Webhook> hooks) {
   Impl* impl = impl_.get();

@@ -90,6 +90,7 @@ class EventDelivery {
   // with is acknowledged, the thread is joined. Idempotent.
   void Stop();
   // New events were committed: read the outbox now rather than at the next poll.
+  // Does nothing while no webhook is configured.
   void Notify();
   // The webhooks from a reloaded configuration. The same list as now changes nothing.
   void Reconfigure(std::vector<Webhook> hooks);

@@ -96,6 +96,33 @@ struct ServerState {
   std::atomic<bool> stopping{false};
   std::function<void(const AccessLogEntry&)> access_log;  // set before Start
   asio::thread_pool* pool = nullptr;  // for handlers that may block; set by Start
+  asio::io_context* ioc = nullptr;    // the event loop
+
+  // Answers coming from other threads (the pool, a runner) gather here and reach the
+  // event loop with one post: a store batch answers many requests at once, and each
+  // post from outside the loop may have to wake it.
+  std::mutex answers_mu;
+  std::vector<std::function<void()>> answers;  // by answers_mu
+  bool answers_posted = false;                 // by answers_mu
+  void PostAnswer(std::function<void()> answer) {
+    bool post;
+    {
+      std::lock_guard lock(answers_mu);
+      answers.push_back(std::move(answer));
+      post = !answers_posted;
+      answers_posted = true;
+    }
+    if (post) asio::post(*ioc, [this] { DeliverAnswers(); });
+  }
+  void DeliverAnswers() {
+    std::vector<std::function<void()>> ready;
+    {
+      std::lock_guard lock(answers_mu);
+      ready.swap(answers);
+      answers_posted = false;
+    }
+    for (auto& answer : ready) answer();
+  }
 
   std::mutex mu;
   std::condition_variable connection_closed;
@@ -456,8 +483,11 @@ class Connection final : public ConnectionBase,
     auto answer = [self = shared_from_this(), reply](HttpResponse response) {
       ServerState& state = self->state_;
       try {
-        asio::post(self->executor_, [self, reply, response = std::move(response)]() mutable {
-          self->Finish(reply, std::move(response));
+        state.PostAnswer([self, reply, response = std::move(response)]() mutable {
+          asio::post(self->executor_,
+                     [self, reply, response = std::move(response)]() mutable {
+                       self->Finish(reply, std::move(response));
+                     });
         });
       } catch (...) {  // out of memory: the connection times out instead
       }
@@ -826,6 +856,7 @@ struct HttpServer::Impl {
   // io_context when it is destroyed report their closing here.
   ServerState state;
   asio::io_context ioc;
+  Impl() { state.ioc = &ioc; }
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
 
   std::mutex mu;  // guards what follows
