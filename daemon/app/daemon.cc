@@ -596,6 +596,16 @@ std::string Daemon::Impl::MetricsText() {
                 {{"", static_cast<double>(ss.map_bytes)}});
   out += Metric("trashd_store_used_bytes", "Bytes of the LMDB map in use.", "gauge",
                 {{"", static_cast<double>(ss.used_bytes)}});
+  out += Metric("trashd_store_writes_total",
+                "Writes committed or refused (engine writes and API requests run in a "
+                "batch).",
+                "counter", {{"", static_cast<double>(ss.writes)}});
+  out += Metric("trashd_store_write_batches_total",
+                "Durable commits: writes_total / write_batches_total is the mean group "
+                "size.",
+                "counter", {{"", static_cast<double>(ss.write_batches)}});
+  out += Metric("trashd_store_writes_waiting", "Writes queued for the next batch now.",
+                "gauge", {{"", static_cast<double>(ss.writes_waiting)}});
   return out;
 }
 

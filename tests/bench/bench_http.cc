@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <string>
 #include <thread>
@@ -180,6 +181,13 @@ void PrintLoad(const char* label, const LoadFigures& f, double window_ms,
               f.p99_ms, f.max_ms, DescribeOther(f.other_status).c_str(), extra.c_str());
 }
 
+// A counter from trashd's /metrics (0 when absent).
+double MetricValue(TrashdProcess& daemon, const std::string& name) {
+  std::string body = daemon.Api().Request("GET", "/metrics").body;
+  size_t at = body.find("\n" + name + " ");
+  return at == std::string::npos ? 0 : std::atof(body.c_str() + at + name.size() + 2);
+}
+
 void Writes(TrashdProcess& daemon, int seconds) {
   Workload w = MakeProjects(daemon, "writes", kConnections + 8);
   std::printf(
@@ -196,6 +204,8 @@ void Writes(TrashdProcess& daemon, int seconds) {
     spec.project_ids.assign(w.projects.begin(), w.projects.begin() + clients);
     auto origin = Clock::now();
     DeleteRestoreLoad load(spec, origin);
+    const double writes_before = MetricValue(daemon, "trashd_store_writes_total");
+    const double batches_before = MetricValue(daemon, "trashd_store_write_batches_total");
     double daemon_cpu = ProcessCpuMs(daemon.pid());
     double self_cpu = SelfCpuMs();
     load.Start();
@@ -208,10 +218,15 @@ void Writes(TrashdProcess& daemon, int seconds) {
     self_cpu = SelfCpuMs() - self_cpu;
     LoadFigures f =
         Summarize(load.Samples(), {OpKind::kDelete, OpKind::kRestore}, started, stopped);
-    char label[64], extra[128];
+    const double writes = MetricValue(daemon, "trashd_store_writes_total") - writes_before;
+    const double batches =
+        MetricValue(daemon, "trashd_store_write_batches_total") - batches_before;
+    char label[64], extra[160];
     std::snprintf(label, sizeof label, "writes clients=%-2zu", clients);
-    std::snprintf(extra, sizeof extra, " trashd_cpu=%.2f cores client_cpu=%.2f cores",
-                  daemon_cpu / window, self_cpu / window);
+    std::snprintf(extra, sizeof extra,
+                  " trashd_cpu=%.2f cores client_cpu=%.2f cores requests/commit=%.1f",
+                  daemon_cpu / window, self_cpu / window,
+                  batches > 0 ? writes / batches : 0);
     PrintLoad(label, f, window, extra);
     if (clients == kConnections) ops_at_32 = static_cast<double>(f.ok) * 1000 / window;
     RestoreAll(daemon, w);

@@ -560,6 +560,16 @@ TEST_CASE("healthz, metrics and the OpenAPI document", "[integration]") {
           std::string::npos);
   REQUIRE(metrics.body.find("trashd_usage_bytes{workspace=\"acme\",state=\"active\"}") !=
           std::string::npos);
+  // Group commit is visible: at least the workspace, key and project writes so far.
+  auto counter = [&](const std::string& name) {
+    size_t at = metrics.body.find("\n" + name + " ");
+    REQUIRE(at != std::string::npos);
+    return std::stod(metrics.body.substr(at + name.size() + 2));
+  };
+  CHECK(counter("trashd_store_writes_total") >= 3);
+  CHECK(counter("trashd_store_write_batches_total") >= 1);
+  CHECK(counter("trashd_store_write_batches_total") <=
+        counter("trashd_store_writes_total"));
 
   json::value doc = Ok(Call(d, "GET", "/openapi.json", ""));
   REQUIRE(S(doc.at("openapi")).rfind("3.", 0) == 0);
