@@ -98,6 +98,48 @@ struct ServerState {
   asio::thread_pool* pool = nullptr;  // for handlers that may block; set by Start
   asio::io_context* ioc = nullptr;    // the event loop
 
+  std::mutex mu;
+  std::condition_variable connection_closed;
+  std::unordered_map<ConnectionBase*, std::weak_ptr<ConnectionBase>> live;  // by mu
+
+  void Register(const std::shared_ptr<ConnectionBase>& connection) {
+    std::lock_guard lock(mu);
+    live.emplace(connection.get(), connection);
+  }
+  void Unregister(ConnectionBase* connection) {
+    std::lock_guard lock(mu);
+    live.erase(connection);
+  }
+  std::vector<std::shared_ptr<ConnectionBase>> LiveConnections() {
+    std::vector<std::shared_ptr<ConnectionBase>> out;
+    std::lock_guard lock(mu);
+    for (auto& [raw, weak] : live) {
+      if (auto strong = weak.lock()) out.push_back(std::move(strong));
+    }
+    return out;
+  }
+  // Handlers running off the event loop (on the pool or a runner), by mu. Once Stop
+  // has closed the count, no new one starts.
+  int works_running = 0;
+  bool works_closed = false;
+  std::condition_variable work_finished;
+  bool TryStartWork() {
+    std::lock_guard lock(mu);
+    if (works_closed) return false;
+    ++works_running;
+    return true;
+  }
+  void WorkFinished() {
+    std::lock_guard lock(mu);  // notified under the lock: Stop may free us right after
+    --works_running;
+    work_finished.notify_all();
+  }
+  void CloseWorkAndWait() {
+    std::unique_lock lock(mu);
+    works_closed = true;
+    work_finished.wait(lock, [&] { return works_running == 0; });
+  }
+
   // Answers coming from other threads (the pool, a runner) gather here and reach the
   // event loop with one post: a store batch answers many requests at once, and each
   // post from outside the loop may have to wake it.
@@ -124,43 +166,12 @@ struct ServerState {
     for (auto& answer : ready) answer();
   }
 
-  std::mutex mu;
-  std::condition_variable connection_closed;
-  std::unordered_map<ConnectionBase*, std::weak_ptr<ConnectionBase>> live;  // by mu
-
-  void Register(const std::shared_ptr<ConnectionBase>& connection) {
-    std::lock_guard lock(mu);
-    live.emplace(connection.get(), connection);
-  }
-  void Unregister(ConnectionBase* connection) {
-    std::lock_guard lock(mu);
-    live.erase(connection);
-  }
-  std::vector<std::shared_ptr<ConnectionBase>> LiveConnections() {
-    std::vector<std::shared_ptr<ConnectionBase>> out;
-    std::lock_guard lock(mu);
-    for (auto& [raw, weak] : live) {
-      if (auto strong = weak.lock()) out.push_back(std::move(strong));
-    }
-    return out;
-  }
-  // Handlers running off the event loop (on the pool or a runner), by mu.
-  int works_running = 0;
-  std::condition_variable work_finished;
-  void WorkStarted() {
-    std::lock_guard lock(mu);
-    ++works_running;
-  }
-  void WorkFinished() {
-    {
-      std::lock_guard lock(mu);
-      --works_running;
-    }
-    work_finished.notify_all();
-  }
-  void WaitForNoWork() {
-    std::unique_lock lock(mu);
-    work_finished.wait(lock, [&] { return works_running == 0; });
+  // At Stop, after the event loop has stopped: answers it never delivered let go of
+  // their connections while the io_context still exists.
+  void DropAnswers() {
+    std::vector<std::function<void()>> dropped;
+    std::lock_guard lock(answers_mu);
+    dropped.swap(answers);
   }
 
   void ConnectionOpened() { ++open_connections; }
@@ -480,20 +491,28 @@ class Connection final : public ConnectionBase,
 
     // Off the event loop: the answer comes back to this connection's strand.
     auto work = [router, handler, request] { return router->Invoke(*handler, *request); };
-    auto answer = [self = shared_from_this(), reply](HttpResponse response) {
+    // The runner may keep `answer` after calling it: the connection is moved out, so
+    // nothing of the server is held once WorkFinished says so.
+    auto answer = [self = shared_from_this(), reply](HttpResponse response) mutable {
       ServerState& state = self->state_;
       try {
-        state.PostAnswer([self, reply, response = std::move(response)]() mutable {
-          asio::post(self->executor_,
-                     [self, reply, response = std::move(response)]() mutable {
-                       self->Finish(reply, std::move(response));
-                     });
-        });
-      } catch (...) {  // out of memory: the connection times out instead
+        state.PostAnswer(
+            [self = std::move(self), reply, response = std::move(response)]() mutable {
+              auto executor = self->executor_;
+              asio::post(executor,
+                         [self = std::move(self), reply,
+                          response = std::move(response)]() mutable {
+                           self->Finish(reply, std::move(response));
+                         });
+            });
+      } catch (...) {  // out of memory: the connection is closed at Stop
+        self.reset();
       }
       state.WorkFinished();
     };
-    state_.WorkStarted();
+    if (!state_.TryStartWork()) {
+      return Finish(reply, ErrorResponse(503, "The server is stopping"));
+    }
     try {
       const Runner& runner = resolved.placement->runner;
       if (!runner || !runner(*request, work, answer)) {
@@ -1041,13 +1060,15 @@ void HttpServer::Stop(std::chrono::milliseconds drain) {
     for (auto& connection : impl.state.LiveConnections()) connection->ForceClose();
     impl.state.WaitForNoConnections(SteadyClock::now() + kForceCloseGrace);
   }
-  // A handler off the event loop cannot be interrupted: wait until each has answered.
-  impl.state.WaitForNoWork();
+  // A handler off the event loop cannot be interrupted: wait until each has answered,
+  // and start no other.
+  impl.state.CloseWorkAndWait();
   if (impl.pool) impl.pool->join();
   impl.work.reset();
   impl.ioc.stop();
   for (auto& thread : impl.threads) thread.join();
   impl.threads.clear();
+  impl.state.DropAnswers();
 }
 
 ServerStats HttpServer::Stats() const {
