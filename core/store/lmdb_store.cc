@@ -497,10 +497,15 @@ class LmdbStore final : public Store {
     lock.unlock();
     for (WriteRequest* r : jobs) {
       std::unique_ptr<WriteRequest> owned(r);
-      try {
-        if (r->status.ok()) {
-          for (auto& f : r->on_commit) f();
+      if (r->status.ok()) {
+        for (auto& f : r->on_commit) {
+          try {
+            f();
+          } catch (...) {  // the write is durable whatever a callback does
+          }
         }
+      }
+      try {
         r->job_done(r->status);
       } catch (...) {  // done must not throw; nothing sensible to do if it does
       }
@@ -731,6 +736,14 @@ class LmdbStore final : public Store {
 };
 
 }  // namespace
+
+namespace {
+thread_local bool no_wait = false;
+}  // namespace
+
+NoWaitScope::NoWaitScope() : outer_(no_wait) { no_wait = true; }
+NoWaitScope::~NoWaitScope() { no_wait = outer_; }
+bool NoWaitScope::Active() { return no_wait; }
 
 const char* TableName(Table table) { return kTableNames[static_cast<size_t>(table)]; }
 

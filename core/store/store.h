@@ -118,6 +118,22 @@ struct StoreStats {
   uint64_t writes_waiting = 0;
 };
 
+// Marks the calling thread, while it lives, as one that must never wait for a commit
+// (an HTTP event-loop thread answering a read). Code that writes there only to record
+// something, such as a refusal in the audit log, queues that write with RunInBatch
+// instead of waiting for it.
+class NoWaitScope {
+ public:
+  NoWaitScope();
+  ~NoWaitScope();
+  NoWaitScope(const NoWaitScope&) = delete;
+  NoWaitScope& operator=(const NoWaitScope&) = delete;
+  static bool Active();
+
+ private:
+  bool outer_;
+};
+
 class Store {
  public:
   virtual ~Store() = default;

@@ -118,17 +118,26 @@ struct EventDelivery::Impl {
     ReadOutbox();
     for (size_t h = 0; h < hooks.size(); ++h) Dispatch(h);
     Acknowledge();
+    // With no webhook nothing wakes the loop between polls (see Notify), so each poll
+    // must catch up with everything queued since the last one.
+    while (hooks.empty() && pending == 0 && buffered_full_read) {
+      ReadOutbox();
+      Acknowledge(/*force=*/true);
+    }
   }
 
   void ReadOutbox() {
+    buffered_full_read = false;
     while (buffered.size() < options.max_buffered_events) {
       size_t want = std::min(kReadBatch, options.max_buffered_events - buffered.size());
       std::vector<Event> events = engine->PendingEvents(read_after, want);
       for (Event& e : events) Admit(std::move(e));
       if (events.size() < want) break;
+      buffered_full_read = buffered.size() >= options.max_buffered_events;
     }
     pending = buffered.size();
   }
+  bool buffered_full_read = false;  // the last read stopped at max_buffered_events
 
   void Admit(Event event) {
     read_after = event.seq;

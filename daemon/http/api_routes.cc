@@ -8,6 +8,7 @@
 #include <ctime>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <unordered_map>
 #include <utility>
@@ -1115,9 +1116,14 @@ void AddApiRoutes(Router& router, ApiHooks hooks) {
     placement.run_inline = run == RunOn::kInline;
     if (run == RunOn::kBatch) placement.runner = BatchRunner(shared, r);
     const bool writes = method != "GET";
+    const bool on_loop = placement.run_inline;
     router.Add(
         method, route.pattern,
-        [shared, r, writes](HttpRequest& request) {
+        [shared, r, writes, on_loop](HttpRequest& request) {
+          // On the event loop nothing may wait for a commit (a refusal's audit entry
+          // is queued instead; see Engine refusals and NoWaitScope).
+          std::optional<NoWaitScope> no_wait;
+          if (on_loop) no_wait.emplace();
           HttpResponse response = Limited(*shared, *r, request);
           if (writes && !running_in_batch && response.status / 100 == 2) {
             AfterWrite(*shared);  // a job's comes once its batch is durable

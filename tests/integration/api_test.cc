@@ -2,8 +2,10 @@
 // the A1 matrix, the absence of any purge on the API listener, bad input and limits.
 // Each test starts its own daemon on a temp data directory and port 0.
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "integration/daemon_process.h"
@@ -543,6 +545,36 @@ TEST_CASE("R2 R3 R6 Q2 P2 hold through the API as the engine decides them",
                                 std::string(2000, 'x'));
   RequireError(over, 413);
   REQUIRE(Ok(Call(d, "GET", "/acme/usage", key.secret)).at("totalBytes").as_int64() == 0);
+}
+
+TEST_CASE("A3: a read refused on the event loop is still in the audit log",
+          "[integration][A1][A3]") {
+  Running run;
+  const DaemonProcess& d = run.daemon;
+  SetUpWorkspace(d, "acme");
+  ApiKey no_view = AddMemberKey(d, "acme", "carol", "no-view",
+                                {"trash_project", "restore_project"}, AllScopes());
+  auto refusals = [&] {
+    json::value audit = AdminCall(d, "GET", "/v1/workspaces/acme/audit?limit=1000");
+    int n = 0;
+    for (const json::value& e : audit.at("entries").as_array()) {
+      if (!e.at("ok").as_bool() && S(e.at("action")) == "authorize") ++n;
+    }
+    return n;
+  };
+  REQUIRE(refusals() == 0);
+  // GETs run on the event loop, which never waits for a commit: the refusal is
+  // answered at once and its entry joins the next batch. Nothing else writes here, so
+  // the entry must commit on its own.
+  for (int i = 0; i < 3; ++i) {
+    RequireError(Call(d, "GET", "/acme/trash", no_view.secret), 403);
+  }
+  int seen = 0;
+  for (int tries = 0; tries < 200 && seen < 3; ++tries) {
+    seen = refusals();
+    if (seen < 3) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  CHECK(seen == 3);
 }
 
 TEST_CASE("healthz, metrics and the OpenAPI document", "[integration]") {
