@@ -1038,26 +1038,33 @@ const std::vector<ApiRoute>& RouteTable() {
   return table;
 }
 
-// Applies the per-key rate limit (or per address without a key) before the handler.
+// The 429 answer when the request is over the rate of its key (or of its address,
+// without a key), else nothing. Counts the request.
+std::optional<HttpResponse> OverRate(const ApiContext& hooks, const ApiRoute& route,
+                                     const HttpRequest& request) {
+  if (!route.rate_limited || !hooks.rate_limiter) return std::nullopt;
+  std::string key = KeyOf(request);
+  if (key.empty()) {
+    std::string addr = request.remote_address;
+    size_t colon = addr.rfind(':');
+    key = "addr " + (colon == std::string::npos ? addr : addr.substr(0, colon));
+  } else {
+    key = "key " + key;
+  }
+  int retry_after = 1;
+  if (hooks.rate_limiter->Allow(key, &retry_after)) return std::nullopt;
+  HttpResponse r = ErrorResponse(429, "Too many requests for this API key; retry in " +
+                                          std::to_string(retry_after) + " s.");
+  r.headers.emplace_back("Retry-After", std::to_string(retry_after));
+  return r;
+}
+
+// Applies the per-key rate limit before the handler. A job's request was counted
+// before it was queued (BatchRunner), once however many times its batch runs.
 HttpResponse Limited(const ApiContext& hooks, const ApiRoute& route,
                      HttpRequest& request) {
-  if (route.rate_limited && hooks.rate_limiter) {
-    std::string key = KeyOf(request);
-    if (key.empty()) {
-      std::string addr = request.remote_address;
-      size_t colon = addr.rfind(':');
-      key = "addr " + (colon == std::string::npos ? addr : addr.substr(0, colon));
-    } else {
-      key = "key " + key;
-    }
-    int retry_after = 1;
-    if (!hooks.rate_limiter->Allow(key, &retry_after)) {
-      HttpResponse r =
-          ErrorResponse(429, "Too many requests for this API key; retry in " +
-                                 std::to_string(retry_after) + " s.");
-      r.headers.emplace_back("Retry-After", std::to_string(retry_after));
-      return r;
-    }
+  if (!running_in_batch) {
+    if (auto refused = OverRate(hooks, route, request)) return std::move(*refused);
   }
   return route.handler(hooks, request);
 }
@@ -1085,6 +1092,10 @@ Runner BatchRunner(std::shared_ptr<const ApiContext> hooks, const ApiRoute* rout
   return [hooks, route](const HttpRequest& request, std::function<HttpResponse()> work,
                         std::function<void(HttpResponse)> answer) {
     if (route->on_pool && route->on_pool(request)) return false;
+    if (auto refused = OverRate(*hooks, *route, request)) {
+      answer(std::move(*refused));  // nothing to write: no need to queue
+      return true;
+    }
     auto response = std::make_shared<HttpResponse>();
     hooks->engine->store().RunInBatch(
         [response, work = std::move(work)] {
