@@ -453,5 +453,23 @@ TEST_CASE_METHOD(Delivering,
   CHECK(log.At(LogLevel::kWarn).front().find("connect") != std::string::npos);
 }
 
+TEST_CASE_METHOD(Delivering,
+                 "Outbox: with no webhook, one poll acknowledges all that queued since the "
+                 "last, beyond the read buffer",
+                 "[webhooks][outbox]") {
+  // Nothing wakes the loop between polls without a webhook (Notify does nothing), so
+  // a poll must catch up with more than it can buffer at once.
+  for (int i = 0; i < 25; ++i) TrashWorkflow(env, "acme", "flow-" + std::to_string(i));
+  REQUIRE(OutboxIds(env).size() == 25);
+  EventDeliveryOptions options = FastOptions();
+  options.max_buffered_events = 10;
+  options.poll_interval = std::chrono::hours(1);  // only the first read, at Start
+  StartDelivery({}, options);
+  delivery->Notify();  // with no webhook: no pump
+  CHECK(Eventually([&] { return OutboxEmpty(env); }));
+  delivery->Stop();
+  CHECK(receiver.All().empty());
+}
+
 }  // namespace
 }  // namespace trashd::testing
