@@ -22,7 +22,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <ctime>
 #include <string>
 #include <thread>
@@ -183,9 +182,7 @@ void PrintLoad(const char* label, const LoadFigures& f, double window_ms,
 
 // A counter from trashd's /metrics (0 when absent).
 double MetricValue(TrashdProcess& daemon, const std::string& name) {
-  std::string body = daemon.Api().Request("GET", "/metrics").body;
-  size_t at = body.find("\n" + name + " ");
-  return at == std::string::npos ? 0 : std::atof(body.c_str() + at + name.size() + 2);
+  return daemon.Api().Request("GET", "/metrics").Metric(name).value_or(0);
 }
 
 void Writes(TrashdProcess& daemon, int seconds) {

@@ -20,6 +20,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "support/assertions.h"
+#include "support/eventually.h"
 #include "support/test_env.h"
 #include "util/crypto.h"
 
@@ -29,15 +30,6 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-// Polls `done` until it holds, for at most 20 seconds; says whether it did.
-bool Eventually(const std::function<bool()>& done) {
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
 
 // One request the receiver got, and what it answered.
 struct Received {

@@ -2,13 +2,12 @@
 // the A1 matrix, the absence of any purge on the API listener, bad input and limits.
 // Each test starts its own daemon on a temp data directory and port 0.
 #include <catch2/catch.hpp>
-#include <chrono>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "integration/daemon_process.h"
+#include "support/eventually.h"
 
 namespace trashd::testing {
 namespace {
@@ -433,14 +432,13 @@ TEST_CASE("the per-key rate limit answers 429 before anything is written",
   // A read's entry is queued for the next batch rather than waited for (the event
   // loop never waits for a commit), so give the last ones a moment to commit.
   size_t written = 0;
-  for (int tries = 0; tries < 200; ++tries) {
+  Eventually([&] {
     json::value audit_after =
         AdminCall(d, "GET", "/v1/workspaces/acme/audit?limit=10000");
     written = audit_after.at("entries").as_array().size() -
               audit_before.at("entries").as_array().size();
-    if (written >= static_cast<size_t>(ok)) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
+    return written >= static_cast<size_t>(ok);
+  });
   REQUIRE(written == static_cast<size_t>(ok));
   // Another key is not affected by this one's limit.
   Ok(Call(d, "GET", "/acme/trash", key.secret));
@@ -592,10 +590,7 @@ TEST_CASE("A3: a read refused on the event loop is still in the audit log",
     RequireError(Call(d, "GET", "/acme/trash", no_view.secret), 403);
   }
   int seen = 0;
-  for (int tries = 0; tries < 200 && seen < 3; ++tries) {
-    seen = refusals();
-    if (seen < 3) std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
+  Eventually([&] { return (seen = refusals()) >= 3; });
   CHECK(seen == 3);
 }
 
@@ -616,9 +611,9 @@ TEST_CASE("healthz, metrics and the OpenAPI document", "[integration]") {
           std::string::npos);
   // Group commit is visible: at least the workspace, key and project writes so far.
   auto counter = [&](const std::string& name) {
-    size_t at = metrics.body.find("\n" + name + " ");
-    REQUIRE(at != std::string::npos);
-    return std::stod(metrics.body.substr(at + name.size() + 2));
+    std::optional<double> value = metrics.Metric(name);
+    REQUIRE(value);
+    return *value;
   };
   CHECK(counter("trashd_store_writes_total") >= 3);
   CHECK(counter("trashd_store_write_batches_total") >= 1);

@@ -17,6 +17,7 @@
 
 #include "app/daemon.h"
 #include "integration/daemon_process.h"
+#include "support/eventually.h"
 
 namespace trashd::testing {
 namespace {
@@ -311,12 +312,8 @@ TEST_CASE("the limits of the settings file hold on the API listener",
   REQUIRE(refused.status == 503);
   held.clear();
   // Once they are gone, new connections are served again.
-  bool served = false;
-  for (int i = 0; i < 50 && !served; ++i) {
-    served = d.Api().Request("GET", "/healthz").status == 200;
-    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  REQUIRE(served);
+  REQUIRE(Eventually([&] { return d.Api().Request("GET", "/healthz").status == 200; },
+                     std::chrono::milliseconds(2500)));
 }
 
 }  // namespace

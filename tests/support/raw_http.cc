@@ -18,6 +18,12 @@ const std::string& RawResponse::Header(const std::string& name) const {
   return it == headers.end() ? kEmpty : it->second;
 }
 
+std::optional<double> RawResponse::Metric(const std::string& name) const {
+  size_t at = ("\n" + body).find("\n" + name + " ");
+  if (at == std::string::npos) return std::nullopt;
+  return std::strtod(body.c_str() + at + name.size() + 1, nullptr);
+}
+
 Client Client::Tcp(uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in address{};

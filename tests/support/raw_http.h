@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,8 @@ struct RawResponse {
 
   const std::string& Header(const std::string& name) const;
   boost::json::value Json() const { return boost::json::parse(body); }
+  // The value of an unlabelled metric in a Prometheus text body (GET /metrics).
+  std::optional<double> Metric(const std::string& name) const;
 };
 
 class Client {
