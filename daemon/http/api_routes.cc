@@ -48,8 +48,10 @@ class TrashPageCache {
 
 // What every handler sees: the hooks, and the state the routes keep.
 struct ApiContext : ApiHooks {
-  explicit ApiContext(ApiHooks hooks) : ApiHooks(std::move(hooks)) {}
+  explicit ApiContext(ApiHooks hooks)
+      : ApiHooks(std::move(hooks)), openapi(ApiOpenApiDocument(version)) {}
   mutable TrashPageCache trash_pages;
+  const std::string openapi;  // the document never changes while the process runs
 };
 
 using ApiHandler = HttpResponse (*)(const ApiContext&, HttpRequest&);
@@ -59,7 +61,8 @@ using ApiHandler = HttpResponse (*)(const ApiContext&, HttpRequest&);
 // Where a route's handler runs (see Placement in router.h).
 enum class RunOn {
   kByMethod,  // GET: kInline; PUT (uploads write blob files): kPool; others: kBatch
-  kInline,    // on the event loop: reads of a snapshot
+  kInline,    // on the event loop: reads of a snapshot, bounded by a page limit
+              // (reads of a whole Trash or of every workspace go on the pool)
   kBatch,     // as a job of the store's next batch: one engine write, or a few
   kPool,      // on the blocking pool
 };
@@ -954,7 +957,7 @@ HttpResponse MetricsRoute(const ApiContext& hooks, HttpRequest&) {
 
 HttpResponse OpenApiRoute(const ApiContext& hooks, HttpRequest&) {
   HttpResponse r;
-  r.body = ApiOpenApiDocument(hooks.version);
+  r.body = hooks.openapi;
   return r;
 }
 
@@ -1026,13 +1029,14 @@ const std::vector<ApiRoute>& RouteTable() {
       {"GET", "/:ws/usage", "Storage used: active, trash, per type, quota",
        "project:read", UsageRoute},
       {"GET", "/:ws/trash/treemap", "Trash sizes by type and item",
-       "project:read + view_trash", TreemapRoute},
+       "project:read + view_trash", TreemapRoute, false, false, true, RunOn::kPool},
       {"GET", "/:ws/audit", "The audit log (query: since, limit)",
        "project:read + view_trash", AuditRoute},
       {"GET", "/api/trash", "The key's Trash (second platform's shape)",
-       "project:read + view_trash", BearerTrashRoute},
+       "project:read + view_trash", BearerTrashRoute, false, false, true, RunOn::kPool},
       {"GET", "/healthz", "Liveness and readiness", "", HealthRoute, false, false, false},
-      {"GET", "/metrics", "Prometheus metrics", "", MetricsRoute, false, false, false},
+      {"GET", "/metrics", "Prometheus metrics", "", MetricsRoute, false, false, false,
+       RunOn::kPool},
       {"GET", "/openapi.json", "This document", "", OpenApiRoute, false, false, false},
   };
   return table;
