@@ -272,26 +272,19 @@ Status Engine::Impl::Refuse(const Actor& actor, std::string_view ws,
                             std::string_view target_id, Status status) {
   // Storage failures are not refusals of the caller; there is nothing to record.
   if (status.code() == Code::kUnavailable) return status;
+  auto record = [this, actor, ws = std::string(ws), action = std::string(action),
+                 type = std::string(type), target_id = std::string(target_id),
+                 detail = status.message()](WriteTxn& txn) {
+    Audit(txn, actor, ws, action, type, target_id, "", 0, false, detail);
+    return Status::Ok();
+  };
   if (NoWaitScope::Active()) {
     // A thread that must not wait for a commit: the entry joins the next batch and the
     // refusal is answered now.
-    store->RunInBatch(
-        [this, actor, ws = std::string(ws), action = std::string(action),
-         type = std::string(type), target_id = std::string(target_id),
-         detail = status.message()] {
-          (void)store->Write([&](WriteTxn& txn) {
-            Audit(txn, actor, ws, action, type, target_id, "", 0, false, detail);
-            return Status::Ok();
-          });
-        },
-        [](Status) {});
-    return status;
+    store->RunInBatch([this, record] { (void)store->Write(record); }, [](Status) {});
+  } else {
+    (void)store->Write(record);  // The refusal stands even if the audit write fails.
   }
-  Status written = store->Write([&](WriteTxn& txn) {
-    Audit(txn, actor, ws, action, type, target_id, "", 0, false, status.message());
-    return Status::Ok();
-  });
-  (void)written;  // The refusal stands even if the audit write fails.
   return status;
 }
 

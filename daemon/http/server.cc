@@ -143,33 +143,35 @@ struct ServerState {
   // Answers coming from other threads (the pool, a runner) gather here and reach the
   // event loop with one post: a store batch answers many requests at once, and each
   // post from outside the loop may have to wake it.
+  // Each answer runs on its connection's strand.
+  using Answer = std::pair<asio::any_io_executor, std::function<void()>>;
   std::mutex answers_mu;
-  std::vector<std::function<void()>> answers;  // by answers_mu
-  bool answers_posted = false;                 // by answers_mu
-  void PostAnswer(std::function<void()> answer) {
+  std::vector<Answer> answers;  // by answers_mu
+  bool answers_posted = false;  // by answers_mu
+  void PostAnswer(asio::any_io_executor strand, std::function<void()> answer) {
     bool post;
     {
       std::lock_guard lock(answers_mu);
-      answers.push_back(std::move(answer));
+      answers.emplace_back(std::move(strand), std::move(answer));
       post = !answers_posted;
       answers_posted = true;
     }
     if (post) asio::post(*ioc, [this] { DeliverAnswers(); });
   }
   void DeliverAnswers() {
-    std::vector<std::function<void()>> ready;
+    std::vector<Answer> ready;
     {
       std::lock_guard lock(answers_mu);
       ready.swap(answers);
       answers_posted = false;
     }
-    for (auto& answer : ready) answer();
+    for (auto& [strand, answer] : ready) asio::post(strand, std::move(answer));
   }
 
   // At Stop, after the event loop has stopped: answers it never delivered let go of
   // their connections while the io_context still exists.
   void DropAnswers() {
-    std::vector<std::function<void()>> dropped;
+    std::vector<Answer> dropped;
     std::lock_guard lock(answers_mu);
     dropped.swap(answers);
   }
@@ -496,15 +498,11 @@ class Connection final : public ConnectionBase,
     auto answer = [self = shared_from_this(), reply](HttpResponse response) mutable {
       ServerState& state = self->state_;
       try {
-        state.PostAnswer(
-            [self = std::move(self), reply, response = std::move(response)]() mutable {
-              auto executor = self->executor_;
-              asio::post(executor,
-                         [self = std::move(self), reply,
-                          response = std::move(response)]() mutable {
-                           self->Finish(reply, std::move(response));
-                         });
-            });
+        auto strand = self->executor_;
+        state.PostAnswer(std::move(strand), [self = std::move(self), reply,
+                                             response = std::move(response)]() mutable {
+          self->Finish(reply, std::move(response));
+        });
       } catch (...) {  // out of memory: the connection is closed at Stop
         self.reset();
       }
