@@ -274,12 +274,7 @@ TEST_CASE("Store: a write function that returns an error leaves nothing behind",
           "[store]") {
   TempDir dir;
   auto store = OpenStore(dir.path());
-  REQUIRE(store
-              ->Write([](WriteTxn& txn) {
-                txn.Put(Table::kResources, "p_keep", "v1");
-                return Status::Ok();
-              })
-              .ok());
+  REQUIRE(Put(*store, "p_keep", "v1").ok());
 
   bool committed_hook_ran = false;
   Status failed = store->Write([&](WriteTxn& txn) {
@@ -497,12 +492,7 @@ TEST_CASE("Store: a backup is a consistent copy that opens as a store", "[store]
   REQUIRE(s.ok());
 
   // Writes after the backup are not in it.
-  REQUIRE(store
-              ->Write([](WriteTxn& txn) {
-                txn.Put(Table::kResources, "p_2", "later");
-                return Status::Ok();
-              })
-              .ok());
+  REQUIRE(Put(*store, "p_2", "later").ok());
 
   auto restored = OpenStore(copy_dir.path() + "/restored");
   CHECK(Read(*restored, Table::kWorkspaces, "acme") == "workspace");
@@ -561,12 +551,7 @@ TEST_CASE("Store: a write refused inside a batch changes nothing while its batch
           "[store][group_commit]") {
   TempDir dir;
   auto store = OpenStore(dir.path());
-  REQUIRE(store
-              ->Write([](WriteTxn& txn) {
-                txn.Put(Table::kResources, "p_shared", "before");
-                return Status::Ok();
-              })
-              .ok());
+  REQUIRE(Put(*store, "p_shared", "before").ok());
   const uint64_t batches_before = store->Stats().write_batches;
 
   auto writes = [](const std::string& id) {
