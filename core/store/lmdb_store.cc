@@ -6,7 +6,12 @@
 // transaction (committed into the parent when the function succeeds, aborted when it
 // refuses, so a refusal changes nothing and its batch-mates are unaffected), commits
 // the parent once and only then answers the whole batch. Calls arriving meanwhile
-// queue and form the next batch; no timer ever waits for company. Whichever caller is
+// queue and form the next batch. After a batch of several calls, the next one stays
+// open while its calls run: those that queue meanwhile join it (TakeMore), and it
+// commits once none has queued for gather_gap (StoreOptions). That turns the two
+// alternating half-size batches of a steady set of clients (each client's next call
+// arrives while the other half's batch commits) into one batch and one fsync for
+// most of them. A lone call never waits for company. Whichever caller is
 // running leads (no thread is woken just to lead), but batches always come from the
 // front, so calls commit in the order they queued. A batch of one runs straight in the
 // parent and costs what an ungrouped write does. Only the leader writes, and LMDB's
@@ -38,6 +43,7 @@
 #include <array>
 #include <cerrno>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -296,6 +302,7 @@ class LmdbStore final : public Store {
         stopping_ = true;
       }
       writer_wake_.notify_one();
+      gather_wake_.notify_one();
       writer_.join();  // after it has run every job still queued
     }
     if (env_) mdb_env_close(env_);
@@ -310,6 +317,8 @@ class LmdbStore final : public Store {
     mdb_env_set_maxdbs(env_, static_cast<MDB_dbi>(Table::kCount) + 2);
     mdb_env_set_maxreaders(env_, 512);
     max_batch_ = std::max<size_t>(1, options.max_batch);
+    gather_gap_ = options.gather_gap;
+    gather_max_ = options.gather_max;
     batch_.reserve(max_batch_);  // so leading a batch allocates nothing here
     // Keep a larger map when the file on disk is already bigger than asked for.
     MDB_envinfo info;
@@ -389,6 +398,7 @@ class LmdbStore final : public Store {
     WriteRequest request(&fn);
     std::unique_lock lock(queue_mu_);
     queue_.push_back(&request);
+    if (gathering_) gather_wake_.notify_one();
     while (!request.done) {
       if (leading_) {
         request.wake.wait(lock);
@@ -409,12 +419,15 @@ class LmdbStore final : public Store {
     request->job = std::move(job);
     request->job_done = std::move(done);
     bool wake_writer;
+    bool wake_gatherer;
     {
       std::lock_guard lock(queue_mu_);
       queue_.push_back(request.release());
       wake_writer = !leading_;
+      wake_gatherer = gathering_;
     }
     if (wake_writer) writer_wake_.notify_one();
+    if (wake_gatherer) gather_wake_.notify_one();
   }
 
   Status Backup(const std::string& path) override {
@@ -465,8 +478,10 @@ class LmdbStore final : public Store {
     leading_ = true;
     const auto n = static_cast<std::ptrdiff_t>(std::min(queue_.size(), max_batch_));
     batch_.assign(queue_.begin(), queue_.begin() + n);
+    // Only after a batch of several: a lone writer never waits for company.
+    const bool gather = last_batch_ > 1 && gather_gap_.count() > 0;
     lock.unlock();
-    CommitBatch();
+    CommitBatch(gather);
     generation_.fetch_add(1, std::memory_order_release);
     lock.lock();
     std::vector<WriteRequest*> jobs;
@@ -480,6 +495,7 @@ class LmdbStore final : public Store {
       r->wake.notify_one();
     }
     writes_ += batch_.size();
+    last_batch_ = batch_.size();
     ++write_batches_;
     batch_.clear();
     leading_ = false;
@@ -628,10 +644,11 @@ class LmdbStore final : public Store {
   }
 
   // Commits batch_ and answers each of its requests.
-  void CommitBatch() {
+  void CommitBatch(bool gather) {
     for (WriteRequest* r : batch_) r->settled = false;
     for (int grows = 0;;) {
-      BatchEnd end = TryBatch();
+      BatchEnd end = TryBatch(gather);
+      gather = false;  // a batch that runs again is the one already gathered
       if (end == BatchEnd::kAnswered) return;
       if (end == BatchEnd::kRetry) continue;  // one more request settled or nested
       // The map is full: nothing of the batch stays; grow and run all of it again.
@@ -645,8 +662,11 @@ class LmdbStore final : public Store {
     }
   }
 
-  // One attempt at batch_ in one write transaction.
-  BatchEnd TryBatch() {
+  // One attempt at batch_ in one write transaction. With `gather`, the calls that
+  // queue while it runs join it (TakeMore) until the queue stays empty for
+  // gather_gap_, the batch is full or gather_max_ has passed since it began.
+  BatchEnd TryBatch(bool gather) {
+    const auto gather_until = std::chrono::steady_clock::now() + gather_max_;
     std::shared_lock lock(map_mu_);
     size_t live = 0;
     for (WriteRequest* r : batch_) {
@@ -660,7 +680,9 @@ class LmdbStore final : public Store {
     int rc = mdb_txn_begin(env_, nullptr, 0, &raw);
     if (rc != 0) return Answer(LmdbError("begin write", rc));
     LmdbTxn parent(raw, dbis_);
-    for (WriteRequest* r : batch_) {
+    for (size_t i = 0;; ++i) {
+      if (i == batch_.size() && !(gather && TakeMore(gather_until))) break;
+      WriteRequest* r = batch_[i];
       if (r->settled) continue;
       if (r->job) {
         BatchEnd end = RunJob(*r, parent, raw);
@@ -693,6 +715,28 @@ class LmdbStore final : public Store {
       }
     }
     return BatchEnd::kAnswered;
+  }
+
+  // Adds to batch_ the calls queued behind it, waiting up to gather_gap_ (but not past
+  // `until`) for one to queue. False when none came or the batch is full.
+  bool TakeMore(std::chrono::steady_clock::time_point until) {
+    std::unique_lock lock(queue_mu_);
+    auto queued_behind = [&] { return queue_.size() > batch_.size(); };
+    if (!queued_behind() && !stopping_ && batch_.size() < max_batch_) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= until) return false;
+      gathering_ = true;
+      gather_wake_.wait_until(lock, std::min(until, now + gather_gap_),
+                              [&] { return queued_behind() || stopping_; });
+      gathering_ = false;
+    }
+    const size_t from = batch_.size();
+    const size_t to = std::min(queue_.size(), max_batch_);
+    for (size_t i = from; i < to; ++i) {
+      queue_[i]->settled = false;
+      batch_.push_back(queue_[i]);
+    }
+    return to > from;
   }
 
   // Answers every request of batch_ not answered yet with `status`.
@@ -729,6 +773,11 @@ class LmdbStore final : public Store {
   std::vector<WriteRequest*> batch_;  // the leader's batch (only the leader uses it)
   uint64_t writes_ = 0;               // (queue_mu_)
   uint64_t write_batches_ = 0;        // (queue_mu_)
+  size_t last_batch_ = 0;             // calls in the last batch (queue_mu_)
+  bool gathering_ = false;            // the leader waits in TakeMore (queue_mu_)
+  std::condition_variable gather_wake_;
+  std::chrono::microseconds gather_gap_{0};
+  std::chrono::microseconds gather_max_{0};
   std::shared_mutex map_mu_;
   uint64_t map_bytes_ = 0;
   int grows_ = 0;

@@ -7,9 +7,13 @@
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <future>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -936,6 +940,53 @@ TEST_CASE("Store jobs: jobs and Write calls from many threads lose no update",
   auto stats = store->Stats();
   CHECK(stats.writes_waiting == 0);
   CHECK(stats.write_batches < stats.writes);  // some batches held several calls
+}
+
+TEST_CASE("Store jobs: after a batch of several, calls queued while a batch runs join it",
+          "[store][jobs][group_commit]") {
+  // Each job writes its name; some queue more jobs while they run. A alone is the
+  // first batch; B and C, queued during it, the second. D and E queue during the
+  // second, which follows a batch of one, so it commits without them. The third
+  // begins with D and E after a batch of two: F, queued while D runs, joins it
+  // instead of waiting for a fourth (unless gathering is off).
+  const bool gather = GENERATE(true, false);
+  TempDir dir;
+  StoreOptions options = TestOptions();
+  if (!gather) options.gather_gap = std::chrono::microseconds(0);
+  auto store = OpenStore(dir.path(), options);
+  // Which jobs each job queues while it runs.
+  const std::map<std::string, std::vector<std::string>> queues = {
+      {"A", {"B", "C"}}, {"B", {"D", "E"}}, {"D", {"F"}}};
+  std::mutex mu;
+  std::condition_variable all_done;
+  std::vector<std::string> answered;
+  std::function<void(const std::string&)> queue_job = [&](const std::string& name) {
+    store->RunInBatch(
+        [&, name] {
+          (void)Put(*store, "job_" + name, "ran");
+          auto found = queues.find(name);
+          if (found == queues.end()) return;
+          for (const auto& next : found->second) queue_job(next);
+        },
+        [&, name](Status s) {
+          std::lock_guard lock(mu);
+          answered.push_back(name + (s.ok() ? "" : " failed"));
+          all_done.notify_one();
+        });
+  };
+  const uint64_t batches_before = store->Stats().write_batches;
+  queue_job("A");
+  {
+    std::unique_lock lock(mu);
+    REQUIRE(all_done.wait_for(lock, std::chrono::seconds(20),
+                              [&] { return answered.size() == 6; }));
+  }
+  // Answered in the order they queued, each once its batch was durable.
+  CHECK(answered == std::vector<std::string>{"A", "B", "C", "D", "E", "F"});
+  for (const char* name : {"A", "B", "C", "D", "E", "F"}) {
+    CHECK(Read(*store, Table::kResources, std::string("job_") + name) == "ran");
+  }
+  CHECK(store->Stats().write_batches - batches_before == (gather ? 3u : 4u));
 }
 
 TEST_CASE("Store jobs: a job whose batch fills the map runs again and writes once",
