@@ -297,6 +297,12 @@ Status Engine::Impl::RunAudited(const Actor& actor, std::string_view ws,
   return s;
 }
 
+Status Engine::RecordRefusal(const Actor& actor, std::string_view ws,
+                             std::string_view action, std::string_view type,
+                             std::string_view target_id, Status status) {
+  return impl_->Refuse(actor, ws, action, type, target_id, std::move(status));
+}
+
 std::vector<AuditEntry> Engine::Audit(std::string_view ws, TimeMs since, size_t limit) {
   std::vector<AuditEntry> out;
   auto txn = impl_->store->BeginRead();

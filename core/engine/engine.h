@@ -177,6 +177,10 @@ class Engine {
 
   // ---- Audit (A3) and events (§7) -----------------------------------------------
   std::vector<AuditEntry> Audit(std::string_view ws, TimeMs since, size_t limit);
+  // Records, in the audit log, a refusal decided outside the engine (an admin route
+  // whose confirmation did not match, say) and returns `status`, the refusal.
+  Status RecordRefusal(const Actor& actor, std::string_view ws, std::string_view action,
+                       std::string_view type, std::string_view target_id, Status status);
   std::vector<Event> PendingEvents(uint64_t after_seq, size_t limit);
   Status AckEvents(uint64_t up_to_seq);
   // Queues, in the outbox, one `expiring` event per trash item whose

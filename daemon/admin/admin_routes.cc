@@ -527,8 +527,9 @@ Answer AdminRoutes::RestoreAll(HttpRequest& request) {
 }
 
 Answer AdminRoutes::Purge(HttpRequest& request) {
+  // No body is a missing confirmation, answered (and audited) as one.
   TRASHD_ASSIGN_OR_RETURN(json::object body,
-                          BodyOf(request, {"confirm", "parentId", "dryRun"}));
+                          BodyOf(request, {"confirm", "parentId", "dryRun"}, true));
   TRASHD_ASSIGN_OR_RETURN(std::optional<std::string> confirm,
                           StringField(body, "confirm"));
   TRASHD_ASSIGN_OR_RETURN(std::optional<std::string> parent,
@@ -539,9 +540,10 @@ Answer AdminRoutes::Purge(HttpRequest& request) {
   // P3: a person confirms by typing the id back; the check lives here so no client
   // can skip it. A dry run purges nothing and needs no confirmation.
   if (!dry_run && confirm != public_id) {
-    return InvalidArgument(
-        "Purging is permanent: field 'confirm' must be the item's id \"" + public_id +
-        "\" exactly; nothing was purged");
+    return engine().RecordRefusal(
+        Actor::Admin(), ws, "purge", request.params.at("type"), public_id,
+        InvalidArgument("Purging is permanent: field 'confirm' must be the item's id \"" +
+                        public_id + "\" exactly; nothing was purged"));
   }
   TRASHD_ASSIGN_OR_RETURN(std::string id, ItemId(request, parent.value_or("")));
   if (dry_run) {
@@ -554,7 +556,7 @@ Answer AdminRoutes::Purge(HttpRequest& request) {
 }
 
 Answer AdminRoutes::EmptyTrash(HttpRequest& request) {
-  TRASHD_ASSIGN_OR_RETURN(json::object body, BodyOf(request, {"confirm", "dryRun"}));
+  TRASHD_ASSIGN_OR_RETURN(json::object body, BodyOf(request, {"confirm", "dryRun"}, true));
   TRASHD_ASSIGN_OR_RETURN(std::optional<std::string> confirm,
                           StringField(body, "confirm"));
   TRASHD_ASSIGN_OR_RETURN(bool dry_run, DryRun(body));
@@ -565,9 +567,10 @@ Answer AdminRoutes::EmptyTrash(HttpRequest& request) {
         {"dryRun", true}, {"items", usage.trash_items}, {"bytes", usage.trash_bytes}};
   }
   if (confirm != ws) {
-    return InvalidArgument(
-        "Emptying the Trash is permanent: field 'confirm' must be the workspace \"" + ws +
-        "\" exactly; nothing was purged");
+    return engine().RecordRefusal(
+        Actor::Admin(), ws, "empty-trash", "workspace", ws,
+        InvalidArgument("Emptying the Trash is permanent: field 'confirm' must be the "
+                        "workspace \"" + ws + "\" exactly; nothing was purged"));
   }
   TRASHD_ASSIGN_OR_RETURN(PurgeOutcome outcome, engine().EmptyTrash(Actor::Admin(), ws));
   return PurgeJson(outcome);

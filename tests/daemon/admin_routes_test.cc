@@ -70,6 +70,24 @@ class Admin {
     return nullptr;
   }
 
+  // The refusals of `action` made via the admin socket, oldest first, each as
+  // "<type> <target id>: <detail>", as the audit route lists them.
+  std::vector<std::string> RefusalsInAudit(const std::string& action) {
+    Reply audit = Call("GET", "/v1/workspaces/acme/audit");
+    REQUIRE(audit.status == 200);
+    std::vector<std::string> out;
+    for (const json::value& entry : audit.object().at("entries").as_array()) {
+      if (entry.at("via") != "admin" || entry.at("action") != json::value(action) ||
+          entry.at("ok").as_bool()) {
+        continue;
+      }
+      out.push_back(std::string(entry.at("type").as_string()) + " " +
+                    std::string(entry.at("targetId").as_string()) + ": " +
+                    std::string(entry.at("detail").as_string()));
+    }
+    return out;
+  }
+
   Resource Trashed(const std::string& type, const std::string& parent,
                    const std::string& slug) {
     Resource r = env.Create("acme", type, parent, slug);
@@ -319,15 +337,21 @@ TEST_CASE("purge needs the item's exact id as confirm, checked by the route", "[
   REQUIRE_OK(admin.env->Trash(Alice(), "acme", project.id));
   const std::string purge = "/v1/workspaces/acme/trash/project/" + project.id + "/purge";
 
-  for (const json::object& body :
-       {json::object{}, json::object{{"confirm", "yes"}},
-        json::object{{"confirm", project.id + " "}}, json::object{{"confirm", "det"}}}) {
+  for (const std::string& body :
+       {std::string(), std::string("{}"), json::serialize(json::object{{"confirm", "yes"}}),
+        json::serialize(json::object{{"confirm", project.id + " "}}),
+        json::serialize(json::object{{"confirm", "det"}})}) {
     Reply refused = admin.Call("POST", purge, body);
     REQUIRE_STATUS(refused, 400);
     CHECK(refused.error().find("nothing was purged") != std::string::npos);
   }
   CHECK_FALSE(admin.TrashRow(project.id).is_null());
   CHECK(UsageOf(admin.env).trash_bytes == 700);
+  // A3: each refusal is in the audit log, with what was asked of the operator.
+  CHECK(admin.RefusalsInAudit("purge") ==
+        std::vector<std::string>(5, "project " + project.id + ": Purging is permanent: "
+                                    "field 'confirm' must be the item's id \"" +
+                                    project.id + "\" exactly; nothing was purged"));
 
   Reply dry = admin.Call("POST", purge, json::object{{"dryRun", true}});
   REQUIRE_STATUS(dry, 200);
@@ -358,6 +382,7 @@ TEST_CASE("empty-trash needs the workspace as confirm", "[admin]") {
                             json::object{{"confirm", "beta"}}),
                  400);
   CHECK(UsageOf(admin.env).trash_items == 2);
+  CHECK(admin.RefusalsInAudit("empty-trash").size() == 2);
 
   Reply dry = admin.Call("POST", "/v1/workspaces/acme/trash/empty",
                          json::object{{"dryRun", true}});
