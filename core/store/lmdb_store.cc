@@ -11,7 +11,8 @@
 // commits once none has queued for gather_gap (StoreOptions). That turns the two
 // alternating half-size batches of a steady set of clients (each client's next call
 // arrives while the other half's batch commits) into one batch and one fsync for
-// most of them. A lone call never waits for company. Whichever caller is
+// most of them. Gathering follows only a batch of several, so a lone writer waits
+// at most once, by gather_gap, after a burst of company. Whichever caller is
 // running leads (no thread is woken just to lead), but batches always come from the
 // front, so calls commit in the order they queued. A batch of one runs straight in the
 // parent and costs what an ungrouped write does. Only the leader writes, and LMDB's
@@ -317,8 +318,10 @@ class LmdbStore final : public Store {
     mdb_env_set_maxdbs(env_, static_cast<MDB_dbi>(Table::kCount) + 2);
     mdb_env_set_maxreaders(env_, 512);
     max_batch_ = std::max<size_t>(1, options.max_batch);
-    gather_gap_ = options.gather_gap;
-    gather_max_ = options.gather_max;
+    // At most a second each, so adding them to a time point cannot overflow.
+    constexpr std::chrono::microseconds kMostGather = std::chrono::seconds(1);
+    gather_max_ = std::clamp(options.gather_max, std::chrono::microseconds(0), kMostGather);
+    gather_gap_ = std::clamp(options.gather_gap, std::chrono::microseconds(0), gather_max_);
     batch_.reserve(max_batch_);  // so leading a batch allocates nothing here
     // Keep a larger map when the file on disk is already bigger than asked for.
     MDB_envinfo info;
@@ -478,7 +481,7 @@ class LmdbStore final : public Store {
     leading_ = true;
     const auto n = static_cast<std::ptrdiff_t>(std::min(queue_.size(), max_batch_));
     batch_.assign(queue_.begin(), queue_.begin() + n);
-    // Only after a batch of several: a lone writer never waits for company.
+    // Only after a batch of several: a lone writer does not wait for company.
     const bool gather = last_batch_ > 1 && gather_gap_.count() > 0;
     lock.unlock();
     CommitBatch(gather);
@@ -720,15 +723,16 @@ class LmdbStore final : public Store {
   // Adds to batch_ the calls queued behind it, waiting up to gather_gap_ (but not past
   // `until`) for one to queue. False when none came or the batch is full.
   bool TakeMore(std::chrono::steady_clock::time_point until) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= until) return false;  // open long enough: what queued waits for the next
     std::unique_lock lock(queue_mu_);
     auto queued_behind = [&] { return queue_.size() > batch_.size(); };
     if (!queued_behind() && !stopping_ && batch_.size() < max_batch_) {
-      const auto now = std::chrono::steady_clock::now();
-      if (now >= until) return false;
       gathering_ = true;
       gather_wake_.wait_until(lock, std::min(until, now + gather_gap_),
                               [&] { return queued_behind() || stopping_; });
       gathering_ = false;
+      if (std::chrono::steady_clock::now() >= until) return false;
     }
     const size_t from = batch_.size();
     const size_t to = std::min(queue_.size(), max_batch_);

@@ -110,8 +110,10 @@ struct StoreOptions {
   // once none has queued for gather_gap, it holds max_batch calls, or gather_max has
   // passed since it began. Under steady concurrency this commits the calls of every
   // client in one fsync, instead of half of them in each of two alternating batches,
-  // for at most gather_gap more latency per batch. A lone writer never waits. A zero
-  // gather_gap commits each batch as soon as its calls have run.
+  // for at most gather_gap more latency per batch. A batch that follows one of a single
+  // call does not gather, so a lone writer waits at most once, after a burst. A zero
+  // gather_gap commits each batch as soon as its calls have run. Each is at most 1 s,
+  // and gather_gap at most gather_max.
   std::chrono::microseconds gather_gap{50};
   std::chrono::microseconds gather_max{1000};
 };
@@ -168,7 +170,7 @@ class Store {
   // queue while a commit is in progress (up to StoreOptions::max_batch of them) are
   // then committed together with one fsync, joined by those that queue while their
   // functions run when the batch before had several calls (StoreOptions::gather_gap);
-  // a lone call never waits for company.
+  // a call after a batch of one never waits for company.
   // Each call is still all or nothing on its own: a fn that refuses changes nothing
   // and gets its own status while the others in its batch commit. A call returns only
   // once its batch is durable; if that final commit fails, every call in the batch
@@ -178,7 +180,7 @@ class Store {
   // batch is durable, outside the store's locks, and only for a fn that committed.
   virtual Status Write(const std::function<Status(WriteTxn&)>& fn) = 0;
 
-  // Queues `job` to run as one call of the next batch, and returns at once: the way
+  // Queues `job` to run as one call of a coming batch, and returns at once: the way
   // to write without holding a thread while the batch commits (the HTTP server's
   // write routes, say). While the job runs, on whichever thread leads the batch
   // (often the store's own writer thread):
@@ -198,7 +200,10 @@ class Store {
   // A job holds up every other writer while it runs, so it must be quick and must not
   // wait for anything; it must not throw (an exception is swallowed) or call
   // Backup(). done runs on the leader's thread after the batch and must not block.
-  // Jobs and Write() calls commit in the order they queued.
+  // Jobs and Write() calls commit in the order they queued. "A coming batch" may be
+  // the one running: a job queued while a batch still takes calls joins it, so a job
+  // queued by a running job or write function may commit with it, before its done or
+  // OnCommit callbacks have run; it must not count on them.
   virtual void RunInBatch(std::function<void()> job, std::function<void(Status)> done) = 0;
 
   // Writes a consistent copy of the store to `path` (a file) while serving.

@@ -119,8 +119,9 @@ std::vector<int> WriteFromThreads(int threads, int writes,
 
 // Calls Write(fns[i]) from one thread each and makes them one batch: a first write
 // holds the store until every one of them is queued behind it, so the next batch is
-// exactly these (when there are at most StoreOptions::max_batch of them). Returns each
-// call's status. Catch2 assertions are not thread-safe: fns must not use them.
+// exactly these (when there are at most StoreOptions::max_batch of them, and the
+// store's last batch held one call, so the holder's does not gather them). Returns
+// each call's status. Catch2 assertions are not thread-safe: fns must not use them.
 std::vector<Status> WriteAsOneBatch(Store& store, const std::vector<WriteFn>& fns) {
   std::atomic<bool> holding{false};
   std::atomic<bool> release{false};
@@ -952,6 +953,7 @@ TEST_CASE("Store jobs: after a batch of several, calls queued while a batch runs
   const bool gather = GENERATE(true, false);
   TempDir dir;
   StoreOptions options = TestOptions();
+  options.gather_max = std::chrono::seconds(1);  // a slow run (sanitizers) still gathers
   if (!gather) options.gather_gap = std::chrono::microseconds(0);
   auto store = OpenStore(dir.path(), options);
   // Which jobs each job queues while it runs.
@@ -987,6 +989,48 @@ TEST_CASE("Store jobs: after a batch of several, calls queued while a batch runs
     CHECK(Read(*store, Table::kResources, std::string("job_") + name) == "ran");
   }
   CHECK(store->Stats().write_batches - batches_before == (gather ? 3u : 4u));
+}
+
+TEST_CASE("Store: after a batch of several, writes from other threads join a waiting batch",
+          "[store][group_commit]") {
+  // The batch after a batch of two waits for company; with a gap far longer than the
+  // test, only a wake-up from each Write() that queues lets them join it before it is
+  // full (max_batch 3). A lost wake-up would commit the first write alone.
+  TempDir dir;
+  StoreOptions options = TestOptions();
+  options.max_batch = 3;
+  options.gather_gap = std::chrono::seconds(1);
+  options.gather_max = std::chrono::seconds(1);
+  auto store = OpenStore(dir.path(), options);
+  auto put = [&](std::string key) {
+    return WriteFn([key](WriteTxn& txn) {
+      txn.Put(Table::kResources, key, "v");
+      return Status::Ok();
+    });
+  };
+  for (const Status& s : WriteAsOneBatch(*store, {put("p_a"), put("p_b")})) {
+    REQUIRE(s.ok());
+  }
+  const uint64_t batches_before = store->Stats().write_batches;
+  std::vector<std::thread> writers;
+  std::vector<Status> statuses(3);
+  std::atomic<int> finished{0};
+  for (int i = 0; i < 3; ++i) {
+    // Each queues after the one before it, so the first leads and the others join.
+    writers.emplace_back([&, i] {
+      statuses[i] = store->Write(put("p_" + std::to_string(i)));
+      ++finished;
+    });
+    // (The third fills the batch, which may commit before this loop looks.)
+    while (store->Stats().writes_waiting < static_cast<uint64_t>(i + 1) && finished == 0) {
+      std::this_thread::yield();
+    }
+  }
+  for (auto& writer : writers) writer.join();
+  for (const Status& s : statuses) CHECK(s.ok());
+  CHECK(store->Stats().write_batches - batches_before == 1);
+  CHECK(KeysOf(*store, Table::kResources) ==
+        std::vector<std::string>{"p_0", "p_1", "p_2", "p_a", "p_b"});
 }
 
 TEST_CASE("Store jobs: a job whose batch fills the map runs again and writes once",
