@@ -58,11 +58,21 @@ Handler EchoAs(std::string route) {
   return [route](HttpRequest& request) { return Echo(route, request); };
 }
 
+// Small size limits. The timeouts are long, so that a stall of a busy test machine
+// between two requests of a test does not close its connection.
 ServerLimits SmallLimits() {
   ServerLimits limits;
   limits.max_body_bytes = 1024;
   limits.max_header_bytes = 2048;
   limits.max_connections = 64;
+  limits.request_timeout_ms = 10'000;
+  limits.idle_timeout_ms = 10'000;
+  return limits;
+}
+
+// SmallLimits with 200 ms timeouts, for the tests of the timeouts.
+ServerLimits ShortTimeouts() {
+  ServerLimits limits = SmallLimits();
   limits.request_timeout_ms = 200;
   limits.idle_timeout_ms = 200;
   return limits;
@@ -367,7 +377,7 @@ TEST_CASE("connections over the cap get 503", "[http][limits]") {
 }
 
 TEST_CASE("slow and silent clients are closed after the timeout", "[http][limits]") {
-  TestServer t;  // 200 ms to send a request, 200 ms idle
+  TestServer t(ShortTimeouts());  // 200 ms to send a request, 200 ms idle
   {
     Client silent = t.Connect();
     CHECK(silent.WaitClosed());  // closed without a word
@@ -459,7 +469,7 @@ TEST_CASE("the Unix socket is mode 0660 and checks the peer's credentials",
   std::atomic<int> checked{0};
   HttpServer server;
   REQUIRE(server
-              .ListenUnix(open_path, 0660, &router, SmallLimits(),
+              .ListenUnix(open_path, 0660, &router, ShortTimeouts(),
                           [&](const PeerCredentials& peer) {
                             ++checked;
                             return peer.has_creds && peer.uid == ::getuid();
