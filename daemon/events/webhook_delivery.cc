@@ -144,7 +144,6 @@ struct EventDelivery::Impl {
     Buffered& b = buffered[event.seq];
     b.id = event.id;
     b.type = event.type;
-    b.body = DeliveryBody(event);
     for (size_t h = 0; h < hooks.size(); ++h) {
       if (!Takes(hooks[h]->config, event.type)) continue;
       b.hooks_left++;
@@ -152,6 +151,8 @@ struct EventDelivery::Impl {
       lane.seqs.push_back(event.seq);
       MakeReady(h, event.workspace, lane);
     }
+    // Encoded only for a hook to send: most events go to none when few hooks filter.
+    if (b.hooks_left > 0) b.body = DeliveryBody(event);
   }
 
   void MakeReady(size_t h, const std::string& ws, Lane& lane) {
