@@ -2,21 +2,20 @@
 //
 // Group commit: Write() calls queue in queue_, and a caller that finds no batch being
 // committed leads one: it takes the calls at the front of the queue (at most
-// max_batch), opens one write transaction, runs each call's function in its own nested
-// transaction (committed into the parent when the function succeeds, aborted when it
-// refuses, so a refusal changes nothing and its batch-mates are unaffected), commits
-// the parent once and only then answers the whole batch. Calls arriving meanwhile
-// queue and form the next batch. After a batch of several calls, the next one stays
-// open while its calls run: those that queue meanwhile join it (TakeMore), and it
-// commits once none has queued for gather_gap (StoreOptions). That turns the two
-// alternating half-size batches of a steady set of clients (each client's next call
-// arrives while the other half's batch commits) into one batch and one fsync for
-// most of them. Gathering follows only a batch of several, so a lone writer waits
-// at most once, by gather_gap, after a burst of company. Whichever caller is
-// running leads (no thread is woken just to lead), but batches always come from the
-// front, so calls commit in the order they queued. A batch of one runs straight in the
-// parent and costs what an ungrouped write does. Only the leader writes, and LMDB's
-// writer lock is taken and released on its thread as LMDB requires.
+// max_batch), opens one write transaction, runs each call's function in it (all or
+// nothing per call: a refusal changes nothing and its batch-mates are unaffected; see
+// below), commits it once and only then answers the whole batch. Calls arriving
+// meanwhile queue and form the next batch. After a batch of several calls, the next
+// one stays open while its calls run: those that queue meanwhile join it (TakeMore),
+// and it commits once none has queued for gather_gap (StoreOptions). That turns the
+// two alternating half-size batches of a steady set of clients (each client's next
+// call arrives while the other half's batch commits) into one batch and one fsync for
+// most of them. Gathering follows only a batch of several, so a lone writer waits at
+// most once, by gather_gap, after a burst of company. Whichever caller is running
+// leads (no thread is woken just to lead), but batches always come from the front, so
+// calls commit in the order they queued. A batch of one costs what an ungrouped write
+// does. Only the leader writes, and LMDB's writer lock is taken and released on its
+// thread as LMDB requires.
 //
 // A batch's calls run straight in the parent transaction, without a nested
 // transaction's cost (its copies of pages the parent already changed, its merge at
@@ -29,8 +28,8 @@
 // RunInBatch() jobs queue in the same queue_. Nobody waits on a job, so when one
 // queues and nobody leads, the writer thread (writer_) leads; a Write() caller that
 // finds jobs in its batch runs them too. A job runs with a JobContext set for its
-// thread: its Write() calls become nested transactions of the batch's parent
-// straight away, and its BeginRead() calls read the parent (JobReadTxn).
+// thread: its Write() calls run in the batch's parent straight away, as the batch's
+// own calls do, and its BeginRead() calls read the parent (JobReadTxn).
 //
 // The map is resized only while holding map_mu_ exclusively; every transaction holds
 // it shared, so a resize waits for open transactions to finish, as
@@ -177,6 +176,7 @@ class LmdbTxn final : public WriteTxn {
     txn_ = nullptr;
   }
   const Status& error() const { return error_; }
+  MDB_txn* raw() const { return txn_; }
   // How many Put and Del calls were made, failed ones included.
   uint64_t changes() const { return changes_; }
   // The map filled up: Write() grows it and runs the function again.
@@ -238,7 +238,6 @@ class LmdbStore;
 struct JobContext {
   const LmdbStore* store;
   LmdbTxn* parent;
-  MDB_txn* parent_raw;
   bool nested;  // its writes go in nested transactions (WriteRequest::nested)
   std::vector<std::function<void()>> on_commit;  // of the job's committed writes
   Status failure;          // a storage error: the job is answered with this
@@ -262,7 +261,7 @@ class JobReadTxn final : public ReadTxn {
  public:
   JobReadTxn(JobContext& job,
              const std::array<MDB_dbi, static_cast<size_t>(Table::kCount)>& dbis)
-      : job_(job), txn_(job.parent_raw, dbis, /*owned=*/false) {
+      : job_(job), txn_(job.parent->raw(), dbis, /*owned=*/false) {
     ++job_.open_reads;
   }
   ~JobReadTxn() override { --job_.open_reads; }
@@ -553,8 +552,7 @@ class LmdbStore final : public Store {
       return Internal("a write began while a read of the same request was open");
     }
     Status status;
-    switch (job.nested ? RunNested(fn, job.parent_raw, &status, &job.on_commit)
-                       : RunInParent(fn, *job.parent, &status, &job.on_commit)) {
+    switch (RunCall(fn, job.nested, *job.parent, &status, &job.on_commit)) {
       case WriteOutcome::kCommitted:
       case WriteOutcome::kRefused:
         return status;
@@ -569,6 +567,15 @@ class LmdbStore final : public Store {
         return again;
     }
     return status;
+  }
+
+  // Runs fn in the batch's parent: straight in it, or in a nested transaction of it
+  // when `nested`. On success its OnCommit callbacks move to `hooks`.
+  WriteOutcome RunCall(const std::function<Status(WriteTxn&)>& fn, bool nested,
+                       LmdbTxn& parent, Status* status,
+                       std::vector<std::function<void()>>* hooks) {
+    return nested ? RunNested(fn, parent.raw(), status, hooks)
+                  : RunInParent(fn, parent, status, hooks);
   }
 
   // Runs fn straight in the batch's parent; on success its OnCommit callbacks move to
@@ -620,9 +627,8 @@ class LmdbStore final : public Store {
   }
 
   // Runs a job inside the batch whose parent transaction is `parent`.
-  BatchEnd RunJob(WriteRequest& r, LmdbTxn& parent, MDB_txn* parent_raw) {
-    JobContext context{this, &parent, parent_raw, r.nested, {}, Status::Ok(), false,
-                       false, 0};
+  BatchEnd RunJob(WriteRequest& r, LmdbTxn& parent) {
+    JobContext context{this, &parent, r.nested, {}, Status::Ok(), false, false, 0};
     current_job = &context;
     try {
       r.job();
@@ -688,12 +694,11 @@ class LmdbStore final : public Store {
       WriteRequest* r = batch_[i];
       if (r->settled) continue;
       if (r->job) {
-        BatchEnd end = RunJob(*r, parent, raw);
+        BatchEnd end = RunJob(*r, parent);
         if (end != BatchEnd::kAnswered) return end;
         continue;
       }
-      switch (r->nested ? RunNested(*r->fn, raw, &r->status, &r->on_commit)
-                        : RunInParent(*r->fn, parent, &r->status, &r->on_commit)) {
+      switch (RunCall(*r->fn, r->nested, parent, &r->status, &r->on_commit)) {
         case WriteOutcome::kCommitted:
         case WriteOutcome::kRefused:
           break;

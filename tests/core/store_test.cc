@@ -914,29 +914,15 @@ TEST_CASE("Store jobs: jobs and Write calls from many threads lose no update",
   auto store = OpenStore(dir.path(), options);
   constexpr int kThreads = 8;
   constexpr int kEach = 50;
-  std::atomic<int> done_ok{0}, done_failed{0}, write_failed{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kEach; ++i) {
-        if (t % 2 == 0) {
-          if (!Increment(*store, "acme.n").ok()) ++write_failed;  // no REQUIRE off the main thread
-          continue;
-        }
-        std::promise<void> answered;
-        store->RunInBatch([&] { (void)Increment(*store, "acme.n"); },
-                          [&](Status s) {
-                            ++(s.ok() ? done_ok : done_failed);
-                            answered.set_value();
-                          });
-        answered.get_future().wait();  // like a client waiting for its answer
-      }
-    });
-  }
-  for (auto& thread : threads) thread.join();
-  CHECK(done_ok == kThreads / 2 * kEach);
-  CHECK(done_failed == 0);
-  CHECK(write_failed == 0);
+  // Even threads call Write(); odd ones queue jobs, each waiting for its done.
+  std::vector<int> failures = WriteFromThreads(kThreads, kEach, [&](int t, int) {
+    if (t % 2 == 0) return Increment(*store, "acme.n");
+    std::promise<Status> answered;
+    store->RunInBatch([&] { (void)Increment(*store, "acme.n"); },
+                      [&](Status s) { answered.set_value(s); });
+    return answered.get_future().get();  // like a client waiting for its answer
+  });
+  CHECK(failures == std::vector<int>(kThreads, 0));
   CHECK(keys::ReadU64(Read(*store, Table::kCounters, "acme.n")) == kThreads * kEach);
   auto stats = store->Stats();
   CHECK(stats.writes_waiting == 0);
