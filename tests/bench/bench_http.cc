@@ -11,8 +11,9 @@
 //              admin socket) purges 100,000 expired items: p99 < 20 ms during the sweep.
 //
 // Every daemon runs with its defaults (one event-loop thread per core, at least two;
-// fsync at every commit; group commit, writes handed to the store's batch) except the per-key rate limit, turned off (rate_limit_per_key: 0): one key
-// drives all the load, and the default 100 requests/s would measure the limiter.
+// fsync at every commit; group commit, writes handed to the store's batch) except the
+// per-key rate limit, turned off (rate_limit_per_key: 0): one key drives all the
+// load, and the default 100 requests/s would measure the limiter.
 // wrk and nginx are found on PATH; without them get-trash is skipped with a note.
 // SCALE shortens every run (10 s at 1) and the sweep's item count. A second argument
 // picks parts: "get", "writes", "sweep" or a comma-separated list (default: all).

@@ -30,7 +30,6 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-
 // One request the receiver got, and what it answered.
 struct Received {
   std::string path;
