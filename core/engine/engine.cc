@@ -12,6 +12,18 @@
 
 namespace trashd {
 
+namespace {
+
+// Engine::Impl::event_types from SetQueuedEventTypes' argument: null for every type.
+std::shared_ptr<const std::set<std::string, std::less<>>> EventTypeSet(
+    const std::optional<std::set<std::string>>& types) {
+  if (!types) return nullptr;
+  return std::make_shared<const std::set<std::string, std::less<>>>(types->begin(),
+                                                                    types->end());
+}
+
+}  // namespace
+
 // ---- names and forms --------------------------------------------------------------
 
 std::string LibraryId(std::string_view ws) { return "~lib/" + std::string(ws); }
@@ -105,6 +117,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options,
   impl->options = options;
   impl->types = types;
   impl->clock = clock;
+  impl->event_types = EventTypeSet(options.queued_event_types);
   std::filesystem::path dir(options.data_dir);
   TRASHD_ASSIGN_OR_RETURN(impl->store,
                           Store::Open((dir / "store").string(), options.store));
@@ -255,8 +268,17 @@ void Engine::Impl::Audit(WriteTxn& txn, const Actor& actor, std::string_view ws,
   txn.Put(Table::kAudit, Key().S(ws).U(a.seq), EncodeAudit(a));
 }
 
-void Engine::Impl::QueueEvent(WriteTxn& txn, std::string_view ws, std::string_view type,
-                              std::string payload) {
+bool Engine::Impl::QueuesEvent(std::string_view type) {
+  std::shared_ptr<const std::set<std::string, std::less<>>> types;
+  {
+    std::lock_guard lock(event_types_mu);
+    types = event_types;
+  }
+  return !types || types->count(type) > 0;
+}
+
+void Engine::Impl::PutEvent(WriteTxn& txn, std::string_view ws, std::string_view type,
+                            std::string payload) {
   Event e;
   e.seq = NextSeq(txn, "outbox_seq");
   e.id = "evt_" + std::to_string(e.seq);
@@ -312,6 +334,12 @@ std::vector<AuditEntry> Engine::Audit(std::string_view ws, TimeMs since, size_t 
     return out.size() < limit;
   });
   return out;
+}
+
+void Engine::SetQueuedEventTypes(std::optional<std::set<std::string>> types) {
+  auto set = EventTypeSet(types);
+  std::lock_guard lock(impl_->event_types_mu);
+  impl_->event_types = std::move(set);
 }
 
 std::vector<Event> Engine::PendingEvents(uint64_t after_seq, size_t limit) {

@@ -16,6 +16,8 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +36,8 @@ struct EngineOptions {
   int default_retention_days = kDefaultRetentionDays;
   // Where plugins' HostApi::Log and the engine's own warnings go (default: dropped).
   std::function<void(LogLevel, std::string_view)> log;
+  // The event types written to the outbox (see SetQueuedEventTypes); default: all.
+  std::optional<std::set<std::string>> queued_event_types;
 };
 
 class Engine {
@@ -183,12 +187,20 @@ class Engine {
                        std::string_view type, std::string_view target_id, Status status);
   std::vector<Event> PendingEvents(uint64_t after_seq, size_t limit);
   Status AckEvents(uint64_t up_to_seq);
+  // The event types written to the outbox from now on: std::nullopt every type, an
+  // empty set none. An event of another type is not written at all (its payload is
+  // not even built): nobody would ever read it. The daemon keeps this to what its
+  // webhooks take, so an install without webhooks writes no events. The audit entry
+  // of a call is written whatever this says.
+  void SetQueuedEventTypes(std::optional<std::set<std::string>> types);
   // Queues, in the outbox, one `expiring` event per trash item whose
   // scheduledCleanupAt is at most `notice_days` days after `now` and that has not had
-  // one for this stay in the Trash; returns how many. Reads only the part of the expiry
-  // index that entered the window since the last call, in bounded write batches, so
-  // it is cheap to call often (and safe to call concurrently). notice_days is 0-365;
-  // 0 queues none, and items that come due meanwhile never get one.
+  // one for this stay in the Trash; returns how many were queued (none while
+  // `expiring` is not a queued type, and those items still count as notified). Reads
+  // only the part of the expiry index that entered the window since the last call, in
+  // bounded write batches, so it is cheap to call often (and safe to call
+  // concurrently). notice_days is 0-365; 0 queues none, and items that come due
+  // meanwhile never get one.
   Result<uint64_t> QueueExpiringNotices(TimeMs now, int notice_days);
 
   // Opaque outside core/engine (defined in engine_impl.h).

@@ -62,17 +62,19 @@ int64_t DaysLeft(TimeMs at, TimeMs now) {
   return at <= now ? 0 : (at - now + kMsPerDay - 1) / kMsPerDay;
 }
 
-void QueueNotice(Engine::Impl& impl, WriteTxn& txn, const ResourceRec& item, TimeMs now) {
-  impl.QueueEvent(txn, item.ws, "expiring",
-                  JsonText({{"workspace", item.ws},
-                            {"type", item.type},
-                            {"id", PublicIdOf(item, impl.TypeOf(item.type))},
-                            {"internalId", item.id},
-                            {"name", item.name},
-                            {"url", item.slug},
-                            {"scheduledCleanupAt", IsoTime(item.scheduled_cleanup_at)},
-                            {"daysLeft", DaysLeft(item.scheduled_cleanup_at, now)},
-                            {"held", Engine::Impl::IsHeld(txn, item)}}));
+// True if queued (the outbox may not keep `expiring` events).
+bool QueueNotice(Engine::Impl& impl, WriteTxn& txn, const ResourceRec& item, TimeMs now) {
+  return impl.QueueEvent(txn, item.ws, "expiring", [&] {
+    return JsonText({{"workspace", item.ws},
+                     {"type", item.type},
+                     {"id", PublicIdOf(item, impl.TypeOf(item.type))},
+                     {"internalId", item.id},
+                     {"name", item.name},
+                     {"url", item.slug},
+                     {"scheduledCleanupAt", IsoTime(item.scheduled_cleanup_at)},
+                     {"daysLeft", DaysLeft(item.scheduled_cleanup_at, now)},
+                     {"held", Engine::Impl::IsHeld(txn, item)}});
+  });
 }
 
 }  // namespace
@@ -135,8 +137,7 @@ Result<uint64_t> Engine::QueueExpiringNotices(TimeMs now, int notice_days) {
         ResourceRec item;
         if (!Impl::LoadResource(txn, keys::LastPart(position), &item) || !item.is_item())
           continue;
-        QueueNotice(*impl_, txn, item, now);
-        ++in_batch;
+        if (QueueNotice(*impl_, txn, item, now)) ++in_batch;
       }
       txn.Put(Table::kMeta, kWatermark, more ? entered.back() : horizon);
       return Status::Ok();

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -76,8 +78,21 @@ struct Engine::Impl {
              std::string_view action, std::string_view type, std::string_view target_id,
              std::string_view target_name, uint64_t descendants, bool ok,
              std::string_view detail);
-  void QueueEvent(WriteTxn& txn, std::string_view ws, std::string_view type,
-                  std::string payload);
+  // Writes an event to the outbox if its type is queued (SetQueuedEventTypes);
+  // `payload()` (its JSON) is built only then. True if written.
+  template <typename MakePayload>
+  bool QueueEvent(WriteTxn& txn, std::string_view ws, std::string_view type,
+                  MakePayload&& payload) {
+    if (!QueuesEvent(type)) return false;
+    PutEvent(txn, ws, type, std::forward<MakePayload>(payload)());
+    return true;
+  }
+  bool QueuesEvent(std::string_view type);
+  void PutEvent(WriteTxn& txn, std::string_view ws, std::string_view type,
+                std::string payload);
+  std::mutex event_types_mu;
+  // Null: every type (event_types_mu).
+  std::shared_ptr<const std::set<std::string, std::less<>>> event_types;
   // Expiring notices (engine_events.cc). Every item in the expiry index at or below a
   // watermark has had its notice; these keep that true, inside `txn`, when an item
   // enters the index below it (trashed with a retention shorter than the notice, or

@@ -264,14 +264,15 @@ Status Engine::Impl::PurgeItemInTxn(WriteTxn& txn, const Actor& actor,
   out->bytes_freed += freed;
   Audit(txn, actor, ws, "purge", item.type, item.id, item.name, all.size() - 1, true,
         std::to_string(freed) + " bytes freed");
-  QueueEvent(txn, ws, "purge",
-             JsonText({{"type", item.type},
-                       {"id", public_id},
-                       {"internalId", item.id},
-                       {"name", item.name},
-                       {"resources", static_cast<uint64_t>(all.size())},
-                       {"bytesFreed", freed},
-                       {"via", InterfaceName(actor.via)}}));
+  QueueEvent(txn, ws, "purge", [&] {
+    return JsonText({{"type", item.type},
+                     {"id", public_id},
+                     {"internalId", item.id},
+                     {"name", item.name},
+                     {"resources", static_cast<uint64_t>(all.size())},
+                     {"bytesFreed", freed},
+                     {"via", InterfaceName(actor.via)}});
+  });
   return Status::Ok();
 }
 

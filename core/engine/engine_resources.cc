@@ -249,8 +249,9 @@ Status Engine::SetServing(const Actor& actor, std::string_view ws, std::string_v
         r.serving_paused = false;
         r.updated = impl_->clock->Now();
         Impl::PutResource(txn, r);
-        impl_->QueueEvent(txn, ws, "serving.changed",
-                          JsonText({{"id", r.id}, {"serving", serving}}));
+        impl_->QueueEvent(txn, ws, "serving.changed", [&] {
+          return JsonText({{"id", r.id}, {"serving", serving}});
+        });
         impl_->Audit(txn, actor, ws, serving ? "serve" : "unserve", r.type, r.id, r.name,
                      0, true, "");
         return Status::Ok();

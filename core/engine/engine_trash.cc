@@ -296,15 +296,15 @@ Result<TrashOutcome> Engine::Trash(const Actor& actor, std::string_view ws,
     Impl::AddCounter(txn, ws, counter::kTrashItems, 1);
     impl_->Audit(txn, actor, ws, "trash", item.type, item.id, item.name, item.cascaded,
                  true, options.cleanup_delete_images ? "cleanupDeleteImages" : "");
-    impl_->QueueEvent(
-        txn, ws, "trash",
-        JsonText({{"type", item.type},
-                  {"id", public_id},
-                  {"internalId", item.id},
-                  {"name", item.name},
-                  {"cascaded", item.cascaded},
-                  {"deletedBy", item.deleted_by},
-                  {"scheduledCleanupAt", IsoTime(item.scheduled_cleanup_at)}}));
+    impl_->QueueEvent(txn, ws, "trash", [&] {
+      return JsonText({{"type", item.type},
+                       {"id", public_id},
+                       {"internalId", item.id},
+                       {"name", item.name},
+                       {"cascaded", item.cascaded},
+                       {"deletedBy", item.deleted_by},
+                       {"scheduledCleanupAt", IsoTime(item.scheduled_cleanup_at)}});
+    });
     impl_->ExpiryEntered(txn, item);
     out.item = impl_->MakeTrashItem(txn, item);
     out.cancelled_jobs = host.cancelled_jobs();
@@ -547,12 +547,13 @@ Result<RestoreOutcome> Engine::Restore(const Actor& actor, std::string_view ws,
         impl_->Audit(
             txn, actor, ws, "restore", back.type, back.id, back.name, restored - 1, true,
             out.renamed ? "renamed " + out.previous_slug + " -> " + out.slug : "");
-        impl_->QueueEvent(txn, ws, "restore",
-                          JsonText({{"type", back.type},
-                                    {"id", public_id},
-                                    {"internalId", back.id},
-                                    {"url", back.slug},
-                                    {"restored", restored}}));
+        impl_->QueueEvent(txn, ws, "restore", [&] {
+          return JsonText({{"type", back.type},
+                           {"id", public_id},
+                           {"internalId", back.id},
+                           {"url", back.slug},
+                           {"restored", restored}});
+        });
         return Status::Ok();
       });
   if (!s.ok()) return s;

@@ -65,8 +65,9 @@ int HostImpl::CancelJobs(std::string_view resource_id, std::string_view reason) 
     j.reason = reason;
     j.updated = impl_.clock->Now();
     txn_.Put(Table::kJobs, j.id, EncodeJob(j));
-    impl_.QueueEvent(txn_, ws_, "job.cancelled",
-                     JsonText({{"job", j.id}, {"resource", r->id}, {"reason", reason}}));
+    impl_.QueueEvent(txn_, ws_, "job.cancelled", [&] {
+      return JsonText({{"job", j.id}, {"resource", r->id}, {"reason", reason}});
+    });
     ++n;
   }
   r->open_jobs = 0;
@@ -81,9 +82,9 @@ bool HostImpl::PauseServing(std::string_view resource_id) {
   r->serving = false;
   r->serving_paused = true;
   Save(r);
-  impl_.QueueEvent(
-      txn_, ws_, "serving.changed",
-      JsonText({{"id", r->id}, {"serving", false}, {"reason", "moved to trash"}}));
+  impl_.QueueEvent(txn_, ws_, "serving.changed", [&] {
+    return JsonText({{"id", r->id}, {"serving", false}, {"reason", "moved to trash"}});
+  });
   return true;
 }
 
@@ -93,8 +94,9 @@ bool HostImpl::ResumeServing(std::string_view resource_id) {
   r->serving = true;
   r->serving_paused = false;
   Save(r);
-  impl_.QueueEvent(txn_, ws_, "serving.changed",
-                   JsonText({{"id", r->id}, {"serving", true}, {"reason", "restored"}}));
+  impl_.QueueEvent(txn_, ws_, "serving.changed", [&] {
+    return JsonText({{"id", r->id}, {"serving", true}, {"reason", "restored"}});
+  });
   return true;
 }
 
@@ -103,7 +105,7 @@ void HostImpl::ReleaseAssets(std::string_view resource_id, std::string_view kind
 }
 
 void HostImpl::QueueEvent(std::string_view type, std::string_view payload) {
-  impl_.QueueEvent(txn_, ws_, type, std::string(payload));
+  impl_.QueueEvent(txn_, ws_, type, [payload] { return std::string(payload); });
 }
 
 void HostImpl::Log(LogLevel level, std::string_view message) {

@@ -324,6 +324,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonOptions& options) {
   eo.data_dir = s.data_dir;
   eo.default_retention_days = s.retention_days_default;
   eo.log = impl->engine_log();
+  eo.queued_event_types = EventTypesTaken(s.webhooks);
   TRASHD_ASSIGN_OR_RETURN(impl->engine, Engine::Open(eo, &impl->types, &impl->clock));
   spdlog::info("store open in {}", s.data_dir);
 
@@ -506,6 +507,8 @@ Result<std::vector<std::string>> Daemon::Reload() {
   }
   ConfigureLogging(applied.log);
   impl_->scheduler->Configure(applied.sweep);
+  // Before the delivery starts over: a hook added now gets what commits from now on.
+  impl_->engine->SetQueuedEventTypes(EventTypesTaken(applied.webhooks));
   impl_->delivery->Reconfigure(applied.webhooks);
   impl_->rate_limiter->Configure(applied.limits.rate_limit_per_key,
                                  applied.limits.rate_burst);

@@ -52,6 +52,15 @@ std::string DeliverySignature(std::string_view secret, std::string_view body) {
   return "sha256=" + crypto::HmacSha256Hex(secret, body);
 }
 
+std::optional<std::set<std::string>> EventTypesTaken(const std::vector<Webhook>& hooks) {
+  std::set<std::string> types;
+  for (const Webhook& hook : hooks) {
+    if (hook.events.empty()) return std::nullopt;
+    types.insert(hook.events.begin(), hook.events.end());
+  }
+  return types;
+}
+
 namespace {
 
 // Events asked of the outbox at a time.

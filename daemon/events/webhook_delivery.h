@@ -38,6 +38,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,6 +74,10 @@ struct DeliveryStats {
 std::string DeliveryBody(const Event& event);
 // The X-Trashd-Signature value for `body` under `secret`: "sha256=<hex>".
 std::string DeliverySignature(std::string_view secret, std::string_view body);
+// The event types some hook of `hooks` takes, for Engine::SetQueuedEventTypes:
+// std::nullopt (every type) when one takes all, none when there is no hook. An event
+// no hook takes would only be read and acknowledged, so it is not written at all.
+std::optional<std::set<std::string>> EventTypesTaken(const std::vector<Webhook>& hooks);
 
 class EventDelivery {
  public:

@@ -248,5 +248,57 @@ TEST_CASE("Expiring notices come in bounded batches, each item once",
   CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == kItems);
 }
 
+// The types of the events in the outbox, oldest first.
+std::vector<std::string> OutboxTypes(TestEnv& env) {
+  std::vector<std::string> types;
+  for (const Event& e : env->PendingEvents(0, 100000)) types.push_back(e.type);
+  return types;
+}
+
+TEST_CASE("Only the queued event types reach the outbox; the audit log gets everything",
+          "[events][outbox]") {
+  TestEnv env;
+  env.MakeWorkspace("acme");
+  Resource a = env.Create("acme", "workflow", "", "a");
+  Resource b = env.Create("acme", "workflow", "", "b");
+
+  env->SetQueuedEventTypes(std::set<std::string>{});  // none, as with no webhook
+  const TimeMs due = TrashOk(env, a.id).scheduled_cleanup_at;
+  REQUIRE_OK(env->Restore(Alice(), "acme", a.id));
+  TrashOk(env, a.id);
+  CHECK(OutboxTypes(env).empty());
+  // The notice is not queued and says so; a later call does not give it after all.
+  CHECK(NoticesAt(env, due - kMsPerDay) == 0);
+  std::vector<std::string> actions;
+  for (const AuditEntry& e : env->Audit("acme", 0, 1000)) {
+    if (e.target_id == a.id) actions.push_back(e.action);
+  }
+  CHECK(actions == Ids{"create", "trash", "restore", "trash"});
+
+  env->SetQueuedEventTypes(std::set<std::string>{"restore", "expiring"});
+  REQUIRE_OK(env->Restore(Alice(), "acme", a.id));
+  TrashOk(env, b.id);
+  CHECK(OutboxTypes(env) == Ids{"restore"});
+  CHECK(NoticesAt(env, due - kMsPerDay) == 0);  // `a` had its window pass
+
+  env->SetQueuedEventTypes(std::nullopt);  // every type again
+  REQUIRE_OK(env->Restore(Alice(), "acme", b.id));
+  TrashOk(env, a.id);
+  CHECK(OutboxTypes(env) == Ids{"restore", "restore", "trash"});
+}
+
+TEST_CASE("The queued event types given at open hold from the first write",
+          "[events][outbox]") {
+  TestEnvOptions options;
+  options.queued_event_types = std::set<std::string>{"purge"};
+  TestEnv env(options);
+  env.MakeWorkspace("acme");
+  Resource a = env.Create("acme", "workflow", "", "a");
+  TrashOk(env, a.id);
+  CHECK(OutboxTypes(env).empty());
+  REQUIRE_OK(env->Purge(Actor::Admin(), "acme", a.id));
+  CHECK(OutboxTypes(env) == Ids{"purge"});
+}
+
 }  // namespace
 }  // namespace trashd::testing

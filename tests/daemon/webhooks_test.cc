@@ -390,6 +390,22 @@ TEST_CASE_METHOD(Delivering,
   CHECK(std::count(queued.begin(), queued.end(), delivered.back()) == 0);
 }
 
+TEST_CASE("Webhooks: the outbox keeps only the event types some hook takes",
+          "[webhooks][outbox]") {
+  auto hook = [](std::vector<std::string> events) {
+    Webhook h;
+    h.url = "http://hooks.internal/x";
+    h.events = std::move(events);
+    return h;
+  };
+  using Types = std::set<std::string>;
+  CHECK(EventTypesTaken({}) == Types{});
+  CHECK(EventTypesTaken({hook({"purge"})}) == Types{"purge"});
+  CHECK(EventTypesTaken({hook({"purge", "trash"}), hook({"trash", "restore"})}) ==
+        Types{"purge", "restore", "trash"});
+  CHECK(EventTypesTaken({hook({"purge"}), hook({})}) == std::nullopt);
+}
+
 TEST_CASE_METHOD(Delivering,
                  "Webhooks: with none configured the outbox is still acknowledged",
                  "[webhooks]") {

@@ -2,6 +2,8 @@
 // configured webhook as `trash` and `job.cancelled` deliveries, each with an id.
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <csignal>
+#include <fstream>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -53,6 +55,14 @@ struct Receiver {
   }
 };
 
+// Calls the API of `d` with `key`.
+auto Caller(DaemonProcess& d, const ApiKey& key) {
+  return [&d, &key](const std::string& method, const std::string& target,
+                    const std::string& body = "") {
+    return d.Api().Request(method, target + "?api_key=" + key.secret, body);
+  };
+}
+
 TEST_CASE("a trash with a running job reaches the webhook as trash and job.cancelled",
           "[integration][events]") {
   Receiver receiver;
@@ -62,11 +72,7 @@ TEST_CASE("a trash with a running job reaches the webhook as trash and job.cance
                                        "    backoff_initial_ms: 50\n"));
   REQUIRE(d.Start());
   ApiKey key = SetUpWorkspace(d, "acme");
-  auto call = [&](const std::string& method, const std::string& target,
-                  const std::string& body = "") {
-    Client c = d.Api();
-    return c.Request(method, target + "?api_key=" + key.secret, body);
-  };
+  auto call = Caller(d, key);
   RawResponse project = call("POST", "/acme/projects", R"({"name":"cars"})");
   REQUIRE(project.status == 200);
   std::string id = std::string(project.Json().at("projectId").as_string());
@@ -87,6 +93,35 @@ TEST_CASE("a trash with a running job reaches the webhook as trash and job.cance
   REQUIRE(got.status == 200);
   REQUIRE(got.Json().at("job").at("state").as_string() == "cancelled");
   REQUIRE(got.Json().at("job").at("reason").as_string() == "moved to trash");
+}
+
+TEST_CASE("with no webhook no event is kept; a hook added by SIGHUP gets what follows",
+          "[integration][events][reload]") {
+  Receiver receiver;
+  TempDir dir;
+  DaemonProcess d(dir.path());
+  REQUIRE(d.Start());
+  ApiKey key = SetUpWorkspace(d, "acme");
+  auto call = Caller(d, key);
+  REQUIRE(call("POST", "/acme/projects", R"({"name":"before"})").status == 200);
+  REQUIRE(call("DELETE", "/acme/before").status == 200);
+  {
+    std::ofstream yaml(d.config_path(), std::ios::app);
+    yaml << "webhooks:\n  - url: http://127.0.0.1:" << receiver.port << "/hook\n"
+         << "    events: [trash]\n";
+  }
+  d.Signal(SIGHUP);
+  REQUIRE(d.WaitForLog("reload: webhooks"));
+  REQUIRE(call("POST", "/acme/projects", R"({"name":"after"})").status == 200);
+  REQUIRE(call("DELETE", "/acme/after").status == 200);
+
+  std::vector<json::value> trash = receiver.Wait("trash", 1);
+  REQUIRE(trash.size() == 1);
+  CHECK(trash[0].at("data").at("name").as_string() == "after");
+  // Nothing else comes: the first delete had no hook to go to.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  std::lock_guard<std::mutex> lock(receiver.mu);
+  CHECK(receiver.received.size() == 1);
 }
 
 }  // namespace

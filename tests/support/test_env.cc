@@ -43,6 +43,7 @@ void TestEnv::Reopen() {
   eo.data_dir = dir_.path();
   eo.store.no_sync = options_.no_sync;
   eo.store.initial_map_bytes = options_.initial_map_bytes;
+  eo.queued_event_types = options_.queued_event_types;
   auto opened = Engine::Open(eo, &types_, &clock_);
   if (!opened.ok()) throw std::runtime_error(opened.status().ToString());
   engine_ = std::move(opened).value();

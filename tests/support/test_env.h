@@ -5,6 +5,8 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 
 #include "engine/engine.h"
@@ -34,6 +36,8 @@ struct TestEnvOptions {
   uint64_t initial_map_bytes = 64ull << 20;
   // Registers more types after the built-in ones (a test's own plugin, say).
   std::function<Status(TypeRegistry&)> extra_types;
+  // EngineOptions::queued_event_types (default: every type).
+  std::optional<std::set<std::string>> queued_event_types;
 };
 
 class TestEnv {
