@@ -41,15 +41,15 @@
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <exception>
-#include <iterator>
 #include <filesystem>
+#include <iterator>
 #include <mutex>
 #include <shared_mutex>
 #include <thread>
@@ -319,8 +319,10 @@ class LmdbStore final : public Store {
     max_batch_ = std::max<size_t>(1, options.max_batch);
     // At most a second each, so adding them to a time point cannot overflow.
     constexpr std::chrono::microseconds kMostGather = std::chrono::seconds(1);
-    gather_max_ = std::clamp(options.gather_max, std::chrono::microseconds(0), kMostGather);
-    gather_gap_ = std::clamp(options.gather_gap, std::chrono::microseconds(0), gather_max_);
+    gather_max_ =
+        std::clamp(options.gather_max, std::chrono::microseconds(0), kMostGather);
+    gather_gap_ =
+        std::clamp(options.gather_gap, std::chrono::microseconds(0), gather_max_);
     batch_.reserve(max_batch_);  // so leading a batch allocates nothing here
     // Keep a larger map when the file on disk is already bigger than asked for.
     MDB_envinfo info;
@@ -336,6 +338,11 @@ class LmdbStore final : public Store {
     if (rc != 0) return LmdbError(("cannot open store in " + dir).c_str(), rc);
     mdb_env_info(env_, &info);
     map_bytes_ = info.me_mapsize;
+    MDB_stat st;
+    mdb_env_stat(env_, &st);
+    page_bytes_ = st.ms_psize;
+    grow_ahead_ = options.grow_ahead_bytes;
+    if (grow_ahead_ > 0 && mdb_env_get_fd(env_, &data_fd_) != 0) grow_ahead_ = 0;
     int dead = 0;
     mdb_reader_check(env_, &dead);
     stale_readers_ = static_cast<uint64_t>(dead);
@@ -484,6 +491,7 @@ class LmdbStore final : public Store {
     const bool gather = last_batch_ > 1 && gather_gap_.count() > 0;
     lock.unlock();
     CommitBatch(gather);
+    KeepFileAhead();
     generation_.fetch_add(1, std::memory_order_release);
     lock.lock();
     std::vector<WriteRequest*> jobs;
@@ -536,7 +544,8 @@ class LmdbStore final : public Store {
   void WriterLoop() {
     std::unique_lock lock(queue_mu_);
     for (;;) {
-      writer_wake_.wait(lock, [&] { return !leading_ && (stopping_ || !queue_.empty()); });
+      writer_wake_.wait(lock,
+                        [&] { return !leading_ && (stopping_ || !queue_.empty()); });
       if (queue_.empty()) return;  // stopping, and nothing left to run
       LeadBatch(lock);
     }
@@ -758,6 +767,43 @@ class LmdbStore final : public Store {
     return BatchEnd::kAnswered;
   }
 
+  // Writes zeros past the end of the data file once fewer than grow_ahead_ bytes are
+  // left beyond the last page in use (StoreOptions::grow_ahead_bytes). Only the
+  // leader calls it, between write transactions, so LMDB writes nothing meanwhile;
+  // and only from the end of the file on, which nothing LMDB wrote reaches. Real zeros,
+  // not fallocate: its unwritten extents would change at the first write instead.
+  // The next commit's fdatasync makes them durable. A failure (a full disk) only
+  // stops it for a while: LMDB then grows the file as before.
+  void KeepFileAhead() {
+    if (grow_ahead_ == 0) return;
+    MDB_envinfo info;
+    mdb_env_info(env_, &info);
+    const uint64_t used = (static_cast<uint64_t>(info.me_last_pgno) + 1) * page_bytes_;
+    if (file_bytes_ >= used + grow_ahead_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now < retry_fill_at_) return;
+    // From the real end: a batch larger than grow_ahead_ may have grown it itself.
+    struct stat file;
+    if (fstat(data_fd_, &file) != 0) {
+      retry_fill_at_ = now + std::chrono::seconds(10);
+      return;
+    }
+    file_bytes_ = static_cast<uint64_t>(file.st_size);
+    const uint64_t target = used + 2 * grow_ahead_;
+    static const std::string zeros(64u << 10, '\0');
+    while (file_bytes_ < target) {
+      const size_t n =
+          static_cast<size_t>(std::min<uint64_t>(zeros.size(), target - file_bytes_));
+      ssize_t wrote = pwrite(data_fd_, zeros.data(), n, static_cast<off_t>(file_bytes_));
+      if (wrote <= 0) {
+        if (wrote < 0 && errno == EINTR) continue;
+        retry_fill_at_ = now + std::chrono::seconds(10);
+        return;
+      }
+      file_bytes_ += static_cast<uint64_t>(wrote);
+    }
+  }
+
   Status Grow() {
     std::unique_lock lock(map_mu_);
     uint64_t next = map_bytes_ * 2;
@@ -773,23 +819,29 @@ class LmdbStore final : public Store {
   static constexpr int kMaxGrows = 40;
   size_t max_batch_ = 1;
   std::mutex queue_mu_;
-  std::deque<WriteRequest*> queue_;   // calls not answered yet, in order (queue_mu_)
-  bool leading_ = false;              // a batch is being committed (queue_mu_)
-  bool stopping_ = false;             // the store is closing (queue_mu_)
+  std::deque<WriteRequest*> queue_;  // calls not answered yet, in order (queue_mu_)
+  bool leading_ = false;             // a batch is being committed (queue_mu_)
+  bool stopping_ = false;            // the store is closing (queue_mu_)
   std::condition_variable writer_wake_;
-  std::thread writer_;  // leads batches of jobs; started last in Init
+  std::thread writer_;                   // leads batches of jobs; started last in Init
   std::atomic<uint64_t> generation_{0};  // batches committed (or tried)
-  std::vector<WriteRequest*> batch_;  // the leader's batch (only the leader uses it)
-  uint64_t writes_ = 0;               // (queue_mu_)
-  uint64_t write_batches_ = 0;        // (queue_mu_)
-  size_t last_batch_ = 0;             // calls in the last batch (queue_mu_)
-  bool gathering_ = false;            // the leader waits in TakeMore (queue_mu_)
+  std::vector<WriteRequest*> batch_;     // the leader's batch (only the leader uses it)
+  uint64_t writes_ = 0;                  // (queue_mu_)
+  uint64_t write_batches_ = 0;           // (queue_mu_)
+  size_t last_batch_ = 0;                // calls in the last batch (queue_mu_)
+  bool gathering_ = false;               // the leader waits in TakeMore (queue_mu_)
   std::condition_variable gather_wake_;
   std::chrono::microseconds gather_gap_{0};
   std::chrono::microseconds gather_max_{0};
   std::shared_mutex map_mu_;
   uint64_t map_bytes_ = 0;
   int grows_ = 0;
+  // KeepFileAhead (only the leader uses these after Init).
+  uint64_t page_bytes_ = 4096;
+  uint64_t grow_ahead_ = 0;
+  int data_fd_ = -1;
+  uint64_t file_bytes_ = 0;  // the data file's size when last looked at
+  std::chrono::steady_clock::time_point retry_fill_at_{};
   uint64_t stale_readers_ = 0;
 };
 

@@ -116,6 +116,11 @@ struct StoreOptions {
   // and gather_gap at most gather_max.
   std::chrono::microseconds gather_gap{50};
   std::chrono::microseconds gather_max{1000};
+  // The data file is kept at least this far (and at most twice this far) beyond the
+  // last page in use, written with zeros, so that a commit's new pages do not grow
+  // it: an fdatasync after the file grew also writes its inode, one more synchronous
+  // write per commit. 0 lets LMDB grow the file as it writes.
+  uint64_t grow_ahead_bytes = 1u << 20;
 };
 
 struct StoreStats {
@@ -204,7 +209,8 @@ class Store {
   // the one running: a job queued while a batch still takes calls joins it, so a job
   // queued by a running job or write function may commit with it, before its done or
   // OnCommit callbacks have run; it must not count on them.
-  virtual void RunInBatch(std::function<void()> job, std::function<void(Status)> done) = 0;
+  virtual void RunInBatch(std::function<void()> job,
+                          std::function<void(Status)> done) = 0;
 
   // Writes a consistent copy of the store to `path` (a file) while serving.
   virtual Status Backup(const std::string& path) = 0;

@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <stdexcept>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -476,6 +477,42 @@ TEST_CASE("Store: the map grows when writes fill it", "[store]") {
   CHECK(reopened->Count(Table::kAssets) == kTxns * kPerTxn);
   REQUIRE(reopened->Get(Table::kAssets, keys::Key().U(kTxns * kPerTxn - 1).str(), &v));
   CHECK(v.size() == kValueBytes);
+}
+
+TEST_CASE("Store: the data file is kept ahead of the pages in use", "[store]") {
+  TempDir dir;
+  StoreOptions options = TestOptions();
+  options.grow_ahead_bytes = 256u << 10;
+  const std::string file = dir.path() + "/data.mdb";
+  constexpr int kWrites = 400;  // about 1.6 MiB of new pages
+  auto value = [](int i) { return std::string(3000, static_cast<char>('a' + i % 26)); };
+  {
+    auto store = OpenStore(dir.path(), options);
+    std::set<uintmax_t> sizes;
+    for (int i = 0; i < kWrites; ++i) {
+      REQUIRE(store
+                  ->Write([&](WriteTxn& txn) {
+                    txn.Put(Table::kAudit, keys::Key().U(i).str(), value(i));
+                    return Status::Ok();
+                  })
+                  .ok());
+      const uintmax_t size = std::filesystem::file_size(file);
+      INFO("write " << i);
+      CHECK(size >= store->Stats().used_bytes + options.grow_ahead_bytes);
+      sizes.insert(size);
+    }
+    // It grew in steps of about grow_ahead_bytes, not with each commit's new page.
+    CHECK(sizes.size() <= 10);
+  }
+  // The zeros past the last page change nothing of what opens again.
+  auto store = OpenStore(dir.path(), options);
+  auto txn = store->BeginRead();
+  CHECK(txn->Count(Table::kAudit) == kWrites);
+  for (int i = 0; i < kWrites; ++i) {
+    std::string_view v;
+    REQUIRE(txn->Get(Table::kAudit, keys::Key().U(i).str(), &v));
+    CHECK(v == value(i));
+  }
 }
 
 TEST_CASE("Store: a backup is a consistent copy that opens as a store", "[store]") {
