@@ -20,6 +20,16 @@ std::string Hex(const unsigned char* p, size_t n) {
   return out;
 }
 
+// SHA-256, fetched once: with OpenSSL 3, EVP_sha256() at each use makes every
+// digest look the algorithm up again (a lock and a table search per API key check).
+const EVP_MD* Sha256Md() {
+  static const EVP_MD* const md = [] {
+    const EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return fetched ? fetched : EVP_sha256();
+  }();
+  return md;
+}
+
 void Random(unsigned char* p, size_t n) {
   if (RAND_bytes(p, static_cast<int>(n)) != 1)
     throw std::runtime_error("RAND_bytes failed");
@@ -28,7 +38,7 @@ void Random(unsigned char* p, size_t n) {
 }  // namespace
 
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr);
+  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), Sha256Md(), nullptr);
 }
 Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
 void Sha256::Update(std::string_view data) {
@@ -50,7 +60,7 @@ std::string Sha256Hex(std::string_view data) {
 std::string HmacSha256Hex(std::string_view key, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+  if (!HMAC(Sha256Md(), key.data(), static_cast<int>(key.size()),
             reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len)) {
     throw std::runtime_error("HMAC failed");
   }
