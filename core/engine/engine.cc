@@ -269,11 +269,7 @@ void Engine::Impl::Audit(WriteTxn& txn, const Actor& actor, std::string_view ws,
 }
 
 bool Engine::Impl::QueuesEvent(std::string_view type) {
-  std::shared_ptr<const std::set<std::string, std::less<>>> types;
-  {
-    std::lock_guard lock(event_types_mu);
-    types = event_types;
-  }
+  auto types = event_types.load();
   return !types || types->count(type) > 0;
 }
 
@@ -337,9 +333,7 @@ std::vector<AuditEntry> Engine::Audit(std::string_view ws, TimeMs since, size_t 
 }
 
 void Engine::SetQueuedEventTypes(std::optional<std::set<std::string>> types) {
-  auto set = EventTypeSet(types);
-  std::lock_guard lock(impl_->event_types_mu);
-  impl_->event_types = std::move(set);
+  impl_->event_types.store(EventTypeSet(types));
 }
 
 std::vector<Event> Engine::PendingEvents(uint64_t after_seq, size_t limit) {

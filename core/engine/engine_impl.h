@@ -2,8 +2,8 @@
 // public header.
 #pragma once
 
+#include <atomic>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -90,9 +90,8 @@ struct Engine::Impl {
   bool QueuesEvent(std::string_view type);
   void PutEvent(WriteTxn& txn, std::string_view ws, std::string_view type,
                 std::string payload);
-  std::mutex event_types_mu;
-  // Null: every type (event_types_mu).
-  std::shared_ptr<const std::set<std::string, std::less<>>> event_types;
+  // Null: every type.
+  std::atomic<std::shared_ptr<const std::set<std::string, std::less<>>>> event_types;
   // Expiring notices (engine_events.cc). Every item in the expiry index at or below a
   // watermark has had its notice; these keep that true, inside `txn`, when an item
   // enters the index below it (trashed with a retention shorter than the notice, or

@@ -464,11 +464,9 @@ class LmdbStore final : public Store {
     std::shared_lock lock(map_mu_);
     StoreStats s;
     MDB_envinfo info;
-    MDB_stat st;
     mdb_env_info(env_, &info);
-    mdb_env_stat(env_, &st);
     s.map_bytes = info.me_mapsize;
-    s.used_bytes = (info.me_last_pgno + 1) * static_cast<uint64_t>(st.ms_psize);
+    s.used_bytes = UsedBytes();
     s.map_grows = grows_;
     s.stale_readers_cleared = stale_readers_;
     std::lock_guard queue_lock(queue_mu_);
@@ -767,6 +765,13 @@ class LmdbStore final : public Store {
     return BatchEnd::kAnswered;
   }
 
+  // The bytes of the data file up to its last page in use (of the last commit).
+  uint64_t UsedBytes() {
+    MDB_envinfo info;
+    mdb_env_info(env_, &info);
+    return (static_cast<uint64_t>(info.me_last_pgno) + 1) * page_bytes_;
+  }
+
   // Writes zeros past the end of the data file once fewer than grow_ahead_ bytes are
   // left beyond the last page in use (StoreOptions::grow_ahead_bytes). Only the
   // leader calls it, between write transactions, so LMDB writes nothing meanwhile;
@@ -776,9 +781,7 @@ class LmdbStore final : public Store {
   // stops it for a while: LMDB then grows the file as before.
   void KeepFileAhead() {
     if (grow_ahead_ == 0) return;
-    MDB_envinfo info;
-    mdb_env_info(env_, &info);
-    const uint64_t used = (static_cast<uint64_t>(info.me_last_pgno) + 1) * page_bytes_;
+    const uint64_t used = UsedBytes();
     if (file_bytes_ >= used + grow_ahead_) return;
     const auto now = std::chrono::steady_clock::now();
     if (now < retry_fill_at_) return;

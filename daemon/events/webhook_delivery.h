@@ -22,7 +22,8 @@
 //     backoff_initial_ms, doubling up to backoff_max_ms; after max_attempts the event
 //     is given up for that hook, with a warning in the log.
 //   - With no webhook configured every event is acknowledged as it is read, so the
-//     outbox does not grow forever.
+//     outbox does not grow forever (the daemon then queues none: EventTypesTaken;
+//     what is read is what was queued before a reload removed the hooks).
 //
 // Reconfigure (SIGHUP) with other webhooks starts over from the oldest event not
 // acknowledged, once the requests in flight have ended: a hook may get again what
