@@ -4,11 +4,14 @@
 // a batch (RunInBatch).
 #include "store/store.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <filesystem>
 #include <functional>
 #include <future>
@@ -513,6 +516,50 @@ TEST_CASE("Store: the data file is kept ahead of the pages in use", "[store]") {
     REQUIRE(txn->Get(Table::kAudit, keys::Key().U(i).str(), &v));
     CHECK(v == value(i));
   }
+}
+
+TEST_CASE("Store: a full disk refuses the writes that do not fit and loses none acknowledged",
+          "[store]") {
+  // RLIMIT_FSIZE stands in for a full disk: writing past it fails (EFBIG, as ENOSPC
+  // would) for the store's own file fill and for LMDB's pages alike. SIGXFSZ, which
+  // would end the process, is ignored meanwhile.
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  REQUIRE(Put(*store, "p_0", "before").ok());  // the file is filled ahead by now
+  const std::string file = dir.path() + "/data.mdb";
+  rlimit unlimited;
+  REQUIRE(getrlimit(RLIMIT_FSIZE, &unlimited) == 0);
+  rlimit full = unlimited;
+  full.rlim_cur = std::filesystem::file_size(file) + (512u << 10);
+  auto previous_handler = std::signal(SIGXFSZ, SIG_IGN);
+  REQUIRE(setrlimit(RLIMIT_FSIZE, &full) == 0);
+  std::vector<int> acknowledged;
+  std::vector<int> refused;
+  for (int i = 0; i < 4000 && refused.size() < 5; ++i) {
+    Status s = store->Write([i](WriteTxn& txn) {
+      txn.Put(Table::kAudit, keys::Key().U(i).str(), std::string(3000, 'x'));
+      return Status::Ok();
+    });
+    (s.ok() ? acknowledged : refused).push_back(i);
+  }
+  REQUIRE(setrlimit(RLIMIT_FSIZE, &unlimited) == 0);
+  std::signal(SIGXFSZ, previous_handler);
+  CHECK(acknowledged.size() > 100);  // the file filled ahead was used first
+  CHECK(refused.size() == 5);
+  // With room again, writes go on; everything acknowledged opens again, nothing refused.
+  REQUIRE(Put(*store, "p_1", "after").ok());
+  store.reset();
+  store = OpenStore(dir.path());
+  auto txn = store->BeginRead();
+  CHECK(txn->Count(Table::kAudit) == acknowledged.size());
+  for (int i : acknowledged) {
+    std::string_view v;
+    REQUIRE(txn->Get(Table::kAudit, keys::Key().U(i).str(), &v));
+    CHECK(v.size() == 3000);
+  }
+  txn.reset();
+  CHECK(Read(*store, Table::kResources, "p_0") == "before");
+  CHECK(Read(*store, Table::kResources, "p_1") == "after");
 }
 
 TEST_CASE("Store: a backup is a consistent copy that opens as a store", "[store]") {
