@@ -9,6 +9,8 @@ packages=(
   libboost-url1.81-dev libboost-json1.81-dev
   libyaml-cpp-dev liblmdb-dev libssl-dev libspdlog-dev libfmt-dev
   catch2 libsystemd-dev libcli11-dev
+  # the house format, checked by scripts/test.sh
+  clang-format
   # packaging: cpack -G DEB (dpkg-shlibdeps, file), strings/readelf, systemd-analyze
   dpkg-dev file binutils systemd
 )

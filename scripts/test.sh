@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 
 jobs=$(nproc)
+echo "== format (clang-format --dry-run -Werror, .clang-format at the root)"
+git ls-files -z -- '*.cc' '*.h' | xargs -0 clang-format --dry-run -Werror
+
 echo "== build (RelWithDebInfo) and test"
 bash scripts/build.sh build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRASHD_BENCH=ON
 ctest --test-dir build-test --output-on-failure -j"$jobs"

@@ -240,22 +240,22 @@ Status Engine::TransferOwnership(const Actor& actor, std::string_view ws,
 
 Status Engine::SetServing(const Actor& actor, std::string_view ws, std::string_view id,
                           bool serving) {
-  return impl_->RunAudited(
-      actor, ws, serving ? "serve" : "unserve", "", id, [&](WriteTxn& txn) -> Status {
-        ResourceRec r;
-        TRASHD_RETURN_IF_ERROR(LoadActive(txn, ws, id, &r));
-        if (r.serving == serving) return Status::Ok();
-        r.serving = serving;
-        r.serving_paused = false;
-        r.updated = impl_->clock->Now();
-        Impl::PutResource(txn, r);
-        impl_->QueueEvent(txn, ws, "serving.changed", [&] {
-          return JsonText({{"id", r.id}, {"serving", serving}});
-        });
-        impl_->Audit(txn, actor, ws, serving ? "serve" : "unserve", r.type, r.id, r.name,
-                     0, true, "");
-        return Status::Ok();
-      });
+  return impl_->RunAudited(actor, ws, serving ? "serve" : "unserve", "", id,
+                           [&](WriteTxn& txn) -> Status {
+                             ResourceRec r;
+                             TRASHD_RETURN_IF_ERROR(LoadActive(txn, ws, id, &r));
+                             if (r.serving == serving) return Status::Ok();
+                             r.serving = serving;
+                             r.serving_paused = false;
+                             r.updated = impl_->clock->Now();
+                             Impl::PutResource(txn, r);
+                             impl_->QueueEvent(txn, ws, "serving.changed", [&] {
+                               return JsonText({{"id", r.id}, {"serving", serving}});
+                             });
+                             impl_->Audit(txn, actor, ws, serving ? "serve" : "unserve",
+                                          r.type, r.id, r.name, 0, true, "");
+                             return Status::Ok();
+                           });
 }
 
 // ---- assets -----------------------------------------------------------------------

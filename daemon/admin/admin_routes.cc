@@ -556,7 +556,8 @@ Answer AdminRoutes::Purge(HttpRequest& request) {
 }
 
 Answer AdminRoutes::EmptyTrash(HttpRequest& request) {
-  TRASHD_ASSIGN_OR_RETURN(json::object body, BodyOf(request, {"confirm", "dryRun"}, true));
+  TRASHD_ASSIGN_OR_RETURN(json::object body,
+                          BodyOf(request, {"confirm", "dryRun"}, true));
   TRASHD_ASSIGN_OR_RETURN(std::optional<std::string> confirm,
                           StringField(body, "confirm"));
   TRASHD_ASSIGN_OR_RETURN(bool dry_run, DryRun(body));
@@ -570,7 +571,8 @@ Answer AdminRoutes::EmptyTrash(HttpRequest& request) {
     return engine().RecordRefusal(
         Actor::Admin(), ws, "empty-trash", "workspace", ws,
         InvalidArgument("Emptying the Trash is permanent: field 'confirm' must be the "
-                        "workspace \"" + ws + "\" exactly; nothing was purged"));
+                        "workspace \"" +
+                        ws + "\" exactly; nothing was purged"));
   }
   TRASHD_ASSIGN_OR_RETURN(PurgeOutcome outcome, engine().EmptyTrash(Actor::Admin(), ws));
   return PurgeJson(outcome);

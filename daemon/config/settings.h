@@ -47,7 +47,7 @@ struct TimeOfDay {
 };
 
 struct SweepSection {
-  TimeOfDay time;    // when the daily sweep runs, UTC
+  TimeOfDay time;  // when the daily sweep runs, UTC
   // Expired items deleted per write transaction. 250 keeps a batch near 3 ms, so a
   // request that waits for one stays well under 20 ms (bench_http: p99 12 ms while
   // 100,000 items are swept, against 27 ms at 1000).
@@ -139,8 +139,8 @@ Result<Settings> LoadSettings(const std::string& path, const Settings& defaults)
 
 // The flags that override the file.
 struct CommandLineOverrides {
-  std::optional<std::string> data_dir;  // --data-dir
-  std::optional<std::string> listen;    // --listen host:port
+  std::optional<std::string> data_dir;      // --data-dir
+  std::optional<std::string> listen;        // --listen host:port
   std::optional<std::string> admin_socket;  // --admin-socket PATH
 };
 

@@ -995,8 +995,8 @@ const std::vector<ApiRoute>& RouteTable() {
        "project:read + view_trash", ListTrashRoute},
       {"POST", "/:ws/trash/restore",
        "Restore {type, id, parentId?}; or {items: [...]} or {all: true}",
-       "<type>:update + restore_<type>", RestoreRoute, true, false, true,
-       RunOn::kBatch, IsBulkRestore},
+       "<type>:update + restore_<type>", RestoreRoute, true, false, true, RunOn::kBatch,
+       IsBulkRestore},
       // trashd's own.
       {"DELETE", "/:ws/datasets/:slug", "Move a dataset to the Trash",
        "dataset:update + trash_dataset", DeleteDatasetRoute},
@@ -1125,7 +1125,9 @@ void AddApiRoutes(Router& router, ApiHooks hooks) {
     const std::string method = route.method;
     RunOn run = route.run;
     if (run == RunOn::kByMethod) {
-      run = method == "GET" ? RunOn::kInline : method == "PUT" ? RunOn::kPool : RunOn::kBatch;
+      run = method == "GET"   ? RunOn::kInline
+            : method == "PUT" ? RunOn::kPool
+                              : RunOn::kBatch;
     }
     Placement placement;
     placement.run_inline = run == RunOn::kInline;

@@ -84,9 +84,9 @@ using Handler = std::function<HttpResponse(HttpRequest&)>;
 // returned, and returns true. `work` never throws. A runner may instead decline a
 // request by returning false without calling either: the server's pool runs it then.
 // A runner must run every work it accepts, even while the server stops.
-using Runner = std::function<bool(const HttpRequest& request,
-                                  std::function<HttpResponse()> work,
-                                  std::function<void(HttpResponse)> answer)>;
+using Runner =
+    std::function<bool(const HttpRequest& request, std::function<HttpResponse()> work,
+                       std::function<void(HttpResponse)> answer)>;
 
 // Where the server runs a route's handler.
 struct Placement {

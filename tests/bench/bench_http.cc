@@ -216,7 +216,8 @@ void Writes(TrashdProcess& daemon, int seconds) {
     self_cpu = SelfCpuMs() - self_cpu;
     LoadFigures f =
         Summarize(load.Samples(), {OpKind::kDelete, OpKind::kRestore}, started, stopped);
-    const double writes = MetricValue(daemon, "trashd_store_writes_total") - writes_before;
+    const double writes =
+        MetricValue(daemon, "trashd_store_writes_total") - writes_before;
     const double batches =
         MetricValue(daemon, "trashd_store_write_batches_total") - batches_before;
     char label[64], extra[160];

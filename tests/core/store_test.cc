@@ -17,8 +17,8 @@
 #include <future>
 #include <map>
 #include <mutex>
-#include <stdexcept>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -518,8 +518,9 @@ TEST_CASE("Store: the data file is kept ahead of the pages in use", "[store]") {
   }
 }
 
-TEST_CASE("Store: a full disk refuses the writes that do not fit and loses none acknowledged",
-          "[store]") {
+TEST_CASE(
+    "Store: a full disk refuses the writes that do not fit and loses none acknowledged",
+    "[store]") {
   // RLIMIT_FSIZE stands in for a full disk: writing past it fails (EFBIG, as ENOSPC
   // would) for the store's own file fill and for LMDB's pages alike. SIGXFSZ, which
   // would end the process, is ignored meanwhile.
@@ -636,8 +637,9 @@ TEST_CASE("Store: many concurrent writers are all committed and survive reopen",
   }
 }
 
-TEST_CASE("Store: a write refused inside a batch changes nothing while its batch-mates commit",
-          "[store][group_commit]") {
+TEST_CASE(
+    "Store: a write refused inside a batch changes nothing while its batch-mates commit",
+    "[store][group_commit]") {
   TempDir dir;
   auto store = OpenStore(dir.path());
   REQUIRE(Put(*store, "p_shared", "before").ok());
@@ -1061,8 +1063,9 @@ TEST_CASE("Store jobs: after a batch of several, calls queued while a batch runs
   CHECK(store->Stats().write_batches - batches_before == (gather ? 3u : 4u));
 }
 
-TEST_CASE("Store: after a batch of several, writes from other threads join a waiting batch",
-          "[store][group_commit]") {
+TEST_CASE(
+    "Store: after a batch of several, writes from other threads join a waiting batch",
+    "[store][group_commit]") {
   // The batch after a batch of two waits for company; with a gap far longer than the
   // test, only a wake-up from each Write() that queues lets them join it before it is
   // full (max_batch 3). A lost wake-up would commit the first write alone.
@@ -1092,7 +1095,8 @@ TEST_CASE("Store: after a batch of several, writes from other threads join a wai
       ++finished;
     });
     // (The third fills the batch, which may commit before this loop looks.)
-    while (store->Stats().writes_waiting < static_cast<uint64_t>(i + 1) && finished == 0) {
+    while (store->Stats().writes_waiting < static_cast<uint64_t>(i + 1) &&
+           finished == 0) {
       std::this_thread::yield();
     }
   }

@@ -338,7 +338,8 @@ TEST_CASE("purge needs the item's exact id as confirm, checked by the route", "[
   const std::string purge = "/v1/workspaces/acme/trash/project/" + project.id + "/purge";
 
   for (const std::string& body :
-       {std::string(), std::string("{}"), json::serialize(json::object{{"confirm", "yes"}}),
+       {std::string(), std::string("{}"),
+        json::serialize(json::object{{"confirm", "yes"}}),
         json::serialize(json::object{{"confirm", project.id + " "}}),
         json::serialize(json::object{{"confirm", "det"}})}) {
     Reply refused = admin.Call("POST", purge, body);
@@ -349,9 +350,10 @@ TEST_CASE("purge needs the item's exact id as confirm, checked by the route", "[
   CHECK(UsageOf(admin.env).trash_bytes == 700);
   // A3: each refusal is in the audit log, with what was asked of the operator.
   CHECK(admin.RefusalsInAudit("purge") ==
-        std::vector<std::string>(5, "project " + project.id + ": Purging is permanent: "
-                                    "field 'confirm' must be the item's id \"" +
-                                    project.id + "\" exactly; nothing was purged"));
+        std::vector<std::string>(5, "project " + project.id +
+                                        ": Purging is permanent: "
+                                        "field 'confirm' must be the item's id \"" +
+                                        project.id + "\" exactly; nothing was purged"));
 
   Reply dry = admin.Call("POST", purge, json::object{{"dryRun", true}});
   REQUIRE_STATUS(dry, 200);

@@ -587,7 +587,8 @@ TEST_CASE("Stop lets an in-flight request finish", "[http][stop]") {
   CHECK(server->Stats().open_connections == 0);
 }
 
-// ---- where handlers run ----------------------------------------------------------------
+// ---- where handlers run
+// ----------------------------------------------------------------
 
 TEST_CASE("a handler on the pool does not hold up the event loop", "[http][placement]") {
   Router router;
@@ -603,12 +604,13 @@ TEST_CASE("a handler on the pool does not hold up the event loop", "[http][place
   });
   Placement on_loop;
   on_loop.run_inline = true;
-  router.Add("GET", "/quick",
-             [&](HttpRequest&) {
-               inline_thread = std::this_thread::get_id();
-               return JsonResponse(200, json::object{{"quick", true}});
-             },
-             on_loop);
+  router.Add(
+      "GET", "/quick",
+      [&](HttpRequest&) {
+        inline_thread = std::this_thread::get_id();
+        return JsonResponse(200, json::object{{"quick", true}});
+      },
+      on_loop);
   HttpServer server;
   auto port = server.ListenTcp("127.0.0.1:0", &router, SmallLimits());
   REQUIRE(port.ok());
@@ -645,13 +647,14 @@ TEST_CASE("a runner runs the handler where it likes, or declines it to the pool"
     took.notify_all();
     return true;
   };
-  router.Add("POST", "/:ws/items",
-             [&](HttpRequest& request) {
-               ran_on = std::this_thread::get_id();
-               return JsonResponse(201, json::object{{"ws", request.params.at("ws")},
-                                                     {"body", request.body}});
-             },
-             runner);
+  router.Add(
+      "POST", "/:ws/items",
+      [&](HttpRequest& request) {
+        ran_on = std::this_thread::get_id();
+        return JsonResponse(
+            201, json::object{{"ws", request.params.at("ws")}, {"body", request.body}});
+      },
+      runner);
   HttpServer server;
   auto port = server.ListenTcp("127.0.0.1:0", &router, SmallLimits());
   REQUIRE(port.ok());
@@ -687,7 +690,8 @@ TEST_CASE("a runner runs the handler where it likes, or declines it to the pool"
 TEST_CASE("Stop waits for a handler a runner holds, and its answer is not lost",
           "[http][placement][stop]") {
   Router router;
-  std::promise<std::pair<std::function<HttpResponse()>, std::function<void(HttpResponse)>>>
+  std::promise<
+      std::pair<std::function<HttpResponse()>, std::function<void(HttpResponse)>>>
       handed;
   Placement runner;
   runner.runner = [&](const HttpRequest&, std::function<HttpResponse()> work,
@@ -696,12 +700,13 @@ TEST_CASE("Stop waits for a handler a runner holds, and its answer is not lost",
     return true;
   };
   std::atomic<bool> handler_ran{false};
-  router.Add("DELETE", "/:ws/:project",
-             [&](HttpRequest&) {
-               handler_ran = true;
-               return JsonResponse(200, json::object{{"trash", true}});
-             },
-             runner);
+  router.Add(
+      "DELETE", "/:ws/:project",
+      [&](HttpRequest&) {
+        handler_ran = true;
+        return JsonResponse(200, json::object{{"trash", true}});
+      },
+      runner);
   auto server = std::make_unique<HttpServer>();
   auto port = server->ListenTcp("127.0.0.1:0", &router, SmallLimits());
   REQUIRE(port.ok());

@@ -460,10 +460,11 @@ TEST_CASE_METHOD(Delivering,
   CHECK(log.At(LogLevel::kWarn).front().find("connect") != std::string::npos);
 }
 
-TEST_CASE_METHOD(Delivering,
-                 "Outbox: with no webhook, one poll acknowledges all that queued since the "
-                 "last, beyond the read buffer",
-                 "[webhooks][outbox]") {
+TEST_CASE_METHOD(
+    Delivering,
+    "Outbox: with no webhook, one poll acknowledges all that queued since the "
+    "last, beyond the read buffer",
+    "[webhooks][outbox]") {
   // Nothing wakes the loop between polls without a webhook (Notify does nothing), so
   // a poll must catch up with more than it can buffer at once.
   for (int i = 0; i < 25; ++i) TrashWorkflow(env, "acme", "flow-" + std::to_string(i));
