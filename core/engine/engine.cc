@@ -285,25 +285,49 @@ void Engine::Impl::PutEvent(WriteTxn& txn, std::string_view ws, std::string_view
   txn.Put(Table::kOutbox, Key().U(e.seq), EncodeEvent(e));
 }
 
-Status Engine::Impl::Refuse(const Actor& actor, std::string_view ws,
-                            std::string_view action, std::string_view type,
-                            std::string_view target_id, Status status) {
-  // Storage failures are not refusals of the caller; there is nothing to record.
-  if (status.code() == Code::kUnavailable) return status;
-  auto record = [this, actor, ws = std::string(ws), action = std::string(action),
-                 type = std::string(type), target_id = std::string(target_id),
-                 detail = status.message()](WriteTxn& txn) {
-    Audit(txn, actor, ws, action, type, target_id, "", 0, false, detail);
+namespace {
+
+// The write that records a refusal in the audit log.
+std::function<Status(WriteTxn&)> RefusalEntry(
+    Engine::Impl* impl, const Actor& actor, std::string_view ws, std::string_view action,
+    std::string_view type, std::string_view target_id, const Status& status) {
+  return [impl, actor, ws = std::string(ws), action = std::string(action),
+          type = std::string(type), target_id = std::string(target_id),
+          detail = status.message()](WriteTxn& txn) {
+    impl->Audit(txn, actor, ws, action, type, target_id, "", 0, false, detail);
     return Status::Ok();
   };
-  if (NoWaitScope::Active()) {
+}
+
+}  // namespace
+
+Status Engine::Impl::Refuse(const Actor& actor, std::string_view ws,
+                            std::string_view action, std::string_view type,
+                            std::string_view target_id, Status status,
+                            const WriteOptions& options) {
+  // Storage failures are not refusals of the caller; there is nothing to record.
+  if (status.code() == Code::kUnavailable) return status;
+  auto record = RefusalEntry(this, actor, ws, action, type, target_id, status);
+  if (!options.may_wait || NoWaitScope::Active()) {
     // A thread that must not wait for a commit: the entry joins the next batch and the
     // refusal is answered now.
-    store->RunInBatch([this, record] { (void)store->Write(record); }, [](Status) {});
+    store->WriteAsync(std::move(record), [](Status) {});
   } else {
     (void)store->Write(record);  // The refusal stands even if the audit write fails.
   }
   return status;
+}
+
+void Engine::Impl::RefuseLater(const Actor& actor, std::string_view ws,
+                               std::string_view action, std::string_view type,
+                               std::string_view target_id, Status status,
+                               std::function<void(Status)> then) {
+  if (status.code() == Code::kUnavailable) return then(std::move(status));
+  auto record = RefusalEntry(this, actor, ws, action, type, target_id, status);
+  // The refusal stands even if the audit write fails.
+  store->WriteAsync(
+      std::move(record),
+      [then = std::move(then), status = std::move(status)](Status) { then(status); });
 }
 
 Status Engine::Impl::RunAudited(const Actor& actor, std::string_view ws,

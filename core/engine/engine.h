@@ -40,6 +40,20 @@ struct EngineOptions {
   std::optional<std::set<std::string>> queued_event_types;
 };
 
+// How a call may write, passed by value (leveldb's WriteOptions), never a mode of
+// the calling thread.
+struct WriteOptions {
+  // false: the caller must never wait for a commit (an HTTP event-loop thread). A
+  // call that writes only to record something, a refusal's audit entry, then queues
+  // that write for the store's next batch and answers at once.
+  bool may_wait = true;
+};
+
+// The completion of a call's asynchronous form (see "Asynchronous forms" below).
+template <typename T>
+using Completion = std::function<void(Result<T>)>;
+using StatusCompletion = std::function<void(Status)>;
+
 class Engine {
  public:
   // Opens the store under options.data_dir, finishes any blob removal a crash
@@ -89,6 +103,11 @@ class Engine {
   // Empty scope or permission is not checked. Refusals are audited.
   Result<Principal> Authorize(std::string_view secret, std::string_view ws,
                               std::string_view scope, std::string_view permission);
+  // A caller that must not wait passes options.may_wait = false: a refusal's audit
+  // entry then joins the next batch instead of being waited for.
+  Result<Principal> Authorize(std::string_view secret, std::string_view ws,
+                              std::string_view scope, std::string_view permission,
+                              const WriteOptions& options);
   // Whether a member's role holds a permission (the web page's check).
   bool MemberHas(std::string_view ws, std::string_view member_id,
                  std::string_view permission);
@@ -202,6 +221,26 @@ class Engine {
   // concurrently). notice_days is 0-365; 0 queues none, and items that come due
   // meanwhile never get one.
   Result<uint64_t> QueueExpiringNotices(TimeMs now, int notice_days);
+
+  // ---- Asynchronous forms --------------------------------------------------------
+  // The calls a transport makes from a thread that must not wait (an HTTP event
+  // loop) come in a second form: it queues the call in the store's next batch and
+  // returns at once, holding no thread while the batch commits. `done` runs exactly
+  // once: with the result once it is durable, or with the refusal once that is in the
+  // audit log; on the thread that committed the batch, so it must be quick and must
+  // not wait (hand the result to another thread). Same rules as the waiting form.
+  void CreateResource(const Actor& actor, std::string_view ws, const NewResource& spec,
+                      Completion<Resource> done);
+  void Trash(const Actor& actor, std::string_view ws, std::string_view id,
+             const TrashOptions& options, Completion<TrashOutcome> done);
+  void Restore(const Actor& actor, std::string_view ws, std::string_view internal_id,
+               Completion<RestoreOutcome> done);
+  void SetServing(const Actor& actor, std::string_view ws, std::string_view id,
+                  bool serving, StatusCompletion done);
+  void CreateJob(const Actor& actor, std::string_view ws, std::string_view resource_id,
+                 Completion<Job> done);
+  void SetJobState(const Actor& actor, std::string_view ws, std::string_view job_id,
+                   JobState state, StatusCompletion done);
 
   // Opaque outside core/engine (defined in engine_impl.h).
   struct Impl;

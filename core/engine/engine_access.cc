@@ -347,6 +347,12 @@ Result<Principal> Engine::Identify(std::string_view secret) {
 
 Result<Principal> Engine::Authorize(std::string_view secret, std::string_view ws,
                                     std::string_view scope, std::string_view permission) {
+  return Authorize(secret, ws, scope, permission, WriteOptions{});
+}
+
+Result<Principal> Engine::Authorize(std::string_view secret, std::string_view ws,
+                                    std::string_view scope, std::string_view permission,
+                                    const WriteOptions& options) {
   Principal p;
   Status refusal;
   {
@@ -376,7 +382,7 @@ Result<Principal> Engine::Authorize(std::string_view secret, std::string_view ws
   }
   if (!refusal.ok()) {
     Actor actor = Actor::Member(p.member_id, Interface::kApi);
-    return impl_->Refuse(actor, ws, "authorize", "key", p.key_id, refusal);
+    return impl_->Refuse(actor, ws, "authorize", "key", p.key_id, refusal, options);
   }
   return p;
 }

@@ -48,6 +48,23 @@ std::string PublicIdOf(const ResourceRec& r, const ResourceType* type);
 // The hooks' window on the current transaction.
 class HostImpl;
 
+// One state-changing call as a value, so that it can be run and waited for
+// (Impl::Run) or queued without holding a thread (Impl::Submit): who asked and what it
+// targets, for the audit log when it is refused, and its body. The body runs in the
+// write transaction, perhaps later and on another thread, and again when the batch
+// runs again: it owns everything it captures and fills *out afresh each time.
+template <typename T>
+struct WriteCall {
+  Actor actor;
+  std::string ws;
+  std::string action;
+  std::string type;
+  std::string target_id;
+  std::function<Status(WriteTxn&, T*)> body;
+};
+// The value of a call that answers only a Status.
+struct NoValue {};
+
 struct Engine::Impl {
   EngineOptions options;
   const TypeRegistry* types = nullptr;
@@ -100,8 +117,45 @@ struct Engine::Impl {
   void ExpiryEntered(WriteTxn& txn, const ResourceRec& item);
   void ExpiryLeft(WriteTxn& txn, const ResourceRec& item, bool for_hold);
   // Writes a refusal to the audit log in its own transaction and returns `status`.
+  // A caller that may not wait (options.may_wait false) gets `status` at once and
+  // the entry joins the next batch.
   Status Refuse(const Actor& actor, std::string_view ws, std::string_view action,
-                std::string_view type, std::string_view target_id, Status status);
+                std::string_view type, std::string_view target_id, Status status,
+                const WriteOptions& options = {});
+  // Refuse without waiting: queues the entry, then calls then(status) once it is
+  // durable (at once for a storage failure, which records nothing).
+  void RefuseLater(const Actor& actor, std::string_view ws, std::string_view action,
+                   std::string_view type, std::string_view target_id, Status status,
+                   std::function<void(Status)> then);
+  // Runs `call` and waits: commits on OK; on a refusal audits it and returns it.
+  template <typename T>
+  Result<T> Run(const WriteCall<T>& call) {
+    T out;
+    Status s = RunAudited(call.actor, call.ws, call.action, call.type, call.target_id,
+                          [&](WriteTxn& txn) {
+                            out = T{};
+                            return call.body(txn, &out);
+                          });
+    if (!s.ok()) return s;
+    return out;
+  }
+  // Queues `call` in the store's next batch and returns at once; done gets its
+  // result once durable, or its refusal once that is in the audit log.
+  template <typename T>
+  void Submit(WriteCall<T> call, Completion<T> done) {
+    auto state = std::make_shared<std::pair<WriteCall<T>, T>>(std::move(call), T{});
+    store->WriteAsync(
+        [state](WriteTxn& txn) {
+          state->second = T{};  // the batch may run again: start afresh
+          return state->first.body(txn, &state->second);
+        },
+        [this, state, done = std::move(done)](Status s) {
+          if (s.ok()) return done(std::move(state->second));
+          const WriteCall<T>& c = state->first;
+          RefuseLater(c.actor, c.ws, c.action, c.type, c.target_id, std::move(s),
+                      [done](Status refusal) { done(std::move(refusal)); });
+        });
+  }
   // Runs a state-changing operation: commits on OK; on a refusal (any non-OK status
   // but Internal/Unavailable storage failures too) audits it and returns it.
   Status RunAudited(const Actor& actor, std::string_view ws, std::string_view action,

@@ -6,6 +6,9 @@
 #include "util/crypto.h"
 
 namespace trashd {
+
+// The engine's inside, for the calls built outside Engine's members.
+using Impl = Engine::Impl;
 namespace {
 
 // Crockford base32 of the time, then randomness: ids made together sort together.
@@ -74,97 +77,110 @@ bool References(ReadTxn& txn, const ResourceRec& r, const TypeInfo& info,
 
 }  // namespace
 
+namespace {
+
+// Creates a resource under its parent (or the workspace).
+WriteCall<Resource> CreateCall(Engine::Impl* impl_, const Actor& actor_in,
+                               std::string_view ws_in, const NewResource& spec_in) {
+  WriteCall<Resource> call{actor_in, std::string(ws_in), "create", spec_in.type, "",
+                           nullptr};
+  call.body = [impl_, actor = actor_in, ws = std::string(ws_in), spec = spec_in](
+                  WriteTxn& txn, Resource* out) -> Status {
+    const ResourceType* type = impl_->TypeOf(spec.type);
+    if (!type) {
+      return InvalidArgument("unknown resource type \"" + spec.type + "\"");
+    }
+    const TypeInfo& info = type->Info();
+    Status valid =
+        type->ValidateAttributes(spec.attributes.empty() ? "{}" : spec.attributes);
+    if (!valid.ok()) {
+      return InvalidArgument("invalid " + spec.type + " attributes: " + valid.message());
+    }
+    ResourceRec rec;
+    Workspace w;
+    if (!Impl::LoadWorkspace(txn, ws, &w))
+      return NotFound("no workspace " + std::string(ws));
+    TimeMs now = impl_->clock->Now();
+    rec = ResourceRec{};
+    rec.type = spec.type;
+    rec.ws = ws;
+    rec.created = rec.updated = now;
+    rec.attributes = spec.attributes.empty() ? "{}" : spec.attributes;
+    rec.owner = spec.owner_id.empty() ? actor.member_id : spec.owner_id;
+    if (!rec.owner.empty() && !txn.Has(Table::kMembers, Key().S(ws).S(rec.owner))) {
+      return InvalidArgument("owner " + rec.owner + " is not a member of " +
+                             std::string(ws));
+    }
+    // The parent: an active resource of an allowed type, or the workspace.
+    ResourceRec parent;
+    if (spec.parent_id.empty()) {
+      if (!HasParentType(info, "workspace")) {
+        return InvalidArgument(Article(spec.type) + " needs a parent (" +
+                               info.parent_types.front() + ")");
+      }
+    } else {
+      Status p = LoadActive(txn, ws, spec.parent_id, &parent);
+      if (!p.ok()) return NotFound("parent " + spec.parent_id + " not found");
+      if (!HasParentType(info, parent.type)) {
+        return InvalidArgument(Article(spec.type) + " cannot be created under " +
+                               Article(parent.type));
+      }
+      rec.parent_id = parent.id;
+    }
+    // Id and slug.
+    if (info.id_form == IdForm::kNumberedPerParent) {
+      if (rec.parent_id.empty()) return Internal("numbered types need a parent");
+      uint64_t n = parent.next_child_seq++;
+      parent.updated = now;
+      Impl::PutResource(txn, parent);
+      rec.id = parent.id + "." + std::to_string(n);
+      rec.slug = std::to_string(n);
+    } else {
+      rec.id = NewOpaqueId(info.id_prefix, now);
+      rec.slug = spec.slug.empty() ? SlugFromName(spec.name, spec.type) : spec.slug;
+      if (!ValidSlug(rec.slug)) {
+        return InvalidArgument(
+            "url \"" + rec.slug +
+            "\" must be 1-100 characters of a-z, 0-9, '-', '_' and '.', "
+            "starting with a letter or digit");
+      }
+    }
+    rec.name = spec.name.empty() ? rec.slug : spec.name;
+    // The slug's scope: the nearest ancestor of the declared type, else the parent.
+    rec.scope_id = rec.parent_id;
+    if (!info.slug_scope_type.empty() && !rec.parent_id.empty()) {
+      ResourceRec cur = parent;
+      while (cur.type != info.slug_scope_type && !cur.parent_id.empty()) {
+        if (!Impl::LoadResource(txn, cur.parent_id, &cur)) break;
+      }
+      if (cur.type == info.slug_scope_type) rec.scope_id = cur.id;
+    }
+    Key slug_key;
+    slug_key.S(ws).S(rec.scope_id).S(rec.type).S(rec.slug);
+    if (txn.Has(Table::kSlugs, slug_key)) {
+      return Conflict(Article(rec.type) + " with url \"" + rec.slug +
+                      "\" already exists here");
+    }
+    txn.Put(Table::kSlugs, slug_key, rec.id);
+    txn.Put(Table::kChildren, Key().S(ws).S(rec.parent_id).S(rec.type).S(rec.id), "");
+    Impl::PutResource(txn, rec);
+    impl_->Audit(txn, actor, ws, "create", rec.type, rec.id, rec.name, 0, true, rec.slug);
+    *out = ToResource(rec, type);
+    return Status::Ok();
+  };
+  return call;
+}
+
+}  // namespace
+
 Result<Resource> Engine::CreateResource(const Actor& actor, std::string_view ws,
                                         const NewResource& spec) {
-  const ResourceType* type = impl_->TypeOf(spec.type);
-  if (!type) {
-    return impl_->Refuse(actor, ws, "create", spec.type, "",
-                         InvalidArgument("unknown resource type \"" + spec.type + "\""));
-  }
-  const TypeInfo& info = type->Info();
-  Status valid =
-      type->ValidateAttributes(spec.attributes.empty() ? "{}" : spec.attributes);
-  if (!valid.ok()) {
-    return impl_->Refuse(
-        actor, ws, "create", spec.type, "",
-        InvalidArgument("invalid " + spec.type + " attributes: " + valid.message()));
-  }
-  ResourceRec rec;
-  Status s =
-      impl_->RunAudited(actor, ws, "create", spec.type, "", [&](WriteTxn& txn) -> Status {
-        Workspace w;
-        if (!Impl::LoadWorkspace(txn, ws, &w))
-          return NotFound("no workspace " + std::string(ws));
-        TimeMs now = impl_->clock->Now();
-        rec = ResourceRec{};
-        rec.type = spec.type;
-        rec.ws = ws;
-        rec.created = rec.updated = now;
-        rec.attributes = spec.attributes.empty() ? "{}" : spec.attributes;
-        rec.owner = spec.owner_id.empty() ? actor.member_id : spec.owner_id;
-        if (!rec.owner.empty() && !txn.Has(Table::kMembers, Key().S(ws).S(rec.owner))) {
-          return InvalidArgument("owner " + rec.owner + " is not a member of " +
-                                 std::string(ws));
-        }
-        // The parent: an active resource of an allowed type, or the workspace.
-        ResourceRec parent;
-        if (spec.parent_id.empty()) {
-          if (!HasParentType(info, "workspace")) {
-            return InvalidArgument(Article(spec.type) + " needs a parent (" +
-                                   info.parent_types.front() + ")");
-          }
-        } else {
-          Status p = LoadActive(txn, ws, spec.parent_id, &parent);
-          if (!p.ok()) return NotFound("parent " + spec.parent_id + " not found");
-          if (!HasParentType(info, parent.type)) {
-            return InvalidArgument(Article(spec.type) + " cannot be created under " +
-                                   Article(parent.type));
-          }
-          rec.parent_id = parent.id;
-        }
-        // Id and slug.
-        if (info.id_form == IdForm::kNumberedPerParent) {
-          if (rec.parent_id.empty()) return Internal("numbered types need a parent");
-          uint64_t n = parent.next_child_seq++;
-          parent.updated = now;
-          Impl::PutResource(txn, parent);
-          rec.id = parent.id + "." + std::to_string(n);
-          rec.slug = std::to_string(n);
-        } else {
-          rec.id = NewOpaqueId(info.id_prefix, now);
-          rec.slug = spec.slug.empty() ? SlugFromName(spec.name, spec.type) : spec.slug;
-          if (!ValidSlug(rec.slug)) {
-            return InvalidArgument(
-                "url \"" + rec.slug +
-                "\" must be 1-100 characters of a-z, 0-9, '-', '_' and '.', "
-                "starting with a letter or digit");
-          }
-        }
-        rec.name = spec.name.empty() ? rec.slug : spec.name;
-        // The slug's scope: the nearest ancestor of the declared type, else the parent.
-        rec.scope_id = rec.parent_id;
-        if (!info.slug_scope_type.empty() && !rec.parent_id.empty()) {
-          ResourceRec cur = parent;
-          while (cur.type != info.slug_scope_type && !cur.parent_id.empty()) {
-            if (!Impl::LoadResource(txn, cur.parent_id, &cur)) break;
-          }
-          if (cur.type == info.slug_scope_type) rec.scope_id = cur.id;
-        }
-        Key slug_key;
-        slug_key.S(ws).S(rec.scope_id).S(rec.type).S(rec.slug);
-        if (txn.Has(Table::kSlugs, slug_key)) {
-          return Conflict(Article(rec.type) + " with url \"" + rec.slug +
-                          "\" already exists here");
-        }
-        txn.Put(Table::kSlugs, slug_key, rec.id);
-        txn.Put(Table::kChildren, Key().S(ws).S(rec.parent_id).S(rec.type).S(rec.id), "");
-        Impl::PutResource(txn, rec);
-        impl_->Audit(txn, actor, ws, "create", rec.type, rec.id, rec.name, 0, true,
-                     rec.slug);
-        return Status::Ok();
-      });
-  if (!s.ok()) return s;
-  return ToResource(rec, type);
+  return impl_->Run(CreateCall(impl_.get(), actor, ws, spec));
+}
+
+void Engine::CreateResource(const Actor& actor, std::string_view ws,
+                            const NewResource& spec, Completion<Resource> done) {
+  impl_->Submit(CreateCall(impl_.get(), actor, ws, spec), std::move(done));
 }
 
 Result<Resource> Engine::GetResource(std::string_view ws, std::string_view id) {
@@ -238,24 +254,48 @@ Status Engine::TransferOwnership(const Actor& actor, std::string_view ws,
       });
 }
 
+namespace {
+
+// Starts or stops serving a model.
+WriteCall<NoValue> ServingCall(Engine::Impl* impl_, const Actor& actor_in,
+                               std::string_view ws_in, std::string_view id_in,
+                               bool serving) {
+  WriteCall<NoValue> call{actor_in, std::string(ws_in), serving ? "serve" : "unserve",
+                          "",       std::string(id_in), nullptr};
+  call.body = [impl_, actor = actor_in, ws = std::string(ws_in), id = std::string(id_in),
+               serving](WriteTxn& txn, NoValue*) -> Status {
+    ResourceRec r;
+    TRASHD_RETURN_IF_ERROR(LoadActive(txn, ws, id, &r));
+    if (r.serving == serving) return Status::Ok();
+    r.serving = serving;
+    r.serving_paused = false;
+    r.updated = impl_->clock->Now();
+    Impl::PutResource(txn, r);
+    impl_->QueueEvent(txn, ws, "serving.changed", [&] {
+      return JsonText({{"id", r.id}, {"serving", serving}});
+    });
+    impl_->Audit(txn, actor, ws, serving ? "serve" : "unserve", r.type, r.id, r.name, 0,
+                 true, "");
+    return Status::Ok();
+  };
+  return call;
+}
+
+// A Status from the result of a call that answers only a Status.
+Status StatusOf(const Result<NoValue>& r) { return r.ok() ? Status::Ok() : r.status(); }
+
+}  // namespace
+
 Status Engine::SetServing(const Actor& actor, std::string_view ws, std::string_view id,
                           bool serving) {
-  return impl_->RunAudited(actor, ws, serving ? "serve" : "unserve", "", id,
-                           [&](WriteTxn& txn) -> Status {
-                             ResourceRec r;
-                             TRASHD_RETURN_IF_ERROR(LoadActive(txn, ws, id, &r));
-                             if (r.serving == serving) return Status::Ok();
-                             r.serving = serving;
-                             r.serving_paused = false;
-                             r.updated = impl_->clock->Now();
-                             Impl::PutResource(txn, r);
-                             impl_->QueueEvent(txn, ws, "serving.changed", [&] {
-                               return JsonText({{"id", r.id}, {"serving", serving}});
-                             });
-                             impl_->Audit(txn, actor, ws, serving ? "serve" : "unserve",
-                                          r.type, r.id, r.name, 0, true, "");
-                             return Status::Ok();
-                           });
+  return StatusOf(impl_->Run(ServingCall(impl_.get(), actor, ws, id, serving)));
+}
+
+void Engine::SetServing(const Actor& actor, std::string_view ws, std::string_view id,
+                        bool serving, StatusCompletion done) {
+  impl_->Submit<NoValue>(
+      ServingCall(impl_.get(), actor, ws, id, serving),
+      [done = std::move(done)](Result<NoValue> r) { done(StatusOf(r)); });
 }
 
 // ---- assets -----------------------------------------------------------------------
@@ -435,27 +475,43 @@ std::string Engine::BlobPath(std::string_view ws, std::string_view hash) const {
 
 // ---- jobs -------------------------------------------------------------------------
 
+namespace {
+
+// Queues a job on an active resource.
+WriteCall<Job> CreateJobCall(Engine::Impl* impl_, const Actor& actor_in,
+                             std::string_view ws_in, std::string_view id_in) {
+  WriteCall<Job> call{actor_in, std::string(ws_in), "job.create",
+                      "",       std::string(id_in), nullptr};
+  call.body = [impl_, actor = actor_in, ws = std::string(ws_in),
+               resource_id = std::string(id_in)](WriteTxn& txn, Job* job_p) -> Status {
+    Job& job = *job_p;
+    ResourceRec r;
+    TRASHD_RETURN_IF_ERROR(LoadActive(txn, ws, resource_id, &r));
+    job = Job{};
+    job.id = NewOpaqueId("job", impl_->clock->Now());
+    job.workspace = ws;
+    job.resource_id = r.id;
+    job.created = job.updated = impl_->clock->Now();
+    txn.Put(Table::kJobs, job.id, EncodeJob(job));
+    txn.Put(Table::kJobsByResource, Key().S(r.id).S(job.id), "");
+    r.open_jobs++;
+    Impl::PutResource(txn, r);
+    impl_->Audit(txn, actor, ws, "job.create", r.type, r.id, r.name, 0, true, job.id);
+    return Status::Ok();
+  };
+  return call;
+}
+
+}  // namespace
+
 Result<Job> Engine::CreateJob(const Actor& actor, std::string_view ws,
                               std::string_view resource_id) {
-  Job job;
-  Status s = impl_->RunAudited(
-      actor, ws, "job.create", "", resource_id, [&](WriteTxn& txn) -> Status {
-        ResourceRec r;
-        TRASHD_RETURN_IF_ERROR(LoadActive(txn, ws, resource_id, &r));
-        job = Job{};
-        job.id = NewOpaqueId("job", impl_->clock->Now());
-        job.workspace = ws;
-        job.resource_id = r.id;
-        job.created = job.updated = impl_->clock->Now();
-        txn.Put(Table::kJobs, job.id, EncodeJob(job));
-        txn.Put(Table::kJobsByResource, Key().S(r.id).S(job.id), "");
-        r.open_jobs++;
-        Impl::PutResource(txn, r);
-        impl_->Audit(txn, actor, ws, "job.create", r.type, r.id, r.name, 0, true, job.id);
-        return Status::Ok();
-      });
-  if (!s.ok()) return s;
-  return job;
+  return impl_->Run(CreateJobCall(impl_.get(), actor, ws, resource_id));
+}
+
+void Engine::CreateJob(const Actor& actor, std::string_view ws,
+                       std::string_view resource_id, Completion<Job> done) {
+  impl_->Submit(CreateJobCall(impl_.get(), actor, ws, resource_id), std::move(done));
 }
 
 Result<Job> Engine::GetJob(std::string_view ws, std::string_view job_id) {
@@ -468,41 +524,61 @@ Result<Job> Engine::GetJob(std::string_view ws, std::string_view job_id) {
   return j;
 }
 
+namespace {
+
+// Moves a job on: queued -> running -> finished, or cancelled.
+WriteCall<NoValue> JobStateCall(Engine::Impl* impl_, const Actor& actor_in,
+                                std::string_view ws_in, std::string_view job_in,
+                                JobState state) {
+  WriteCall<NoValue> call{actor_in, std::string(ws_in),  "job.update",
+                          "job",    std::string(job_in), nullptr};
+  call.body = [impl_, actor = actor_in, ws = std::string(ws_in),
+               job_id = std::string(job_in), state](WriteTxn& txn, NoValue*) -> Status {
+    std::string_view v;
+    Job j;
+    if (!txn.Get(Table::kJobs, job_id, &v) || !DecodeJob(v, &j) || j.workspace != ws) {
+      return NotFound("no job " + std::string(job_id));
+    }
+    auto open = [](JobState s) {
+      return s == JobState::kQueued || s == JobState::kRunning;
+    };
+    if (!open(j.state)) {
+      return Conflict("job " + j.id + " is " + JobStateName(j.state) +
+                      " and cannot change");
+    }
+    if (state == JobState::kQueued)
+      return InvalidArgument("a job cannot go back to queued");
+    j.state = state;
+    j.updated = impl_->clock->Now();
+    if (state == JobState::kCancelled)
+      j.reason = "cancelled by " + std::string(InterfaceName(actor.via));
+    txn.Put(Table::kJobs, j.id, EncodeJob(j));
+    if (!open(state)) {
+      ResourceRec r;
+      if (Impl::LoadResource(txn, j.resource_id, &r) && r.open_jobs > 0) {
+        r.open_jobs--;
+        Impl::PutResource(txn, r);
+      }
+    }
+    impl_->Audit(txn, actor, ws, "job.update", "job", j.id, "", 0, true,
+                 JobStateName(state));
+    return Status::Ok();
+  };
+  return call;
+}
+
+}  // namespace
+
 Status Engine::SetJobState(const Actor& actor, std::string_view ws,
                            std::string_view job_id, JobState state) {
-  return impl_->RunAudited(
-      actor, ws, "job.update", "job", job_id, [&](WriteTxn& txn) -> Status {
-        std::string_view v;
-        Job j;
-        if (!txn.Get(Table::kJobs, job_id, &v) || !DecodeJob(v, &j) ||
-            j.workspace != ws) {
-          return NotFound("no job " + std::string(job_id));
-        }
-        auto open = [](JobState s) {
-          return s == JobState::kQueued || s == JobState::kRunning;
-        };
-        if (!open(j.state)) {
-          return Conflict("job " + j.id + " is " + JobStateName(j.state) +
-                          " and cannot change");
-        }
-        if (state == JobState::kQueued)
-          return InvalidArgument("a job cannot go back to queued");
-        j.state = state;
-        j.updated = impl_->clock->Now();
-        if (state == JobState::kCancelled)
-          j.reason = "cancelled by " + std::string(InterfaceName(actor.via));
-        txn.Put(Table::kJobs, j.id, EncodeJob(j));
-        if (!open(state)) {
-          ResourceRec r;
-          if (Impl::LoadResource(txn, j.resource_id, &r) && r.open_jobs > 0) {
-            r.open_jobs--;
-            Impl::PutResource(txn, r);
-          }
-        }
-        impl_->Audit(txn, actor, ws, "job.update", "job", j.id, "", 0, true,
-                     JobStateName(state));
-        return Status::Ok();
-      });
+  return StatusOf(impl_->Run(JobStateCall(impl_.get(), actor, ws, job_id, state)));
+}
+
+void Engine::SetJobState(const Actor& actor, std::string_view ws, std::string_view job_id,
+                         JobState state, StatusCompletion done) {
+  impl_->Submit<NoValue>(
+      JobStateCall(impl_.get(), actor, ws, job_id, state),
+      [done = std::move(done)](Result<NoValue> r) { done(StatusOf(r)); });
 }
 
 }  // namespace trashd

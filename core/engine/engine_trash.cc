@@ -8,6 +8,9 @@
 #include "engine/json.h"
 
 namespace trashd {
+
+// The engine's inside, for the calls built outside Engine's members.
+using Impl = Engine::Impl;
 namespace {
 
 Key TrashByTimeKey(std::string_view ws, TimeMs deleted_at, std::string_view id) {
@@ -156,10 +159,17 @@ TrashItem Engine::Impl::MakeTrashItem(ReadTxn& txn, const ResourceRec& r) const 
 
 // ---- trash ------------------------------------------------------------------------
 
-Result<TrashOutcome> Engine::Trash(const Actor& actor, std::string_view ws,
-                                   std::string_view id, const TrashOptions& options) {
-  TrashOutcome out;
-  Status s = impl_->RunAudited(actor, ws, "trash", "", id, [&](WriteTxn& txn) -> Status {
+namespace {
+
+// Moves a resource and its subtree to the Trash (T1-T7).
+WriteCall<TrashOutcome> TrashCall(Engine::Impl* impl_, const Actor& actor_in,
+                                  std::string_view ws_in, std::string_view id_in,
+                                  const TrashOptions& options_in) {
+  WriteCall<TrashOutcome> call{actor_in, std::string(ws_in), "trash",
+                               "",       std::string(id_in), nullptr};
+  call.body = [impl_, actor = actor_in, ws = std::string(ws_in), id = std::string(id_in),
+               options = options_in](WriteTxn& txn, TrashOutcome* out_p) -> Status {
+    TrashOutcome& out = *out_p;
     Workspace w;
     if (!Impl::LoadWorkspace(txn, ws, &w))
       return NotFound("no workspace " + std::string(ws));
@@ -309,9 +319,20 @@ Result<TrashOutcome> Engine::Trash(const Actor& actor, std::string_view ws,
     out.item = impl_->MakeTrashItem(txn, item);
     out.cancelled_jobs = host.cancelled_jobs();
     return Status::Ok();
-  });
-  if (!s.ok()) return s;
-  return out;
+  };
+  return call;
+}
+
+}  // namespace
+
+Result<TrashOutcome> Engine::Trash(const Actor& actor, std::string_view ws,
+                                   std::string_view id, const TrashOptions& options) {
+  return impl_->Run(TrashCall(impl_.get(), actor, ws, id, options));
+}
+
+void Engine::Trash(const Actor& actor, std::string_view ws, std::string_view id,
+                   const TrashOptions& options, Completion<TrashOutcome> done) {
+  impl_->Submit(TrashCall(impl_.get(), actor, ws, id, options), std::move(done));
 }
 
 // ---- listing ----------------------------------------------------------------------
@@ -419,145 +440,162 @@ Status Engine::SetItemHold(const Actor& actor, std::string_view ws,
 
 // ---- restore ----------------------------------------------------------------------
 
+namespace {
+
+// Restores a trash item and its subtree (R1-R6).
+WriteCall<RestoreOutcome> RestoreCall(Engine::Impl* impl_, const Actor& actor_in,
+                                      std::string_view ws_in, std::string_view id_in) {
+  WriteCall<RestoreOutcome> call{actor_in, std::string(ws_in), "restore",
+                                 "",       std::string(id_in), nullptr};
+  call.body = [impl_, actor = actor_in, ws = std::string(ws_in),
+               internal_id = std::string(id_in)](WriteTxn& txn,
+                                                 RestoreOutcome* out_p) -> Status {
+    RestoreOutcome& out = *out_p;
+    ResourceRec root;
+    if (!Impl::LoadOwned(txn, ws, internal_id, &root).ok()) {
+      return NotFound(NotInTrash("", internal_id));
+    }
+    const ResourceType* root_type = impl_->TypeOf(root.type);
+    std::string public_id = PublicIdOf(root, root_type);
+    if (root.state == ResourceState::kActive)
+      return NotFound(NotInTrash(root.type, public_id));
+    if (!root.is_item()) {
+      ResourceRec item;
+      Impl::LoadResource(txn, root.trash_item, &item);
+      return Conflict(root.type + " " + public_id + " is in Trash with " + item.type +
+                      " " + PublicIdOf(item, impl_->TypeOf(item.type)) +
+                      "; restore that instead.");
+    }
+    if (!root.parent_id.empty()) {  // R2
+      ResourceRec parent;
+      if (Impl::LoadResource(txn, root.parent_id, &parent) &&
+          parent.state == ResourceState::kTrashed) {
+        return Conflict("Cannot restore " + root.type + " while its parent " +
+                        parent.type + " is in trash. Restore the " + parent.type +
+                        " first.");
+      }
+    }
+    TimeMs now = impl_->clock->Now();
+    const TimeMs deleted_at = root.deleted_at;
+    const TimeMs cleanup_at = root.scheduled_cleanup_at;
+    HostImpl host(*impl_, txn, std::string(ws));
+    RefCounts counts;
+    std::unordered_map<std::string, int64_t> moved_by_type;  // bytes trash -> active
+    ResourceView view;
+    RecordBuffer buf;
+    auto restore_one = [&](ResourceRec& m, const ResourceType* type,
+                           bool is_root) -> Status {
+      CountMovingRefs(*impl_, txn, m, &counts);
+      m.state = ResourceState::kActive;
+      m.trash_item.clear();
+      m.cleanup_delete_images = false;
+      m.hold = false;
+      m.updated = now;
+      if (m.slug_released) {  // R3
+        std::string base = m.slug;
+        for (int n = 2; txn.Has(Table::kSlugs, SlugKey(m)); ++n) {
+          std::string suffix = "-" + std::to_string(n);
+          m.slug = base.substr(0, 100 - suffix.size()) + suffix;
+        }
+        txn.Put(Table::kSlugs, SlugKey(m), m.id);
+        m.slug_released = false;
+        if (is_root && m.slug != base) {
+          out.renamed = true;
+          out.previous_slug = base;
+        }
+      }
+      if (m.own_bytes > 0) moved_by_type[m.type] += static_cast<int64_t>(m.own_bytes);
+      Impl::FillView(m, &view);
+      host.SetCurrent(&m);
+      Status hooked = GuardedHook(m.type, "on_restored",
+                                  [&] { return type->OnRestored(host, view); });
+      host.SetCurrent(nullptr);
+      TRASHD_RETURN_IF_ERROR(hooked);
+      txn.Put(Table::kResources, m.id, m.EncodeTo(&buf));
+      return Status::Ok();
+    };
+
+    // What travels back: the descendants trashed with it, met breadth-first; items
+    // trashed on their own before stay in the Trash (R1, T7).
+    TRASHD_RETURN_IF_ERROR(restore_one(root, root_type, true));
+    uint64_t restored = 1;
+    std::vector<std::string> nested;
+    std::vector<std::string> queue{root.id};
+    ResourceRec m;
+    for (size_t i = 0; i < queue.size(); ++i) {
+      ChildIdList children(txn, ws, queue[i]);
+      for (size_t c = 0; c < children.size(); ++c) {
+        std::string_view cid = children[c];
+        if (!Impl::LoadResource(txn, cid, &m)) continue;
+        if (m.is_item()) {
+          nested.push_back(m.id);
+        } else if (m.state == ResourceState::kTrashed && m.trash_item == root.id) {
+          const ResourceType* type = impl_->TypeOf(m.type);
+          TRASHD_RETURN_IF_ERROR(restore_one(m, type, false));
+          if (impl_->types->MayHaveChildren(type)) queue.push_back(m.id);
+          ++restored;
+        }
+      }
+    }
+    for (const auto& [type, bytes] : moved_by_type) {
+      Impl::AddCounter(txn, ws, counter::TrashByType(type), -bytes);
+      Impl::AddCounter(txn, ws, counter::ActiveByType(type), bytes);
+    }
+    for (const auto& nid : nested) {
+      ResourceRec n;
+      if (!Impl::LoadResource(txn, nid, &n)) continue;
+      n.container.clear();
+      Impl::PutResource(txn, n);
+      CountSubtreeRefs(txn, ws, n.id, &counts);
+    }
+    int64_t live_again = 0;  // bytes that only the Trash held until now
+    for (auto& [hash, c] : counts) {
+      AssetRec a;
+      if (!Impl::LoadAsset(txn, ws, hash, &a)) continue;
+      bool was_live = a.live_refs > 0;
+      a.live_refs += c.live_change;
+      if (!was_live && a.live_refs > 0) live_again += static_cast<int64_t>(a.bytes);
+      if (a.holder == root.id) a.holder.clear();
+      txn.Put(Table::kAssets, Key().S(ws).S(hash), a.Encode());
+    }
+    Impl::AddCounter(txn, ws, counter::kTrashBytes, -live_again);
+    Impl::AddCounter(txn, ws, counter::kActiveBytes, live_again);
+    txn.Del(Table::kTrashByTime, TrashByTimeKey(ws, deleted_at, root.id));
+    txn.Del(Table::kTrashByType, TrashByTypeKey(ws, root.type, deleted_at, root.id));
+    txn.Del(Table::kExpiry, Key().U(cleanup_at).S(ws).S(root.id));
+    impl_->ExpiryLeft(txn, root, /*for_hold=*/false);
+    Impl::AddCounter(txn, ws, counter::kTrashItems, -1);
+    const ResourceRec& back = root;
+    out.type = back.type;
+    out.id = public_id;
+    out.internal_id = back.id;
+    out.slug = back.slug;
+    out.restored = restored;
+    impl_->Audit(txn, actor, ws, "restore", back.type, back.id, back.name, restored - 1,
+                 true,
+                 out.renamed ? "renamed " + out.previous_slug + " -> " + out.slug : "");
+    impl_->QueueEvent(txn, ws, "restore", [&] {
+      return JsonText({{"type", back.type},
+                       {"id", public_id},
+                       {"internalId", back.id},
+                       {"url", back.slug},
+                       {"restored", restored}});
+    });
+    return Status::Ok();
+  };
+  return call;
+}
+
+}  // namespace
+
 Result<RestoreOutcome> Engine::Restore(const Actor& actor, std::string_view ws,
                                        std::string_view internal_id) {
-  RestoreOutcome out;
-  Status s = impl_->RunAudited(
-      actor, ws, "restore", "", internal_id, [&](WriteTxn& txn) -> Status {
-        ResourceRec root;
-        if (!Impl::LoadOwned(txn, ws, internal_id, &root).ok()) {
-          return NotFound(NotInTrash("", internal_id));
-        }
-        const ResourceType* root_type = impl_->TypeOf(root.type);
-        std::string public_id = PublicIdOf(root, root_type);
-        if (root.state == ResourceState::kActive)
-          return NotFound(NotInTrash(root.type, public_id));
-        if (!root.is_item()) {
-          ResourceRec item;
-          Impl::LoadResource(txn, root.trash_item, &item);
-          return Conflict(root.type + " " + public_id + " is in Trash with " + item.type +
-                          " " + PublicIdOf(item, impl_->TypeOf(item.type)) +
-                          "; restore that instead.");
-        }
-        if (!root.parent_id.empty()) {  // R2
-          ResourceRec parent;
-          if (Impl::LoadResource(txn, root.parent_id, &parent) &&
-              parent.state == ResourceState::kTrashed) {
-            return Conflict("Cannot restore " + root.type + " while its parent " +
-                            parent.type + " is in trash. Restore the " + parent.type +
-                            " first.");
-          }
-        }
-        TimeMs now = impl_->clock->Now();
-        const TimeMs deleted_at = root.deleted_at;
-        const TimeMs cleanup_at = root.scheduled_cleanup_at;
-        HostImpl host(*impl_, txn, std::string(ws));
-        RefCounts counts;
-        std::unordered_map<std::string, int64_t> moved_by_type;  // bytes trash -> active
-        ResourceView view;
-        RecordBuffer buf;
-        auto restore_one = [&](ResourceRec& m, const ResourceType* type,
-                               bool is_root) -> Status {
-          CountMovingRefs(*impl_, txn, m, &counts);
-          m.state = ResourceState::kActive;
-          m.trash_item.clear();
-          m.cleanup_delete_images = false;
-          m.hold = false;
-          m.updated = now;
-          if (m.slug_released) {  // R3
-            std::string base = m.slug;
-            for (int n = 2; txn.Has(Table::kSlugs, SlugKey(m)); ++n) {
-              std::string suffix = "-" + std::to_string(n);
-              m.slug = base.substr(0, 100 - suffix.size()) + suffix;
-            }
-            txn.Put(Table::kSlugs, SlugKey(m), m.id);
-            m.slug_released = false;
-            if (is_root && m.slug != base) {
-              out.renamed = true;
-              out.previous_slug = base;
-            }
-          }
-          if (m.own_bytes > 0) moved_by_type[m.type] += static_cast<int64_t>(m.own_bytes);
-          Impl::FillView(m, &view);
-          host.SetCurrent(&m);
-          Status hooked = GuardedHook(m.type, "on_restored",
-                                      [&] { return type->OnRestored(host, view); });
-          host.SetCurrent(nullptr);
-          TRASHD_RETURN_IF_ERROR(hooked);
-          txn.Put(Table::kResources, m.id, m.EncodeTo(&buf));
-          return Status::Ok();
-        };
+  return impl_->Run(RestoreCall(impl_.get(), actor, ws, internal_id));
+}
 
-        // What travels back: the descendants trashed with it, met breadth-first; items
-        // trashed on their own before stay in the Trash (R1, T7).
-        TRASHD_RETURN_IF_ERROR(restore_one(root, root_type, true));
-        uint64_t restored = 1;
-        std::vector<std::string> nested;
-        std::vector<std::string> queue{root.id};
-        ResourceRec m;
-        for (size_t i = 0; i < queue.size(); ++i) {
-          ChildIdList children(txn, ws, queue[i]);
-          for (size_t c = 0; c < children.size(); ++c) {
-            std::string_view cid = children[c];
-            if (!Impl::LoadResource(txn, cid, &m)) continue;
-            if (m.is_item()) {
-              nested.push_back(m.id);
-            } else if (m.state == ResourceState::kTrashed && m.trash_item == root.id) {
-              const ResourceType* type = impl_->TypeOf(m.type);
-              TRASHD_RETURN_IF_ERROR(restore_one(m, type, false));
-              if (impl_->types->MayHaveChildren(type)) queue.push_back(m.id);
-              ++restored;
-            }
-          }
-        }
-        for (const auto& [type, bytes] : moved_by_type) {
-          Impl::AddCounter(txn, ws, counter::TrashByType(type), -bytes);
-          Impl::AddCounter(txn, ws, counter::ActiveByType(type), bytes);
-        }
-        for (const auto& nid : nested) {
-          ResourceRec n;
-          if (!Impl::LoadResource(txn, nid, &n)) continue;
-          n.container.clear();
-          Impl::PutResource(txn, n);
-          CountSubtreeRefs(txn, ws, n.id, &counts);
-        }
-        int64_t live_again = 0;  // bytes that only the Trash held until now
-        for (auto& [hash, c] : counts) {
-          AssetRec a;
-          if (!Impl::LoadAsset(txn, ws, hash, &a)) continue;
-          bool was_live = a.live_refs > 0;
-          a.live_refs += c.live_change;
-          if (!was_live && a.live_refs > 0) live_again += static_cast<int64_t>(a.bytes);
-          if (a.holder == root.id) a.holder.clear();
-          txn.Put(Table::kAssets, Key().S(ws).S(hash), a.Encode());
-        }
-        Impl::AddCounter(txn, ws, counter::kTrashBytes, -live_again);
-        Impl::AddCounter(txn, ws, counter::kActiveBytes, live_again);
-        txn.Del(Table::kTrashByTime, TrashByTimeKey(ws, deleted_at, root.id));
-        txn.Del(Table::kTrashByType, TrashByTypeKey(ws, root.type, deleted_at, root.id));
-        txn.Del(Table::kExpiry, Key().U(cleanup_at).S(ws).S(root.id));
-        impl_->ExpiryLeft(txn, root, /*for_hold=*/false);
-        Impl::AddCounter(txn, ws, counter::kTrashItems, -1);
-        const ResourceRec& back = root;
-        out.type = back.type;
-        out.id = public_id;
-        out.internal_id = back.id;
-        out.slug = back.slug;
-        out.restored = restored;
-        impl_->Audit(
-            txn, actor, ws, "restore", back.type, back.id, back.name, restored - 1, true,
-            out.renamed ? "renamed " + out.previous_slug + " -> " + out.slug : "");
-        impl_->QueueEvent(txn, ws, "restore", [&] {
-          return JsonText({{"type", back.type},
-                           {"id", public_id},
-                           {"internalId", back.id},
-                           {"url", back.slug},
-                           {"restored", restored}});
-        });
-        return Status::Ok();
-      });
-  if (!s.ok()) return s;
-  return out;
+void Engine::Restore(const Actor& actor, std::string_view ws,
+                     std::string_view internal_id, Completion<RestoreOutcome> done) {
+  impl_->Submit(RestoreCall(impl_.get(), actor, ws, internal_id), std::move(done));
 }
 
 std::vector<RestoreResult> Engine::RestoreMany(

@@ -214,11 +214,15 @@ Status RunWriteFn(const std::function<Status(WriteTxn&)>& fn, LmdbTxn& txn) {
   return s;
 }
 
-// One queued call: a Write() waiting on its caller's stack (fn set), or a
-// RunInBatch() job owned by the queue (job set).
+// One queued call: a Write() waiting on its caller's stack (fn set, not owned), or
+// one owned by the queue (owned set): a WriteAsync() call (fn points at its own
+// function) or a RunInBatch() job (job set). An owned call is answered through
+// job_done.
 struct WriteRequest {
   explicit WriteRequest(const std::function<Status(WriteTxn&)>* f) : fn(f) {}
   const std::function<Status(WriteTxn&)>* fn;
+  bool owned = false;
+  std::function<Status(WriteTxn&)> own_fn;  // a WriteAsync() call's function
   std::function<void()> job;
   std::function<void(Status)> job_done;
   // Written by the leader; read by the caller once it sees `done` under queue_mu_.
@@ -423,20 +427,20 @@ class LmdbStore final : public Store {
     return request.status;
   }
 
+  void WriteAsync(std::function<Status(WriteTxn&)> fn,
+                  std::function<void(Status)> done) override {
+    auto request = std::make_unique<WriteRequest>(nullptr);
+    request->own_fn = std::move(fn);
+    request->fn = &request->own_fn;
+    request->job_done = std::move(done);
+    Enqueue(std::move(request));
+  }
+
   void RunInBatch(std::function<void()> job, std::function<void(Status)> done) override {
     auto request = std::make_unique<WriteRequest>(nullptr);
     request->job = std::move(job);
     request->job_done = std::move(done);
-    bool wake_writer;
-    bool wake_gatherer;
-    {
-      std::lock_guard lock(queue_mu_);
-      queue_.push_back(request.release());
-      wake_writer = !leading_;
-      wake_gatherer = gathering_;
-    }
-    if (wake_writer) writer_wake_.notify_one();
-    if (wake_gatherer) gather_wake_.notify_one();
+    Enqueue(std::move(request));
   }
 
   Status Backup(const std::string& path) override {
@@ -479,6 +483,22 @@ class LmdbStore final : public Store {
  private:
   enum class BatchEnd { kAnswered, kMapFull, kRetry };
 
+  // Queues a call nobody waits on; the writer thread leads it unless a batch is
+  // being led already.
+  void Enqueue(std::unique_ptr<WriteRequest> request) {
+    request->owned = true;
+    bool wake_writer;
+    bool wake_gatherer;
+    {
+      std::lock_guard lock(queue_mu_);
+      queue_.push_back(request.release());
+      wake_writer = !leading_;
+      wake_gatherer = gathering_;
+    }
+    if (wake_writer) writer_wake_.notify_one();
+    if (wake_gatherer) gather_wake_.notify_one();
+  }
+
   // Leads one batch: the calls at the front of the queue. Called and returns with
   // `lock` (queue_mu_) held and leading_ false; unlocks it while committing.
   void LeadBatch(std::unique_lock<std::mutex>& lock) {
@@ -495,7 +515,7 @@ class LmdbStore final : public Store {
     std::vector<WriteRequest*> jobs;
     for (WriteRequest* r : batch_) {
       queue_.pop_front();  // the batch is the front of the queue
-      if (r->job) {
+      if (r->owned) {
         jobs.push_back(r);
         continue;
       }
@@ -510,7 +530,7 @@ class LmdbStore final : public Store {
     // Someone must lead what queued meanwhile: a Write() at the front wakes for it,
     // the writer thread for a job, unless a running caller takes the lead first.
     if (!queue_.empty()) {
-      if (queue_.front()->job) {
+      if (queue_.front()->owned) {
         writer_wake_.notify_one();
       } else {
         queue_.front()->wake.notify_one();

@@ -185,6 +185,16 @@ class Store {
   // batch is durable, outside the store's locks, and only for a fn that committed.
   virtual Status Write(const std::function<Status(WriteTxn&)>& fn) = 0;
 
+  // Write() without waiting: queues fn as one call of a coming batch and returns at
+  // once. fn runs as Write()'s does (in order with every other call, all or nothing on
+  // its own, again when the batch must run again), on the thread leading the batch
+  // (often the store's own writer thread); so it must own what it uses. Once fn's
+  // outcome is final, its OnCommit callbacks (if it committed) and then done(status)
+  // run on that thread: status is what Write() would have returned. done must be quick
+  // and must not wait for anything, since the next batch waits for it.
+  virtual void WriteAsync(std::function<Status(WriteTxn&)> fn,
+                          std::function<void(Status)> done) = 0;
+
   // Queues `job` to run as one call of a coming batch, and returns at once: the way
   // to write without holding a thread while the batch commits (the HTTP server's
   // write routes, say). While the job runs, on whichever thread leads the batch
