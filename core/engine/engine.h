@@ -68,7 +68,18 @@ class Engine {
 
   const TypeRegistry& types() const;
   const Clock& clock() const;
+  // The store itself, for core's own tests, benchmarks and tools. Transports use the
+  // calls below, never the store: they see neither its transactions nor its batches.
   Store& store();
+
+  // ---- The store, as transports see it ------------------------------------------
+  // Its size and group-commit figures (/metrics, trashctl status).
+  StoreStats StorageStats();
+  // Writes a consistent copy of the store to `path` while serving.
+  Status Backup(const std::string& path);
+  // Grows each time a batch of writes commits (Store::Generation): a cache entry made
+  // when this had a value is current while it keeps it.
+  uint64_t Generation() const;
 
   // ---- Workspaces (admin) -------------------------------------------------------
   // Slugs: 1–64 characters of [a-z0-9-], starting with a letter or digit.

@@ -1162,3 +1162,223 @@ TEST_CASE("Store jobs: closing the store first runs every job still queued",
     CHECK(Read(*store, Table::kResources, "p_" + std::to_string(i)) == "v");
   }
 }
+
+// ---- WriteAsync: calls nobody waits on --------------------------------------------
+
+namespace {
+
+// Queues fn with WriteAsync and waits for its done (like a client waiting for its
+// answer); returns done's status.
+Status WriteAndWait(Store& store, WriteFn fn) {
+  std::promise<Status> answered;
+  auto future = answered.get_future();
+  store.WriteAsync(std::move(fn), [&](Status s) { answered.set_value(s); });
+  return future.get();
+}
+
+}  // namespace
+
+TEST_CASE("Store async: a call is durable when done is called, OnCommit first",
+          "[store][async]") {
+  TempDir dir;
+  StoreOptions options = TestOptions();
+  options.no_sync = false;  // fsync at every commit
+  auto store = OpenStore(dir.path(), options);
+  std::promise<void> finished;
+  std::string seen_in_done, seen_in_hook;
+  Status done_status = trashd::Internal("done not called");
+  std::thread::id caller = std::this_thread::get_id(), ran_on;
+  store->WriteAsync(
+      [&](WriteTxn& txn) {
+        ran_on = std::this_thread::get_id();
+        txn.Put(Table::kResources, "p_1", "kept");
+        txn.OnCommit([&] { seen_in_hook = Read(*store, Table::kResources, "p_1"); });
+        return Status::Ok();
+      },
+      [&](Status s) {
+        done_status = s;
+        // A fresh reader: the batch has committed.
+        seen_in_done = Read(*store, Table::kResources, "p_1");
+        finished.set_value();
+      });
+  finished.get_future().wait();
+  CHECK(done_status.ok());
+  CHECK(seen_in_hook == "kept");
+  CHECK(seen_in_done == "kept");
+  CHECK(ran_on != caller);  // WriteAsync returned; the store's writer ran the call
+
+  store.reset();
+  store = OpenStore(dir.path(), options);
+  CHECK(Read(*store, Table::kResources, "p_1") == "kept");
+}
+
+TEST_CASE("Store async: a refused call changes nothing, and its batch-mates commit",
+          "[store][async]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  REQUIRE(Put(*store, "p_before", "committed").ok());
+  std::mutex mu;
+  std::condition_variable all_done;
+  std::map<std::string, Status> answers;
+  auto answer = [&](std::string name) {
+    return [&, name](Status s) {
+      std::lock_guard lock(mu);
+      answers[name] = s;
+      all_done.notify_one();
+    };
+  };
+  std::string seen_before;
+  store->WriteAsync(
+      [&](WriteTxn& txn) {
+        seen_before = Read(txn, Table::kResources, "p_before");
+        txn.Put(Table::kResources, "p_mine", "written");
+        return Status::Ok();
+      },
+      answer("mine"));
+  store->WriteAsync(
+      [](WriteTxn& txn) {
+        txn.Put(Table::kResources, "p_refused", "half");
+        txn.Put(Table::kResources, "p_mine", "overwritten");
+        return trashd::Conflict("the item is under legal hold");
+      },
+      answer("refused"));
+  store->WriteAsync(
+      [](WriteTxn& txn) {
+        txn.Put(Table::kResources, "p_after", "written");
+        return Status::Ok();
+      },
+      answer("after"));
+  {
+    std::unique_lock lock(mu);
+    REQUIRE(all_done.wait_for(lock, std::chrono::seconds(20),
+                              [&] { return answers.size() == 3; }));
+  }
+  CHECK(seen_before == "committed");
+  CHECK(answers["mine"].ok());
+  CHECK(answers["refused"].code() == Code::kConflict);
+  CHECK(answers["after"].ok());
+  CHECK(Read(*store, Table::kResources, "p_mine") == "written");
+  CHECK(Read(*store, Table::kResources, "p_refused") == "<absent>");
+  CHECK(Read(*store, Table::kResources, "p_after") == "written");
+}
+
+TEST_CASE("Store async: queued calls and Write calls from many threads lose no update",
+          "[store][async][group_commit]") {
+  TempDir dir;
+  StoreOptions options = TestOptions();
+  options.no_sync = false;  // fsync at every commit
+  auto store = OpenStore(dir.path(), options);
+  constexpr int kThreads = 8;
+  constexpr int kEach = 50;
+  // Even threads call Write(); odd ones queue calls, each waiting for its done.
+  std::vector<int> failures = WriteFromThreads(kThreads, kEach, [&](int t, int) {
+    if (t % 2 == 0) return Increment(*store, "acme.n");
+    return WriteAndWait(*store, [](WriteTxn& txn) {
+      Increment(txn, Table::kCounters, "acme.n");
+      return Status::Ok();
+    });
+  });
+  CHECK(failures == std::vector<int>(kThreads, 0));
+  CHECK(keys::ReadU64(Read(*store, Table::kCounters, "acme.n")) == kThreads * kEach);
+  auto stats = store->Stats();
+  CHECK(stats.writes_waiting == 0);
+  CHECK(stats.write_batches < stats.writes);  // some batches held several calls
+}
+
+TEST_CASE(
+    "Store async: after a batch of several, calls queued while a batch runs join it",
+    "[store][async][group_commit]") {
+  // Each call writes its name; some queue more calls while they run. A alone is the
+  // first batch; B and C, queued during it, the second. D and E queue during the
+  // second, which follows a batch of one, so it commits without them. The third
+  // begins with D and E after a batch of two: F, queued while D runs, joins it
+  // instead of waiting for a fourth (unless gathering is off).
+  const bool gather = GENERATE(true, false);
+  TempDir dir;
+  StoreOptions options = TestOptions();
+  options.gather_max = std::chrono::seconds(1);  // a slow run (sanitizers) still gathers
+  if (!gather) options.gather_gap = std::chrono::microseconds(0);
+  auto store = OpenStore(dir.path(), options);
+  const std::map<std::string, std::vector<std::string>> queues = {
+      {"A", {"B", "C"}}, {"B", {"D", "E"}}, {"D", {"F"}}};
+  std::mutex mu;
+  std::condition_variable all_done;
+  std::vector<std::string> answered;
+  std::function<void(const std::string&)> queue_call = [&](const std::string& name) {
+    store->WriteAsync(
+        [&, name](WriteTxn& txn) {
+          txn.Put(Table::kResources, "call_" + name, "ran");
+          auto found = queues.find(name);
+          if (found != queues.end()) {
+            for (const auto& next : found->second) queue_call(next);
+          }
+          return Status::Ok();
+        },
+        [&, name](Status s) {
+          std::lock_guard lock(mu);
+          answered.push_back(name + (s.ok() ? "" : " failed"));
+          all_done.notify_one();
+        });
+  };
+  const uint64_t batches_before = store->Stats().write_batches;
+  queue_call("A");
+  {
+    std::unique_lock lock(mu);
+    REQUIRE(all_done.wait_for(lock, std::chrono::seconds(20),
+                              [&] { return answered.size() == 6; }));
+  }
+  // Answered in the order they queued, each once its batch was durable.
+  CHECK(answered == std::vector<std::string>{"A", "B", "C", "D", "E", "F"});
+  for (const char* name : {"A", "B", "C", "D", "E", "F"}) {
+    CHECK(Read(*store, Table::kResources, std::string("call_") + name) == "ran");
+  }
+  CHECK(store->Stats().write_batches - batches_before == (gather ? 3u : 4u));
+}
+
+TEST_CASE("Store async: a call whose batch fills the map runs again and writes once",
+          "[store][async]") {
+  TempDir dir;
+  StoreOptions options = TestOptions();
+  options.initial_map_bytes = 1ull << 20;
+  auto store = OpenStore(dir.path(), options);
+  const int grows_before = store->Stats().map_grows;
+  std::atomic<int> runs{0};
+  const std::string big(64 * 1024, 'x');
+  Status done_status = WriteAndWait(*store, [&](WriteTxn& txn) {
+    ++runs;
+    for (int i = 0; i < 32; ++i) {  // 2 MiB: twice the map
+      txn.Put(Table::kResources, "p_" + std::to_string(i), big);
+    }
+    Increment(txn, Table::kCounters, "acme.call_runs");
+    return Status::Ok();
+  });
+  CHECK(done_status.ok());
+  CHECK(runs >= 2);
+  CHECK(store->Stats().map_grows > grows_before);
+  CHECK(keys::ReadU64(Read(*store, Table::kCounters, "acme.call_runs")) == 1);
+  for (int i = 0; i < 32; ++i) {
+    CHECK(Read(*store, Table::kResources, "p_" + std::to_string(i)).size() == big.size());
+  }
+}
+
+TEST_CASE("Store async: closing the store first runs every call still queued",
+          "[store][async]") {
+  TempDir dir;
+  std::atomic<int> answered{0};
+  {
+    auto store = OpenStore(dir.path());
+    for (int i = 0; i < 20; ++i) {
+      store->WriteAsync(
+          [i](WriteTxn& txn) {
+            txn.Put(Table::kResources, "p_" + std::to_string(i), "v");
+            return Status::Ok();
+          },
+          [&](Status s) { answered += s.ok() ? 1 : 0; });
+    }
+  }  // closes at once, with calls queued
+  CHECK(answered == 20);
+  auto store = OpenStore(dir.path());
+  for (int i = 0; i < 20; ++i) {
+    CHECK(Read(*store, Table::kResources, "p_" + std::to_string(i)) == "v");
+  }
+}
