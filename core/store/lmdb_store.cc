@@ -78,11 +78,17 @@ std::string_view View(const MDB_val& v) {
   return {static_cast<const char*>(v.mv_data), v.mv_size};
 }
 
+// Reports a cursor's storage errors to the transaction that opened it.
+using CursorFailure = std::function<void(int rc, const char* what)>;
+
 class LmdbCursor final : public Cursor {
  public:
-  LmdbCursor(MDB_txn* txn, MDB_dbi dbi) {
-    int rc = mdb_cursor_open(txn, dbi, &cursor_);
-    if (rc != 0) cursor_ = nullptr;
+  LmdbCursor(MDB_txn* txn, MDB_dbi dbi, CursorFailure fail) : fail_(std::move(fail)) {
+    int rc = txn ? mdb_cursor_open(txn, dbi, &cursor_) : EINVAL;
+    if (rc != 0) {
+      cursor_ = nullptr;
+      fail_(rc, "open cursor");
+    }
   }
   ~LmdbCursor() override {
     if (cursor_) mdb_cursor_close(cursor_);
@@ -90,23 +96,28 @@ class LmdbCursor final : public Cursor {
   bool Seek(std::string_view key) override {
     if (!cursor_) return valid_ = false;
     k_ = Val(key);
-    valid_ =
-        mdb_cursor_get(cursor_, &k_, &v_, key.empty() ? MDB_FIRST : MDB_SET_RANGE) == 0;
-    return valid_;
+    return valid_ = Step(key.empty() ? MDB_FIRST : MDB_SET_RANGE);
   }
   bool Next() override {
     if (!valid_) return false;
-    valid_ = mdb_cursor_get(cursor_, &k_, &v_, MDB_NEXT) == 0;
-    return valid_;
+    return valid_ = Step(MDB_NEXT);
   }
   bool Valid() const override { return valid_; }
   std::string_view key() const override { return View(k_); }
   std::string_view value() const override { return View(v_); }
 
  private:
+  // The end of the table is not an error; anything else is the transaction's.
+  bool Step(MDB_cursor_op op) {
+    int rc = mdb_cursor_get(cursor_, &k_, &v_, op);
+    if (rc != 0 && rc != MDB_NOTFOUND) fail_(rc, "read");
+    return rc == 0;
+  }
+
   MDB_cursor* cursor_ = nullptr;
   MDB_val k_{}, v_{};
   bool valid_ = false;
+  CursorFailure fail_;
 };
 
 class LmdbStore;
@@ -125,6 +136,10 @@ class LmdbTxn final : public WriteTxn {
 
   bool Get(Table table, std::string_view key, std::string_view* value) override {
     if (!error_.ok()) return false;
+    if (!txn_) {
+      Fail(EINVAL, "read");
+      return false;
+    }
     MDB_val k = Val(key), v;
     int rc = mdb_get(txn_, Dbi(table), &k, &v);
     if (rc == MDB_NOTFOUND) return false;
@@ -136,11 +151,17 @@ class LmdbTxn final : public WriteTxn {
     return true;
   }
   std::unique_ptr<Cursor> OpenCursor(Table table) override {
-    return std::make_unique<LmdbCursor>(txn_, Dbi(table));
+    return std::make_unique<LmdbCursor>(
+        txn_, Dbi(table), [this](int rc, const char* what) { Fail(rc, what); });
   }
+  const Status& status() const override { return error_; }
   uint64_t Count(Table table) override {
     MDB_stat st;
-    if (mdb_stat(txn_, Dbi(table), &st) != 0) return 0;
+    int rc = txn_ ? mdb_stat(txn_, Dbi(table), &st) : EINVAL;
+    if (rc != 0) {
+      Fail(rc, "count");
+      return 0;
+    }
     return st.ms_entries;
   }
   void Put(Table table, std::string_view key, std::string_view value) override {
@@ -176,6 +197,7 @@ class LmdbTxn final : public WriteTxn {
     txn_ = nullptr;
   }
   const Status& error() const { return error_; }
+  void FailBegin(int rc) { Fail(rc, "begin read"); }
   MDB_txn* raw() const { return txn_; }
   // How many Put and Del calls were made, failed ones included.
   uint64_t changes() const { return changes_; }
@@ -274,6 +296,7 @@ class JobReadTxn final : public ReadTxn {
   }
   std::unique_ptr<Cursor> OpenCursor(Table t) override { return txn_.OpenCursor(t); }
   uint64_t Count(Table t) override { return txn_.Count(t); }
+  const Status& status() const override { return txn_.status(); }
 
  private:
   JobContext& job_;
@@ -291,6 +314,7 @@ class LmdbReadTxn final : public ReadTxn {
   }
   std::unique_ptr<Cursor> OpenCursor(Table t) override { return txn_->OpenCursor(t); }
   uint64_t Count(Table t) override { return txn_->Count(t); }
+  const Status& status() const override { return txn_->status(); }
 
  private:
   std::shared_lock<std::shared_mutex> lock_;
@@ -401,9 +425,10 @@ class LmdbStore final : public Store {
     std::shared_lock lock(map_mu_);
     MDB_txn* raw = nullptr;
     int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &raw);
-    if (rc != 0) raw = nullptr;  // Reads on a null txn fail cleanly as misses.
-    return std::make_unique<LmdbReadTxn>(std::move(lock),
-                                         std::make_unique<LmdbTxn>(raw, dbis_));
+    auto txn = std::make_unique<LmdbTxn>(rc == 0 ? raw : nullptr, dbis_);
+    // A transaction that could not begin reads nothing: its status says why.
+    if (rc != 0) txn->FailBegin(rc);
+    return std::make_unique<LmdbReadTxn>(std::move(lock), std::move(txn));
   }
 
   Status Write(const std::function<Status(WriteTxn&)>& fn) override {

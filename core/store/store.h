@@ -67,12 +67,18 @@ class Cursor {
 class ReadTxn {
  public:
   virtual ~ReadTxn() = default;
-  // Returns false when the key is absent. `value` stays valid until the transaction
-  // ends or writes.
+  // Returns true and sets `value` when the key is present; false when it is absent
+  // or the read failed, which status() tells apart. `value` stays valid until the
+  // transaction ends or writes.
   virtual bool Get(Table table, std::string_view key, std::string_view* value) = 0;
   virtual std::unique_ptr<Cursor> OpenCursor(Table table) = 0;
   // Number of entries in a table, in O(1).
   virtual uint64_t Count(Table table) = 0;
+  // OK, or the first storage error a read of this transaction hit (leveldb's
+  // Iterator::status()). After one, Get answers false and cursors end, so a caller
+  // that turns a miss into NotFound must look here first: a failed read is not a
+  // missing key. In a WriteTxn the same error also fails the write.
+  virtual const Status& status() const = 0;
 
   bool Has(Table table, std::string_view key) {
     std::string_view ignored;

@@ -1382,3 +1382,33 @@ TEST_CASE("Store async: closing the store first runs every call still queued",
     CHECK(Read(*store, Table::kResources, "p_" + std::to_string(i)) == "v");
   }
 }
+
+TEST_CASE("Store: a read that fails is told apart from a missing key", "[store]") {
+  // Every reader slot taken (the store allows 512): the next read cannot begin.
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  REQUIRE(Put(*store, "p_1", "v").ok());
+  std::vector<std::unique_ptr<trashd::ReadTxn>> readers;
+  std::unique_ptr<trashd::ReadTxn> failed;
+  for (int i = 0; i < 1000 && !failed; ++i) {
+    auto txn = store->BeginRead();
+    if (!txn->status().ok()) {
+      failed = std::move(txn);
+    } else {
+      readers.push_back(std::move(txn));
+    }
+  }
+  REQUIRE(failed);
+  std::string_view value;
+  CHECK_FALSE(failed->Get(Table::kResources, "p_1", &value));
+  CHECK(failed->status().code() == Code::kInternal);
+  CHECK_THAT(failed->status().message(), Catch::Contains("begin read"));
+  CHECK_FALSE(failed->OpenCursor(Table::kResources)->Seek(""));
+  // A healthy reader answers a missing key with false and an OK status.
+  readers.pop_back();
+  auto txn = store->BeginRead();
+  REQUIRE(txn->status().ok());
+  CHECK_FALSE(txn->Get(Table::kResources, "p_absent", &value));
+  CHECK(txn->status().ok());
+  CHECK(txn->Get(Table::kResources, "p_1", &value));
+}
