@@ -67,7 +67,9 @@ Status LoadActive(ReadTxn& txn, std::string_view ws, std::string_view id,
 bool References(ReadTxn& txn, const ResourceRec& r, const TypeInfo& info,
                 std::string_view hash) {
   for (const auto& kind : info.asset_kinds) {
-    if (txn.Has(Table::kResourceAssets, Key().S(r.id).S(kind).S(hash))) return true;
+    if (txn.Has(Table::kResourceAssets,
+                schema::ResourceAssetKey{r.id, kind, hash}.Encode()))
+      return true;
   }
   return false;
 }
@@ -102,7 +104,8 @@ Result<Resource> Engine::CreateResource(const Actor& actor, std::string_view ws,
         rec.created = rec.updated = now;
         rec.attributes = spec.attributes.empty() ? "{}" : spec.attributes;
         rec.owner = spec.owner_id.empty() ? actor.member_id : spec.owner_id;
-        if (!rec.owner.empty() && !txn.Has(Table::kMembers, Key().S(ws).S(rec.owner))) {
+        if (!rec.owner.empty() &&
+            !txn.Has(Table::kMembers, schema::MemberKey{ws, rec.owner}.Encode())) {
           return InvalidArgument("owner " + rec.owner + " is not a member of " +
                                  std::string(ws));
         }
@@ -150,14 +153,15 @@ Result<Resource> Engine::CreateResource(const Actor& actor, std::string_view ws,
           }
           if (cur.type == info.slug_scope_type) rec.scope_id = cur.id;
         }
-        Key slug_key;
-        slug_key.S(ws).S(rec.scope_id).S(rec.type).S(rec.slug);
+        std::string slug_key =
+            schema::SlugKey{ws, rec.scope_id, rec.type, rec.slug}.Encode();
         if (txn.Has(Table::kSlugs, slug_key)) {
           return Conflict(Article(rec.type) + " with url \"" + rec.slug +
                           "\" already exists here");
         }
         txn.Put(Table::kSlugs, slug_key, rec.id);
-        txn.Put(Table::kChildren, Key().S(ws).S(rec.parent_id).S(rec.type).S(rec.id), "");
+        txn.Put(Table::kChildren,
+                schema::ChildKey{ws, rec.parent_id, rec.type, rec.id}.Encode(), "");
         Impl::PutResource(txn, rec);
         impl_->Audit(txn, actor, ws, "create", rec.type, rec.id, rec.name, 0, true,
                      rec.slug);
@@ -179,7 +183,7 @@ Result<Resource> Engine::FindResource(std::string_view ws, std::string_view type
   auto txn = impl_->store->BeginRead();
   std::string_view id;
   ResourceRec r;
-  if (!txn->Get(Table::kSlugs, Key().S(ws).S(scope_id).S(type).S(slug), &id) ||
+  if (!txn->Get(Table::kSlugs, schema::SlugKey{ws, scope_id, type, slug}.Encode(), &id) ||
       !Impl::LoadResource(*txn, id, &r) || r.state != ResourceState::kActive) {
     return NotFound(std::string(type) + " " + std::string(slug) + " not found");
   }
@@ -191,18 +195,17 @@ std::vector<Resource> Engine::ListResources(std::string_view ws,
                                             std::string_view type) {
   std::vector<Resource> out;
   auto txn = impl_->store->BeginRead();
-  Key prefix;
-  prefix.S(ws).S(parent_id);
-  if (!type.empty()) prefix.S(type);
-  prefix.Prefix();
-  txn->ScanPrefix(Table::kChildren, prefix, [&](std::string_view k, auto) {
-    ResourceRec r;
-    if (Impl::LoadResource(*txn, keys::LastPart(k), &r) &&
-        r.state == ResourceState::kActive) {
-      out.push_back(ToResource(r, impl_->TypeOf(r.type)));
-    }
-    return true;
-  });
+  txn->ScanPrefix(Table::kChildren, schema::ChildrenPrefix(ws, parent_id, type),
+                  [&](std::string_view k, auto) {
+                    schema::ChildKey child;
+                    ResourceRec r;
+                    if (schema::ChildKey::Decode(k, &child) &&
+                        Impl::LoadResource(*txn, child.id, &r) &&
+                        r.state == ResourceState::kActive) {
+                      out.push_back(ToResource(r, impl_->TypeOf(r.type)));
+                    }
+                    return true;
+                  });
   return out;
 }
 
@@ -216,7 +219,8 @@ Status Engine::TransferOwnership(const Actor& actor, std::string_view ws,
           Member m;
           std::string_view v;
           bool owner_role =
-              txn.Get(Table::kMembers, Key().S(ws).S(actor.member_id), &v) &&
+              txn.Get(Table::kMembers, schema::MemberKey{ws, actor.member_id}.Encode(),
+                      &v) &&
               DecodeMember(v, &m) && m.role == kOwnerRole;
           if (!owner_role) {
             return PermissionDenied("Only the " + r.type + "'s owner, " +
@@ -224,7 +228,7 @@ Status Engine::TransferOwnership(const Actor& actor, std::string_view ws,
                                     ", or a workspace owner can transfer it.");
           }
         }
-        if (!txn.Has(Table::kMembers, Key().S(ws).S(new_owner))) {
+        if (!txn.Has(Table::kMembers, schema::MemberKey{ws, new_owner}.Encode())) {
           return InvalidArgument(std::string(new_owner) + " is not a member of " +
                                  std::string(ws));
         }
@@ -267,12 +271,11 @@ namespace {
 // there already.
 bool AddReference(WriteTxn& txn, ResourceRec& r, const TypeInfo& info,
                   std::string_view kind, std::string_view hash, AssetRec& asset) {
-  Key ra;
-  ra.S(r.id).S(kind).S(hash);
+  std::string ra = schema::ResourceAssetKey{r.id, kind, hash}.Encode();
   if (txn.Has(Table::kResourceAssets, ra)) return false;
   bool already_own = References(txn, r, info, hash);
   txn.Put(Table::kResourceAssets, ra, "");
-  txn.Put(Table::kAssetRefs, Key().S(r.ws).S(hash).S(r.id).S(kind), "");
+  txn.Put(Table::kAssetRefs, schema::AssetRefKey{r.ws, hash, r.id, kind}.Encode(), "");
   if (asset.live_refs == 0 && asset.refs > 0) {
     // Content that only the Trash held is live again.
     Engine::Impl::AddCounter(txn, r.ws, counter::kTrashBytes,
@@ -289,7 +292,7 @@ bool AddReference(WriteTxn& txn, ResourceRec& r, const TypeInfo& info,
   }
   asset.refs++;
   asset.live_refs++;
-  txn.Put(Table::kAssets, Key().S(r.ws).S(hash), asset.Encode());
+  txn.Put(Table::kAssets, schema::AssetKey{r.ws, hash}.Encode(), asset.Encode());
   r.asset_refs++;
   if (!already_own) {
     r.own_bytes += asset.bytes;
@@ -408,10 +411,11 @@ std::vector<std::pair<std::string, std::string>> Engine::ResourceAssets(
   auto txn = impl_->store->BeginRead();
   ResourceRec r;
   if (!Impl::LoadOwned(*txn, ws, id, &r).ok()) return out;
-  txn->ScanPrefix(Table::kResourceAssets, Key().S(id).Prefix(),
+  txn->ScanPrefix(Table::kResourceAssets, schema::ResourceAssetsPrefix(id),
                   [&](std::string_view k, auto) {
-                    auto parts = keys::Split(k);
-                    if (parts.size() == 3) out.emplace_back(parts[1], parts[2]);
+                    schema::ResourceAssetKey ref;
+                    if (schema::ResourceAssetKey::Decode(k, &ref))
+                      out.emplace_back(ref.kind, ref.hash);
                     return true;
                   });
   return out;
@@ -447,8 +451,9 @@ Result<Job> Engine::CreateJob(const Actor& actor, std::string_view ws,
         job.workspace = ws;
         job.resource_id = r.id;
         job.created = job.updated = impl_->clock->Now();
-        txn.Put(Table::kJobs, job.id, EncodeJob(job));
-        txn.Put(Table::kJobsByResource, Key().S(r.id).S(job.id), "");
+        txn.Put(Table::kJobs, schema::JobKey(job.id), EncodeJob(job));
+        txn.Put(Table::kJobsByResource, schema::JobByResourceKey{r.id, job.id}.Encode(),
+                "");
         r.open_jobs++;
         Impl::PutResource(txn, r);
         impl_->Audit(txn, actor, ws, "job.create", r.type, r.id, r.name, 0, true, job.id);
@@ -462,7 +467,8 @@ Result<Job> Engine::GetJob(std::string_view ws, std::string_view job_id) {
   auto txn = impl_->store->BeginRead();
   std::string_view v;
   Job j;
-  if (!txn->Get(Table::kJobs, job_id, &v) || !DecodeJob(v, &j) || j.workspace != ws) {
+  if (!txn->Get(Table::kJobs, schema::JobKey(job_id), &v) || !DecodeJob(v, &j) ||
+      j.workspace != ws) {
     return NotFound("no job " + std::string(job_id));
   }
   return j;
@@ -474,7 +480,7 @@ Status Engine::SetJobState(const Actor& actor, std::string_view ws,
       actor, ws, "job.update", "job", job_id, [&](WriteTxn& txn) -> Status {
         std::string_view v;
         Job j;
-        if (!txn.Get(Table::kJobs, job_id, &v) || !DecodeJob(v, &j) ||
+        if (!txn.Get(Table::kJobs, schema::JobKey(job_id), &v) || !DecodeJob(v, &j) ||
             j.workspace != ws) {
           return NotFound("no job " + std::string(job_id));
         }
@@ -491,7 +497,7 @@ Status Engine::SetJobState(const Actor& actor, std::string_view ws,
         j.updated = impl_->clock->Now();
         if (state == JobState::kCancelled)
           j.reason = "cancelled by " + std::string(InterfaceName(actor.via));
-        txn.Put(Table::kJobs, j.id, EncodeJob(j));
+        txn.Put(Table::kJobs, schema::JobKey(j.id), EncodeJob(j));
         if (!open(state)) {
           ResourceRec r;
           if (Impl::LoadResource(txn, j.resource_id, &r) && r.open_jobs > 0) {
