@@ -138,23 +138,26 @@ uint64_t Engine::Generation() const { return impl_->store->Generation(); }
 
 bool Engine::Impl::LoadResource(ReadTxn& txn, std::string_view id, ResourceRec* out) {
   std::string_view v;
-  if (id.empty() || !txn.Get(Table::kResources, id, &v)) return false;
+  if (id.empty() || !txn.Get(Table::kResources, schema::ResourceKey(id), &v))
+    return false;
   return ResourceRec::Decode(v, out);
 }
 
 void Engine::Impl::PutResource(WriteTxn& txn, const ResourceRec& r) {
-  txn.Put(Table::kResources, r.id, r.Encode());
+  txn.Put(Table::kResources, schema::ResourceKey(r.id), r.Encode());
 }
 
 bool Engine::Impl::LoadWorkspace(ReadTxn& txn, std::string_view ws, Workspace* out) {
   std::string_view v;
-  return !ws.empty() && txn.Get(Table::kWorkspaces, ws, &v) && DecodeWorkspace(v, out);
+  return !ws.empty() && txn.Get(Table::kWorkspaces, schema::WorkspaceKey(ws), &v) &&
+         DecodeWorkspace(v, out);
 }
 
 bool Engine::Impl::LoadAsset(ReadTxn& txn, std::string_view ws, std::string_view hash,
                              AssetRec* out) {
   std::string_view v;
-  return txn.Get(Table::kAssets, Key().S(ws).S(hash), &v) && AssetRec::Decode(v, out);
+  return txn.Get(Table::kAssets, schema::AssetKey{ws, hash}.Encode(), &v) &&
+         AssetRec::Decode(v, out);
 }
 
 std::string Engine::Impl::MemberName(ReadTxn& txn, std::string_view ws,
@@ -162,7 +165,8 @@ std::string Engine::Impl::MemberName(ReadTxn& txn, std::string_view ws,
   if (member_id.empty()) return "";
   std::string_view v;
   Member m;
-  if (txn.Get(Table::kMembers, Key().S(ws).S(member_id), &v) && DecodeMember(v, &m)) {
+  if (txn.Get(Table::kMembers, schema::MemberKey{ws, member_id}.Encode(), &v) &&
+      DecodeMember(v, &m)) {
     return m.name;
   }
   return std::string(member_id);
@@ -210,27 +214,24 @@ bool Engine::Impl::Releases(const ResourceRec& r, std::string_view kind) const {
 uint64_t Engine::Impl::GetCounter(ReadTxn& txn, std::string_view ws,
                                   std::string_view name) {
   std::string_view v;
-  return txn.Get(Table::kCounters, Key().S(ws).S(name), &v) ? keys::ReadU64(v) : 0;
+  return txn.Get(Table::kCounters, schema::CounterKey{ws, name}.Encode(), &v)
+             ? schema::DecodeNumber(v)
+             : 0;
 }
 
 void Engine::Impl::AddCounter(WriteTxn& txn, std::string_view ws, std::string_view name,
                               int64_t delta) {
   if (delta == 0) return;
-  Key k;
-  k.S(ws).S(name);
+  std::string k = schema::CounterKey{ws, name}.Encode();
   std::string_view v;
-  uint64_t cur = txn.Get(Table::kCounters, k, &v) ? keys::ReadU64(v) : 0;
-  std::string enc;
-  keys::AppendU64(&enc, cur + static_cast<uint64_t>(delta));
-  txn.Put(Table::kCounters, k, enc);
+  uint64_t cur = txn.Get(Table::kCounters, k, &v) ? schema::DecodeNumber(v) : 0;
+  txn.Put(Table::kCounters, k, schema::EncodeNumber(cur + static_cast<uint64_t>(delta)));
 }
 
 uint64_t Engine::Impl::NextSeq(WriteTxn& txn, std::string_view name) {
   std::string_view v;
-  uint64_t next = txn.Get(Table::kMeta, name, &v) ? keys::ReadU64(v) + 1 : 1;
-  std::string enc;
-  keys::AppendU64(&enc, next);
-  txn.Put(Table::kMeta, name, enc);
+  uint64_t next = txn.Get(Table::kMeta, name, &v) ? schema::DecodeNumber(v) + 1 : 1;
+  txn.Put(Table::kMeta, name, schema::EncodeNumber(next));
   return next;
 }
 
@@ -255,7 +256,7 @@ void Engine::Impl::Audit(WriteTxn& txn, const Actor& actor, std::string_view ws,
                          std::string_view target_id, std::string_view target_name,
                          uint64_t descendants, bool ok, std::string_view detail) {
   AuditEntry a;
-  a.seq = NextSeq(txn, "audit_seq");
+  a.seq = NextSeq(txn, schema::kAuditSeqKey);
   a.time = clock->Now();
   a.workspace = ws;
   a.actor = actor.member_id.empty() ? InterfaceName(actor.via) : actor.member_id;
@@ -268,7 +269,7 @@ void Engine::Impl::Audit(WriteTxn& txn, const Actor& actor, std::string_view ws,
   a.descendants = descendants;
   a.ok = ok;
   a.detail = detail;
-  txn.Put(Table::kAudit, Key().S(ws).U(a.seq), EncodeAudit(a));
+  txn.Put(Table::kAudit, schema::AuditKey{ws, a.seq}.Encode(), EncodeAudit(a));
 }
 
 bool Engine::Impl::QueuesEvent(std::string_view type) {
@@ -279,13 +280,13 @@ bool Engine::Impl::QueuesEvent(std::string_view type) {
 void Engine::Impl::PutEvent(WriteTxn& txn, std::string_view ws, std::string_view type,
                             std::string payload) {
   Event e;
-  e.seq = NextSeq(txn, "outbox_seq");
+  e.seq = NextSeq(txn, schema::kOutboxSeqKey);
   e.id = "evt_" + std::to_string(e.seq);
   e.workspace = ws;
   e.type = type;
   e.payload = std::move(payload);
   e.time = clock->Now();
-  txn.Put(Table::kOutbox, Key().U(e.seq), EncodeEvent(e));
+  txn.Put(Table::kOutbox, schema::OutboxKey{e.seq}.Encode(), EncodeEvent(e));
 }
 
 namespace {
@@ -351,7 +352,7 @@ Status Engine::RecordRefusal(const Actor& actor, std::string_view ws,
 std::vector<AuditEntry> Engine::Audit(std::string_view ws, TimeMs since, size_t limit) {
   std::vector<AuditEntry> out;
   auto txn = impl_->store->BeginRead();
-  txn->ScanPrefix(Table::kAudit, Key().S(ws).Prefix(), [&](auto, std::string_view v) {
+  txn->ScanPrefix(Table::kAudit, schema::AuditPrefix(ws), [&](auto, std::string_view v) {
     AuditEntry a;
     if (DecodeAudit(v, &a) && a.time >= since) out.push_back(std::move(a));
     return out.size() < limit;
@@ -367,7 +368,8 @@ std::vector<Event> Engine::PendingEvents(uint64_t after_seq, size_t limit) {
   std::vector<Event> out;
   auto txn = impl_->store->BeginRead();
   auto c = txn->OpenCursor(Table::kOutbox);
-  for (c->Seek(Key().U(after_seq + 1)); c->Valid() && out.size() < limit; c->Next()) {
+  for (c->Seek(schema::OutboxKey{after_seq + 1}.Encode());
+       c->Valid() && out.size() < limit; c->Next()) {
     Event e;
     if (DecodeEvent(c->value(), &e)) out.push_back(std::move(e));
   }
@@ -378,7 +380,10 @@ Status Engine::AckEvents(uint64_t up_to_seq) {
   return impl_->store->Write([&](WriteTxn& txn) {
     std::vector<std::string> done;
     auto c = txn.OpenCursor(Table::kOutbox);
-    for (c->Seek(""); c->Valid() && keys::ReadU64(c->key()) <= up_to_seq; c->Next()) {
+    schema::OutboxKey event;
+    for (c->Seek(""); c->Valid() && schema::OutboxKey::Decode(c->key(), &event) &&
+                      event.seq <= up_to_seq;
+         c->Next()) {
       done.emplace_back(c->key());
     }
     c.reset();

@@ -28,11 +28,12 @@ bool ValidMemberId(std::string_view id) {
 
 bool LoadMember(ReadTxn& txn, std::string_view ws, std::string_view id, Member* out) {
   std::string_view v;
-  return txn.Get(Table::kMembers, Key().S(ws).S(id), &v) && DecodeMember(v, out);
+  return txn.Get(Table::kMembers, schema::MemberKey{ws, id}.Encode(), &v) &&
+         DecodeMember(v, out);
 }
 
 bool RoleExists(ReadTxn& txn, std::string_view ws, std::string_view role) {
-  return role == kOwnerRole || txn.Has(Table::kRoles, Key().S(ws).S(role));
+  return role == kOwnerRole || txn.Has(Table::kRoles, schema::RoleKey{ws, role}.Encode());
 }
 
 bool RoleHas(ReadTxn& txn, std::string_view ws, std::string_view role,
@@ -40,7 +41,8 @@ bool RoleHas(ReadTxn& txn, std::string_view ws, std::string_view role,
   if (role == kOwnerRole) return true;
   std::string_view v;
   Role r;
-  if (!txn.Get(Table::kRoles, Key().S(ws).S(role), &v) || !DecodeRole(v, &r))
+  if (!txn.Get(Table::kRoles, schema::RoleKey{ws, role}.Encode(), &v) ||
+      !DecodeRole(v, &r))
     return false;
   return std::find(r.permissions.begin(), r.permissions.end(), permission) !=
          r.permissions.end();
@@ -66,10 +68,11 @@ Result<Workspace> Engine::CreateWorkspace(const Actor& actor, const Workspace& s
   w.created = impl_->clock->Now();
   s = impl_->RunAudited(actor, w.slug, "workspace.create", "workspace", w.slug,
                         [&](WriteTxn& txn) -> Status {
-                          if (txn.Has(Table::kWorkspaces, w.slug)) {
+                          if (txn.Has(Table::kWorkspaces, schema::WorkspaceKey(w.slug))) {
                             return Conflict("workspace " + w.slug + " already exists");
                           }
-                          txn.Put(Table::kWorkspaces, w.slug, EncodeWorkspace(w));
+                          txn.Put(Table::kWorkspaces, schema::WorkspaceKey(w.slug),
+                                  EncodeWorkspace(w));
                           impl_->Audit(txn, actor, w.slug, "workspace.create",
                                        "workspace", w.slug, w.name, 0, true, "");
                           return Status::Ok();
@@ -109,7 +112,7 @@ Status UpdateWorkspace(Engine::Impl& impl, const Actor& actor, std::string_view 
           return NotFound("no workspace " + std::string(ws));
         }
         TRASHD_RETURN_IF_ERROR(change(w));
-        txn.Put(Table::kWorkspaces, ws, EncodeWorkspace(w));
+        txn.Put(Table::kWorkspaces, schema::WorkspaceKey(ws), EncodeWorkspace(w));
         impl.Audit(txn, actor, ws, action, "workspace", ws, w.name, 0, true, detail);
         return Status::Ok();
       });
@@ -158,8 +161,7 @@ Status Engine::AddMember(const Actor& actor, std::string_view ws, const Member& 
           return InvalidArgument("no role \"" + member.role + "\" in workspace " +
                                  std::string(ws));
         }
-        Key k;
-        k.S(ws).S(member.id);
+        std::string k = schema::MemberKey{ws, member.id}.Encode();
         if (txn.Has(Table::kMembers, k))
           return Conflict("member " + member.id + " already exists");
         Member m = member;
@@ -185,7 +187,8 @@ Status Engine::SetMemberRole(const Actor& actor, std::string_view ws,
                                  std::string(ws));
         }
         m.role = role;
-        txn.Put(Table::kMembers, Key().S(ws).S(member_id), EncodeMember(m));
+        txn.Put(Table::kMembers, schema::MemberKey{ws, member_id}.Encode(),
+                EncodeMember(m));
         impl_->Audit(txn, actor, ws, "member.set-role", "member", m.id, m.name, 0, true,
                      m.role);
         return Status::Ok();
@@ -205,11 +208,12 @@ Result<Member> Engine::GetMember(std::string_view ws, std::string_view member_id
 std::vector<Member> Engine::ListMembers(std::string_view ws) {
   std::vector<Member> out;
   auto txn = impl_->store->BeginRead();
-  txn->ScanPrefix(Table::kMembers, Key().S(ws).Prefix(), [&](auto, std::string_view v) {
-    Member m;
-    if (DecodeMember(v, &m)) out.push_back(std::move(m));
-    return true;
-  });
+  txn->ScanPrefix(Table::kMembers, schema::MembersPrefix(ws),
+                  [&](auto, std::string_view v) {
+                    Member m;
+                    if (DecodeMember(v, &m)) out.push_back(std::move(m));
+                    return true;
+                  });
   return out;
 }
 
@@ -222,14 +226,15 @@ Status Engine::CreateRole(const Actor& actor, std::string_view ws, const Role& r
         if (!ValidMemberId(role.name)) {
           return InvalidArgument("role name \"" + role.name + "\" is not valid");
         }
-        if (role.name == kOwnerRole || txn.Has(Table::kRoles, Key().S(ws).S(role.name))) {
+        if (role.name == kOwnerRole ||
+            txn.Has(Table::kRoles, schema::RoleKey{ws, role.name}.Encode())) {
           return Conflict("role " + role.name + " already exists");
         }
         for (const auto& p : role.permissions) {
           if (!impl_->types->IsPermission(p))
             return InvalidArgument("unknown permission \"" + p + "\"");
         }
-        txn.Put(Table::kRoles, Key().S(ws).S(role.name), EncodeRole(role));
+        txn.Put(Table::kRoles, schema::RoleKey{ws, role.name}.Encode(), EncodeRole(role));
         impl_->Audit(txn, actor, ws, "role.create", "role", role.name, role.name, 0, true,
                      "");
         return Status::Ok();
@@ -240,7 +245,7 @@ std::vector<Role> Engine::ListRoles(std::string_view ws) {
   std::vector<Role> out;
   out.push_back(Role{kOwnerRole, impl_->types->Permissions()});
   auto txn = impl_->store->BeginRead();
-  txn->ScanPrefix(Table::kRoles, Key().S(ws).Prefix(), [&](auto, std::string_view v) {
+  txn->ScanPrefix(Table::kRoles, schema::RolesPrefix(ws), [&](auto, std::string_view v) {
     Role r;
     if (DecodeRole(v, &r)) out.push_back(std::move(r));
     return true;
@@ -279,7 +284,7 @@ Result<NewApiKey> Engine::CreateKey(const Actor& actor, std::string_view ws,
             return InvalidArgument("unknown scope \"" + sc + "\"");
         }
         KeyRec rec{key.info, crypto::Sha256Hex(key.secret)};
-        txn.Put(Table::kKeys, key.info.key_id, rec.Encode());
+        txn.Put(Table::kKeys, schema::ApiKeyKey(key.info.key_id), rec.Encode());
         impl_->Audit(txn, actor, ws, "key.create", "key", key.info.key_id, m.name, 0,
                      true, "");
         return Status::Ok();
@@ -294,13 +299,13 @@ Status Engine::RevokeKey(const Actor& actor, std::string_view ws,
       actor, ws, "key.revoke", "key", key_id, [&](WriteTxn& txn) -> Status {
         std::string_view v;
         KeyRec rec;
-        if (!txn.Get(Table::kKeys, key_id, &v) || !KeyRec::Decode(v, &rec) ||
-            rec.info.workspace != ws) {
+        if (!txn.Get(Table::kKeys, schema::ApiKeyKey(key_id), &v) ||
+            !KeyRec::Decode(v, &rec) || rec.info.workspace != ws) {
           return NotFound("no key " + std::string(key_id) + " in workspace " +
                           std::string(ws));
         }
         rec.info.revoked = true;
-        txn.Put(Table::kKeys, key_id, rec.Encode());
+        txn.Put(Table::kKeys, schema::ApiKeyKey(key_id), rec.Encode());
         impl_->Audit(txn, actor, ws, "key.revoke", "key", key_id, "", 0, true, "");
         return Status::Ok();
       });
@@ -329,7 +334,8 @@ Result<KeyRec> CheckSecret(ReadTxn& txn, std::string_view secret) {
   std::string_view key_id = secret.substr(prefix.size(), kKeyIdChars);
   std::string_view v;
   KeyRec rec;
-  if (!txn.Get(Table::kKeys, key_id, &v) || !KeyRec::Decode(v, &rec)) return bad;
+  if (!txn.Get(Table::kKeys, schema::ApiKeyKey(key_id), &v) || !KeyRec::Decode(v, &rec))
+    return bad;
   if (!crypto::ConstantTimeEquals(crypto::Sha256Hex(secret), rec.secret_hash)) return bad;
   if (rec.info.revoked) return Unauthenticated("This API key has been revoked.");
   return rec;

@@ -26,35 +26,22 @@
 namespace trashd {
 namespace {
 
-constexpr std::string_view kWatermark = "expiring_watermark";
 // Expiry index entries handled per write transaction.
 constexpr size_t kNoticeBatch = 1000;
 
 std::string ExpiryPosition(const ResourceRec& item) {
-  return Key()
-      .U(static_cast<uint64_t>(item.scheduled_cleanup_at))
-      .S(item.ws)
-      .S(item.id)
-      .str();
-}
-
-// Just above every expiry index key of time `t`, and below those of t + 1: the next
-// byte of such a key is the separator, 0.
-std::string PositionAfter(TimeMs t) {
-  std::string position;
-  keys::AppendU64(&position, static_cast<uint64_t>(t));
-  position.push_back('\x01');
-  return position;
+  return schema::ExpiryKey{item.scheduled_cleanup_at, item.ws, item.id}.Encode();
 }
 
 std::string Watermark(ReadTxn& txn) {
   std::string_view v;
-  return txn.Get(Table::kMeta, kWatermark, &v) ? std::string(v) : std::string();
+  return txn.Get(Table::kMeta, schema::kExpiringWatermarkKey, &v) ? std::string(v)
+                                                                  : std::string();
 }
 
 // While an item is held: the scheduledCleanupAt it had its notice for.
 std::string HeldNoticeKey(const ResourceRec& item) {
-  return Key().S("expiring_held").S(item.ws).S(item.id).str();
+  return schema::ExpiringHeldKey{item.ws, item.id}.Encode();
 }
 
 // Whole days left, rounded up ("3d" in the Trash page for 2.5 days); 0 once due.
@@ -84,7 +71,8 @@ void Engine::Impl::ExpiryEntered(WriteTxn& txn, const ResourceRec& item) {
   std::string_view v;
   bool had_notice = false;
   if (txn.Get(Table::kMeta, held_key, &v)) {
-    had_notice = static_cast<TimeMs>(keys::ReadU64(v)) == item.scheduled_cleanup_at;
+    had_notice =
+        static_cast<TimeMs>(schema::DecodeNumber(v)) == item.scheduled_cleanup_at;
     txn.Del(Table::kMeta, held_key);
   }
   if (!had_notice && ExpiryPosition(item) <= Watermark(txn))
@@ -94,9 +82,8 @@ void Engine::Impl::ExpiryEntered(WriteTxn& txn, const ResourceRec& item) {
 void Engine::Impl::ExpiryLeft(WriteTxn& txn, const ResourceRec& item, bool for_hold) {
   std::string held_key = HeldNoticeKey(item);
   if (for_hold && ExpiryPosition(item) <= Watermark(txn)) {
-    std::string at;
-    keys::AppendU64(&at, static_cast<uint64_t>(item.scheduled_cleanup_at));
-    txn.Put(Table::kMeta, held_key, at);
+    txn.Put(Table::kMeta, held_key,
+            schema::EncodeNumber(static_cast<uint64_t>(item.scheduled_cleanup_at)));
   } else {
     txn.Del(Table::kMeta, held_key);
   }
@@ -109,7 +96,7 @@ Result<uint64_t> Engine::QueueExpiringNotices(TimeMs now, int notice_days) {
                            std::to_string(notice_days));
   }
   const std::string horizon =
-      PositionAfter(now + static_cast<TimeMs>(notice_days) * kMsPerDay);
+      schema::ExpiryBoundAfter(now + static_cast<TimeMs>(notice_days) * kMsPerDay);
   uint64_t queued = 0;
   for (bool more = true; more;) {
     uint64_t in_batch = 0;
@@ -119,7 +106,7 @@ Result<uint64_t> Engine::QueueExpiringNotices(TimeMs now, int notice_days) {
       std::string mark = Watermark(txn);
       if (mark >= horizon) return Status::Ok();
       if (notice_days == 0) {  // notices are off: what is due by now never gets one
-        txn.Put(Table::kMeta, kWatermark, horizon);
+        txn.Put(Table::kMeta, schema::kExpiringWatermarkKey, horizon);
         return Status::Ok();
       }
       std::vector<std::string> entered;
@@ -134,12 +121,16 @@ Result<uint64_t> Engine::QueueExpiringNotices(TimeMs now, int notice_days) {
       }
       more = entered.size() == kNoticeBatch;
       for (const std::string& position : entered) {
+        schema::ExpiryKey entry;
         ResourceRec item;
-        if (!Impl::LoadResource(txn, keys::LastPart(position), &item) || !item.is_item())
+        if (!schema::ExpiryKey::Decode(position, &entry) ||
+            !Impl::LoadResource(txn, entry.id, &item) || !item.is_item()) {
           continue;
+        }
         if (QueueNotice(*impl_, txn, item, now)) ++in_batch;
       }
-      txn.Put(Table::kMeta, kWatermark, more ? entered.back() : horizon);
+      txn.Put(Table::kMeta, schema::kExpiringWatermarkKey,
+              more ? entered.back() : horizon);
       return Status::Ok();
     });
     if (!s.ok()) return s;

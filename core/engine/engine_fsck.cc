@@ -77,7 +77,8 @@ FsckReport Engine::Fsck() {
   for (const auto& [id, r] : res) {
     const ResourceType* type = impl.TypeOf(r.type);
     if (!type) rc.Diff("resource " + id + ": unknown type " + r.type);
-    if (!txn->Has(Table::kChildren, Key().S(r.ws).S(r.parent_id).S(r.type).S(r.id))) {
+    if (!txn->Has(Table::kChildren,
+                  schema::ChildKey{r.ws, r.parent_id, r.type, r.id}.Encode())) {
       rc.Diff("resource " + id + ": missing from the children index");
     }
     if (!r.parent_id.empty()) {
@@ -90,8 +91,9 @@ FsckReport Engine::Fsck() {
       }
     }
     std::string_view slug_owner;
-    bool has_slug = txn->Get(
-        Table::kSlugs, Key().S(r.ws).S(r.scope_id).S(r.type).S(r.slug), &slug_owner);
+    bool has_slug =
+        txn->Get(Table::kSlugs,
+                 schema::SlugKey{r.ws, r.scope_id, r.type, r.slug}.Encode(), &slug_owner);
     if (!r.slug_released && (!has_slug || slug_owner != r.id)) {
       rc.Diff("resource " + id + ": slug " + r.slug + " is not indexed to it");
     }
@@ -113,13 +115,13 @@ FsckReport Engine::Fsck() {
     if (r.is_item()) {
       counters[{r.ws, counter::kTrashItems}]++;
       if (!txn->Has(Table::kTrashByTime,
-                    Key().S(r.ws).U(keys::Inverted(r.deleted_at)).S(r.id)) ||
+                    schema::TrashByTimeKey{r.ws, r.deleted_at, r.id}.Encode()) ||
           !txn->Has(Table::kTrashByType,
-                    Key().S(r.ws).S(r.type).U(keys::Inverted(r.deleted_at)).S(r.id))) {
+                    schema::TrashByTypeKey{r.ws, r.type, r.deleted_at, r.id}.Encode())) {
         rc.Diff("item " + id + ": missing from the trash listing indexes");
       }
-      bool in_expiry =
-          txn->Has(Table::kExpiry, Key().U(r.scheduled_cleanup_at).S(r.ws).S(r.id));
+      bool in_expiry = txn->Has(
+          Table::kExpiry, schema::ExpiryKey{r.scheduled_cleanup_at, r.ws, r.id}.Encode());
       if (in_expiry == r.hold) {
         rc.Diff("item " + id +
                 (r.hold ? ": held but in the expiry index"
@@ -145,12 +147,12 @@ FsckReport Engine::Fsck() {
   std::unordered_map<std::string, std::set<std::string>> hashes_of;
   std::unordered_map<std::string, uint64_t> ref_count;
   txn->ScanPrefix(Table::kResourceAssets, "", [&](std::string_view k, auto) {
-    auto parts = keys::Split(k);
-    if (parts.size() != 3) {
+    schema::ResourceAssetKey ref;
+    if (!schema::ResourceAssetKey::Decode(k, &ref)) {
       rc.Diff("resource_assets: malformed key");
       return true;
     }
-    std::string rid(parts[0]), kind(parts[1]), hash(parts[2]);
+    std::string rid(ref.resource_id), kind(ref.kind), hash(ref.hash);
     std::string ws;
     bool live = true;
     if (IsLibraryId(rid)) {
@@ -167,7 +169,7 @@ FsckReport Engine::Fsck() {
       hashes_of[rid].insert(hash);
       ref_count[rid]++;
     }
-    if (!txn->Has(Table::kAssetRefs, Key().S(ws).S(hash).S(rid).S(kind))) {
+    if (!txn->Has(Table::kAssetRefs, schema::AssetRefKey{ws, hash, rid, kind}.Encode())) {
       rc.Diff("reference " + rid + " -> " + hash + ": missing from asset_refs");
     }
     auto& c = refs[{ws, hash}];
@@ -176,9 +178,11 @@ FsckReport Engine::Fsck() {
     return true;
   });
   txn->ScanPrefix(Table::kAssetRefs, "", [&](std::string_view k, auto) {
-    auto parts = keys::Split(k);
-    if (parts.size() != 4 ||
-        !txn->Has(Table::kResourceAssets, Key().S(parts[2]).S(parts[3]).S(parts[1]))) {
+    schema::AssetRefKey ref;
+    if (!schema::AssetRefKey::Decode(k, &ref) ||
+        !txn->Has(
+            Table::kResourceAssets,
+            schema::ResourceAssetKey{ref.resource_id, ref.kind, ref.hash}.Encode())) {
       rc.Diff("asset_refs entry without its resource_assets mirror");
     }
     return true;
@@ -188,13 +192,13 @@ FsckReport Engine::Fsck() {
   std::unordered_map<std::string, uint64_t> item_size;
   std::set<std::pair<std::string, std::string>> assets;
   txn->ScanPrefix(Table::kAssets, "", [&](std::string_view k, std::string_view v) {
-    auto parts = keys::Split(k);
+    schema::AssetKey key;
     AssetRec a;
-    if (parts.size() != 2 || !AssetRec::Decode(v, &a)) {
+    if (!schema::AssetKey::Decode(k, &key) || !AssetRec::Decode(v, &a)) {
       rc.Diff("asset record does not decode");
       return true;
     }
-    std::string ws(parts[0]), hash(parts[1]);
+    std::string ws(key.ws), hash(key.hash);
     assets.emplace(ws, hash);
     std::string what = "asset " + ws + "/" + hash.substr(0, 12);
     auto counted = refs[{ws, hash}];
@@ -250,14 +254,21 @@ FsckReport Engine::Fsck() {
     auto it = res.find(std::string(id));
     return it != res.end() && it->second.is_item();
   };
-  check_index(Table::kTrashByTime,
-              [&](std::string_view k) { return is_item(keys::LastPart(k)); });
-  check_index(Table::kTrashByType,
-              [&](std::string_view k) { return is_item(keys::LastPart(k)); });
-  check_index(Table::kExpiry,
-              [&](std::string_view k) { return is_item(keys::LastPart(k)); });
+  check_index(Table::kTrashByTime, [&](std::string_view k) {
+    schema::TrashByTimeKey e;
+    return schema::TrashByTimeKey::Decode(k, &e) && is_item(e.id);
+  });
+  check_index(Table::kTrashByType, [&](std::string_view k) {
+    schema::TrashByTypeKey e;
+    return schema::TrashByTypeKey::Decode(k, &e) && is_item(e.id);
+  });
+  check_index(Table::kExpiry, [&](std::string_view k) {
+    schema::ExpiryKey e;
+    return schema::ExpiryKey::Decode(k, &e) && is_item(e.id);
+  });
   check_index(Table::kChildren, [&](std::string_view k) {
-    return res.count(std::string(keys::LastPart(k))) > 0;
+    schema::ChildKey e;
+    return schema::ChildKey::Decode(k, &e) && res.count(std::string(e.id)) > 0;
   });
   txn->ScanPrefix(Table::kSlugs, "", [&](std::string_view, std::string_view id) {
     auto it = res.find(std::string(id));
@@ -269,9 +280,9 @@ FsckReport Engine::Fsck() {
   // Counters: every stored one against the recount.
   std::map<std::pair<std::string, std::string>, uint64_t> stored;
   txn->ScanPrefix(Table::kCounters, "", [&](std::string_view k, std::string_view v) {
-    auto parts = keys::Split(k);
-    if (parts.size() == 2)
-      stored[{std::string(parts[0]), std::string(parts[1])}] = keys::ReadU64(v);
+    schema::CounterKey key;
+    if (schema::CounterKey::Decode(k, &key))
+      stored[{std::string(key.ws), std::string(key.name)}] = schema::DecodeNumber(v);
     return true;
   });
   std::set<std::pair<std::string, std::string>> names;
@@ -286,8 +297,8 @@ FsckReport Engine::Fsck() {
   // Blob files: none missing (above), none orphaned.
   std::set<std::pair<std::string, std::string>> pending_unlink;
   txn->ScanPrefix(Table::kUnlink, "", [&](std::string_view k, auto) {
-    auto parts = keys::Split(k);
-    if (parts.size() == 2) pending_unlink.emplace(parts[0], parts[1]);
+    schema::UnlinkKey blob;
+    if (schema::UnlinkKey::Decode(k, &blob)) pending_unlink.emplace(blob.ws, blob.hash);
     return true;
   });
   for (const auto& file : impl.blobs->List()) {

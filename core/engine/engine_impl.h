@@ -15,12 +15,11 @@
 #include "assets/blob_store.h"
 #include "engine/engine.h"
 #include "engine/records.h"
-#include "store/keys.h"
+#include "store/schema.h"
 #include "store/store.h"
 
 namespace trashd {
 
-using keys::Key;
 using BlobList = std::vector<std::pair<std::string, std::string>>;  // (ws, hash)
 
 // The workspace's asset library: keeps the references a purge does not free.

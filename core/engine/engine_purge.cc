@@ -10,22 +10,6 @@
 namespace trashd {
 namespace {
 
-Key ExpiryKey(const ResourceRec& r) {
-  Key k;
-  k.U(r.scheduled_cleanup_at).S(r.ws).S(r.id);
-  return k;
-}
-
-// (ws, id) of an expiry index key: 8 bytes of time, separator, ws, separator, id.
-bool ParseExpiryKey(std::string_view k, std::string* ws, std::string* id) {
-  if (k.size() < 10) return false;
-  auto parts = keys::Split(k.substr(9));
-  if (parts.size() != 2) return false;
-  ws->assign(parts[0]);
-  id->assign(parts[1]);
-  return true;
-}
-
 int64_t SteadyMs() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
@@ -51,17 +35,21 @@ bool Engine::Impl::KeptByHold(ReadTxn& txn, const ResourceRec& item) {
     std::string cur = std::move(stack.back());
     stack.pop_back();
     bool held = false;
-    txn.ScanPrefix(Table::kChildren, Key().S(item.ws).S(cur).Prefix(),
-                   [&](std::string_view k, auto) {
-                     ResourceRec c;
-                     if (!LoadResource(txn, keys::LastPart(k), &c)) return true;
-                     if (c.is_item() && c.hold) {
-                       held = true;
-                       return false;
-                     }
-                     stack.push_back(c.id);
-                     return true;
-                   });
+    txn.ScanPrefix(
+        Table::kChildren, schema::ChildrenPrefix(item.ws, cur),
+        [&](std::string_view k, auto) {
+          schema::ChildKey child;
+          ResourceRec c;
+          if (!schema::ChildKey::Decode(k, &child) || !LoadResource(txn, child.id, &c)) {
+            return true;
+          }
+          if (c.is_item() && c.hold) {
+            held = true;
+            return false;
+          }
+          stack.push_back(c.id);
+          return true;
+        });
     if (held) return true;
   }
   return false;
@@ -73,42 +61,42 @@ std::string Engine::Impl::ComputeHolder(ReadTxn& txn, std::string_view ws,
   bool first = true;
   bool none = false;
   std::unordered_map<std::string, std::string> container_of;
-  txn.ScanPrefix(
-      Table::kAssetRefs, Key().S(ws).S(hash).Prefix(), [&](std::string_view k, auto) {
-        auto parts = keys::Split(k);
-        std::string rid(parts[2]);
-        ResourceRec r;
-        if (IsLibraryId(rid) || !LoadResource(txn, rid, &r) ||
-            r.state == ResourceState::kActive) {
-          none = true;
-          return false;
-        }
-        std::vector<std::string> chain;
-        std::string it = r.trash_item;
-        for (int depth = 0; !it.empty() && depth < 64; ++depth) {
-          chain.push_back(it);
-          auto found = container_of.find(it);
-          if (found == container_of.end()) {
-            ResourceRec item;
-            std::string next = LoadResource(txn, it, &item) ? item.container : "";
-            found = container_of.emplace(it, next).first;
-          }
-          it = found->second;
-        }
-        if (first) {
-          common = std::move(chain);
-          first = false;
-        } else {
-          std::vector<std::string> kept;
-          for (const auto& c : common) {
-            if (std::find(chain.begin(), chain.end(), c) != chain.end())
-              kept.push_back(c);
-          }
-          common = std::move(kept);
-        }
-        if (common.empty()) none = true;
-        return !none;
-      });
+  const std::string refs = schema::AssetRefsPrefix(ws, hash);
+  txn.ScanPrefix(Table::kAssetRefs, refs, [&](std::string_view k, auto) {
+    schema::AssetRefKey ref;
+    ResourceRec r;
+    if (!schema::AssetRefKey::Decode(k, &ref)) return true;
+    std::string rid(ref.resource_id);
+    if (IsLibraryId(rid) || !LoadResource(txn, rid, &r) ||
+        r.state == ResourceState::kActive) {
+      none = true;
+      return false;
+    }
+    std::vector<std::string> chain;
+    std::string it = r.trash_item;
+    for (int depth = 0; !it.empty() && depth < 64; ++depth) {
+      chain.push_back(it);
+      auto found = container_of.find(it);
+      if (found == container_of.end()) {
+        ResourceRec item;
+        std::string next = LoadResource(txn, it, &item) ? item.container : "";
+        found = container_of.emplace(it, next).first;
+      }
+      it = found->second;
+    }
+    if (first) {
+      common = std::move(chain);
+      first = false;
+    } else {
+      std::vector<std::string> kept;
+      for (const auto& c : common) {
+        if (std::find(chain.begin(), chain.end(), c) != chain.end()) kept.push_back(c);
+      }
+      common = std::move(kept);
+    }
+    if (common.empty()) none = true;
+    return !none;
+  });
   if (none || common.empty()) return "";
   return common.front();
 }
@@ -135,13 +123,16 @@ Status Engine::Impl::PurgeItemInTxn(WriteTxn& txn, const Actor& actor,
   std::vector<ResourceRec> all{item};
   for (size_t i = 0; i < all.size(); ++i) {
     std::string parent_id = all[i].id;
-    txn.ScanPrefix(Table::kChildren, Key().S(ws).S(parent_id).Prefix(),
-                   [&](std::string_view k, auto) {
-                     ResourceRec c;
-                     if (LoadResource(txn, keys::LastPart(k), &c))
-                       all.push_back(std::move(c));
-                     return true;
-                   });
+    txn.ScanPrefix(
+        Table::kChildren, schema::ChildrenPrefix(ws, parent_id),
+        [&](std::string_view k, auto) {
+          schema::ChildKey child;
+          ResourceRec c;
+          if (schema::ChildKey::Decode(k, &child) && LoadResource(txn, child.id, &c)) {
+            all.push_back(std::move(c));
+          }
+          return true;
+        });
   }
   // P4: a hold on the item, on an item containing it, on the workspace, or on an item
   // trashed before and now inside it keeps the whole item.
@@ -179,10 +170,11 @@ Status Engine::Impl::PurgeItemInTxn(WriteTxn& txn, const Actor& actor,
   for (const auto& r : all) {
     if (r.asset_refs > 0) {
       std::vector<std::pair<std::string, std::string>> refs;  // (kind, hash)
-      txn.ScanPrefix(Table::kResourceAssets, Key().S(r.id).Prefix(),
+      txn.ScanPrefix(Table::kResourceAssets, schema::ResourceAssetsPrefix(r.id),
                      [&](std::string_view k, auto) {
-                       auto parts = keys::Split(k);
-                       refs.emplace_back(parts[1], parts[2]);
+                       schema::ResourceAssetKey ref;
+                       if (schema::ResourceAssetKey::Decode(k, &ref))
+                         refs.emplace_back(ref.kind, ref.hash);
                        return true;
                      });
       for (const auto& [kind, hash] : refs) {
@@ -192,45 +184,50 @@ Status Engine::Impl::PurgeItemInTxn(WriteTxn& txn, const Actor& actor,
                           (declared ? "did not release" : "released") + " its " + kind +
                           " assets, unlike its ReleasesAtPurge");
         }
-        txn.Del(Table::kResourceAssets, Key().S(r.id).S(kind).S(hash));
-        txn.Del(Table::kAssetRefs, Key().S(ws).S(hash).S(r.id).S(kind));
+        txn.Del(Table::kResourceAssets,
+                schema::ResourceAssetKey{r.id, kind, hash}.Encode());
+        txn.Del(Table::kAssetRefs, schema::AssetRefKey{ws, hash, r.id, kind}.Encode());
         auto& d = drops[hash];
         if (declared) {
           d.first++;
           continue;
         }
         // Kept: the workspace's asset library takes over the reference (P2).
-        Key lib;
-        lib.S(library).S(kind).S(hash);
+        std::string lib = schema::ResourceAssetKey{library, kind, hash}.Encode();
         if (txn.Has(Table::kResourceAssets, lib)) {
           d.first++;
           d.second++;
         } else {
           txn.Put(Table::kResourceAssets, lib, "");
-          txn.Put(Table::kAssetRefs, Key().S(ws).S(hash).S(library).S(kind), "");
+          txn.Put(Table::kAssetRefs,
+                  schema::AssetRefKey{ws, hash, library, kind}.Encode(), "");
         }
       }
     }
     std::vector<std::string> jobs;
-    txn.ScanPrefix(Table::kJobsByResource, Key().S(r.id).Prefix(),
+    txn.ScanPrefix(Table::kJobsByResource, schema::JobsByResourcePrefix(r.id),
                    [&](std::string_view k, auto) {
-                     jobs.emplace_back(k);
+                     schema::JobByResourceKey job;
+                     if (schema::JobByResourceKey::Decode(k, &job))
+                       jobs.emplace_back(job.job_id);
                      return true;
                    });
-    for (const auto& jk : jobs) {
-      txn.Del(Table::kJobs, keys::LastPart(jk));
-      txn.Del(Table::kJobsByResource, jk);
+    for (const auto& job_id : jobs) {
+      txn.Del(Table::kJobs, schema::JobKey(job_id));
+      txn.Del(Table::kJobsByResource, schema::JobByResourceKey{r.id, job_id}.Encode());
     }
-    txn.Del(Table::kResources, r.id);
-    txn.Del(Table::kChildren, Key().S(ws).S(r.parent_id).S(r.type).S(r.id));
+    txn.Del(Table::kResources, schema::ResourceKey(r.id));
+    txn.Del(Table::kChildren, schema::ChildKey{ws, r.parent_id, r.type, r.id}.Encode());
     if (!r.slug_released)
-      txn.Del(Table::kSlugs, Key().S(ws).S(r.scope_id).S(r.type).S(r.slug));
+      txn.Del(Table::kSlugs, schema::SlugKey{ws, r.scope_id, r.type, r.slug}.Encode());
     AddCounter(txn, ws, counter::TrashByType(r.type), -static_cast<int64_t>(r.own_bytes));
     if (r.is_item()) {
-      txn.Del(Table::kTrashByTime, Key().S(ws).U(keys::Inverted(r.deleted_at)).S(r.id));
+      txn.Del(Table::kTrashByTime,
+              schema::TrashByTimeKey{ws, r.deleted_at, r.id}.Encode());
       txn.Del(Table::kTrashByType,
-              Key().S(ws).S(r.type).U(keys::Inverted(r.deleted_at)).S(r.id));
-      txn.Del(Table::kExpiry, ExpiryKey(r));
+              schema::TrashByTypeKey{ws, r.type, r.deleted_at, r.id}.Encode());
+      txn.Del(Table::kExpiry,
+              schema::ExpiryKey{r.scheduled_cleanup_at, ws, r.id}.Encode());
       AddCounter(txn, ws, counter::kTrashItems, -1);
       out->items++;
     }
@@ -247,8 +244,8 @@ Status Engine::Impl::PurgeItemInTxn(WriteTxn& txn, const Actor& actor,
     a.refs -= std::min(a.refs, d.first);
     a.live_refs -= std::min(a.live_refs, d.second);
     if (a.refs == 0) {
-      txn.Del(Table::kAssets, Key().S(ws).S(hash));
-      txn.Put(Table::kUnlink, Key().S(ws).S(hash), "");
+      txn.Del(Table::kAssets, schema::AssetKey{ws, hash}.Encode());
+      txn.Put(Table::kUnlink, schema::UnlinkKey{ws, hash}.Encode(), "");
       unlink->emplace_back(ws, hash);
       freed += a.bytes;
       continue;
@@ -258,7 +255,7 @@ Status Engine::Impl::PurgeItemInTxn(WriteTxn& txn, const Actor& actor,
       a.holder = ComputeHolder(txn, ws, hash);
       if (!a.holder.empty()) AddToItemSizes(txn, a.holder, static_cast<int64_t>(a.bytes));
     }
-    txn.Put(Table::kAssets, Key().S(ws).S(hash), a.Encode());
+    txn.Put(Table::kAssets, schema::AssetKey{ws, hash}.Encode(), a.Encode());
   }
   AddCounter(txn, ws, counter::kTrashBytes, -static_cast<int64_t>(freed));
   out->bytes_freed += freed;
@@ -292,7 +289,8 @@ void Engine::Impl::ProcessUnlinks(const BlobList& list) {
     }
   }
   Status s = store->Write([&](WriteTxn& txn) {
-    for (const auto& [ws, hash] : list) txn.Del(Table::kUnlink, Key().S(ws).S(hash));
+    for (const auto& [ws, hash] : list)
+      txn.Del(Table::kUnlink, schema::UnlinkKey{ws, hash}.Encode());
     return Status::Ok();
   });
   if (!s.ok() && options.log) options.log(LogLevel::kWarn, "unlink list: " + s.message());
@@ -303,8 +301,8 @@ void Engine::Impl::RecoverUnlinks() {
   {
     auto txn = store->BeginRead();
     txn->ScanPrefix(Table::kUnlink, "", [&](std::string_view k, auto) {
-      auto parts = keys::Split(k);
-      if (parts.size() == 2) pending.emplace_back(parts[0], parts[1]);
+      schema::UnlinkKey blob;
+      if (schema::UnlinkKey::Decode(k, &blob)) pending.emplace_back(blob.ws, blob.hash);
       return true;
     });
   }
@@ -413,11 +411,13 @@ Result<PurgeOutcome> Engine::EmptyTrash(const Actor& actor, std::string_view ws)
     Workspace w;
     if (!Impl::LoadWorkspace(*txn, ws, &w))
       return NotFound("no workspace " + std::string(ws));
-    txn->ScanPrefix(
-        Table::kTrashByTime, Key().S(ws).Prefix(), [&](std::string_view k, auto) {
-          items.emplace_back(std::string(ws), std::string(k.substr(ws.size() + 1 + 9)));
-          return true;
-        });
+    txn->ScanPrefix(Table::kTrashByTime, schema::TrashByTimePrefix(ws),
+                    [&](std::string_view k, auto) {
+                      schema::TrashByTimeKey item;
+                      if (schema::TrashByTimeKey::Decode(k, &item))
+                        items.emplace_back(std::string(ws), std::string(item.id));
+                      return true;
+                    });
   }
   PurgeOutcome total;
   constexpr size_t kBatch = 256;
@@ -449,14 +449,12 @@ Result<SweepReport> Engine::SweepOnce(TimeMs now, size_t batch, bool dry_run) {
   if (dry_run) {
     auto txn = impl_->store->BeginRead();
     auto c = txn->OpenCursor(Table::kExpiry);
-    for (c->Seek(""); c->Valid() && static_cast<TimeMs>(keys::ReadU64(c->key())) <= now;
-         c->Next()) {
-      std::string ws, id;
+    for (c->Seek(""); c->Valid(); c->Next()) {
+      schema::ExpiryKey due;
       ResourceRec r;
-      if (!ParseExpiryKey(c->key(), &ws, &id) || !Impl::LoadResource(*txn, id, &r) ||
-          !r.is_item()) {
-        continue;
-      }
+      if (!schema::ExpiryKey::Decode(c->key(), &due)) continue;
+      if (due.cleanup_at > now) break;  // nothing unexpired is read (S2)
+      if (!Impl::LoadResource(*txn, due.id, &r) || !r.is_item()) continue;
       if (Impl::KeptByHold(*txn, r)) {
         report.skipped_held++;
         continue;
@@ -473,7 +471,7 @@ Result<SweepReport> Engine::SweepOnce(TimeMs now, size_t batch, bool dry_run) {
   std::string run_key;
   Status s = impl_->store->Write([&](WriteTxn& txn) {
     run_key =
-        Key().U(static_cast<uint64_t>(started)).U(Impl::NextSeq(txn, "sweep_seq")).str();
+        schema::SweepRunKey{started, Impl::NextSeq(txn, schema::kSweepSeqKey)}.Encode();
     txn.Put(Table::kSweepRuns, run_key, EncodeSweepRun(SweepRun{started, 0, 0, 0, 0}));
     return Status::Ok();
   });
@@ -489,11 +487,12 @@ Result<SweepReport> Engine::SweepOnce(TimeMs now, size_t batch, bool dry_run) {
       c->Seek(after);
       if (!after.empty() && c->Valid() && c->key() == after) c->Next();
       for (; c->Valid() && due.size() < batch; c->Next()) {
-        // Stop at the first key not yet due: nothing unexpired is read (S2).
-        if (static_cast<TimeMs>(keys::ReadU64(c->key())) > now) break;
-        std::string ws, id;
-        if (ParseExpiryKey(c->key(), &ws, &id))
-          due.emplace_back(std::move(ws), std::move(id));
+        schema::ExpiryKey entry;
+        if (schema::ExpiryKey::Decode(c->key(), &entry)) {
+          // Stop at the first key not yet due: nothing unexpired is read (S2).
+          if (entry.cleanup_at > now) break;
+          due.emplace_back(entry.ws, entry.id);
+        }
         last.assign(c->key());
       }
     }
@@ -513,9 +512,8 @@ Result<SweepReport> Engine::SweepOnce(TimeMs now, size_t batch, bool dry_run) {
     SweepRun run{started, impl_->clock->Now(), report.items, report.bytes,
                  report.duration_ms};
     txn.Put(Table::kSweepRuns, run_key, EncodeSweepRun(run));
-    std::string enc;
-    keys::AppendU64(&enc, static_cast<uint64_t>(started));
-    txn.Put(Table::kMeta, "last_sweep", enc);
+    txn.Put(Table::kMeta, schema::kLastSweepKey,
+            schema::EncodeNumber(static_cast<uint64_t>(started)));
     return Status::Ok();
   });
   if (!s.ok()) return s;
@@ -538,8 +536,9 @@ std::vector<SweepRun> Engine::SweepRuns(size_t limit) {
 TimeMs Engine::LastSweep() {
   auto txn = impl_->store->BeginRead();
   std::string_view v;
-  return txn->Get(Table::kMeta, "last_sweep", &v) ? static_cast<TimeMs>(keys::ReadU64(v))
-                                                  : 0;
+  return txn->Get(Table::kMeta, schema::kLastSweepKey, &v)
+             ? static_cast<TimeMs>(schema::DecodeNumber(v))
+             : 0;
 }
 
 }  // namespace trashd

@@ -70,7 +70,9 @@ Status LoadActive(ReadTxn& txn, std::string_view ws, std::string_view id,
 bool References(ReadTxn& txn, const ResourceRec& r, const TypeInfo& info,
                 std::string_view hash) {
   for (const auto& kind : info.asset_kinds) {
-    if (txn.Has(Table::kResourceAssets, Key().S(r.id).S(kind).S(hash))) return true;
+    if (txn.Has(Table::kResourceAssets,
+                schema::ResourceAssetKey{r.id, kind, hash}.Encode()))
+      return true;
   }
   return false;
 }
@@ -107,7 +109,8 @@ WriteCall<Resource> CreateCall(Engine::Impl* impl_, const Actor& actor_in,
     rec.created = rec.updated = now;
     rec.attributes = spec.attributes.empty() ? "{}" : spec.attributes;
     rec.owner = spec.owner_id.empty() ? actor.member_id : spec.owner_id;
-    if (!rec.owner.empty() && !txn.Has(Table::kMembers, Key().S(ws).S(rec.owner))) {
+    if (!rec.owner.empty() &&
+        !txn.Has(Table::kMembers, schema::MemberKey{ws, rec.owner}.Encode())) {
       return InvalidArgument("owner " + rec.owner + " is not a member of " +
                              std::string(ws));
     }
@@ -155,14 +158,14 @@ WriteCall<Resource> CreateCall(Engine::Impl* impl_, const Actor& actor_in,
       }
       if (cur.type == info.slug_scope_type) rec.scope_id = cur.id;
     }
-    Key slug_key;
-    slug_key.S(ws).S(rec.scope_id).S(rec.type).S(rec.slug);
+    std::string slug_key = schema::SlugKey{ws, rec.scope_id, rec.type, rec.slug}.Encode();
     if (txn.Has(Table::kSlugs, slug_key)) {
       return Conflict(Article(rec.type) + " with url \"" + rec.slug +
                       "\" already exists here");
     }
     txn.Put(Table::kSlugs, slug_key, rec.id);
-    txn.Put(Table::kChildren, Key().S(ws).S(rec.parent_id).S(rec.type).S(rec.id), "");
+    txn.Put(Table::kChildren,
+            schema::ChildKey{ws, rec.parent_id, rec.type, rec.id}.Encode(), "");
     Impl::PutResource(txn, rec);
     impl_->Audit(txn, actor, ws, "create", rec.type, rec.id, rec.name, 0, true, rec.slug);
     *out = ToResource(rec, type);
@@ -195,7 +198,7 @@ Result<Resource> Engine::FindResource(std::string_view ws, std::string_view type
   auto txn = impl_->store->BeginRead();
   std::string_view id;
   ResourceRec r;
-  if (!txn->Get(Table::kSlugs, Key().S(ws).S(scope_id).S(type).S(slug), &id) ||
+  if (!txn->Get(Table::kSlugs, schema::SlugKey{ws, scope_id, type, slug}.Encode(), &id) ||
       !Impl::LoadResource(*txn, id, &r) || r.state != ResourceState::kActive) {
     return NotFound(std::string(type) + " " + std::string(slug) + " not found");
   }
@@ -207,18 +210,17 @@ std::vector<Resource> Engine::ListResources(std::string_view ws,
                                             std::string_view type) {
   std::vector<Resource> out;
   auto txn = impl_->store->BeginRead();
-  Key prefix;
-  prefix.S(ws).S(parent_id);
-  if (!type.empty()) prefix.S(type);
-  prefix.Prefix();
-  txn->ScanPrefix(Table::kChildren, prefix, [&](std::string_view k, auto) {
-    ResourceRec r;
-    if (Impl::LoadResource(*txn, keys::LastPart(k), &r) &&
-        r.state == ResourceState::kActive) {
-      out.push_back(ToResource(r, impl_->TypeOf(r.type)));
-    }
-    return true;
-  });
+  txn->ScanPrefix(Table::kChildren, schema::ChildrenPrefix(ws, parent_id, type),
+                  [&](std::string_view k, auto) {
+                    schema::ChildKey child;
+                    ResourceRec r;
+                    if (schema::ChildKey::Decode(k, &child) &&
+                        Impl::LoadResource(*txn, child.id, &r) &&
+                        r.state == ResourceState::kActive) {
+                      out.push_back(ToResource(r, impl_->TypeOf(r.type)));
+                    }
+                    return true;
+                  });
   return out;
 }
 
@@ -232,7 +234,8 @@ Status Engine::TransferOwnership(const Actor& actor, std::string_view ws,
           Member m;
           std::string_view v;
           bool owner_role =
-              txn.Get(Table::kMembers, Key().S(ws).S(actor.member_id), &v) &&
+              txn.Get(Table::kMembers, schema::MemberKey{ws, actor.member_id}.Encode(),
+                      &v) &&
               DecodeMember(v, &m) && m.role == kOwnerRole;
           if (!owner_role) {
             return PermissionDenied("Only the " + r.type + "'s owner, " +
@@ -240,7 +243,7 @@ Status Engine::TransferOwnership(const Actor& actor, std::string_view ws,
                                     ", or a workspace owner can transfer it.");
           }
         }
-        if (!txn.Has(Table::kMembers, Key().S(ws).S(new_owner))) {
+        if (!txn.Has(Table::kMembers, schema::MemberKey{ws, new_owner}.Encode())) {
           return InvalidArgument(std::string(new_owner) + " is not a member of " +
                                  std::string(ws));
         }
@@ -307,12 +310,11 @@ namespace {
 // there already.
 bool AddReference(WriteTxn& txn, ResourceRec& r, const TypeInfo& info,
                   std::string_view kind, std::string_view hash, AssetRec& asset) {
-  Key ra;
-  ra.S(r.id).S(kind).S(hash);
+  std::string ra = schema::ResourceAssetKey{r.id, kind, hash}.Encode();
   if (txn.Has(Table::kResourceAssets, ra)) return false;
   bool already_own = References(txn, r, info, hash);
   txn.Put(Table::kResourceAssets, ra, "");
-  txn.Put(Table::kAssetRefs, Key().S(r.ws).S(hash).S(r.id).S(kind), "");
+  txn.Put(Table::kAssetRefs, schema::AssetRefKey{r.ws, hash, r.id, kind}.Encode(), "");
   if (asset.live_refs == 0 && asset.refs > 0) {
     // Content that only the Trash held is live again.
     Engine::Impl::AddCounter(txn, r.ws, counter::kTrashBytes,
@@ -329,7 +331,7 @@ bool AddReference(WriteTxn& txn, ResourceRec& r, const TypeInfo& info,
   }
   asset.refs++;
   asset.live_refs++;
-  txn.Put(Table::kAssets, Key().S(r.ws).S(hash), asset.Encode());
+  txn.Put(Table::kAssets, schema::AssetKey{r.ws, hash}.Encode(), asset.Encode());
   r.asset_refs++;
   if (!already_own) {
     r.own_bytes += asset.bytes;
@@ -448,10 +450,11 @@ std::vector<std::pair<std::string, std::string>> Engine::ResourceAssets(
   auto txn = impl_->store->BeginRead();
   ResourceRec r;
   if (!Impl::LoadOwned(*txn, ws, id, &r).ok()) return out;
-  txn->ScanPrefix(Table::kResourceAssets, Key().S(id).Prefix(),
+  txn->ScanPrefix(Table::kResourceAssets, schema::ResourceAssetsPrefix(id),
                   [&](std::string_view k, auto) {
-                    auto parts = keys::Split(k);
-                    if (parts.size() == 3) out.emplace_back(parts[1], parts[2]);
+                    schema::ResourceAssetKey ref;
+                    if (schema::ResourceAssetKey::Decode(k, &ref))
+                      out.emplace_back(ref.kind, ref.hash);
                     return true;
                   });
   return out;
@@ -492,8 +495,8 @@ WriteCall<Job> CreateJobCall(Engine::Impl* impl_, const Actor& actor_in,
     job.workspace = ws;
     job.resource_id = r.id;
     job.created = job.updated = impl_->clock->Now();
-    txn.Put(Table::kJobs, job.id, EncodeJob(job));
-    txn.Put(Table::kJobsByResource, Key().S(r.id).S(job.id), "");
+    txn.Put(Table::kJobs, schema::JobKey(job.id), EncodeJob(job));
+    txn.Put(Table::kJobsByResource, schema::JobByResourceKey{r.id, job.id}.Encode(), "");
     r.open_jobs++;
     Impl::PutResource(txn, r);
     impl_->Audit(txn, actor, ws, "job.create", r.type, r.id, r.name, 0, true, job.id);
@@ -518,7 +521,8 @@ Result<Job> Engine::GetJob(std::string_view ws, std::string_view job_id) {
   auto txn = impl_->store->BeginRead();
   std::string_view v;
   Job j;
-  if (!txn->Get(Table::kJobs, job_id, &v) || !DecodeJob(v, &j) || j.workspace != ws) {
+  if (!txn->Get(Table::kJobs, schema::JobKey(job_id), &v) || !DecodeJob(v, &j) ||
+      j.workspace != ws) {
     return NotFound("no job " + std::string(job_id));
   }
   return j;
@@ -536,7 +540,8 @@ WriteCall<NoValue> JobStateCall(Engine::Impl* impl_, const Actor& actor_in,
                job_id = std::string(job_in), state](WriteTxn& txn, NoValue*) -> Status {
     std::string_view v;
     Job j;
-    if (!txn.Get(Table::kJobs, job_id, &v) || !DecodeJob(v, &j) || j.workspace != ws) {
+    if (!txn.Get(Table::kJobs, schema::JobKey(job_id), &v) || !DecodeJob(v, &j) ||
+        j.workspace != ws) {
       return NotFound("no job " + std::string(job_id));
     }
     auto open = [](JobState s) {
@@ -552,7 +557,7 @@ WriteCall<NoValue> JobStateCall(Engine::Impl* impl_, const Actor& actor_in,
     j.updated = impl_->clock->Now();
     if (state == JobState::kCancelled)
       j.reason = "cancelled by " + std::string(InterfaceName(actor.via));
-    txn.Put(Table::kJobs, j.id, EncodeJob(j));
+    txn.Put(Table::kJobs, schema::JobKey(j.id), EncodeJob(j));
     if (!open(state)) {
       ResourceRec r;
       if (Impl::LoadResource(txn, j.resource_id, &r) && r.open_jobs > 0) {

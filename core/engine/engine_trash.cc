@@ -13,21 +13,8 @@ namespace trashd {
 using Impl = Engine::Impl;
 namespace {
 
-Key TrashByTimeKey(std::string_view ws, TimeMs deleted_at, std::string_view id) {
-  Key k;
-  k.S(ws).U(keys::Inverted(deleted_at)).S(id);
-  return k;
-}
-Key TrashByTypeKey(std::string_view ws, std::string_view type, TimeMs deleted_at,
-                   std::string_view id) {
-  Key k;
-  k.S(ws).S(type).U(keys::Inverted(deleted_at)).S(id);
-  return k;
-}
-Key SlugKey(const ResourceRec& r) {
-  Key k;
-  k.S(r.ws).S(r.scope_id).S(r.type).S(r.slug);
-  return k;
+std::string SlugKey(const ResourceRec& r) {
+  return schema::SlugKey{r.ws, r.scope_id, r.type, r.slug}.Encode();
 }
 
 // The ids of a resource's children, packed in one buffer: a cascade visits every
@@ -35,11 +22,12 @@ Key SlugKey(const ResourceRec& r) {
 class ChildIdList {
  public:
   ChildIdList(ReadTxn& txn, std::string_view ws, std::string_view parent) {
-    txn.ScanPrefix(Table::kChildren, Key().S(ws).S(parent).Prefix(),
+    txn.ScanPrefix(Table::kChildren, schema::ChildrenPrefix(ws, parent),
                    [&](std::string_view k, auto) {
-                     std::string_view id = keys::LastPart(k);
-                     ends_.push_back(buf_.size() + id.size());
-                     buf_.append(id);
+                     schema::ChildKey child;
+                     if (!schema::ChildKey::Decode(k, &child)) return true;
+                     ends_.push_back(buf_.size() + child.id.size());
+                     buf_.append(child.id);
                      return true;
                    });
   }
@@ -70,9 +58,11 @@ void CountSubtreeRefs(ReadTxn& txn, std::string_view ws, const std::string& id,
   while (!stack.empty()) {
     std::string cur = std::move(stack.back());
     stack.pop_back();
-    txn.ScanPrefix(Table::kResourceAssets, Key().S(cur).Prefix(),
+    txn.ScanPrefix(Table::kResourceAssets, schema::ResourceAssetsPrefix(cur),
                    [&](std::string_view k, auto) {
-                     (*counts)[std::string(keys::LastPart(k))].in_subtree++;
+                     schema::ResourceAssetKey ref;
+                     if (schema::ResourceAssetKey::Decode(k, &ref))
+                       (*counts)[std::string(ref.hash)].in_subtree++;
                      return true;
                    });
     ChildIdList children(txn, ws, cur);
@@ -85,12 +75,13 @@ void CountSubtreeRefs(ReadTxn& txn, std::string_view ws, const std::string& id,
 void CountMovingRefs(const Engine::Impl& impl, ReadTxn& txn, const ResourceRec& m,
                      RefCounts* counts) {
   if (m.asset_refs == 0) return;
-  txn.ScanPrefix(Table::kResourceAssets, Key().S(m.id).Prefix(),
+  txn.ScanPrefix(Table::kResourceAssets, schema::ResourceAssetsPrefix(m.id),
                  [&](std::string_view k, auto) {
-                   auto parts = keys::Split(k);
-                   RefCount& c = (*counts)[std::string(parts[2])];
+                   schema::ResourceAssetKey ref;
+                   if (!schema::ResourceAssetKey::Decode(k, &ref)) return true;
+                   RefCount& c = (*counts)[std::string(ref.hash)];
                    c.in_subtree++;
-                   if (impl.Releases(m, parts[1])) c.live_change++;
+                   if (impl.Releases(m, ref.kind)) c.live_change++;
                    return true;
                  });
 }
@@ -226,7 +217,8 @@ WriteCall<TrashOutcome> TrashCall(Engine::Impl* impl_, const Actor& actor_in,
                                   [&] { return type->OnTrashed(host, view, !is_root); });
       host.SetCurrent(nullptr);
       TRASHD_RETURN_IF_ERROR(hooked);
-      if (!is_root) txn.Put(Table::kResources, m.id, m.EncodeTo(&buf));
+      if (!is_root)
+        txn.Put(Table::kResources, schema::ResourceKey(m.id), m.EncodeTo(&buf));
       return Status::Ok();
     };
 
@@ -292,7 +284,7 @@ WriteCall<TrashOutcome> TrashCall(Engine::Impl* impl_, const Actor& actor_in,
         a.holder = root.id;
         exclusive += a.bytes;
       }
-      txn.Put(Table::kAssets, Key().S(ws).S(hash), a.Encode());
+      txn.Put(Table::kAssets, schema::AssetKey{ws, hash}.Encode(), a.Encode());
     }
     Impl::AddCounter(txn, ws, counter::kActiveBytes, -now_trash_only);
     Impl::AddCounter(txn, ws, counter::kTrashBytes, now_trash_only);
@@ -300,9 +292,11 @@ WriteCall<TrashOutcome> TrashCall(Engine::Impl* impl_, const Actor& actor_in,
     ResourceRec& item = root;
     item.size = exclusive + nested_size;
     Impl::PutResource(txn, item);
-    txn.Put(Table::kTrashByTime, TrashByTimeKey(ws, now, item.id), "");
-    txn.Put(Table::kTrashByType, TrashByTypeKey(ws, item.type, now, item.id), "");
-    txn.Put(Table::kExpiry, Key().U(item.scheduled_cleanup_at).S(ws).S(item.id), "");
+    txn.Put(Table::kTrashByTime, schema::TrashByTimeKey{ws, now, item.id}.Encode(), "");
+    txn.Put(Table::kTrashByType,
+            schema::TrashByTypeKey{ws, item.type, now, item.id}.Encode(), "");
+    txn.Put(Table::kExpiry,
+            schema::ExpiryKey{item.scheduled_cleanup_at, ws, item.id}.Encode(), "");
     Impl::AddCounter(txn, ws, counter::kTrashItems, 1);
     impl_->Audit(txn, actor, ws, "trash", item.type, item.id, item.name, item.cascaded,
                  true, options.cleanup_delete_images ? "cleanupDeleteImages" : "");
@@ -346,12 +340,10 @@ Result<TrashPage> Engine::ListTrash(std::string_view ws, const TrashQuery& query
   Workspace w;
   if (!Impl::LoadWorkspace(*txn, ws, &w))
     return NotFound("no workspace " + std::string(ws));
-  Table table = query.type.empty() ? Table::kTrashByTime : Table::kTrashByType;
-  Key prefix_key;
-  prefix_key.S(ws);
-  if (!query.type.empty()) prefix_key.S(query.type);
-  prefix_key.Prefix();
-  std::string prefix = prefix_key.str();
+  const bool by_type = !query.type.empty();
+  Table table = by_type ? Table::kTrashByType : Table::kTrashByTime;
+  std::string prefix =
+      by_type ? schema::TrashByTypePrefix(ws, query.type) : schema::TrashByTimePrefix(ws);
   std::string start = prefix;
   if (!query.cursor.empty()) {
     std::string rest;
@@ -370,10 +362,12 @@ Result<TrashPage> Engine::ListTrash(std::string_view ws, const TrashQuery& query
       page.next_cursor = ToHex(std::string_view(last).substr(prefix.size()));
       break;
     }
-    // prefix, 8 bytes of time, separator, id
-    std::string_view id = k.substr(prefix.size() + 9);
+    schema::TrashPosition at;
     ResourceRec r;
-    if (!Impl::LoadResource(*txn, id, &r) || !r.is_item()) continue;
+    if (!schema::TrashPosition::Decode(k.substr(prefix.size()), &at) ||
+        !Impl::LoadResource(*txn, at.id, &r) || !r.is_item()) {
+      continue;
+    }
     page.items.push_back(impl_->MakeTrashItem(*txn, r));
     last.assign(k);
   }
@@ -424,8 +418,7 @@ Status Engine::SetItemHold(const Actor& actor, std::string_view ws,
         r.hold = hold;
         Impl::PutResource(txn, r);
         // A held item leaves the expiry index, so the sweep never even reads it.
-        Key expiry;
-        expiry.U(r.scheduled_cleanup_at).S(ws).S(r.id);
+        std::string expiry = schema::ExpiryKey{r.scheduled_cleanup_at, ws, r.id}.Encode();
         if (hold) {
           txn.Del(Table::kExpiry, expiry);
           impl_->ExpiryLeft(txn, r, /*for_hold=*/true);
@@ -511,7 +504,7 @@ WriteCall<RestoreOutcome> RestoreCall(Engine::Impl* impl_, const Actor& actor_in
                                   [&] { return type->OnRestored(host, view); });
       host.SetCurrent(nullptr);
       TRASHD_RETURN_IF_ERROR(hooked);
-      txn.Put(Table::kResources, m.id, m.EncodeTo(&buf));
+      txn.Put(Table::kResources, schema::ResourceKey(m.id), m.EncodeTo(&buf));
       return Status::Ok();
     };
 
@@ -556,13 +549,15 @@ WriteCall<RestoreOutcome> RestoreCall(Engine::Impl* impl_, const Actor& actor_in
       a.live_refs += c.live_change;
       if (!was_live && a.live_refs > 0) live_again += static_cast<int64_t>(a.bytes);
       if (a.holder == root.id) a.holder.clear();
-      txn.Put(Table::kAssets, Key().S(ws).S(hash), a.Encode());
+      txn.Put(Table::kAssets, schema::AssetKey{ws, hash}.Encode(), a.Encode());
     }
     Impl::AddCounter(txn, ws, counter::kTrashBytes, -live_again);
     Impl::AddCounter(txn, ws, counter::kActiveBytes, live_again);
-    txn.Del(Table::kTrashByTime, TrashByTimeKey(ws, deleted_at, root.id));
-    txn.Del(Table::kTrashByType, TrashByTypeKey(ws, root.type, deleted_at, root.id));
-    txn.Del(Table::kExpiry, Key().U(cleanup_at).S(ws).S(root.id));
+    txn.Del(Table::kTrashByTime,
+            schema::TrashByTimeKey{ws, deleted_at, root.id}.Encode());
+    txn.Del(Table::kTrashByType,
+            schema::TrashByTypeKey{ws, root.type, deleted_at, root.id}.Encode());
+    txn.Del(Table::kExpiry, schema::ExpiryKey{cleanup_at, ws, root.id}.Encode());
     impl_->ExpiryLeft(txn, root, /*for_hold=*/false);
     Impl::AddCounter(txn, ws, counter::kTrashItems, -1);
     const ResourceRec& back = root;
@@ -606,9 +601,11 @@ std::vector<RestoreResult> Engine::RestoreMany(
   {
     auto txn = impl_->store->BeginRead();
     if (ids.empty()) {
-      txn->ScanPrefix(Table::kTrashByTime, Key().S(ws).Prefix(),
+      txn->ScanPrefix(Table::kTrashByTime, schema::TrashByTimePrefix(ws),
                       [&](std::string_view k, auto) {
-                        ids.emplace_back(k.substr(ws.size() + 1 + 9));
+                        schema::TrashByTimeKey item;
+                        if (schema::TrashByTimeKey::Decode(k, &item))
+                          ids.emplace_back(item.id);
                         return true;
                       });
     }

@@ -31,15 +31,13 @@ std::optional<ResourceView> HostImpl::GetResource(std::string_view id) {
 
 std::vector<ResourceView> HostImpl::Children(std::string_view id, std::string_view type) {
   std::vector<ResourceView> out;
-  Key prefix;
-  prefix.S(ws_).S(id);
-  if (!type.empty()) prefix.S(type);
-  prefix.Prefix();
   std::vector<std::string> ids;
-  txn_.ScanPrefix(Table::kChildren, prefix, [&](std::string_view k, auto) {
-    ids.emplace_back(keys::LastPart(k));
-    return true;
-  });
+  txn_.ScanPrefix(Table::kChildren, schema::ChildrenPrefix(ws_, id, type),
+                  [&](std::string_view k, auto) {
+                    schema::ChildKey child;
+                    if (schema::ChildKey::Decode(k, &child)) ids.emplace_back(child.id);
+                    return true;
+                  });
   for (const auto& child : ids) {
     if (auto v = GetResource(child)) out.push_back(*v);
   }
@@ -50,21 +48,24 @@ int HostImpl::CancelJobs(std::string_view resource_id, std::string_view reason) 
   ResourceRec* r = Target(resource_id);
   if (!r || r->open_jobs == 0) return 0;
   std::vector<std::string> job_ids;
-  txn_.ScanPrefix(Table::kJobsByResource, Key().S(r->id).Prefix(),
+  txn_.ScanPrefix(Table::kJobsByResource, schema::JobsByResourcePrefix(r->id),
                   [&](std::string_view k, auto) {
-                    job_ids.emplace_back(keys::LastPart(k));
+                    schema::JobByResourceKey job;
+                    if (schema::JobByResourceKey::Decode(k, &job))
+                      job_ids.emplace_back(job.job_id);
                     return true;
                   });
   int n = 0;
   for (const auto& job_id : job_ids) {
     std::string_view v;
     Job j;
-    if (!txn_.Get(Table::kJobs, job_id, &v) || !DecodeJob(v, &j)) continue;
+    if (!txn_.Get(Table::kJobs, schema::JobKey(job_id), &v) || !DecodeJob(v, &j))
+      continue;
     if (j.state != JobState::kQueued && j.state != JobState::kRunning) continue;
     j.state = JobState::kCancelled;
     j.reason = reason;
     j.updated = impl_.clock->Now();
-    txn_.Put(Table::kJobs, j.id, EncodeJob(j));
+    txn_.Put(Table::kJobs, schema::JobKey(j.id), EncodeJob(j));
     impl_.QueueEvent(txn_, ws_, "job.cancelled", [&] {
       return JsonText({{"job", j.id}, {"resource", r->id}, {"reason", reason}});
     });

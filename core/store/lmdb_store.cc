@@ -54,7 +54,7 @@
 #include <shared_mutex>
 #include <thread>
 
-#include "store/keys.h"
+#include "store/schema.h"
 #include "store/store.h"
 
 namespace trashd {
@@ -398,8 +398,8 @@ class LmdbStore final : public Store {
     }
     LmdbTxn txn(raw, dbis_);
     std::string_view v;
-    if (txn.Get(Table::kMeta, "schema_version", &v)) {
-      uint32_t found = static_cast<uint32_t>(keys::ReadU64(v));
+    if (txn.Get(Table::kMeta, schema::kSchemaVersionKey, &v)) {
+      uint32_t found = static_cast<uint32_t>(schema::DecodeNumber(v));
       if (found < kSchemaVersion) {
         return Internal("the store's schema version " + std::to_string(found) +
                         " is too old for this trashd (expects " +
@@ -411,9 +411,8 @@ class LmdbStore final : public Store {
                         std::to_string(kSchemaVersion) + "); run a newer trashd");
       }
     } else {
-      std::string enc;
-      keys::AppendU64(&enc, kSchemaVersion);
-      txn.Put(Table::kMeta, "schema_version", enc);
+      txn.Put(Table::kMeta, schema::kSchemaVersionKey,
+              schema::EncodeNumber(kSchemaVersion));
     }
     return txn.Commit();
   }

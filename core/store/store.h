@@ -23,7 +23,8 @@
 
 namespace trashd {
 
-// Every table and the layout of its keys (`.` joins encoded parts; see keys.h).
+// Every table and the layout of its keys (`.` joins parts). store/schema.h builds and
+// parses every one of them; nothing else may.
 enum class Table : uint8_t {
   kMeta,        // name -> value (schema version, sweep state)
   kWorkspaces,  // ws -> WorkspaceRecord

@@ -10,7 +10,7 @@
 #include "bench_util.h"
 #include "engine_fixture.h"
 #include "raw_floor.h"
-#include "store/keys.h"
+#include "store/schema.h"
 
 namespace trashd::bench {
 namespace {
@@ -48,7 +48,9 @@ int Main(double scale) {
   {
     auto txn = env->store().BeginRead();
     auto c = txn->OpenCursor(Table::kExpiry);
-    for (c->Seek(""); c->Valid() && static_cast<TimeMs>(keys::ReadU64(c->key())) <= now;
+    schema::ExpiryKey entry;
+    for (c->Seek(""); c->Valid() && schema::ExpiryKey::Decode(c->key(), &entry) &&
+                      entry.cleanup_at <= now;
          c->Next()) {
       ++due;
     }

@@ -11,12 +11,10 @@
 #include <random>
 #include <string_view>
 
-#include "store/keys.h"
+#include "store/schema.h"
 
 namespace trashd::bench {
 namespace {
-
-using keys::Key;
 
 // The floor's tables: the engine's, by the same names (store.h).
 enum Tbl : int {
@@ -167,10 +165,8 @@ class RawEnv {
   // Adds `delta` to an 8-byte counter.
   void Bump(MDB_txn* txn, std::string_view name, int64_t delta) {
     std::string_view old;
-    uint64_t v = Get(txn, kCounters, name, &old) ? keys::ReadU64(old) : 0;
-    std::string enc;
-    keys::AppendU64(&enc, v + static_cast<uint64_t>(delta));
-    Put(txn, kCounters, name, enc);
+    uint64_t v = Get(txn, kCounters, name, &old) ? schema::DecodeNumber(old) : 0;
+    Put(txn, kCounters, name, schema::EncodeNumber(v + static_cast<uint64_t>(delta)));
   }
   // Whether any key starts with `prefix` (the engine's scan for a resource's jobs).
   bool AnyWithPrefix(MDB_txn* txn, Tbl t, std::string_view prefix) {
@@ -185,10 +181,8 @@ class RawEnv {
   // Appends one audit record and one outbox event, as every engine operation does.
   void Log(MDB_txn* txn, std::string_view ws, const RecordSizes& sizes) {
     ++seq_;
-    Put(txn, kAudit, Key().S(ws).U(seq_).str(), Filler(sizes.audit, seq_));
-    std::string k;
-    keys::AppendU64(&k, seq_);
-    Put(txn, kOutbox, k, Filler(sizes.event, seq_));
+    Put(txn, kAudit, schema::AuditKey{ws, seq_}.Encode(), Filler(sizes.audit, seq_));
+    Put(txn, kOutbox, schema::OutboxKey{seq_}.Encode(), Filler(sizes.event, seq_));
   }
 
  private:
@@ -200,7 +194,7 @@ class RawEnv {
 };
 
 std::string CounterKey(std::string_view name, std::string_view ws = kWs) {
-  return Key().S(ws).S(name).str();
+  return schema::CounterKey{ws, name}.Encode();
 }
 
 // Calls fn(id, type) for every descendant of `parent`, depth first, with one cursor per
@@ -210,15 +204,15 @@ template <typename Fn>
 void WalkChildren(RawEnv& env, MDB_txn* txn, std::string_view parent, const Fn& fn) {
   MDB_cursor* c;
   Ok(mdb_cursor_open(txn, env.dbi(kChildren), &c), "mdb_cursor_open");
-  std::string prefix = Key().S(kWs).S(parent).Prefix().str();
+  std::string prefix = schema::ChildrenPrefix(kWs, parent);
   MDB_val k = Val(prefix), v;
   int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
   while (rc == 0 && View(k).substr(0, prefix.size()) == prefix) {
     // Copy out of the page: the pages of this transaction change under us.
     char id_buf[64], type_buf[32];
-    std::string_view rest = View(k).substr(prefix.size());  // type \0 id
-    size_t sep = rest.find(keys::kSep);
-    std::string_view type = rest.substr(0, sep), id = rest.substr(sep + 1);
+    schema::ChildKey child;
+    if (!schema::ChildKey::Decode(View(k), &child)) Fail("children: malformed key");
+    std::string_view type = child.type, id = child.id;
     std::memcpy(type_buf, type.data(), type.size());
     std::memcpy(id_buf, id.data(), id.size());
     std::string_view id_copy(id_buf, id.size()), type_copy(type_buf, type.size());
@@ -277,14 +271,16 @@ void WriteCascadeCounters(RawEnv& e, MDB_txn* txn, uint64_t asset_bytes, int64_t
 uint64_t TouchAssets(RawEnv& e, MDB_txn* txn, std::string_view id) {
   MDB_cursor* c;
   Ok(mdb_cursor_open(txn, e.dbi(kResourceAssets), &c), "mdb_cursor_open");
-  std::string prefix = Key().S(id).Prefix().str();
+  std::string prefix = schema::ResourceAssetsPrefix(id);
   MDB_val k = Val(prefix), v;
   uint64_t n = 0;
   std::string hash_key, asset;
   for (int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
        rc == 0 && View(k).substr(0, prefix.size()) == prefix;
        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-    hash_key = Key().S(kWs).S(keys::LastPart(View(k))).str();
+    schema::ResourceAssetKey ref;
+    if (!schema::ResourceAssetKey::Decode(View(k), &ref)) continue;
+    hash_key = schema::AssetKey{kWs, ref.hash}.Encode();
     std::string_view old;
     if (!e.Get(txn, kAssets, hash_key, &old)) continue;
     asset.assign(old);
@@ -310,8 +306,8 @@ void CascadeFloor::Build() {
     std::string rec = Record(slug, sz.resource, seed);
     if (with_asset) rec[2 + slug.size()] = kWithAsset;
     e.Put(txn, kResources, id, rec);
-    e.Put(txn, kChildren, Key().S(kWs).S(parent).S(type).S(id).str(), "");
-    e.Put(txn, kSlugs, Key().S(kWs).S(scope).S(type).S(slug).str(), id);
+    e.Put(txn, kChildren, schema::ChildKey{kWs, parent, type, id}.Encode(), "");
+    e.Put(txn, kSlugs, schema::SlugKey{kWs, scope, type, slug}.Encode(), id);
   };
   add(e.project, "project", "", "", "big-project", 0, false);
   uint64_t n = 1;
@@ -327,9 +323,11 @@ void CascadeFloor::Build() {
           "m-" + std::to_string(v) + "-" + std::to_string(m), n++, with_asset);
       if (with_asset) {
         std::string hash = Filler(64, n);
-        e.Put(txn, kResourceAssets, Key().S(mid).S("weights").S(hash).str(), "");
-        e.Put(txn, kAssetRefs, Key().S(kWs).S(hash).S(mid).S("weights").str(), "");
-        e.Put(txn, kAssets, Key().S(kWs).S(hash).str(), AssetRecord(n));
+        e.Put(txn, kResourceAssets,
+              schema::ResourceAssetKey{mid, "weights", hash}.Encode(), "");
+        e.Put(txn, kAssetRefs, schema::AssetRefKey{kWs, hash, mid, "weights"}.Encode(),
+              "");
+        e.Put(txn, kAssets, schema::AssetKey{kWs, hash}.Encode(), AssetRecord(n));
       }
     }
   }
@@ -360,14 +358,14 @@ double CascadeFloor::Trash(HeapMeter& heap) {
       ++touched_;
     };
     trash_one(e.project);
-    e.Del(txn, kSlugs, Key().S(kWs).S("").S("project").S("big-project").str());
+    e.Del(txn, kSlugs, schema::SlugKey{kWs, "", "project", "big-project"}.Encode());
     WalkChildren(e, txn, e.project,
                  [&](std::string_view id, std::string_view) { trash_one(id); });
     int64_t at = kT0;
-    e.Put(txn, kTrashByTime, Key().S(kWs).U(keys::Inverted(at)).S(e.project).str(), "");
+    e.Put(txn, kTrashByTime, schema::TrashByTimeKey{kWs, at, e.project}.Encode(), "");
     e.Put(txn, kTrashByType,
-          Key().S(kWs).S("project").U(keys::Inverted(at)).S(e.project).str(), "");
-    e.Put(txn, kExpiry, Key().U(at + 30 * kDay).S(kWs).S(e.project).str(), "");
+          schema::TrashByTypeKey{kWs, "project", at, e.project}.Encode(), "");
+    e.Put(txn, kExpiry, schema::ExpiryKey{at + 30 * kDay, kWs, e.project}.Encode(), "");
     WriteCascadeCounters(e, txn, 1024 * assets, 1);
     e.Log(txn, kWs, sz);
     RawEnv::Commit(txn);
@@ -399,17 +397,17 @@ double CascadeFloor::Restore(HeapMeter& heap) {
       ++touched_;
     };
     restore_one(e.project);
-    std::string slug_key = Key().S(kWs).S("").S("project").S("big-project").str();
+    std::string slug_key = schema::SlugKey{kWs, "", "project", "big-project"}.Encode();
     std::string_view taken;
     if (e.Get(txn, kSlugs, slug_key, &taken)) Fail("cascade floor: slug taken");
     e.Put(txn, kSlugs, slug_key, e.project);
     WalkChildren(e, txn, e.project,
                  [&](std::string_view id, std::string_view) { restore_one(id); });
     int64_t at = kT0;
-    e.Del(txn, kTrashByTime, Key().S(kWs).U(keys::Inverted(at)).S(e.project).str());
+    e.Del(txn, kTrashByTime, schema::TrashByTimeKey{kWs, at, e.project}.Encode());
     e.Del(txn, kTrashByType,
-          Key().S(kWs).S("project").U(keys::Inverted(at)).S(e.project).str());
-    e.Del(txn, kExpiry, Key().U(at + 30 * kDay).S(kWs).S(e.project).str());
+          schema::TrashByTypeKey{kWs, "project", at, e.project}.Encode());
+    e.Del(txn, kExpiry, schema::ExpiryKey{at + 30 * kDay, kWs, e.project}.Encode());
     WriteCascadeCounters(e, txn, 1024 * assets, -1);
     e.Log(txn, kWs, sz);
     RawEnv::Commit(txn);
@@ -451,10 +449,10 @@ struct SetKeys {
   std::string child, by_time, by_type, expiry;
 };
 SetKeys KeysOf(const SetItem& it) {
-  return {Key().S(it.ws).S("").S("workflow").S(it.id).str(),
-          Key().S(it.ws).U(keys::Inverted(it.deleted_at)).S(it.id).str(),
-          Key().S(it.ws).S("workflow").U(keys::Inverted(it.deleted_at)).S(it.id).str(),
-          Key().U(it.cleanup_at).S(it.ws).S(it.id).str()};
+  return {schema::ChildKey{it.ws, "", "workflow", it.id}.Encode(),
+          schema::TrashByTimeKey{it.ws, it.deleted_at, it.id}.Encode(),
+          schema::TrashByTypeKey{it.ws, "workflow", it.deleted_at, it.id}.Encode(),
+          schema::ExpiryKey{it.cleanup_at, it.ws, it.id}.Encode()};
 }
 
 // Writes the set in transactions of 100,000 items, then reopens the environment
@@ -516,8 +514,8 @@ double SweepFloor::Run(size_t batch, bool random, HeapMeter& heap) {
         e.Del(txn, kTrashByTime, k.by_time);
         e.Del(txn, kTrashByType, k.by_type);
         e.Del(txn, kExpiry, k.expiry);
-        e.AnyWithPrefix(txn, kChildren, Key().S(it.ws).S(it.id).Prefix().str());
-        e.AnyWithPrefix(txn, kJobsByResource, Key().S(it.id).Prefix().str());
+        e.AnyWithPrefix(txn, kChildren, schema::ChildrenPrefix(it.ws, it.id));
+        e.AnyWithPrefix(txn, kJobsByResource, schema::JobsByResourcePrefix(it.id));
         e.Log(txn, it.ws, shape_.sizes);
         ++deleted_;
       }
@@ -546,7 +544,7 @@ std::vector<double> ListFloor::Run(size_t calls, size_t limit) {
   std::vector<double> ms;
   ms.reserve(calls);
   std::string ws = ItemOf(shape_, 0).ws;
-  std::string prefix = Key().S(ws).Prefix().str();
+  std::string prefix = schema::TrashByTimePrefix(ws);
   std::vector<std::string> page;  // what a caller gets back: copies of the records
   page.reserve(limit);
   for (size_t call = 0; call < calls; ++call) {
@@ -558,9 +556,12 @@ std::vector<double> ListFloor::Run(size_t calls, size_t limit) {
     MDB_val k = Val(prefix), v;
     int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
     while (rc == 0 && page.size() < limit && View(k).substr(0, prefix.size()) == prefix) {
-      std::string_view id = keys::LastPart(View(k));
+      schema::TrashByTimeKey item;
       std::string_view rec;
-      if (e.Get(txn, kResources, id, &rec)) page.emplace_back(rec);
+      if (schema::TrashByTimeKey::Decode(View(k), &item) &&
+          e.Get(txn, kResources, item.id, &rec)) {
+        page.emplace_back(rec);
+      }
       rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
     }
     mdb_cursor_close(c);
@@ -595,8 +596,8 @@ void DeletesFloor::Build() {
     std::string id = OpaqueId("wf", kT0 + static_cast<int64_t>(i), i);
     std::string slug = "wf-" + std::to_string(i);
     e.Put(txn, kResources, id, Record(slug, sizes_.resource, i));
-    e.Put(txn, kChildren, Key().S(kWs).S("").S("workflow").S(id).str(), "");
-    e.Put(txn, kSlugs, Key().S(kWs).S("").S("workflow").S(slug).str(), id);
+    e.Put(txn, kChildren, schema::ChildKey{kWs, "", "workflow", id}.Encode(), "");
+    e.Put(txn, kSlugs, schema::SlugKey{kWs, "", "workflow", slug}.Encode(), id);
   }
   RawEnv::Commit(txn);
   Ok(mdb_env_sync(e.env(), 1), "mdb_env_sync");
@@ -617,13 +618,13 @@ double DeletesFloor::Run(uint64_t from, uint64_t to) {
       buf.assign(rec);
       buf[0] = kTrashed;
       buf.append(sizes_.trashed_extra, 'x');
-      e.Del(txn, kSlugs, Key().S(kWs).S("").S("workflow").S(RecordSlug(buf)).str());
+      e.Del(txn, kSlugs, schema::SlugKey{kWs, "", "workflow", RecordSlug(buf)}.Encode());
       e.Put(txn, kResources, id, buf);
-      e.AnyWithPrefix(txn, kChildren, Key().S(kWs).S(id).Prefix().str());
-      e.Put(txn, kTrashByTime, Key().S(kWs).U(keys::Inverted(at)).S(id).str(), "");
-      e.Put(txn, kTrashByType,
-            Key().S(kWs).S("workflow").U(keys::Inverted(at)).S(id).str(), "");
-      e.Put(txn, kExpiry, Key().U(at + 30 * kDay).S(kWs).S(id).str(), "");
+      e.AnyWithPrefix(txn, kChildren, schema::ChildrenPrefix(kWs, id));
+      e.Put(txn, kTrashByTime, schema::TrashByTimeKey{kWs, at, id}.Encode(), "");
+      e.Put(txn, kTrashByType, schema::TrashByTypeKey{kWs, "workflow", at, id}.Encode(),
+            "");
+      e.Put(txn, kExpiry, schema::ExpiryKey{at + 30 * kDay, kWs, id}.Encode(), "");
       e.Bump(txn, CounterKey("trash_items"), 1);
       e.Log(txn, kWs, sizes_);
       RawEnv::Commit(txn);

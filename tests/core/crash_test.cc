@@ -11,7 +11,7 @@
 
 #include "common/basic_type.h"
 #include "engine/engine.h"
-#include "store/keys.h"
+#include "store/schema.h"
 #include "support/assertions.h"
 #include "support/test_env.h"
 
@@ -143,8 +143,8 @@ TEST_CASE("P1: blob removals a crash interrupted are finished at the next open",
   // that is referenced again must not cost that content its file.
   { std::ofstream(gone_file, std::ios::binary) << "only in gone"; }
   REQUIRE_OK(env->store().Write([&](WriteTxn& txn) {
-    txn.Put(Table::kUnlink, keys::Key().S("acme").S(a->hash), "");
-    txn.Put(Table::kUnlink, keys::Key().S("acme").S(b->hash), "");
+    txn.Put(Table::kUnlink, schema::UnlinkKey{"acme", a->hash}.Encode(), "");
+    txn.Put(Table::kUnlink, schema::UnlinkKey{"acme", b->hash}.Encode(), "");
     return Status::Ok();
   }));
   auto before = env->Fsck();

@@ -23,7 +23,7 @@
 #include <thread>
 #include <vector>
 
-#include "store/keys.h"
+#include "store/schema.h"
 #include "support/assertions.h"
 #include "support/test_env.h"
 
@@ -34,9 +34,10 @@ using trashd::Status;
 using trashd::Store;
 using trashd::StoreOptions;
 using trashd::Table;
+using trashd::TimeMs;
 using trashd::WriteTxn;
 using trashd::testing::TempDir;
-namespace keys = trashd::keys;
+namespace schema = trashd::schema;
 
 StoreOptions TestOptions() {
   StoreOptions options;
@@ -63,6 +64,12 @@ std::string Read(Store& store, Table table, std::string_view key) {
   return Read(*store.BeginRead(), table, key);
 }
 
+// A children index key of workspace "acme".
+std::string Child(std::string_view parent_id, std::string_view type,
+                  std::string_view id) {
+  return schema::ChildKey{"acme", parent_id, type, id}.Encode();
+}
+
 std::vector<std::string> KeysOf(Store& store, Table table) {
   std::vector<std::string> out;
   auto txn = store.BeginRead();
@@ -71,21 +78,15 @@ std::vector<std::string> KeysOf(Store& store, Table table) {
   return out;
 }
 
-std::string SchemaValue(uint64_t version) {
-  std::string enc;
-  keys::AppendU64(&enc, version);
-  return enc;
-}
+std::string SchemaValue(uint64_t version) { return schema::EncodeNumber(version); }
 
 using WriteFn = std::function<Status(WriteTxn&)>;
 
 // Adds one to the number stored at `key`.
 void Increment(WriteTxn& txn, Table table, std::string_view key) {
   std::string_view v;
-  uint64_t n = txn.Get(table, key, &v) ? keys::ReadU64(v) : 0;
-  std::string enc;
-  keys::AppendU64(&enc, n + 1);
-  txn.Put(table, key, enc);
+  uint64_t n = txn.Get(table, key, &v) ? schema::DecodeNumber(v) : 0;
+  txn.Put(table, key, schema::EncodeNumber(n + 1));
 }
 
 // Writes `value` at `key` of the resources table.
@@ -204,27 +205,30 @@ TEST_CASE(
     "[store]") {
   TempDir dir;
   auto store = OpenStore(dir.path());
-  REQUIRE(store
-              ->Write([](WriteTxn& txn) {
-                txn.Put(Table::kChildren, "b", "");
-                txn.Put(Table::kChildren, "a", "");
-                txn.Put(Table::kChildren, "ab", "");
-                txn.Put(Table::kChildren, "c", "");
-                for (uint64_t at : {256u, 2u, 10u, 70000u}) {
-                  txn.Put(Table::kExpiry, keys::Key().U(at).S("acme").S("p").str(), "");
-                }
-                return Status::Ok();
-              })
-              .ok());
+  REQUIRE(
+      store
+          ->Write([](WriteTxn& txn) {
+            txn.Put(Table::kChildren, "b", "");
+            txn.Put(Table::kChildren, "a", "");
+            txn.Put(Table::kChildren, "ab", "");
+            txn.Put(Table::kChildren, "c", "");
+            for (TimeMs at : {256, 2, 10, 70000}) {
+              txn.Put(Table::kExpiry, schema::ExpiryKey{at, "acme", "p"}.Encode(), "");
+            }
+            return Status::Ok();
+          })
+          .ok());
 
   CHECK(KeysOf(*store, Table::kChildren) ==
         std::vector<std::string>{"a", "ab", "b", "c"});
 
-  std::vector<uint64_t> times;
+  std::vector<TimeMs> times;
   for (const std::string& key : KeysOf(*store, Table::kExpiry)) {
-    times.push_back(keys::ReadU64(key));
+    schema::ExpiryKey entry;
+    REQUIRE(schema::ExpiryKey::Decode(key, &entry));
+    times.push_back(entry.cleanup_at);
   }
-  CHECK(times == std::vector<uint64_t>{2, 10, 256, 70000});
+  CHECK(times == std::vector<TimeMs>{2, 10, 256, 70000});
 
   auto txn = store->BeginRead();
   auto cursor = txn->OpenCursor(Table::kChildren);
@@ -245,25 +249,22 @@ TEST_CASE("Store: ScanPrefix visits exactly the keys under a prefix, in order",
   auto store = OpenStore(dir.path());
   REQUIRE(store
               ->Write([](WriteTxn& txn) {
-                txn.Put(Table::kChildren,
-                        keys::Key().S("p_1").S("version").S("v_2").str(), "2");
-                txn.Put(Table::kChildren,
-                        keys::Key().S("p_1").S("version").S("v_1").str(), "1");
-                txn.Put(Table::kChildren, keys::Key().S("p_1").S("model").S("m_1").str(),
-                        "m");
-                txn.Put(Table::kChildren,
-                        keys::Key().S("p_10").S("version").S("v_9").str(), "x");
-                txn.Put(Table::kChildren,
-                        keys::Key().S("p_0").S("version").S("v_0").str(), "y");
+                txn.Put(Table::kChildren, Child("p_1", "version", "v_2"), "2");
+                txn.Put(Table::kChildren, Child("p_1", "version", "v_1"), "1");
+                txn.Put(Table::kChildren, Child("p_1", "model", "m_1"), "m");
+                txn.Put(Table::kChildren, Child("p_10", "version", "v_9"), "x");
+                txn.Put(Table::kChildren, Child("p_0", "version", "v_0"), "y");
                 return Status::Ok();
               })
               .ok());
 
   auto txn = store->BeginRead();
   std::vector<std::string> values;
-  txn->ScanPrefix(Table::kChildren, keys::Key().S("p_1").Prefix().str(),
+  txn->ScanPrefix(Table::kChildren, schema::ChildrenPrefix("acme", "p_1"),
                   [&](std::string_view key, std::string_view value) {
-                    CHECK(keys::Split(key).front() == "p_1");
+                    schema::ChildKey child;
+                    CHECK(schema::ChildKey::Decode(key, &child));
+                    CHECK(child.parent_id == "p_1");
                     values.emplace_back(value);
                     return true;
                   });
@@ -271,9 +272,11 @@ TEST_CASE("Store: ScanPrefix visits exactly the keys under a prefix, in order",
   CHECK(values == std::vector<std::string>{"m", "1", "2"});
 
   std::vector<std::string> first_only;
-  txn->ScanPrefix(Table::kChildren, keys::Key().S("p_1").S("version").Prefix().str(),
+  txn->ScanPrefix(Table::kChildren, schema::ChildrenPrefix("acme", "p_1", "version"),
                   [&](std::string_view key, std::string_view) {
-                    first_only.emplace_back(keys::LastPart(key));
+                    schema::ChildKey child;
+                    CHECK(schema::ChildKey::Decode(key, &child));
+                    first_only.emplace_back(child.id);
                     return false;  // stop after one
                   });
   CHECK(first_only == std::vector<std::string>{"v_1"});
@@ -360,7 +363,7 @@ TEST_CASE("Store: concurrent writers never lose an update", "[store]") {
   });
 
   CHECK(failures == std::vector<int>(kThreads, 0));
-  CHECK(keys::ReadU64(Read(*store, Table::kCounters, "acme.seq")) ==
+  CHECK(schema::DecodeNumber(Read(*store, Table::kCounters, "acme.seq")) ==
         kThreads * kIncrements);
 }
 
@@ -368,13 +371,14 @@ TEST_CASE("Store: committed data survives close and reopen", "[store]") {
   TempDir dir;
   {
     auto store = OpenStore(dir.path());
-    REQUIRE(store
-                ->Write([](WriteTxn& txn) {
-                  txn.Put(Table::kResources, "p_1", "project one");
-                  txn.Put(Table::kAudit, keys::Key().S("acme").U(1).str(), "trash p_1");
-                  return Status::Ok();
-                })
-                .ok());
+    REQUIRE(
+        store
+            ->Write([](WriteTxn& txn) {
+              txn.Put(Table::kResources, "p_1", "project one");
+              txn.Put(Table::kAudit, schema::AuditKey{"acme", 1}.Encode(), "trash p_1");
+              return Status::Ok();
+            })
+            .ok());
     REQUIRE(store
                 ->Write([](WriteTxn& txn) {
                   txn.Del(Table::kResources, "p_1");
@@ -386,7 +390,7 @@ TEST_CASE("Store: committed data survives close and reopen", "[store]") {
   auto store = OpenStore(dir.path());
   CHECK(Read(*store, Table::kResources, "p_1") == "<absent>");
   CHECK(Read(*store, Table::kResources, "p_2") == "project two");
-  CHECK(Read(*store, Table::kAudit, keys::Key().S("acme").U(1).str()) == "trash p_1");
+  CHECK(Read(*store, Table::kAudit, schema::AuditKey{"acme", 1}.Encode()) == "trash p_1");
   // Opening wrote the current schema version, and reopening kept it.
   CHECK(Read(*store, Table::kMeta, "schema_version") ==
         SchemaValue(Store::kSchemaVersion));
@@ -440,7 +444,7 @@ TEST_CASE("Store: the map grows when writes fill it", "[store]") {
       for (int i = 0; i < kPerTxn; ++i) {
         std::string value(kValueBytes, static_cast<char>('a' + (t + i) % 26));
         txn.Put(Table::kAssets,
-                keys::Key().U(static_cast<uint64_t>(t * kPerTxn + i)).str(), value);
+                schema::EncodeNumber(static_cast<uint64_t>(t * kPerTxn + i)), value);
       }
       return Status::Ok();
     });
@@ -469,7 +473,7 @@ TEST_CASE("Store: the map grows when writes fill it", "[store]") {
   auto txn = store->BeginRead();
   CHECK(txn->Count(Table::kAssets) == kTxns * kPerTxn);
   std::string_view v;
-  REQUIRE(txn->Get(Table::kAssets, keys::Key().U(7).str(), &v));
+  REQUIRE(txn->Get(Table::kAssets, schema::EncodeNumber(7), &v));
   CHECK(v == std::string(kValueBytes, static_cast<char>('a' + (1 + 3) % 26)));
   txn.reset();
 
@@ -478,7 +482,7 @@ TEST_CASE("Store: the map grows when writes fill it", "[store]") {
   store = OpenStore(dir.path(), options);
   auto reopened = store->BeginRead();
   CHECK(reopened->Count(Table::kAssets) == kTxns * kPerTxn);
-  REQUIRE(reopened->Get(Table::kAssets, keys::Key().U(kTxns * kPerTxn - 1).str(), &v));
+  REQUIRE(reopened->Get(Table::kAssets, schema::EncodeNumber(kTxns * kPerTxn - 1), &v));
   CHECK(v.size() == kValueBytes);
 }
 
@@ -495,7 +499,7 @@ TEST_CASE("Store: the data file is kept ahead of the pages in use", "[store]") {
     for (int i = 0; i < kWrites; ++i) {
       REQUIRE(store
                   ->Write([&](WriteTxn& txn) {
-                    txn.Put(Table::kAudit, keys::Key().U(i).str(), value(i));
+                    txn.Put(Table::kAudit, schema::EncodeNumber(i), value(i));
                     return Status::Ok();
                   })
                   .ok());
@@ -513,7 +517,7 @@ TEST_CASE("Store: the data file is kept ahead of the pages in use", "[store]") {
   CHECK(txn->Count(Table::kAudit) == kWrites);
   for (int i = 0; i < kWrites; ++i) {
     std::string_view v;
-    REQUIRE(txn->Get(Table::kAudit, keys::Key().U(i).str(), &v));
+    REQUIRE(txn->Get(Table::kAudit, schema::EncodeNumber(i), &v));
     CHECK(v == value(i));
   }
 }
@@ -538,7 +542,7 @@ TEST_CASE(
   std::vector<int> refused;
   for (int i = 0; i < 4000 && refused.size() < 5; ++i) {
     Status s = store->Write([i](WriteTxn& txn) {
-      txn.Put(Table::kAudit, keys::Key().U(i).str(), std::string(3000, 'x'));
+      txn.Put(Table::kAudit, schema::EncodeNumber(i), std::string(3000, 'x'));
       return Status::Ok();
     });
     (s.ok() ? acknowledged : refused).push_back(i);
@@ -555,7 +559,7 @@ TEST_CASE(
   CHECK(txn->Count(Table::kAudit) == acknowledged.size());
   for (int i : acknowledged) {
     std::string_view v;
-    REQUIRE(txn->Get(Table::kAudit, keys::Key().U(i).str(), &v));
+    REQUIRE(txn->Get(Table::kAudit, schema::EncodeNumber(i), &v));
     CHECK(v.size() == 3000);
   }
   txn.reset();
@@ -606,7 +610,7 @@ TEST_CASE("Store: many concurrent writers are all committed and survive reopen",
       return store->Write([&](WriteTxn& txn) {
         // One request spans tables and reads what earlier requests wrote.
         txn.Put(Table::kResources, id, "thread " + std::to_string(t));
-        txn.Put(Table::kAudit, keys::Key().S("acme").S(id).str(), "created " + id);
+        txn.Put(Table::kAudit, "acme." + id, "created " + id);
         Increment(txn, Table::kCounters, "acme.seq");
         return Status::Ok();
       });
@@ -626,13 +630,13 @@ TEST_CASE("Store: many concurrent writers are all committed and survive reopen",
   CHECK(txn->Count(Table::kAudit) == kThreads * kWrites);
   std::string_view v;
   REQUIRE(txn->Get(Table::kCounters, "acme.seq", &v));
-  CHECK(keys::ReadU64(v) == kThreads * kWrites);
+  CHECK(schema::DecodeNumber(v) == kThreads * kWrites);
   for (int t = 0; t < kThreads; ++t) {
     for (int i = 0; i < kWrites; ++i) {
       const std::string id = "p_" + std::to_string(t) + "_" + std::to_string(i);
       REQUIRE(txn->Get(Table::kResources, id, &v));
       CHECK(v == "thread " + std::to_string(t));
-      CHECK(txn->Has(Table::kAudit, keys::Key().S("acme").S(id).str()));
+      CHECK(txn->Has(Table::kAudit, "acme." + id));
     }
   }
 }
@@ -760,7 +764,7 @@ TEST_CASE("Store: a batch that fills the map grows it and loses no write",
       ++attempts[i];
       for (int v = 0; v < kValues; ++v) {
         txn.Put(Table::kAssets,
-                keys::Key().U(static_cast<uint64_t>(i * kValues + v)).str(),
+                schema::EncodeNumber(static_cast<uint64_t>(i * kValues + v)),
                 std::string(kValueBytes, static_cast<char>('a' + i)));
       }
       txn.OnCommit([&, i] { ++hooks[i]; });
@@ -792,7 +796,7 @@ TEST_CASE("Store: a batch that fills the map grows it and loses no write",
   CHECK(txn->Count(Table::kAssets) == (kWrites - 1) * kValues);
   for (int i = 0; i < kWrites; ++i) {
     std::string_view v;
-    bool found = txn->Get(Table::kAssets, keys::Key().U(i * kValues).str(), &v);
+    bool found = txn->Get(Table::kAssets, schema::EncodeNumber(i * kValues), &v);
     CHECK(found == (i != 5));
     if (found) CHECK(v == std::string(kValueBytes, static_cast<char>('a' + i)));
   }
@@ -812,9 +816,9 @@ TEST_CASE("Store: concurrent writers filling a small map all commit",
   std::vector<int> failures = WriteFromThreads(kThreads, kWrites, [&](int t, int i) {
     const uint64_t n = static_cast<uint64_t>(t * kWrites + i);
     return store->Write([&](WriteTxn& txn) {
-      txn.Put(Table::kAssets, keys::Key().U(n).S("a").str(),
+      txn.Put(Table::kAssets, schema::EncodeNumber(n) + "a",
               std::string(kValueBytes, 'a'));
-      txn.Put(Table::kAssets, keys::Key().U(n).S("b").str(),
+      txn.Put(Table::kAssets, schema::EncodeNumber(n) + "b",
               std::string(kValueBytes, 'b'));
       return Status::Ok();
     });
@@ -1009,7 +1013,8 @@ TEST_CASE("Store jobs: jobs and Write calls from many threads lose no update",
     return answered.get_future().get();  // like a client waiting for its answer
   });
   CHECK(failures == std::vector<int>(kThreads, 0));
-  CHECK(keys::ReadU64(Read(*store, Table::kCounters, "acme.n")) == kThreads * kEach);
+  CHECK(schema::DecodeNumber(Read(*store, Table::kCounters, "acme.n")) ==
+        kThreads * kEach);
   auto stats = store->Stats();
   CHECK(stats.writes_waiting == 0);
   CHECK(stats.write_batches < stats.writes);  // some batches held several calls
@@ -1138,7 +1143,7 @@ TEST_CASE("Store jobs: a job whose batch fills the map runs again and writes onc
   CHECK(last_write.ok());  // the last run's results are the ones kept
   CHECK(runs >= 2);
   CHECK(store->Stats().map_grows > grows_before);
-  CHECK(keys::ReadU64(Read(*store, Table::kCounters, "acme.job_runs")) == 1);
+  CHECK(schema::DecodeNumber(Read(*store, Table::kCounters, "acme.job_runs")) == 1);
   for (int i = 0; i < 32; ++i) {
     CHECK(Read(*store, Table::kResources, "p_" + std::to_string(i)).size() == big.size());
   }
@@ -1279,7 +1284,8 @@ TEST_CASE("Store async: queued calls and Write calls from many threads lose no u
     });
   });
   CHECK(failures == std::vector<int>(kThreads, 0));
-  CHECK(keys::ReadU64(Read(*store, Table::kCounters, "acme.n")) == kThreads * kEach);
+  CHECK(schema::DecodeNumber(Read(*store, Table::kCounters, "acme.n")) ==
+        kThreads * kEach);
   auto stats = store->Stats();
   CHECK(stats.writes_waiting == 0);
   CHECK(stats.write_batches < stats.writes);  // some batches held several calls
@@ -1355,7 +1361,7 @@ TEST_CASE("Store async: a call whose batch fills the map runs again and writes o
   CHECK(done_status.ok());
   CHECK(runs >= 2);
   CHECK(store->Stats().map_grows > grows_before);
-  CHECK(keys::ReadU64(Read(*store, Table::kCounters, "acme.call_runs")) == 1);
+  CHECK(schema::DecodeNumber(Read(*store, Table::kCounters, "acme.call_runs")) == 1);
   for (int i = 0; i < 32; ++i) {
     CHECK(Read(*store, Table::kResources, "p_" + std::to_string(i)).size() == big.size());
   }
