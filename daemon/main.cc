@@ -39,6 +39,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (check_only) {
+    for (const std::string& line : (*daemon)->SettingsReport()) {
+      std::printf("%s\n", line.c_str());
+    }
     std::fprintf(stderr, "trashd: settings and plugins are valid\n");
     return 0;
   }

@@ -524,6 +524,11 @@ Result<std::vector<std::string>> Daemon::Reload() {
   return changes;
 }
 
+std::vector<std::string> Daemon::SettingsReport() const {
+  return trashd::SettingsReport(impl_->CurrentSettings(),
+                                DefaultSettings(DefaultPluginsDir()));
+}
+
 json::object Daemon::Impl::StatusJson() {
   const Settings s = CurrentSettings();
   json::object o;

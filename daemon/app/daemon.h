@@ -63,6 +63,10 @@ class Daemon {
   // changed key (restart-only keys say so). A bad file changes nothing.
   Result<std::vector<std::string>> Reload();
 
+  // The settings in effect, one line per key with its type, its default and whether
+  // a reload applies it (SettingsReport): what `trashd --check-config` prints.
+  std::vector<std::string> SettingsReport() const;
+
  private:
   struct Impl;
   explicit Daemon(std::unique_ptr<Impl> impl);

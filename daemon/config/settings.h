@@ -11,10 +11,14 @@
 // On SIGHUP the daemon loads the file again (and applies its command-line flags
 // again, or `listen` would look changed), logs DiffForReload, and runs with
 // ApplyReload: live keys take effect, restart-only keys keep their running value.
+// Which keys exist, what they take and which apply live is said once, in
+// setting_table.h: reading, the reload's comparison and --check-config's report all
+// follow it.
 //
 // Everything here is a value or a pure function: safe from any thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -78,6 +82,10 @@ struct LogSection {
 
   bool operator==(const LogSection&) const = default;
 };
+// As written in the file, in the enums' order.
+inline constexpr std::array<const char*, 5> kLogLevelNames = {"trace", "debug", "info",
+                                                              "warn", "error"};
+inline constexpr std::array<const char*, 2> kLogFormatNames = {"text", "json"};
 const char* LogLevelName(LogSection::Level level);     // "info": as written in the file
 const char* LogFormatName(LogSection::Format format);  // "json"
 
@@ -149,6 +157,11 @@ Result<Settings> ApplyOverrides(Settings settings, const CommandLineOverrides& f
 
 // Checks a `listen` value: "127.0.0.1:8080", "[::1]:0", "localhost:8080".
 Result<ListenAddress> ParseListenAddress(std::string_view text);
+// Checks a `sweep.time` value: "03:00" (HH:MM, UTC).
+Result<TimeOfDay> ParseTimeOfDay(std::string_view text);
+// Checks a webhook's `url` (http://host[:port]/path) and sets url, host, port and
+// target of `hook`; a refusal leaves `hook` as it was.
+Status ParseWebhookUrl(const std::string& text, Webhook& hook);
 
 // One key that differs between the running settings and those just loaded.
 struct SettingChange {
@@ -159,7 +172,7 @@ struct SettingChange {
 
 // The keys a reload changes, in file order. Only log, sweep, limits, webhooks and
 // retention_days_default apply live; data_dir, listen, admin_socket, admin_group and
-// everything under plugins need a restart.
+// everything under plugins need a restart (each key's entry in setting_table.cc says).
 std::vector<SettingChange> CompareSettings(const Settings& running, const Settings& next);
 
 // The same as lines for the log, one per key:
@@ -172,5 +185,13 @@ bool NeedsRestart(const Settings& running, const Settings& next);
 
 // What runs after a reload: `next`'s live keys, `running`'s restart-only keys.
 Settings ApplyReload(const Settings& running, const Settings& next);
+
+// --check-config's report: one line per key of the file with its value in
+// `settings`, what it takes, its default (from `defaults`) and whether a reload
+// applies it:
+//   sweep.time: "04:30"  (time of day HH:MM, UTC; default "03:00"; live)
+//   listen: "127.0.0.1:8080"  (host:port; default; restart)
+std::vector<std::string> SettingsReport(const Settings& settings,
+                                        const Settings& defaults);
 
 }  // namespace trashd

@@ -66,6 +66,32 @@ TEST_CASE("a bad settings file is refused at start, naming file, line and key",
   REQUIRE_FALSE(std::filesystem::exists(d.data_dir() + "/data.mdb"));
 }
 
+TEST_CASE("trashd --check-config prints each setting, its default and when it applies",
+          "[integration][process][config]") {
+  TempDir dir;
+  const std::string config = dir.path() + "/trashd.yaml";
+  std::ofstream(config) << "data_dir: " << dir.path()
+                        << "/data\nsweep:\n  time: \"04:30\"\n";
+  const std::string command =
+      std::string(TRASHD_BINARY) + " --config " + config + " --check-config 2>/dev/null";
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  char buffer[4096];
+  for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+  const int status = pclose(pipe);
+  INFO(out);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  CHECK(out.find("sweep.time: \"04:30\"  (time of day HH:MM, UTC; default \"03:00\"; "
+                 "live)\n") != std::string::npos);
+  CHECK(out.find("listen: \"127.0.0.1:8080\"  (host:port; default; restart)\n") !=
+        std::string::npos);
+  CHECK(out.find("data_dir: \"" + dir.path() +
+                 "/data\"  (text; default "
+                 "\"/var/lib/trashd\"; restart)\n") != std::string::npos);
+}
+
 TEST_CASE("a plugin the config enables but cannot load stops the start",
           "[integration][process][plugins]") {
   TempDir dir;
