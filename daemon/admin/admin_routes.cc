@@ -424,7 +424,7 @@ Answer AdminRoutes::SweepRuns(HttpRequest& request) {
 HttpResponse AdminRoutes::Fsck(HttpRequest&) {
   FsckReport report = engine().Fsck();
   json::object out = FsckJson(report);
-  if (report.ok()) return JsonResponse(200, out);
+  if (report.ok()) return JsonResponse(HttpStatusFor(Code::kOk), out);
   // Differences are a fault of the store or of trashd, not of the request.
   out["error"] = "fsck found " + std::to_string(report.differences.size()) +
                  " difference(s) between the stored counters and a recount";

@@ -1,7 +1,7 @@
 // ApiContext: what every API handler sees (the hooks and the state the routes keep),
 // the handler signatures, and what the handlers share: reading the request's key,
 // authorizing it for the path's workspace (A1), and finding the resource a path names.
-// Private to the API routes (api_*.cc, *_routes.cc); nothing outside includes it.
+// Private to the API routes (api_*.cc, *_routes.cc, openapi.cc) and their test.
 //
 // A handler returns its answer as a value: a JSON object, or text already serialized
 // (TextAnswer), or the Status that refused it. The route table (api_table.h) turns

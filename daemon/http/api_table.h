@@ -1,7 +1,8 @@
 // The API listener's route table: one ApiRoute per route, naming what serves it,
 // where it runs and what the OpenAPI document says of it. The same table registers
 // the handlers (AddApiRoutes, api_table.cc) and writes the document (openapi.cc), so
-// /openapi.json cannot drift from what is served. Private to the API routes.
+// /openapi.json cannot drift from what is served. Private to the API routes and
+// their test.
 //
 // Thread-safety: the table is built once, on first use, and never changes.
 #pragma once
