@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdio>
 #include <ctime>
+#include <map>
 
 namespace trashd {
 
@@ -37,6 +38,11 @@ HttpResponse StatusResponse(const Status& status) {
   std::string message = status.message();
   if (message.empty()) message = CodeName(status.code());
   return ErrorResponse(HttpStatusFor(status.code()), std::move(message));
+}
+
+HttpResponse AnswerResponse(const Result<boost::json::object>& answer) {
+  if (!answer.ok()) return StatusResponse(answer.status());
+  return JsonResponse(HttpStatusFor(Code::kOk), *answer);
 }
 
 Result<boost::json::object> JsonObjectBody(const HttpRequest& request, bool empty_ok) {
@@ -101,6 +107,16 @@ Result<std::optional<int64_t>> IntField(const boost::json::object& object,
   return WrongType(name, "an integer");
 }
 
+Result<std::string> RequiredString(const boost::json::object& object,
+                                   std::string_view name, std::string_view end) {
+  TRASHD_ASSIGN_OR_RETURN(std::optional<std::string> value, StringField(object, name));
+  if (!value || value->empty()) {
+    return InvalidArgument("Field '" + std::string(name) + "' is required" +
+                           std::string(end));
+  }
+  return std::move(*value);
+}
+
 boost::json::object TrashItemJson(const TrashItem& t, boost::json::storage_ptr storage) {
   boost::json::object out({{"type", t.type},
                            {"id", t.id},
@@ -141,6 +157,27 @@ boost::json::object AuditJson(const AuditEntry& a) {
           {"descendants", a.descendants},
           {"ok", a.ok},
           {"detail", a.detail}};
+}
+
+namespace {
+
+boost::json::object BytesByType(const std::map<std::string, uint64_t>& by_type) {
+  boost::json::object out;
+  for (const auto& [type, bytes] : by_type) out[type] = bytes;
+  return out;
+}
+
+}  // namespace
+
+boost::json::object UsageJson(const Usage& u, boost::json::object out) {
+  out["activeBytes"] = u.active_bytes;
+  out["trashBytes"] = u.trash_bytes;
+  out["totalBytes"] = u.total();
+  out["quotaBytes"] = u.quota_bytes;
+  out["trashItems"] = u.trash_items;
+  out["activeByType"] = BytesByType(u.active_by_type);
+  out["trashByType"] = BytesByType(u.trash_by_type);
+  return out;
 }
 
 boost::json::object RestoreJson(const RestoreOutcome& r) {

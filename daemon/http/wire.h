@@ -27,6 +27,9 @@ int HttpStatusFor(Code code);
 // `{"error": status.message()}` with HttpStatusFor(status.code()). `status` is not OK.
 HttpResponse StatusResponse(const Status& status);
 
+// A handler's answer on the wire: its object with 200, or StatusResponse of its error.
+HttpResponse AnswerResponse(const Result<boost::json::object>& answer);
+
 // The request body as a JSON object. An empty body is an empty object when
 // `empty_ok`; anything else that is not one JSON object is InvalidArgument with a
 // sentence a client can act on.
@@ -41,6 +44,12 @@ Result<std::optional<bool>> BoolField(const boost::json::object& object,
                                       std::string_view name);
 Result<std::optional<int64_t>> IntField(const boost::json::object& object,
                                         std::string_view name);
+
+// A string field that must be present and non-empty, else InvalidArgument "Field
+// '<name>' is required" followed by `end`: the API ends its sentences with ".", the
+// admin socket does not.
+Result<std::string> RequiredString(const boost::json::object& object,
+                                   std::string_view name, std::string_view end = "");
 
 // A trash entry as both listeners show it: the reference platform's fields (type, id,
 // name, url, deletedAt, scheduledCleanupAt, deletedBy, deletedByName, and for an item
@@ -60,6 +69,11 @@ Result<TimeMs> ParseSince(const std::string& text, TimeMs now);
 
 // An audit entry (A3) as both listeners show it.
 boost::json::object AuditJson(const AuditEntry& entry);
+
+// A workspace's usage (Q1) as both listeners show it: activeBytes, trashBytes,
+// totalBytes, quotaBytes, trashItems, activeByType, trashByType, in that order, after
+// whatever `out` already holds.
+boost::json::object UsageJson(const Usage& usage, boost::json::object out = {});
 
 // A query parameter read as a boolean ("true"/"1"/"false"/"0"); absent: `fallback`.
 Result<bool> QueryBool(const HttpRequest& request, const std::string& name,

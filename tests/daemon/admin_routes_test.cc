@@ -12,24 +12,13 @@
 
 #include "http/router.h"
 #include "support/assertions.h"
+#include "support/route_call.h"
 #include "support/test_env.h"
 
 namespace trashd::testing {
 namespace {
 
 namespace json = boost::json;
-
-struct Reply {
-  int status = 0;
-  json::value body;
-
-  const json::object& object() const { return body.as_object(); }
-  std::string error() const {
-    const json::value* e =
-        body.is_object() ? body.as_object().if_contains("error") : nullptr;
-    return e && e->is_string() ? std::string(e->as_string()) : "";
-  }
-};
 
 // A real engine with workspace "acme" (members alice and bob) and the admin routes.
 class Admin {
@@ -42,18 +31,7 @@ class Admin {
 
   Reply Call(const std::string& method, const std::string& target,
              const std::string& body = "") {
-    HttpRequest request;
-    request.method = method;
-    request.target = target;
-    request.body = body;
-    request.remote_address = "unix";
-    HttpResponse response = router.Dispatch(request);
-    Reply reply;
-    reply.status = response.status;
-    INFO(method << " " << target << " -> " << response.status << " " << response.body);
-    REQUIRE(response.content_type == "application/json");
-    reply.body = json::parse(response.body);
-    return reply;
+    return CallRoute(router, method, target, body, "unix");
   }
   Reply Call(const std::string& method, const std::string& target,
              const json::object& body) {

@@ -1,0 +1,98 @@
+// ApiContext: what every API handler sees (the hooks and the state the routes keep),
+// the handler signatures, and what the handlers share: reading the request's key,
+// authorizing it for the path's workspace (A1), and finding the resource a path names.
+// Private to the API routes (api_*.cc, *_routes.cc, openapi.cc) and their test.
+//
+// A handler returns its answer as a value: a JSON object, or text already serialized
+// (TextAnswer), or the Status that refused it. The route table (api_table.h) turns
+// either into the response through the one Status -> HTTP mapping of wire.h, so no
+// handler writes an HTTP status.
+//
+// Thread-safety: an ApiContext is shared by every request; handlers only read it,
+// except the Trash page cache, which locks.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "engine/engine.h"
+#include "http/api_routes.h"
+#include "http/router.h"
+
+namespace trashd {
+
+// The first pages of each workspace's Trash as last answered, with the store
+// generation they were read at. Clients poll the Trash far more often than it changes;
+// an answer is reused only while no write at all has committed since it was read.
+class TrashPageCache {
+ public:
+  bool Find(const std::string& key, uint64_t generation, std::string* body) const;
+  void Put(std::string key, uint64_t generation, std::string body);
+
+ private:
+  static constexpr size_t kMaxPages = 1024;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::pair<uint64_t, std::string>> pages_;
+};
+
+struct ApiContext : ApiHooks {
+  explicit ApiContext(ApiHooks hooks);
+  mutable TrashPageCache trash_pages;
+  const std::string openapi;  // the document never changes while the process runs
+};
+
+// A success whose body is already text: a cached Trash page, the OpenAPI document,
+// the Prometheus metrics.
+struct TextAnswer {
+  std::string body;
+  std::string content_type = "application/json";
+};
+
+using JsonHandler = Result<boost::json::object> (*)(const ApiContext&, HttpRequest&);
+using TextHandler = Result<TextAnswer> (*)(const ApiContext&, HttpRequest&);
+
+// The request's key: `?api_key=`, else `Authorization: Bearer <key>`, else "".
+std::string KeyOf(const HttpRequest& request);
+
+// The key's member as the actor of an engine call made through the API.
+Actor ActorOf(const Principal& p);
+
+// Authorizes the request's key for `ws` (the path's workspace).
+Result<Principal> Authorize(const ApiContext& api, const HttpRequest& request,
+                            std::string_view scope, std::string_view permission);
+
+// "<type>:<access>", the scope a key needs for a type ("model:update").
+std::string Scope(std::string_view type, const char* access);
+
+// A string field the API requires ("Field 'name' is required.").
+Result<std::string> RequiredField(const boost::json::object& body, std::string_view name);
+
+// The resources the path names, or NotFound with the sentence the API answers.
+Result<Resource> FindProject(Engine& engine, const HttpRequest& request);  // :project
+Result<Resource> FindVersion(Engine& engine, const HttpRequest& request,
+                             const Resource& project);                   // :version
+Result<Resource> FindModel(Engine& engine, const HttpRequest& request);  // :slug
+Result<Resource> FindTyped(Engine& engine, const HttpRequest& request);  // :type/:id
+
+// A resource's attributes as an object; {} when they are not one.
+boost::json::object Attributes(const Resource& r);
+
+// The answer of every compatible delete: deleted, type, workspace, then `fields`
+// (the route's own: "project", "projectId", …), then trash.
+boost::json::object DeletedJson(const Principal& p, const Resource& r,
+                                boost::json::object fields);
+
+// DELETE of a top-level resource found by its url (the path parameter `param`): a
+// workflow, a dataset. Authorizes <type>:update + trash_<type>, finds it, moves it to
+// the Trash (the one write) and answers DeletedJson with "<type>" and "<type>Id".
+Result<boost::json::object> DeleteTopLevel(const ApiContext& api,
+                                           const HttpRequest& request,
+                                           const std::string& type,
+                                           const std::string& param);
+
+}  // namespace trashd

@@ -1,0 +1,356 @@
+// The API listener's table, and where each handler runs (the threading policy).
+#include "http/api_table.h"
+
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "http/wire.h"
+
+namespace trashd {
+
+namespace {
+
+// Compatible with the reference platform.
+constexpr ApiRoute kReferenceRoutes[] = {
+    {.method = "POST",
+     .pattern = "/",
+     .handler = WhoAmI,
+     .summary = "The workspace of the API key",
+     .needs = "a valid key",
+     .run = RunOn::kInline},
+    {.method = "GET",
+     .pattern = "/:ws",
+     .handler = GetWorkspaceRoute,
+     .summary = "The workspace, its projects and members",
+     .needs = "project:read"},
+    {.method = "POST",
+     .pattern = "/:ws/projects",
+     .handler = CreateProjectRoute,
+     .summary = "Create a project",
+     .needs = "project:update",
+     .body = Body::kJson},
+    {.method = "GET",
+     .pattern = "/:ws/:project",
+     .handler = GetProjectRoute,
+     .summary = "A project and its versions",
+     .needs = "project:read"},
+    {.method = "GET",
+     .pattern = "/:ws/:project/:version",
+     .handler = GetVersionRoute,
+     .summary = "One version of a project",
+     .needs = "version:read"},
+    {.method = "POST",
+     .pattern = "/:ws/:project/generate",
+     .handler = GenerateVersionRoute,
+     .summary = "Create the project's next version",
+     .needs = "version:update",
+     .body = Body::kJson},
+    {.method = "POST",
+     .pattern = "/:ws/createWorkflow",
+     .handler = CreateWorkflowRoute,
+     .summary = "Create a workflow (query: name, url, config)",
+     .needs = "workflow:update"},
+    {.method = "DELETE",
+     .pattern = "/:ws/:project",
+     .handler = DeleteProjectRoute,
+     .summary = "Move a project to the Trash",
+     .needs = "project:update + trash_project"},
+    {.method = "DELETE",
+     .pattern = "/:ws/:project/:version",
+     .handler = DeleteVersionRoute,
+     .summary = "Move a version to the Trash",
+     .needs = "version:update + trash_version"},
+    {.method = "DELETE",
+     .pattern = "/:ws/workflows/:workflowUrl",
+     .handler = DeleteWorkflowRoute,
+     .summary = "Move a workflow to the Trash",
+     .needs = "workflow:update + trash_workflow"},
+    {.method = "GET",
+     .pattern = "/:ws/trash",
+     .handler = ListTrashRoute,
+     .summary = "List the Trash (query: type, limit, cursor)",
+     .needs = "project:read + view_trash"},
+    {.method = "POST",
+     .pattern = "/:ws/trash/restore",
+     .handler = RestoreRoute,
+     .summary = "Restore {type, id, parentId?}; or {items: [...]} or {all: true}",
+     .needs = "<type>:update + restore_<type>",
+     .body = Body::kJson,
+     .run = RunOn::kBatch,
+     .on_pool = IsBulkRestore},
+};
+
+// trashd's own.
+constexpr ApiRoute kOwnRoutes[] = {
+    {.method = "DELETE",
+     .pattern = "/:ws/datasets/:slug",
+     .handler = DeleteDatasetRoute,
+     .summary = "Move a dataset to the Trash",
+     .needs = "dataset:update + trash_dataset"},
+    {.method = "DELETE",
+     .pattern = "/:ws/:project/models/:slug",
+     .handler = DeleteModelRoute,
+     .summary = "Move a model to the Trash",
+     .needs = "model:update + trash_model"},
+    {.method = "DELETE",
+     .pattern = "/:ws/r/:type/:id",
+     .handler = DeleteGenericRoute,
+     .summary = "Move any resource to the Trash",
+     .needs = "<type>:update + trash_<type>"},
+    {.method = "GET",
+     .pattern = "/:ws/r/:type/:id",
+     .handler = GetGenericRoute,
+     .summary = "Any active resource",
+     .needs = "<type>:read"},
+    {.method = "POST",
+     .pattern = "/:ws/r/:type",
+     .handler = CreateGenericRoute,
+     .summary = "Create a resource of any type",
+     .needs = "<type>:update",
+     .body = Body::kJson},
+    {.method = "POST",
+     .pattern = "/:ws/datasets",
+     .handler = CreateDatasetRoute,
+     .summary = "Create a dataset",
+     .needs = "dataset:update",
+     .body = Body::kJson},
+    {.method = "POST",
+     .pattern = "/:ws/:project/models",
+     .handler = CreateModelRoute,
+     .summary = "Create a model (version: n puts it under one)",
+     .needs = "model:update",
+     .body = Body::kJson},
+    {.method = "PUT",
+     .pattern = "/:ws/:project/images/:name",
+     .handler = PutProjectImageRoute,
+     .summary = "Upload an image to a project",
+     .needs = "project:update",
+     .body = Body::kBytes},
+    {.method = "PUT",
+     .pattern = "/:ws/datasets/:slug/images/:name",
+     .handler = PutDatasetImageRoute,
+     .summary = "Upload an image to a dataset",
+     .needs = "dataset:update",
+     .body = Body::kBytes},
+    {.method = "PUT",
+     .pattern = "/:ws/:project/models/:slug/weights",
+     .handler = PutModelWeightsRoute,
+     .summary = "Upload a model's weights",
+     .needs = "model:update",
+     .body = Body::kBytes},
+    {.method = "PUT",
+     .pattern = "/:ws/r/:type/:id/assets/:kind",
+     .handler = PutGenericAssetRoute,
+     .summary = "Upload an asset of any resource",
+     .needs = "<type>:update",
+     .body = Body::kBytes},
+    {.method = "POST",
+     .pattern = "/:ws/:project/models/:slug/serving",
+     .handler = ServingRoute,
+     .summary = "Start or stop serving a model",
+     .needs = "model:update",
+     .body = Body::kJson},
+    {.method = "POST",
+     .pattern = "/:ws/r/:type/:id/jobs",
+     .handler = CreateJobRoute,
+     .summary = "Queue a job on a resource",
+     .needs = "<type>:update",
+     .body = Body::kJson},
+    {.method = "GET",
+     .pattern = "/:ws/jobs/:job",
+     .handler = GetJobRoute,
+     .summary = "A job",
+     .needs = "a key of the workspace"},
+    {.method = "POST",
+     .pattern = "/:ws/jobs/:job/state",
+     .handler = SetJobStateRoute,
+     .summary = "Mark a job running or finished",
+     .needs = "a key of the workspace",
+     .body = Body::kJson},
+    {.method = "GET",
+     .pattern = "/:ws/usage",
+     .handler = UsageRoute,
+     .summary = "Storage used: active, trash, per type, quota",
+     .needs = "project:read"},
+    {.method = "GET",
+     .pattern = "/:ws/trash/treemap",
+     .handler = TreemapRoute,
+     .summary = "Trash sizes by type and item",
+     .needs = "project:read + view_trash",
+     .run = RunOn::kPool},
+    {.method = "GET",
+     .pattern = "/:ws/audit",
+     .handler = AuditRoute,
+     .summary = "The audit log (query: since, limit)",
+     .needs = "project:read + view_trash"},
+    {.method = "GET",
+     .pattern = "/api/trash",
+     .handler = BearerTrashRoute,
+     .summary = "The key's Trash (second platform's shape)",
+     .needs = "project:read + view_trash",
+     .run = RunOn::kPool},
+    {.method = "GET",
+     .pattern = "/healthz",
+     .handler = HealthRoute,
+     .summary = "Liveness and readiness",
+     .rate_limited = false},
+    {.method = "GET",
+     .pattern = "/metrics",
+     .handler = MetricsRoute,
+     .summary = "Prometheus metrics",
+     .rate_limited = false,
+     .run = RunOn::kPool},
+    {.method = "GET",
+     .pattern = "/openapi.json",
+     .handler = OpenApiRoute,
+     .summary = "This document",
+     .rate_limited = false},
+};
+
+}  // namespace
+
+const std::vector<ApiRoute>& ApiRouteTable() {
+  static const std::vector<ApiRoute> table = [] {
+    std::vector<ApiRoute> all(std::begin(kReferenceRoutes), std::end(kReferenceRoutes));
+    all.insert(all.end(), std::begin(kOwnRoutes), std::end(kOwnRoutes));
+    return all;
+  }();
+  return table;
+}
+
+namespace {
+
+// Runs the route's handler and turns its answer into the response.
+HttpResponse Serve(const ApiContext& api, const ApiRoute& route, HttpRequest& request) {
+  if (auto* json = std::get_if<JsonHandler>(&route.handler)) {
+    return AnswerResponse((*json)(api, request));
+  }
+  Result<TextAnswer> text = std::get<TextHandler>(route.handler)(api, request);
+  if (!text.ok()) return StatusResponse(text.status());
+  HttpResponse response;
+  response.content_type = std::move(text->content_type);
+  response.body = std::move(text->body);
+  return response;
+}
+
+// ---- threading: the rate limit, the store's batches, the after-write hook ----------
+// Everything that decides where and when a handler runs, in one place. The handlers
+// above know none of it.
+
+void AfterWrite(const ApiContext& api) {
+  if (api.after_write) api.after_write();
+}
+
+// Set while a handler runs as a job of a store batch: its writes are not durable
+// yet, so AfterWrite waits for the batch (BatchRunner).
+thread_local bool running_in_batch = false;
+
+// The 429 answer when the request is over the rate of its key (or of its address,
+// without a key), else nothing. Counts the request.
+std::optional<HttpResponse> OverRate(const ApiContext& api, const ApiRoute& route,
+                                     const HttpRequest& request) {
+  if (!route.rate_limited || !api.rate_limiter) return std::nullopt;
+  std::string key = KeyOf(request);
+  if (key.empty()) {
+    std::string addr = request.remote_address;
+    size_t colon = addr.rfind(':');
+    key = "addr " + (colon == std::string::npos ? addr : addr.substr(0, colon));
+  } else {
+    key = "key " + key;
+  }
+  int retry_after = 1;
+  if (api.rate_limiter->Allow(key, &retry_after)) return std::nullopt;
+  HttpResponse r = StatusResponse(
+      Status(Code::kRateLimited, "Too many requests for this API key; retry in " +
+                                     std::to_string(retry_after) + " s."));
+  r.headers.emplace_back("Retry-After", std::to_string(retry_after));
+  return r;
+}
+
+// Applies the per-key rate limit before the handler. A job's request was counted
+// before it was queued (BatchRunner), once however many times its batch runs.
+HttpResponse Limited(const ApiContext& api, const ApiRoute& route, HttpRequest& request) {
+  if (!running_in_batch) {
+    if (auto refused = OverRate(api, route, request)) return std::move(*refused);
+  }
+  return Serve(api, route, request);
+}
+
+// Hands a request to the store's next batch (Store::RunInBatch): the handler runs
+// as a job, and its answer goes out once the batch is durable, or is replaced by the
+// storage error when the batch could not be committed.
+Runner BatchRunner(std::shared_ptr<const ApiContext> api, const ApiRoute* route) {
+  return [api, route](const HttpRequest& request, std::function<HttpResponse()> work,
+                      std::function<void(HttpResponse)> answer) {
+    if (route->on_pool && route->on_pool(request)) return false;
+    if (auto refused = OverRate(*api, *route, request)) {
+      answer(std::move(*refused));  // nothing to write: no need to queue
+      return true;
+    }
+    auto response = std::make_shared<HttpResponse>();
+    api->engine->store().RunInBatch(
+        [response, work = std::move(work)] {
+          running_in_batch = true;
+          *response = work();  // a second run (the map grew) overwrites the first
+          running_in_batch = false;
+        },
+        [api, response, answer = std::move(answer)](Status durable) {
+          if (!durable.ok()) return answer(StatusResponse(durable));
+          if (response->status / 100 == 2) AfterWrite(*api);
+          answer(std::move(*response));
+        });
+    return true;
+  };
+}
+
+// Where `route` runs: GETs inline, PUTs (uploads) on the pool, other writes batched,
+// unless the route says otherwise.
+Placement PlacementOf(const std::shared_ptr<const ApiContext>& api,
+                      const ApiRoute& route) {
+  const std::string method = route.method;
+  RunOn run = route.run;
+  if (run == RunOn::kByMethod) {
+    run = method == "GET"   ? RunOn::kInline
+          : method == "PUT" ? RunOn::kPool
+                            : RunOn::kBatch;
+  }
+  Placement placement;
+  placement.run_inline = run == RunOn::kInline;
+  if (run == RunOn::kBatch) placement.runner = BatchRunner(api, &route);
+  return placement;
+}
+
+// The handler the router calls: the rate limit, the route's handler, and the
+// after-write hook for a write that succeeded outside a batch.
+Handler RouterHandler(const std::shared_ptr<const ApiContext>& api, const ApiRoute& route,
+                      bool on_loop) {
+  const ApiRoute* r = &route;
+  const bool writes = std::string(route.method) != "GET";
+  return [api, r, writes, on_loop](HttpRequest& request) {
+    // On the event loop nothing may wait for a commit (a refusal's audit entry
+    // is queued instead; see Engine refusals and NoWaitScope).
+    std::optional<NoWaitScope> no_wait;
+    if (on_loop) no_wait.emplace();
+    HttpResponse response = Limited(*api, *r, request);
+    if (writes && !running_in_batch && response.status / 100 == 2) {
+      AfterWrite(*api);  // a job's comes once its batch is durable
+    }
+    return response;
+  };
+}
+
+}  // namespace
+
+void AddApiRoutes(Router& router, ApiHooks hooks) {
+  auto api = std::make_shared<const ApiContext>(std::move(hooks));
+  for (const ApiRoute& route : ApiRouteTable()) {
+    Placement placement = PlacementOf(api, route);
+    Handler handler = RouterHandler(api, route, placement.run_inline);
+    router.Add(route.method, route.pattern, std::move(handler), std::move(placement));
+  }
+}
+
+}  // namespace trashd

@@ -1,0 +1,140 @@
+// trashd's read-only routes over a whole workspace (usage, the Trash treemap, the
+// audit log, the second reference platform's Trash) and the probes (/healthz,
+// /metrics, /openapi.json).
+#include <algorithm>
+#include <boost/json.hpp>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "http/api_table.h"
+#include "http/wire.h"
+
+namespace trashd {
+
+namespace json = boost::json;
+
+namespace {
+
+// Every trash item of the workspace, page by page.
+Result<std::vector<TrashItem>> WholeTrash(Engine& engine, const std::string& ws) {
+  std::vector<TrashItem> all;
+  TrashQuery q;
+  for (;;) {
+    TRASHD_ASSIGN_OR_RETURN(TrashPage page, engine.ListTrash(ws, q));
+    for (TrashItem& item : page.items) all.push_back(std::move(item));
+    if (page.next_cursor.empty()) return all;
+    q.cursor = page.next_cursor;
+  }
+}
+
+}  // namespace
+
+Result<json::object> UsageRoute(const ApiContext& api, HttpRequest& request) {
+  TRASHD_ASSIGN_OR_RETURN(Principal p, Authorize(api, request, "project:read", ""));
+  TRASHD_ASSIGN_OR_RETURN(Usage u, api.engine->GetUsage(p.workspace));
+  return UsageJson(u, json::object{{"workspace", p.workspace}});
+}
+
+Result<json::object> TreemapRoute(const ApiContext& api, HttpRequest& request) {
+  TRASHD_ASSIGN_OR_RETURN(Principal p,
+                          Authorize(api, request, "project:read", "view_trash"));
+  TRASHD_ASSIGN_OR_RETURN(std::vector<TrashItem> items,
+                          WholeTrash(*api.engine, p.workspace));
+  std::map<std::string, std::vector<const TrashItem*>> by_type;
+  for (const TrashItem& item : items) by_type[item.type].push_back(&item);
+  json::array types;
+  uint64_t total = 0;
+  for (auto& [type, list] : by_type) {
+    std::sort(list.begin(), list.end(),
+              [](const TrashItem* a, const TrashItem* b) { return a->size > b->size; });
+    uint64_t size = 0;
+    json::array children;
+    for (const TrashItem* item : list) {
+      size += item->size;
+      children.push_back(json::object{{"id", item->id},
+                                      {"name", item->name},
+                                      {"size", item->size},
+                                      {"cascaded", item->cascaded}});
+    }
+    total += size;
+    types.push_back(json::object{{"type", type},
+                                 {"section", list.front()->section},
+                                 {"size", size},
+                                 {"items", std::move(children)}});
+  }
+  return json::object{
+      {"workspace", p.workspace}, {"size", total}, {"types", std::move(types)}};
+}
+
+Result<json::object> AuditRoute(const ApiContext& api, HttpRequest& request) {
+  TRASHD_ASSIGN_OR_RETURN(Principal p,
+                          Authorize(api, request, "project:read", "view_trash"));
+  TimeMs since = 0;
+  if (auto it = request.query.find("since"); it != request.query.end()) {
+    TRASHD_ASSIGN_OR_RETURN(since, ParseSince(it->second, api.engine->clock().Now()));
+  }
+  TRASHD_ASSIGN_OR_RETURN(int64_t limit, QueryInt(request, "limit", 1000, 1, 10000));
+  json::array entries;
+  for (const AuditEntry& e :
+       api.engine->Audit(p.workspace, since, static_cast<size_t>(limit))) {
+    entries.push_back(AuditJson(e));
+  }
+  return json::object{{"entries", std::move(entries)}};
+}
+
+// GET /api/trash: the second reference platform's shape, for the key's workspace.
+Result<json::object> BearerTrashRoute(const ApiContext& api, HttpRequest& request) {
+  std::string key = KeyOf(request);
+  auto who = api.engine->Identify(key);
+  if (!who.ok()) return Unauthenticated("This API key is not valid.");
+  TRASHD_ASSIGN_OR_RETURN(
+      Principal p,
+      api.engine->Authorize(key, who->workspace, "project:read", "view_trash"));
+  TRASHD_ASSIGN_OR_RETURN(std::vector<TrashItem> items,
+                          WholeTrash(*api.engine, p.workspace));
+  TimeMs now = api.engine->clock().Now();
+  json::array out;
+  for (const TrashItem& item : items) {
+    TimeMs left = std::max<TimeMs>(0, item.scheduled_cleanup_at - now);
+    out.push_back(json::object{{"id", item.id},
+                               {"name", item.name},
+                               {"type", item.type},
+                               {"deletedAt", IsoTime(item.deleted_at)},
+                               {"expiresInDays", (left + kMsPerDay - 1) / kMsPerDay},
+                               {"size", item.size},
+                               {"cascadedCount", item.cascaded}});
+  }
+  return json::object{{"items", std::move(out)}};
+}
+
+Result<json::object> HealthRoute(const ApiContext& api, HttpRequest&) {
+  // A read of the store proves it answers.
+  TimeMs last = api.engine->LastSweep();
+  json::object o;
+  o["status"] = "ok";
+  o["version"] = api.version;
+  o["lastSweep"] = last > 0 ? json::value(IsoTime(last)) : json::value(nullptr);
+  return o;
+}
+
+Result<TextAnswer> MetricsRoute(const ApiContext& api, HttpRequest&) {
+  TextAnswer answer;
+  answer.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  answer.body = api.metrics ? api.metrics() : std::string();
+  if (api.rate_limiter) {
+    answer.body +=
+        "# HELP trashd_rate_limited_total Requests refused by the per-key rate limit.\n"
+        "# TYPE trashd_rate_limited_total counter\n"
+        "trashd_rate_limited_total " +
+        std::to_string(api.rate_limiter->refused()) + "\n";
+  }
+  return answer;
+}
+
+Result<TextAnswer> OpenApiRoute(const ApiContext& api, HttpRequest&) {
+  return TextAnswer{.body = api.openapi};
+}
+
+}  // namespace trashd

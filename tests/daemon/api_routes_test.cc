@@ -1,0 +1,226 @@
+// The API listener's routes (SPEC §3) on a real engine, in-process: each request goes
+// through the API route table as the server would hand it over (Router::Dispatch),
+// and the test checks what a client of the reference platform would: the answer's
+// status and shape, and what the Trash shows afterwards. tests/integration/api_test.cc
+// runs the same routes through the real daemon.
+#include "http/api_routes.h"
+
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "http/api_table.h"
+#include "http/router.h"
+#include "support/route_call.h"
+#include "support/test_env.h"
+
+namespace trashd::testing {
+namespace {
+
+namespace json = boost::json;
+
+std::string S(const json::value& v) { return std::string(v.as_string()); }
+
+// A real engine with workspace "acme" (members alice and bob), a key of alice's with
+// every scope of the built-in types, and the API routes.
+class Api {
+ public:
+  Api() {
+    env.MakeWorkspace("acme");
+    std::vector<std::string> scopes;
+    for (const char* t : {"project", "version", "model", "dataset", "workflow"}) {
+      scopes.push_back(std::string(t) + ":read");
+      scopes.push_back(std::string(t) + ":update");
+    }
+    auto made = env->CreateKey(Actor::Admin(), "acme", "alice", scopes);
+    REQUIRE(made.ok());
+    key = made->secret;
+    ApiHooks hooks;
+    hooks.engine = &env.engine();
+    hooks.after_write = [this] { ++writes_answered; };
+    AddApiRoutes(router, std::move(hooks));
+  }
+
+  // `target` with alice's key added as `?api_key=` unless `with_key` is false.
+  Reply Call(const std::string& method, std::string target, const std::string& body = "",
+             bool with_key = true) {
+    if (with_key) {
+      target += (target.find('?') == std::string::npos ? "?" : "&");
+      target += "api_key=" + key;
+    }
+    return CallRoute(router, method, target, body, "127.0.0.1:40000");
+  }
+
+  // A 200 answer's body.
+  json::value Ok(const std::string& method, const std::string& target,
+                 const std::string& body = "") {
+    Reply reply = Call(method, target, body);
+    INFO(method << " " << target << " -> " << json::serialize(reply.body));
+    REQUIRE(reply.status == 200);
+    return reply.body;
+  }
+
+  TestEnv env;
+  Router router;
+  std::string key;
+  int writes_answered = 0;
+};
+
+// Every error trashd answers is {"error": "<sentence>"} with the status.
+void RequireError(const Reply& reply, int status) {
+  INFO(json::serialize(reply.body));
+  REQUIRE(reply.status == status);
+  REQUIRE(reply.object().size() == 1);
+  REQUIRE(!reply.error().empty());
+}
+
+TEST_CASE("a project created, deleted, listed in the Trash and restored through the API",
+          "[api]") {
+  Api api;
+  json::value project =
+      api.Ok("POST", "/acme/projects", R"({"name":"My Detector","license":"MIT"})");
+  REQUIRE(S(project.at("id")) == "acme/my-detector");
+  REQUIRE(S(project.at("license")) == "MIT");
+  REQUIRE(api.Ok("POST", "/acme/my-detector/generate", "{}").at("version") == 1);
+
+  json::value ws = api.Ok("GET", "/acme");
+  REQUIRE(ws.at("workspace").at("projects").as_array().size() == 1);
+  REQUIRE(api.Ok("GET", "/acme/my-detector").at("versions").as_array().size() == 1);
+
+  int writes_before = api.writes_answered;
+  json::value deleted = api.Ok("DELETE", "/acme/my-detector");
+  REQUIRE(api.writes_answered == writes_before + 1);  // the after-write hook ran
+  REQUIRE(deleted.as_object() == json::object{{"deleted", true},
+                                              {"type", "project"},
+                                              {"workspace", "acme"},
+                                              {"project", "my-detector"},
+                                              {"projectId", deleted.at("projectId")},
+                                              {"trash", true}});
+  RequireError(api.Call("GET", "/acme/my-detector"), 404);
+
+  // The Trash in the reference shape: items, and the same entries by section.
+  json::value trash = api.Ok("GET", "/acme/trash");
+  const json::array& items = trash.at("items").as_array();
+  REQUIRE(items.size() == 1);
+  const json::object& item = items[0].as_object();
+  REQUIRE(S(item.at("type")) == "project");
+  REQUIRE(item.at("id") == deleted.at("projectId"));
+  REQUIRE(S(item.at("url")) == "my-detector");
+  REQUIRE(S(item.at("name")) == "My Detector");
+  REQUIRE(S(item.at("deletedBy")) == "alice");
+  REQUIRE(S(item.at("deletedByName")) == "Alice");
+  REQUIRE(item.at("cascaded") == 1);  // its version went with it
+  REQUIRE(S(item.at("scheduledCleanupAt")).back() == 'Z');
+  REQUIRE(trash.at("sections").at("projects").as_array() == items);
+  REQUIRE(trash.at("sections").at("versions").as_array().empty());
+  REQUIRE_FALSE(trash.as_object().contains("nextCursor"));
+
+  json::value restored = api.Ok("POST", "/acme/trash/restore",
+                                R"({"type":"project","id":")" + S(item.at("id")) + "\"}");
+  REQUIRE(restored.at("restored") == true);
+  REQUIRE(S(restored.at("url")) == "my-detector");
+  REQUIRE(api.Ok("GET", "/acme/my-detector").at("versions").as_array().size() == 1);
+  REQUIRE(api.Ok("GET", "/acme/trash").at("items").as_array().empty());
+}
+
+TEST_CASE("a bulk restore answers each item on its own", "[api][R6]") {
+  Api api;
+  std::map<std::string, std::string> ids;  // url -> id in the Trash
+  for (const char* name : {"alpha", "beta", "gamma"}) {
+    api.Ok("POST", "/acme/projects", std::string(R"({"name":")") + name + "\"}");
+    ids[name] = S(api.Ok("DELETE", std::string("/acme/") + name).at("projectId"));
+  }
+  json::value some = api.Ok("POST", "/acme/trash/restore",
+                            R"({"items":[{"type":"project","id":")" + ids["alpha"] +
+                                R"("},{"type":"project","id":"p_nowhere"}]})");
+  REQUIRE(some.at("restored") == 1);
+  REQUIRE(some.at("failed") == 1);
+  const json::array& results = some.at("results").as_array();
+  REQUIRE(results.size() == 2);
+  const json::object& refused = results[0].as_object();  // refusals come first
+  REQUIRE(S(refused.at("id")) == "p_nowhere");
+  REQUIRE(refused.at("restored") == false);
+  REQUIRE(refused.at("status") == 404);
+  REQUIRE(!S(refused.at("error")).empty());
+  REQUIRE(S(results[1].at("url")) == "alpha");
+  api.Ok("GET", "/acme/alpha");
+
+  json::value rest = api.Ok("POST", "/acme/trash/restore", R"({"all":true})");
+  REQUIRE(rest.at("restored") == 2);
+  REQUIRE(rest.at("failed") == 0);
+  api.Ok("GET", "/acme/beta");
+  api.Ok("GET", "/acme/gamma");
+  REQUIRE(api.Ok("GET", "/acme/trash").at("items").as_array().empty());
+}
+
+TEST_CASE("API errors: bad JSON 400, a missing key 401, an unknown resource 404",
+          "[api]") {
+  Api api;
+  Reply bad_json = api.Call("POST", "/acme/projects", "{\"name\":");
+  RequireError(bad_json, 400);
+  REQUIRE(bad_json.error().rfind("The request body is not valid JSON", 0) == 0);
+  Reply no_name = api.Call("POST", "/acme/projects", "{}");
+  RequireError(no_name, 400);
+  REQUIRE(no_name.error() == "Field 'name' is required.");
+
+  RequireError(api.Call("GET", "/acme", "", /*with_key=*/false), 401);
+  RequireError(api.Call("POST", "/acme/projects", R"({"name":"x"})", false), 401);
+  Reply who = api.Call("POST", "/", "", false);
+  RequireError(who, 401);
+  REQUIRE(who.error() == "This API key is not valid.");
+  // Nothing was created without a key.
+  REQUIRE(api.Ok("GET", "/acme").at("workspace").at("projects").as_array().empty());
+
+  Reply project = api.Call("GET", "/acme/nowhere");
+  RequireError(project, 404);
+  REQUIRE(project.error() == "Project nowhere not found in workspace acme.");
+  RequireError(api.Call("DELETE", "/acme/nowhere"), 404);
+  RequireError(api.Call("DELETE", "/acme/workflows/nowhere"), 404);
+  RequireError(api.Call("POST", "/acme/r/gizmo", R"({"name":"x"})"), 404);
+  RequireError(
+      api.Call("POST", "/acme/trash/restore", R"({"type":"project","id":"p_x"})"), 404);
+  Reply unknown_type =
+      api.Call("POST", "/acme/trash/restore", R"({"type":"gizmo","id":"1"})");
+  RequireError(unknown_type, 400);
+  REQUIRE(unknown_type.error() == "Unknown type 'gizmo'.");
+}
+
+TEST_CASE("the OpenAPI document lists every route once with a unique operationId",
+          "[api]") {
+  Api api;
+  std::string text = ApiOpenApiDocument("1.2.3");
+  json::value doc = json::parse(text);
+  REQUIRE(S(doc.at("info").at("version")) == "1.2.3");
+
+  std::set<std::string> operation_ids;
+  size_t operations = 0;
+  for (const auto& [path, methods] : doc.at("paths").as_object()) {
+    for (const auto& [method, op] : methods.as_object()) {
+      ++operations;
+      INFO(std::string(path) << " " << std::string(method));
+      REQUIRE(operation_ids.insert(S(op.at("operationId"))).second);
+    }
+  }
+  const std::vector<ApiRoute>& table = ApiRouteTable();
+  REQUIRE(operations == table.size());
+  for (const ApiRoute& route : table) {
+    std::string id = std::string(route.method) + " " + route.pattern;
+    INFO(id);
+    REQUIRE(operation_ids.count(id) == 1);
+  }
+
+  // The route serves the same document, for the version the hooks gave.
+  HttpRequest request;
+  request.method = "GET";
+  request.target = "/openapi.json";
+  HttpResponse served = api.router.Dispatch(request);
+  REQUIRE(served.status == 200);
+  REQUIRE(served.content_type == "application/json");
+  REQUIRE(served.body == ApiOpenApiDocument(ApiHooks().version));
+}
+
+}  // namespace
+}  // namespace trashd::testing
