@@ -312,7 +312,7 @@ Status Engine::Impl::Refuse(const Actor& actor, std::string_view ws,
   // Storage failures are not refusals of the caller; there is nothing to record.
   if (status.code() == Code::kUnavailable) return status;
   auto record = RefusalEntry(this, actor, ws, action, type, target_id, status);
-  if (!options.may_wait || NoWaitScope::Active()) {
+  if (!options.may_wait) {
     // A thread that must not wait for a commit: the entry joins the next batch and the
     // refusal is answered now.
     store->WriteAsync(std::move(record), [](Status) {});

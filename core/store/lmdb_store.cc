@@ -25,11 +25,10 @@
 // then aborts alone. A storage error leaves the parent unusable: that call is
 // answered with it and the batch runs again without it.
 //
-// RunInBatch() jobs queue in the same queue_. Nobody waits on a job, so when one
+// WriteAsync() calls queue in the same queue_. Nobody waits on them, so when one
 // queues and nobody leads, the writer thread (writer_) leads; a Write() caller that
-// finds jobs in its batch runs them too. A job runs with a JobContext set for its
-// thread: its Write() calls run in the batch's parent straight away, as the batch's
-// own calls do, and its BeginRead() calls read the parent (JobReadTxn).
+// finds them in its batch runs them too. Their done callbacks run on the leader's
+// thread once the batch is durable, after the leader has let the next batch begin.
 //
 // The map is resized only while holding map_mu_ exclusively; every transaction holds
 // it shared, so a resize waits for open transactions to finish, as
@@ -124,14 +123,11 @@ class LmdbStore;
 
 class LmdbTxn final : public WriteTxn {
  public:
-  // `owned` false: the transaction is someone else's (a job reading its batch's
-  // parent), so this object never ends it.
   LmdbTxn(MDB_txn* txn,
-          const std::array<MDB_dbi, static_cast<size_t>(Table::kCount)>& dbis,
-          bool owned = true)
-      : txn_(txn), dbis_(dbis), owned_(owned) {}
+          const std::array<MDB_dbi, static_cast<size_t>(Table::kCount)>& dbis)
+      : txn_(txn), dbis_(dbis) {}
   ~LmdbTxn() override {
-    if (txn_ && owned_) mdb_txn_abort(txn_);
+    if (txn_) mdb_txn_abort(txn_);
   }
 
   bool Get(Table table, std::string_view key, std::string_view* value) override {
@@ -214,7 +210,6 @@ class LmdbTxn final : public WriteTxn {
 
   MDB_txn* txn_;
   const std::array<MDB_dbi, static_cast<size_t>(Table::kCount)>& dbis_;
-  const bool owned_;
   Status error_;
   bool map_full_ = false;
   uint64_t changes_ = 0;
@@ -236,17 +231,15 @@ Status RunWriteFn(const std::function<Status(WriteTxn&)>& fn, LmdbTxn& txn) {
   return s;
 }
 
-// One queued call: a Write() waiting on its caller's stack (fn set, not owned), or
-// one owned by the queue (owned set): a WriteAsync() call (fn points at its own
-// function) or a RunInBatch() job (job set). An owned call is answered through
-// job_done.
+// One queued call: a Write() waiting on its caller's stack (fn points at the
+// caller's function), or a WriteAsync() call owned by the queue (owned: fn points at
+// own_fn, and done answers it).
 struct WriteRequest {
   explicit WriteRequest(const std::function<Status(WriteTxn&)>* f) : fn(f) {}
   const std::function<Status(WriteTxn&)>* fn;
   bool owned = false;
-  std::function<Status(WriteTxn&)> own_fn;  // a WriteAsync() call's function
-  std::function<void()> job;
-  std::function<void(Status)> job_done;
+  std::function<Status(WriteTxn&)> own_fn;
+  std::function<void(Status)> done_fn;
   // Written by the leader; read by the caller once it sees `done` under queue_mu_.
   Status status;
   std::vector<std::function<void()>> on_commit;
@@ -258,20 +251,6 @@ struct WriteRequest {
   std::condition_variable wake;
 };
 
-class LmdbStore;
-
-// The batch a job is running in, set for the job's thread while it runs.
-struct JobContext {
-  const LmdbStore* store;
-  LmdbTxn* parent;
-  bool nested;  // its writes go in nested transactions (WriteRequest::nested)
-  std::vector<std::function<void()>> on_commit;  // of the job's committed writes
-  Status failure;          // a storage error: the job is answered with this
-  bool map_full = false;   // the batch must grow the map and run again
-  bool must_nest = false;  // a write refused after changing something: run again
-  int open_reads = 0;      // JobReadTxns alive
-};
-
 // How one write function went in a batch.
 enum class WriteOutcome {
   kCommitted,     // into the batch's parent
@@ -280,29 +259,6 @@ enum class WriteOutcome {
   kStorageError,  // the parent may be unusable: the batch runs again without it
   kMapFull,       // the batch runs again once the map has grown
 };
-thread_local JobContext* current_job = nullptr;
-
-// A job's read: the batch's parent transaction, without ending it.
-class JobReadTxn final : public ReadTxn {
- public:
-  JobReadTxn(JobContext& job,
-             const std::array<MDB_dbi, static_cast<size_t>(Table::kCount)>& dbis)
-      : job_(job), txn_(job.parent->raw(), dbis, /*owned=*/false) {
-    ++job_.open_reads;
-  }
-  ~JobReadTxn() override { --job_.open_reads; }
-  bool Get(Table t, std::string_view k, std::string_view* v) override {
-    return txn_.Get(t, k, v);
-  }
-  std::unique_ptr<Cursor> OpenCursor(Table t) override { return txn_.OpenCursor(t); }
-  uint64_t Count(Table t) override { return txn_.Count(t); }
-  const Status& status() const override { return txn_.status(); }
-
- private:
-  JobContext& job_;
-  LmdbTxn txn_;
-};
-
 // A read transaction that also holds the map lock shared for its whole life.
 class LmdbReadTxn final : public ReadTxn {
  public:
@@ -331,7 +287,7 @@ class LmdbStore final : public Store {
       }
       writer_wake_.notify_one();
       gather_wake_.notify_one();
-      writer_.join();  // after it has run every job still queued
+      writer_.join();  // after it has run every call still queued
     }
     if (env_) mdb_env_close(env_);
   }
@@ -418,9 +374,6 @@ class LmdbStore final : public Store {
   }
 
   std::unique_ptr<ReadTxn> BeginRead() override {
-    if (current_job && current_job->store == this) {
-      return std::make_unique<JobReadTxn>(*current_job, dbis_);
-    }
     std::shared_lock lock(map_mu_);
     MDB_txn* raw = nullptr;
     int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &raw);
@@ -431,7 +384,6 @@ class LmdbStore final : public Store {
   }
 
   Status Write(const std::function<Status(WriteTxn&)>& fn) override {
-    if (current_job && current_job->store == this) return WriteInJob(*current_job, fn);
     WriteRequest request(&fn);
     std::unique_lock lock(queue_mu_);
     queue_.push_back(&request);
@@ -456,14 +408,7 @@ class LmdbStore final : public Store {
     auto request = std::make_unique<WriteRequest>(nullptr);
     request->own_fn = std::move(fn);
     request->fn = &request->own_fn;
-    request->job_done = std::move(done);
-    Enqueue(std::move(request));
-  }
-
-  void RunInBatch(std::function<void()> job, std::function<void(Status)> done) override {
-    auto request = std::make_unique<WriteRequest>(nullptr);
-    request->job = std::move(job);
-    request->job_done = std::move(done);
+    request->done_fn = std::move(done);
     Enqueue(std::move(request));
   }
 
@@ -536,11 +481,11 @@ class LmdbStore final : public Store {
     KeepFileAhead();
     generation_.fetch_add(1, std::memory_order_release);
     lock.lock();
-    std::vector<WriteRequest*> jobs;
+    std::vector<WriteRequest*> owned;
     for (WriteRequest* r : batch_) {
       queue_.pop_front();  // the batch is the front of the queue
       if (r->owned) {
-        jobs.push_back(r);
+        owned.push_back(r);
         continue;
       }
       r->done = true;
@@ -552,7 +497,8 @@ class LmdbStore final : public Store {
     batch_.clear();
     leading_ = false;
     // Someone must lead what queued meanwhile: a Write() at the front wakes for it,
-    // the writer thread for a job, unless a running caller takes the lead first.
+    // the writer thread for a WriteAsync() call, unless a running caller takes the lead
+    // first.
     if (!queue_.empty()) {
       if (queue_.front()->owned) {
         writer_wake_.notify_one();
@@ -560,11 +506,11 @@ class LmdbStore final : public Store {
         queue_.front()->wake.notify_one();
       }
     }
-    if (jobs.empty()) return;
-    // The next batch may start while these jobs hear of theirs.
+    if (owned.empty()) return;
+    // The next batch may start while these calls hear of theirs.
     lock.unlock();
-    for (WriteRequest* r : jobs) {
-      std::unique_ptr<WriteRequest> owned(r);
+    for (WriteRequest* r : owned) {
+      std::unique_ptr<WriteRequest> request(r);
       if (r->status.ok()) {
         for (auto& f : r->on_commit) {
           try {
@@ -574,15 +520,15 @@ class LmdbStore final : public Store {
         }
       }
       try {
-        r->job_done(r->status);
+        r->done_fn(r->status);
       } catch (...) {  // done must not throw; nothing sensible to do if it does
       }
     }
     lock.lock();
   }
 
-  // The writer thread: leads whenever a job waits and nobody leads. At the end it
-  // runs whatever is still queued.
+  // The writer thread: leads whenever a WriteAsync() call waits and nobody leads. At the
+  // end it runs whatever is still queued.
   void WriterLoop() {
     std::unique_lock lock(queue_mu_);
     for (;;) {
@@ -591,33 +537,6 @@ class LmdbStore final : public Store {
       if (queue_.empty()) return;  // stopping, and nothing left to run
       LeadBatch(lock);
     }
-  }
-
-  // A Write() made by a job while it runs in a batch: straight into the batch's
-  // parent (or a nested transaction of it), at once.
-  Status WriteInJob(JobContext& job, const std::function<Status(WriteTxn&)>& fn) {
-    const Status again = Unavailable("the store is busy; the request runs again");
-    if (job.map_full || job.must_nest) return again;
-    if (!job.failure.ok()) return job.failure;
-    if (job.open_reads > 0) {
-      return Internal("a write began while a read of the same request was open");
-    }
-    Status status;
-    switch (RunCall(fn, job.nested, *job.parent, &status, &job.on_commit)) {
-      case WriteOutcome::kCommitted:
-      case WriteOutcome::kRefused:
-        return status;
-      case WriteOutcome::kMustNest:
-        job.must_nest = true;
-        return status;
-      case WriteOutcome::kStorageError:
-        job.failure = status;
-        return status;
-      case WriteOutcome::kMapFull:
-        job.map_full = true;
-        return again;
-    }
-    return status;
   }
 
   // Runs fn in the batch's parent: straight in it, or in a nested transaction of it
@@ -677,32 +596,6 @@ class LmdbStore final : public Store {
     return WriteOutcome::kCommitted;
   }
 
-  // Runs a job inside the batch whose parent transaction is `parent`.
-  BatchEnd RunJob(WriteRequest& r, LmdbTxn& parent) {
-    JobContext context{this, &parent, r.nested, {}, Status::Ok(), false, false, 0};
-    current_job = &context;
-    try {
-      r.job();
-    } catch (...) {  // jobs must not throw; what it wrote so far stands
-    }
-    current_job = nullptr;
-    if (context.map_full) return BatchEnd::kMapFull;
-    if (!context.failure.ok()) {
-      // The parent may be unusable: answer this job with the error and run the others
-      // again in a fresh transaction.
-      r.status = context.failure;
-      r.settled = true;
-      return BatchEnd::kRetry;
-    }
-    if (context.must_nest) {
-      r.nested = true;
-      return BatchEnd::kRetry;
-    }
-    r.status = Status::Ok();
-    r.on_commit = std::move(context.on_commit);
-    return BatchEnd::kAnswered;
-  }
-
   // Commits batch_ and answers each of its requests.
   void CommitBatch(bool gather) {
     for (WriteRequest* r : batch_) r->settled = false;
@@ -744,11 +637,6 @@ class LmdbStore final : public Store {
       if (i == batch_.size() && !(gather && TakeMore(gather_until))) break;
       WriteRequest* r = batch_[i];
       if (r->settled) continue;
-      if (r->job) {
-        BatchEnd end = RunJob(*r, parent);
-        if (end != BatchEnd::kAnswered) return end;
-        continue;
-      }
       switch (RunCall(*r->fn, r->nested, parent, &r->status, &r->on_commit)) {
         case WriteOutcome::kCommitted:
         case WriteOutcome::kRefused:
@@ -870,7 +758,7 @@ class LmdbStore final : public Store {
   bool leading_ = false;             // a batch is being committed (queue_mu_)
   bool stopping_ = false;            // the store is closing (queue_mu_)
   std::condition_variable writer_wake_;
-  std::thread writer_;                   // leads batches of jobs; started last in Init
+  std::thread writer_;  // leads batches nobody waits on; started last in Init
   std::atomic<uint64_t> generation_{0};  // batches committed (or tried)
   std::vector<WriteRequest*> batch_;     // the leader's batch (only the leader uses it)
   uint64_t writes_ = 0;                  // (queue_mu_)
@@ -893,14 +781,6 @@ class LmdbStore final : public Store {
 };
 
 }  // namespace
-
-namespace {
-thread_local bool no_wait = false;
-}  // namespace
-
-NoWaitScope::NoWaitScope() : outer_(no_wait) { no_wait = true; }
-NoWaitScope::~NoWaitScope() { no_wait = outer_; }
-bool NoWaitScope::Active() { return no_wait; }
 
 const char* TableName(Table table) { return kTableNames[static_cast<size_t>(table)]; }
 

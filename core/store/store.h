@@ -1,9 +1,21 @@
 // Store: the ordered key-value storage trashd keeps everything in.
 //
 // A Store holds named tables of byte-string keys in lexicographic order. Reads happen
-// in snapshots (ReadTxn); writes happen in WriteTxn, one at a time, and every change a
-// write function makes becomes durable together when Write() returns OK, or not at
-// all. Only lmdb_store.cc knows how this is done.
+// in snapshots (ReadTxn). A write is a function run in a serializable transaction
+// (WriteTxn): every change it makes becomes durable together when it is answered OK,
+// or none does. The contract is what any transactional ordered key-value store can
+// honour, so that a backend other than LMDB can keep it:
+//   - the store may run a write function more than once, whenever the backend asks
+//     for the transaction to be tried again (LMDB: the map was full and has grown;
+//     a SQL database: a serialization failure or a deadlock), so a write function has
+//     no effect outside its transaction except through OnCommit, and keeps its
+//     results only where a second run overwrites them;
+//   - concurrent writes may be committed together where the backend gains from it
+//     (LMDB: one fsync for a batch), each still all or nothing on its own and answered
+//     only once durable; a backend that gains nothing commits each on its own;
+//   - writes can be waited for (Write) or queued with a completion (WriteAsync), so a
+//     caller that must not hold a thread never waits for a commit.
+// Only lmdb_store.cc knows how LMDB does it.
 //
 // Thread-safety: a Store is safe for concurrent use from many threads. A transaction
 // object belongs to one thread at a time and must not outlive its Store. Never hold a
@@ -142,22 +154,6 @@ struct StoreStats {
   uint64_t writes_waiting = 0;
 };
 
-// Marks the calling thread, while it lives, as one that must never wait for a commit
-// (an HTTP event-loop thread answering a read). Code that writes there only to record
-// something, such as a refusal in the audit log, queues that write with RunInBatch
-// instead of waiting for it.
-class NoWaitScope {
- public:
-  NoWaitScope();
-  ~NoWaitScope();
-  NoWaitScope(const NoWaitScope&) = delete;
-  NoWaitScope& operator=(const NoWaitScope&) = delete;
-  static bool Active();
-
- private:
-  bool outer_;
-};
-
 class Store {
  public:
   virtual ~Store() = default;
@@ -173,9 +169,10 @@ class Store {
   virtual std::unique_ptr<ReadTxn> BeginRead() = 0;
 
   // Runs fn in a write transaction; commits durably when it returns OK, discards
-  // every change otherwise. When the map is full the changes are discarded, the map
-  // grows and fn runs again, so fn must not have effects outside the transaction
-  // (use OnCommit for those). A fn that throws is refused with an Internal error.
+  // every change otherwise. When the backend asks (LMDB: the map is full) the changes
+  // are discarded and fn runs again (after the map grew), so fn must not have effects
+  // outside the transaction (use OnCommit for those). A fn that throws is refused
+  // with an Internal error.
   //
   // Under concurrency (group commit): write functions run one at a time, in the order
   // their calls queued, each seeing every change committed before it. The calls that
@@ -195,38 +192,12 @@ class Store {
   // Write() without waiting: queues fn as one call of a coming batch and returns at
   // once. fn runs as Write()'s does (in order with every other call, all or nothing on
   // its own, again when the batch must run again), on the thread leading the batch
-  // (often the store's own writer thread); so it must own what it uses. Once fn's
+  // (often the store's own writer thread); so it must own what it uses. A call queued
+  // while a batch still takes calls may join it. Once fn's
   // outcome is final, its OnCommit callbacks (if it committed) and then done(status)
   // run on that thread: status is what Write() would have returned. done must be quick
   // and must not wait for anything, since the next batch waits for it.
   virtual void WriteAsync(std::function<Status(WriteTxn&)> fn,
-                          std::function<void(Status)> done) = 0;
-
-  // Queues `job` to run as one call of a coming batch, and returns at once: the way
-  // to write without holding a thread while the batch commits (the HTTP server's
-  // write routes, say). While the job runs, on whichever thread leads the batch
-  // (often the store's own writer thread):
-  //   - each Write() it makes runs at once inside the batch's transaction, all or
-  //     nothing on its own, and returns its function's status; the write is durable
-  //     only once the batch is;
-  //   - each BeginRead() it makes reads that same transaction, so the job sees its own
-  //     writes and those of the calls before it in the batch. Such a read must be
-  //     closed before the job's next Write() (that Write() is refused otherwise) and
-  //     before the job returns.
-  // Once the batch is durable, the OnCommit callbacks of the job's writes run and then
-  // done(Status::Ok()). If the batch could not be made durable, or one of the job's
-  // writes failed in storage, done gets that error and none of the job's writes
-  // stays. When the batch must run again (the map grew), the job runs again: it
-  // must keep its results only where a second run overwrites them.
-  //
-  // A job holds up every other writer while it runs, so it must be quick and must not
-  // wait for anything; it must not throw (an exception is swallowed) or call
-  // Backup(). done runs on the leader's thread after the batch and must not block.
-  // Jobs and Write() calls commit in the order they queued. "A coming batch" may be
-  // the one running: a job queued while a batch still takes calls joins it, so a job
-  // queued by a running job or write function may commit with it, before its done or
-  // OnCommit callbacks have run; it must not count on them.
-  virtual void RunInBatch(std::function<void()> job,
                           std::function<void(Status)> done) = 0;
 
   // Writes a consistent copy of the store to `path` (a file) while serving.

@@ -122,7 +122,7 @@ void AdminRoutes::AddTo(Router& router, const std::shared_ptr<AdminRoutes>& self
 // ---- status, workspaces -------------------------------------------------------------
 
 Answer AdminRoutes::ShowStatus(HttpRequest&) {
-  StoreStats store = engine().store().Stats();
+  StoreStats store = engine().StorageStats();
   json::array types;
   for (const ResourceType* type : engine().types().All()) {
     types.emplace_back(type->Info().name);
@@ -451,7 +451,7 @@ Answer AdminRoutes::Backup(HttpRequest& request) {
                       "replace it");
     }
   }
-  TRASHD_RETURN_IF_ERROR(engine().store().Backup(path));
+  TRASHD_RETURN_IF_ERROR(engine().Backup(path));
   uint64_t bytes = ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
   return json::object{{"path", path}, {"bytes", bytes}};
 }

@@ -436,8 +436,9 @@ Status Daemon::Impl::Listen() {
 
 Status Daemon::Start() {
   TRASHD_RETURN_IF_ERROR(impl_->Listen());
-  // Quick reads run on the event loop; a write route hands its whole request to the
-  // store's next batch (Store::RunInBatch) and holds no thread while it commits.
+  // Quick reads run on the event loop; a write route checks its request there and
+  // queues its one engine write for the store's next batch, holding no thread while
+  // it commits.
   TRASHD_RETURN_IF_ERROR(impl_->server.Start(EventLoopThreads(), kBlockingThreads));
   impl_->delivery->Start();
   impl_->scheduler->Start();

@@ -26,7 +26,14 @@ void TrashPageCache::Put(std::string key, uint64_t generation, std::string body)
 }
 
 ApiContext::ApiContext(ApiHooks hooks)
-    : ApiHooks(std::move(hooks)), openapi(ApiOpenApiDocument(version)) {}
+    : ApiHooks(std::move(hooks)),
+      trash_pages(std::make_shared<TrashPageCache>()),
+      openapi(std::make_shared<const std::string>(ApiOpenApiDocument(version))) {}
+
+ApiContext::ApiContext(const ApiContext& shared, WriteOptions options)
+    : ApiContext(shared) {
+  writes = options;
+}
 
 std::string KeyOf(const HttpRequest& request) {
   auto it = request.query.find("api_key");
@@ -48,8 +55,8 @@ Actor ActorOf(const Principal& p) { return Actor::Member(p.member_id, Interface:
 
 Result<Principal> Authorize(const ApiContext& api, const HttpRequest& request,
                             std::string_view scope, std::string_view permission) {
-  return api.engine->Authorize(KeyOf(request), request.params.at("ws"), scope,
-                               permission);
+  return api.engine->Authorize(KeyOf(request), request.params.at("ws"), scope, permission,
+                               api.writes);
 }
 
 std::string Scope(std::string_view type, const char* access) {
@@ -128,16 +135,20 @@ json::object DeletedJson(const Principal& p, const Resource& r, json::object fie
   return o;
 }
 
-Result<json::object> DeleteTopLevel(const ApiContext& api, const HttpRequest& request,
-                                    const std::string& type, const std::string& param) {
+Status DeleteTopLevel(const ApiContext& api, const HttpRequest& request,
+                      const std::string& type, const std::string& param, Reply reply) {
   TRASHD_ASSIGN_OR_RETURN(
       Principal p, Authorize(api, request, Scope(type, "update"), "trash_" + type));
   const std::string& url = request.params.at(param);
-  auto r = api.engine->FindResource(p.workspace, type, "", url);
-  if (!r.ok()) return NotFound("No active " + type + " " + url + ".");
+  auto found = api.engine->FindResource(p.workspace, type, "", url);
+  if (!found.ok()) return NotFound("No active " + type + " " + url + ".");
   // The write.
-  TRASHD_RETURN_IF_ERROR(api.engine->Trash(ActorOf(p), p.workspace, r->id, {}).status());
-  return DeletedJson(p, *r, {{type, r->slug}, {type + "Id", r->id}});
+  api.engine->Trash(ActorOf(p), p.workspace, found->id, {},
+                    ReplyWith<TrashOutcome>(
+                        std::move(reply), [p, r = *found, type](const TrashOutcome&) {
+                          return DeletedJson(p, r, {{type, r.slug}, {type + "Id", r.id}});
+                        }));
+  return Status::Ok();
 }
 
 }  // namespace trashd

@@ -14,6 +14,9 @@
 
 #include <boost/json/object.hpp>
 #include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -42,8 +45,14 @@ class TrashPageCache {
 
 struct ApiContext : ApiHooks {
   explicit ApiContext(ApiHooks hooks);
-  mutable TrashPageCache trash_pages;
-  const std::string openapi;  // the document never changes while the process runs
+  // The same hooks, cache and document as `shared`, with other write options.
+  ApiContext(const ApiContext& shared, WriteOptions options);
+  std::shared_ptr<TrashPageCache> trash_pages;  // shared by every context of a listener
+  // The document never changes while the process runs.
+  std::shared_ptr<const std::string> openapi;
+  // How the handlers given this context may write: may_wait is false for those that
+  // run on the event loop, so a refusal's audit entry is queued, not waited for.
+  WriteOptions writes;
 };
 
 // A success whose body is already text: a cached Trash page, the OpenAPI document,
@@ -55,6 +64,45 @@ struct TextAnswer {
 
 using JsonHandler = Result<boost::json::object> (*)(const ApiContext&, HttpRequest&);
 using TextHandler = Result<TextAnswer> (*)(const ApiContext&, HttpRequest&);
+
+// The answer of a write: called exactly once, from any thread (often the store's
+// writer thread, once the write is durable), so it must not wait.
+using Reply = std::function<void(Result<boost::json::object>)>;
+// A handler that writes. It checks the request and looks up what it names (reads of a
+// snapshot, on the thread that calls it, which may be the event loop), then starts
+// its one engine write in the engine's asynchronous form with `reply` as the write's
+// completion, and returns OK; or it returns the Status that refused the request
+// before anything was written, and never calls `reply`. No thread waits for the
+// commit.
+using WriteHandler = Status (*)(const ApiContext&, const HttpRequest&, Reply);
+
+// The completion of an engine call that replies `make(value)` once the value is
+// durable, or the call's refusal. `make` runs on the thread that committed.
+template <typename T, typename Make>
+Completion<T> ReplyWith(Reply reply, Make make) {
+  return [reply = std::move(reply), make = std::move(make)](Result<T> r) mutable {
+    if (!r.ok()) return reply(r.status());
+    Result<boost::json::object> answer = Internal("the answer could not be built");
+    try {
+      answer = make(std::move(r).value());
+    } catch (const std::exception&) {  // out of memory: the write stands
+    }
+    reply(std::move(answer));
+  };
+}
+// The same for an engine call that answers only a Status.
+template <typename Make>
+StatusCompletion ReplyWithStatus(Reply reply, Make make) {
+  return [reply = std::move(reply), make = std::move(make)](Status s) mutable {
+    if (!s.ok()) return reply(std::move(s));
+    Result<boost::json::object> answer = Internal("the answer could not be built");
+    try {
+      answer = make();
+    } catch (const std::exception&) {  // out of memory: the write stands
+    }
+    reply(std::move(answer));
+  };
+}
 
 // The request's key: `?api_key=`, else `Authorization: Bearer <key>`, else "".
 std::string KeyOf(const HttpRequest& request);
@@ -90,9 +138,7 @@ boost::json::object DeletedJson(const Principal& p, const Resource& r,
 // DELETE of a top-level resource found by its url (the path parameter `param`): a
 // workflow, a dataset. Authorizes <type>:update + trash_<type>, finds it, moves it to
 // the Trash (the one write) and answers DeletedJson with "<type>" and "<type>Id".
-Result<boost::json::object> DeleteTopLevel(const ApiContext& api,
-                                           const HttpRequest& request,
-                                           const std::string& type,
-                                           const std::string& param);
+Status DeleteTopLevel(const ApiContext& api, const HttpRequest& request,
+                      const std::string& type, const std::string& param, Reply reply);
 
 }  // namespace trashd

@@ -1,15 +1,20 @@
 // The API listener's table, and where each handler runs (the threading policy).
 #include "http/api_table.h"
 
+#include <future>
 #include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <variant>
 
 #include "http/wire.h"
 
 namespace trashd {
+
+namespace json = boost::json;
 
 namespace {
 
@@ -79,7 +84,6 @@ constexpr ApiRoute kReferenceRoutes[] = {
      .summary = "Restore {type, id, parentId?}; or {items: [...]} or {all: true}",
      .needs = "<type>:update + restore_<type>",
      .body = Body::kJson,
-     .run = RunOn::kBatch,
      .on_pool = IsBulkRestore},
 };
 
@@ -223,30 +227,13 @@ const std::vector<ApiRoute>& ApiRouteTable() {
 
 namespace {
 
-// Runs the route's handler and turns its answer into the response.
-HttpResponse Serve(const ApiContext& api, const ApiRoute& route, HttpRequest& request) {
-  if (auto* json = std::get_if<JsonHandler>(&route.handler)) {
-    return AnswerResponse((*json)(api, request));
-  }
-  Result<TextAnswer> text = std::get<TextHandler>(route.handler)(api, request);
-  if (!text.ok()) return StatusResponse(text.status());
-  HttpResponse response;
-  response.content_type = std::move(text->content_type);
-  response.body = std::move(text->body);
-  return response;
-}
-
-// ---- threading: the rate limit, the store's batches, the after-write hook ----------
+// ---- threading: the rate limit, where each handler runs, the after-write hook -------
 // Everything that decides where and when a handler runs, in one place. The handlers
-// above know none of it.
+// know none of it.
 
 void AfterWrite(const ApiContext& api) {
   if (api.after_write) api.after_write();
 }
-
-// Set while a handler runs as a job of a store batch: its writes are not durable
-// yet, so AfterWrite waits for the batch (BatchRunner).
-thread_local bool running_in_batch = false;
 
 // The 429 answer when the request is over the rate of its key (or of its address,
 // without a key), else nothing. Counts the request.
@@ -270,85 +257,99 @@ std::optional<HttpResponse> OverRate(const ApiContext& api, const ApiRoute& rout
   return r;
 }
 
-// Applies the per-key rate limit before the handler. A job's request was counted
-// before it was queued (BatchRunner), once however many times its batch runs.
-HttpResponse Limited(const ApiContext& api, const ApiRoute& route, HttpRequest& request) {
-  if (!running_in_batch) {
-    if (auto refused = OverRate(api, route, request)) return std::move(*refused);
-  }
-  return Serve(api, route, request);
+// Starts a WriteHandler: `answer` gets its response once the write is durable (or
+// refused), and the after-write hook runs first for a success.
+void StartWrite(const std::shared_ptr<const ApiContext>& api, WriteHandler handler,
+                const HttpRequest& request, std::function<void(HttpResponse)> answer) {
+  auto reply = [api, answer](Result<json::object> result) {
+    HttpResponse response = AnswerResponse(std::move(result));
+    if (response.status / 100 == 2) AfterWrite(*api);
+    answer(std::move(response));
+  };
+  Status refused = handler(*api, request, std::move(reply));
+  if (!refused.ok()) answer(StatusResponse(refused));
 }
 
-// Hands a request to the store's next batch (Store::RunInBatch): the handler runs
-// as a job, and its answer goes out once the batch is durable, or is replaced by the
-// storage error when the batch could not be committed.
-Runner BatchRunner(std::shared_ptr<const ApiContext> api, const ApiRoute* route) {
-  return [api, route](const HttpRequest& request, std::function<HttpResponse()> work,
+// The runner of a write route: the rate limit, then the handler, on the event loop;
+// the answer comes from the write's completion. A request the route's on_pool says
+// yes to is declined, so the pool runs it through the route's Handler.
+Runner WriteRunner(std::shared_ptr<const ApiContext> api, const ApiRoute* route) {
+  return [api, route](const HttpRequest& request, std::function<HttpResponse()>,
                       std::function<void(HttpResponse)> answer) {
     if (route->on_pool && route->on_pool(request)) return false;
     if (auto refused = OverRate(*api, *route, request)) {
-      answer(std::move(*refused));  // nothing to write: no need to queue
+      answer(std::move(*refused));
       return true;
     }
-    auto response = std::make_shared<HttpResponse>();
-    api->engine->store().RunInBatch(
-        [response, work = std::move(work)] {
-          running_in_batch = true;
-          *response = work();  // a second run (the map grew) overwrites the first
-          running_in_batch = false;
-        },
-        [api, response, answer = std::move(answer)](Status durable) {
-          if (!durable.ok()) return answer(StatusResponse(durable));
-          if (response->status / 100 == 2) AfterWrite(*api);
-          answer(std::move(*response));
-        });
+    StartWrite(api, std::get<WriteHandler>(route->handler), request, std::move(answer));
     return true;
   };
 }
 
-// Where `route` runs: GETs inline, PUTs (uploads) on the pool, other writes batched,
-// unless the route says otherwise.
-Placement PlacementOf(const std::shared_ptr<const ApiContext>& api,
-                      const ApiRoute& route) {
-  const std::string method = route.method;
-  RunOn run = route.run;
-  if (run == RunOn::kByMethod) {
-    run = method == "GET"   ? RunOn::kInline
-          : method == "PUT" ? RunOn::kPool
-                            : RunOn::kBatch;
-  }
-  Placement placement;
-  placement.run_inline = run == RunOn::kInline;
-  if (run == RunOn::kBatch) placement.runner = BatchRunner(api, &route);
-  return placement;
-}
-
-// The handler the router calls: the rate limit, the route's handler, and the
-// after-write hook for a write that succeeded outside a batch.
-Handler RouterHandler(const std::shared_ptr<const ApiContext>& api, const ApiRoute& route,
-                      bool on_loop) {
-  const ApiRoute* r = &route;
-  const bool writes = std::string(route.method) != "GET";
-  return [api, r, writes, on_loop](HttpRequest& request) {
-    // On the event loop nothing may wait for a commit (a refusal's audit entry
-    // is queued instead; see Engine refusals and NoWaitScope).
-    std::optional<NoWaitScope> no_wait;
-    if (on_loop) no_wait.emplace();
-    HttpResponse response = Limited(*api, *r, request);
-    if (writes && !running_in_batch && response.status / 100 == 2) {
-      AfterWrite(*api);  // a job's comes once its batch is durable
+// Runs the route's handler where the caller stands and turns its answer into the
+// response. A WriteHandler's answer is waited for: only where waiting is allowed (the
+// pool, a test calling Router::Dispatch).
+HttpResponse Serve(const std::shared_ptr<const ApiContext>& api, const ApiRoute& route,
+                   HttpRequest& request) {
+  if (auto* json = std::get_if<JsonHandler>(&route.handler)) {
+    HttpResponse response = AnswerResponse((*json)(*api, request));
+    if (std::string_view(route.method) != "GET" && response.status / 100 == 2) {
+      AfterWrite(*api);
     }
     return response;
-  };
+  }
+  if (auto* write = std::get_if<WriteHandler>(&route.handler)) {
+    std::promise<HttpResponse> answered;
+    auto future = answered.get_future();
+    StartWrite(api, *write, request,
+               [&answered](HttpResponse r) { answered.set_value(std::move(r)); });
+    return future.get();
+  }
+  Result<TextAnswer> text = std::get<TextHandler>(route.handler)(*api, request);
+  if (!text.ok()) return StatusResponse(text.status());
+  HttpResponse response;
+  response.content_type = std::move(text->content_type);
+  response.body = std::move(text->body);
+  return response;
+}
+
+// Where `route` runs: a write starts on the event loop and answers from its
+// completion; GETs run inline, PUTs (uploads) on the pool, unless the route says
+// otherwise.
+Placement PlacementOf(const std::shared_ptr<const ApiContext>& loop,
+                      const ApiRoute& route) {
+  Placement placement;
+  if (std::holds_alternative<WriteHandler>(route.handler)) {
+    placement.runner = WriteRunner(loop, &route);
+    return placement;
+  }
+  RunOn run = route.run;
+  if (run == RunOn::kByMethod) {
+    run = std::string_view(route.method) == "GET" ? RunOn::kInline : RunOn::kPool;
+  }
+  placement.run_inline = run == RunOn::kInline;
+  return placement;
 }
 
 }  // namespace
 
 void AddApiRoutes(Router& router, ApiHooks hooks) {
-  auto api = std::make_shared<const ApiContext>(std::move(hooks));
+  // Handlers on the event loop never wait for a commit; those on the pool may.
+  auto pool = std::make_shared<const ApiContext>(std::move(hooks));
+  auto loop = std::make_shared<const ApiContext>(*pool, WriteOptions{.may_wait = false});
   for (const ApiRoute& route : ApiRouteTable()) {
-    Placement placement = PlacementOf(api, route);
-    Handler handler = RouterHandler(api, route, placement.run_inline);
+    const ApiRoute* r = &route;
+    const bool write = std::holds_alternative<WriteHandler>(route.handler);
+    Placement placement = PlacementOf(loop, route);
+    // A write starts on the event loop, except what its runner declines to the pool.
+    auto api = placement.run_inline || write ? loop : pool;
+    // The Handler serves what runs in place: inline routes, the pool's, and a test's
+    // Router::Dispatch; the rate limit is counted here for them, in the runner for
+    // the requests it takes.
+    Handler handler = [api, r](HttpRequest& request) {
+      if (auto refused = OverRate(*api, *r, request)) return std::move(*refused);
+      return Serve(api, *r, request);
+    };
     router.Add(route.method, route.pattern, std::move(handler), std::move(placement));
   }
 }

@@ -15,11 +15,12 @@
 namespace trashd {
 
 // Where a route's handler runs (see Placement in router.h).
+// A WriteHandler starts on the event loop and answers from its write's completion
+// (no thread waits for the commit); the others run where this says.
 enum class RunOn {
-  kByMethod,  // GET: kInline; PUT (uploads write blob files): kPool; others: kBatch
+  kByMethod,  // GET: kInline; PUT (uploads write blob files): kPool
   kInline,    // on the event loop: reads of a snapshot, bounded by a page limit
               // (reads of a whole Trash or of every workspace go on the pool)
-  kBatch,     // as a job of the store's next batch: one engine write, or a few
   kPool,      // on the blocking pool
 };
 
@@ -29,14 +30,14 @@ enum class Body { kNone, kJson, kBytes };
 struct ApiRoute {
   const char* method;
   const char* pattern;
-  std::variant<JsonHandler, TextHandler> handler;
+  std::variant<JsonHandler, TextHandler, WriteHandler> handler;
   const char* summary;
   const char* needs = "";  // scope and permission, for the document; "" when public
   Body body = Body::kNone;
   bool rate_limited = true;  // probes (/healthz, /metrics) are not
   RunOn run = RunOn::kByMethod;
-  // For kBatch: a request this says yes to runs on the pool instead (a bulk restore,
-  // whose many writes would hold up every other writer as one job).
+  // For a WriteHandler: a request this says yes to runs on the pool instead, where
+  // the handler may wait (a bulk restore, whose writes are waited for one by one).
   bool (*on_pool)(const HttpRequest&) = nullptr;
 };
 
@@ -50,33 +51,33 @@ Result<boost::json::object> WhoAmI(const ApiContext&, HttpRequest&);
 Result<boost::json::object> GetWorkspaceRoute(const ApiContext&, HttpRequest&);
 Result<boost::json::object> GetProjectRoute(const ApiContext&, HttpRequest&);
 Result<boost::json::object> GetVersionRoute(const ApiContext&, HttpRequest&);
-Result<boost::json::object> CreateProjectRoute(const ApiContext&, HttpRequest&);
-Result<boost::json::object> GenerateVersionRoute(const ApiContext&, HttpRequest&);
-Result<boost::json::object> CreateWorkflowRoute(const ApiContext&, HttpRequest&);
-Result<boost::json::object> DeleteProjectRoute(const ApiContext&, HttpRequest&);
-Result<boost::json::object> DeleteVersionRoute(const ApiContext&, HttpRequest&);
-Result<boost::json::object> DeleteWorkflowRoute(const ApiContext&, HttpRequest&);
+Status CreateProjectRoute(const ApiContext&, const HttpRequest&, Reply);
+Status GenerateVersionRoute(const ApiContext&, const HttpRequest&, Reply);
+Status CreateWorkflowRoute(const ApiContext&, const HttpRequest&, Reply);
+Status DeleteProjectRoute(const ApiContext&, const HttpRequest&, Reply);
+Status DeleteVersionRoute(const ApiContext&, const HttpRequest&, Reply);
+Status DeleteWorkflowRoute(const ApiContext&, const HttpRequest&, Reply);
 Result<TextAnswer> ListTrashRoute(const ApiContext&, HttpRequest&);
-Result<boost::json::object> RestoreRoute(const ApiContext&, HttpRequest&);
+Status RestoreRoute(const ApiContext&, const HttpRequest&, Reply);
 // Whether a restore's body may be the bulk form ({"items": ...} or {"all": ...}).
 bool IsBulkRestore(const HttpRequest& request);
 
 // resource_routes.cc: trashd's own resources, assets and jobs.
-Result<boost::json::object> DeleteDatasetRoute(const ApiContext&, HttpRequest&);
-Result<boost::json::object> DeleteModelRoute(const ApiContext&, HttpRequest&);
-Result<boost::json::object> DeleteGenericRoute(const ApiContext&, HttpRequest&);
+Status DeleteDatasetRoute(const ApiContext&, const HttpRequest&, Reply);
+Status DeleteModelRoute(const ApiContext&, const HttpRequest&, Reply);
+Status DeleteGenericRoute(const ApiContext&, const HttpRequest&, Reply);
 Result<boost::json::object> GetGenericRoute(const ApiContext&, HttpRequest&);
-Result<boost::json::object> CreateGenericRoute(const ApiContext&, HttpRequest&);
-Result<boost::json::object> CreateDatasetRoute(const ApiContext&, HttpRequest&);
-Result<boost::json::object> CreateModelRoute(const ApiContext&, HttpRequest&);
+Status CreateGenericRoute(const ApiContext&, const HttpRequest&, Reply);
+Status CreateDatasetRoute(const ApiContext&, const HttpRequest&, Reply);
+Status CreateModelRoute(const ApiContext&, const HttpRequest&, Reply);
 Result<boost::json::object> PutProjectImageRoute(const ApiContext&, HttpRequest&);
 Result<boost::json::object> PutDatasetImageRoute(const ApiContext&, HttpRequest&);
 Result<boost::json::object> PutModelWeightsRoute(const ApiContext&, HttpRequest&);
 Result<boost::json::object> PutGenericAssetRoute(const ApiContext&, HttpRequest&);
-Result<boost::json::object> ServingRoute(const ApiContext&, HttpRequest&);
-Result<boost::json::object> CreateJobRoute(const ApiContext&, HttpRequest&);
+Status ServingRoute(const ApiContext&, const HttpRequest&, Reply);
+Status CreateJobRoute(const ApiContext&, const HttpRequest&, Reply);
 Result<boost::json::object> GetJobRoute(const ApiContext&, HttpRequest&);
-Result<boost::json::object> SetJobStateRoute(const ApiContext&, HttpRequest&);
+Status SetJobStateRoute(const ApiContext&, const HttpRequest&, Reply);
 
 // usage_routes.cc: usage, the treemap, audit, the second platform's Trash, probes.
 Result<boost::json::object> UsageRoute(const ApiContext&, HttpRequest&);

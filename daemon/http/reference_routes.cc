@@ -212,7 +212,8 @@ Result<json::object> GetVersionRoute(const ApiContext& api, HttpRequest& request
 
 // ---- creations ---------------------------------------------------------------------
 
-Result<json::object> CreateProjectRoute(const ApiContext& api, HttpRequest& request) {
+Status CreateProjectRoute(const ApiContext& api, const HttpRequest& request,
+                          Reply reply) {
   TRASHD_ASSIGN_OR_RETURN(Principal p, Authorize(api, request, "project:update", ""));
   TRASHD_ASSIGN_OR_RETURN(json::object body, JsonObjectBody(request));
   TRASHD_ASSIGN_OR_RETURN(std::string name, RequiredField(body, "name"));
@@ -234,12 +235,17 @@ Result<json::object> CreateProjectRoute(const ApiContext& api, HttpRequest& requ
   spec.slug = url.value_or("");
   spec.attributes = json::serialize(attrs);
   // The write.
-  TRASHD_ASSIGN_OR_RETURN(Resource project,
-                          api.engine->CreateResource(ActorOf(p), p.workspace, spec));
-  return ProjectJson(*api.engine, project);
+  api.engine->CreateResource(
+      ActorOf(p), p.workspace, spec,
+      ReplyWith<Resource>(std::move(reply),
+                          [engine = api.engine](const Resource& project) {
+                            return ProjectJson(*engine, project);
+                          }));
+  return Status::Ok();
 }
 
-Result<json::object> GenerateVersionRoute(const ApiContext& api, HttpRequest& request) {
+Status GenerateVersionRoute(const ApiContext& api, const HttpRequest& request,
+                            Reply reply) {
   TRASHD_ASSIGN_OR_RETURN(Principal p, Authorize(api, request, "version:update", ""));
   TRASHD_ASSIGN_OR_RETURN(json::object body, JsonObjectBody(request, /*empty_ok=*/true));
   TRASHD_ASSIGN_OR_RETURN(auto name, StringField(body, "name"));
@@ -258,16 +264,20 @@ Result<json::object> GenerateVersionRoute(const ApiContext& api, HttpRequest& re
   spec.name = name.value_or(project.name);
   spec.attributes = json::serialize(attrs);
   // The write.
-  TRASHD_ASSIGN_OR_RETURN(Resource v,
-                          api.engine->CreateResource(ActorOf(p), p.workspace, spec));
-  int64_t n = 0;
-  std::from_chars(v.public_id.data(), v.public_id.data() + v.public_id.size(), n);
-  return json::object{
-      {"version", n},
-      {"message", "Version " + v.public_id + " of " + project.slug + " generated."}};
+  api.engine->CreateResource(
+      ActorOf(p), p.workspace, spec,
+      ReplyWith<Resource>(std::move(reply), [slug = project.slug](const Resource& v) {
+        int64_t n = 0;
+        std::from_chars(v.public_id.data(), v.public_id.data() + v.public_id.size(), n);
+        return json::object{
+            {"version", n},
+            {"message", "Version " + v.public_id + " of " + slug + " generated."}};
+      }));
+  return Status::Ok();
 }
 
-Result<json::object> CreateWorkflowRoute(const ApiContext& api, HttpRequest& request) {
+Status CreateWorkflowRoute(const ApiContext& api, const HttpRequest& request,
+                           Reply reply) {
   TRASHD_ASSIGN_OR_RETURN(Principal p, Authorize(api, request, "workflow:update", ""));
   auto q = [&](const char* name) {
     auto it = request.query.find(name);
@@ -284,14 +294,18 @@ Result<json::object> CreateWorkflowRoute(const ApiContext& api, HttpRequest& req
   spec.slug = q("url");
   spec.attributes = json::serialize(attrs);
   // The write.
-  TRASHD_ASSIGN_OR_RETURN(Resource wf,
-                          api.engine->CreateResource(ActorOf(p), p.workspace, spec));
-  return WorkflowJson(wf, attrs);
+  api.engine->CreateResource(
+      ActorOf(p), p.workspace, spec,
+      ReplyWith<Resource>(std::move(reply), [attrs](const Resource& wf) {
+        return WorkflowJson(wf, attrs);
+      }));
+  return Status::Ok();
 }
 
 // ---- deletes (to the Trash) --------------------------------------------------------
 
-Result<json::object> DeleteProjectRoute(const ApiContext& api, HttpRequest& request) {
+Status DeleteProjectRoute(const ApiContext& api, const HttpRequest& request,
+                          Reply reply) {
   TRASHD_ASSIGN_OR_RETURN(Principal p,
                           Authorize(api, request, "project:update", "trash_project"));
   TRASHD_ASSIGN_OR_RETURN(bool cleanup, QueryBool(request, "cleanupDeleteImages", false));
@@ -299,27 +313,36 @@ Result<json::object> DeleteProjectRoute(const ApiContext& api, HttpRequest& requ
   TrashOptions options;
   options.cleanup_delete_images = cleanup;
   // The write.
-  TRASHD_RETURN_IF_ERROR(
-      api.engine->Trash(ActorOf(p), p.workspace, project.id, options).status());
-  return DeletedJson(p, project, {{"project", project.slug}, {"projectId", project.id}});
+  api.engine->Trash(
+      ActorOf(p), p.workspace, project.id, options,
+      ReplyWith<TrashOutcome>(std::move(reply), [p, project](const TrashOutcome&) {
+        return DeletedJson(p, project,
+                           {{"project", project.slug}, {"projectId", project.id}});
+      }));
+  return Status::Ok();
 }
 
-Result<json::object> DeleteVersionRoute(const ApiContext& api, HttpRequest& request) {
+Status DeleteVersionRoute(const ApiContext& api, const HttpRequest& request,
+                          Reply reply) {
   TRASHD_ASSIGN_OR_RETURN(Principal p,
                           Authorize(api, request, "version:update", "trash_version"));
   TRASHD_ASSIGN_OR_RETURN(Resource project, FindProject(*api.engine, request));
   TRASHD_ASSIGN_OR_RETURN(Resource version, FindVersion(*api.engine, request, project));
   // The write.
-  TRASHD_RETURN_IF_ERROR(
-      api.engine->Trash(ActorOf(p), p.workspace, version.id, {}).status());
-  return DeletedJson(p, version,
-                     {{"project", project.slug},
-                      {"projectId", project.id},
-                      {"version", version.public_id}});
+  api.engine->Trash(ActorOf(p), p.workspace, version.id, {},
+                    ReplyWith<TrashOutcome>(
+                        std::move(reply), [p, project, version](const TrashOutcome&) {
+                          return DeletedJson(p, version,
+                                             {{"project", project.slug},
+                                              {"projectId", project.id},
+                                              {"version", version.public_id}});
+                        }));
+  return Status::Ok();
 }
 
-Result<json::object> DeleteWorkflowRoute(const ApiContext& api, HttpRequest& request) {
-  return DeleteTopLevel(api, request, "workflow", "workflowUrl");
+Status DeleteWorkflowRoute(const ApiContext& api, const HttpRequest& request,
+                           Reply reply) {
+  return DeleteTopLevel(api, request, "workflow", "workflowUrl", std::move(reply));
 }
 
 // ---- the Trash ---------------------------------------------------------------------
@@ -336,21 +359,21 @@ Result<TextAnswer> ListTrashRoute(const ApiContext& api, HttpRequest& request) {
   if (cursor != request.query.end()) query.cursor = cursor->second;
   // The generation is read before the Trash: a write that commits in between makes
   // the cached answer look older than it is, never newer.
-  const uint64_t generation = api.engine->store().Generation();
+  const uint64_t generation = api.engine->Generation();
   std::string cache_key = p.workspace + '\n' + query.type + '\n' +
                           std::to_string(query.limit) + '\n' + query.cursor;
   TextAnswer answer;
-  if (api.trash_pages.Find(cache_key, generation, &answer.body)) return answer;
+  if (api.trash_pages->Find(cache_key, generation, &answer.body)) return answer;
   TRASHD_ASSIGN_OR_RETURN(TrashPage page, api.engine->ListTrash(p.workspace, query));
   answer.body = TrashPageText(*api.engine, page);
-  api.trash_pages.Put(std::move(cache_key), generation, answer.body);
+  api.trash_pages->Put(std::move(cache_key), generation, answer.body);
   return answer;
 }
 
 namespace {
 
-Result<json::object> RestoreOne(const ApiContext& api, HttpRequest& request,
-                                const json::object& body) {
+Status RestoreOne(const ApiContext& api, const HttpRequest& request,
+                  const json::object& body, Reply reply) {
   TRASHD_ASSIGN_OR_RETURN(RestoreTarget t, ParseRestoreTarget(body));
   if (!api.engine->types().Find(t.type)) {
     return InvalidArgument("Unknown type '" + t.type + "'.");
@@ -361,9 +384,9 @@ Result<json::object> RestoreOne(const ApiContext& api, HttpRequest& request,
       std::string internal,
       api.engine->ResolveTrashId(p.workspace, t.type, t.id, t.parent_id));
   // The write.
-  TRASHD_ASSIGN_OR_RETURN(RestoreOutcome outcome,
-                          api.engine->Restore(ActorOf(p), p.workspace, internal));
-  return RestoreJson(outcome);
+  api.engine->Restore(ActorOf(p), p.workspace, internal,
+                      ReplyWith<RestoreOutcome>(std::move(reply), RestoreJson));
+  return Status::Ok();
 }
 
 // What a bulk restore found to restore, and the refusals found on the way, each
@@ -422,7 +445,7 @@ Result<std::vector<std::pair<std::string, std::string>>> BulkTargets(
 }
 
 // R6: {"items": [...]} or {"all": true}; each item answers on its own.
-Result<json::object> RestoreMany(const ApiContext& api, HttpRequest& request,
+Result<json::object> RestoreMany(const ApiContext& api, const HttpRequest& request,
                                  const json::object& body) {
   const std::string& ws = request.params.at("ws");
   // The key must at least be valid for the workspace before anything is read.
@@ -465,12 +488,15 @@ Result<json::object> RestoreMany(const ApiContext& api, HttpRequest& request,
 
 }  // namespace
 
-Result<json::object> RestoreRoute(const ApiContext& api, HttpRequest& request) {
+Status RestoreRoute(const ApiContext& api, const HttpRequest& request, Reply reply) {
   TRASHD_ASSIGN_OR_RETURN(json::object body, JsonObjectBody(request));
   if (body.contains("items") || body.contains("all")) {
-    return RestoreMany(api, request, body);
+    // Many writes, waited for one after another: the table runs a request that
+    // IsBulkRestore says yes to on the pool, where waiting is allowed.
+    reply(RestoreMany(api, request, body));
+    return Status::Ok();
   }
-  return RestoreOne(api, request, body);
+  return RestoreOne(api, request, body, std::move(reply));
 }
 
 // A false yes only costs where it runs, so looking for the names is enough.

@@ -55,9 +55,9 @@ json::object JobJson(const Job& j) {
 
 // Creates a resource of any type: {name, url?, parentId?, attributes?}. A non-empty
 // `parent_id` (the route's own) wins over the body's.
-Result<json::object> CreateResourceFromBody(const ApiContext& api, HttpRequest& request,
-                                            const std::string& type,
-                                            std::string parent_id) {
+Status CreateResourceFromBody(const ApiContext& api, const HttpRequest& request,
+                              const std::string& type, std::string parent_id,
+                              Reply reply) {
   TRASHD_ASSIGN_OR_RETURN(Principal p,
                           Authorize(api, request, Scope(type, "update"), ""));
   TRASHD_ASSIGN_OR_RETURN(json::object body, JsonObjectBody(request));
@@ -75,33 +75,39 @@ Result<json::object> CreateResourceFromBody(const ApiContext& api, HttpRequest& 
   spec.parent_id = parent_id.empty() ? parent.value_or("") : parent_id;
   if (attrs != body.end()) spec.attributes = json::serialize(attrs->value());
   // The write.
-  TRASHD_ASSIGN_OR_RETURN(Resource r,
-                          api.engine->CreateResource(ActorOf(p), p.workspace, spec));
-  return ResourceJson(r);
+  api.engine->CreateResource(ActorOf(p), p.workspace, spec,
+                             ReplyWith<Resource>(std::move(reply), ResourceJson));
+  return Status::Ok();
 }
 
 }  // namespace
 
 // ---- deletes (to the Trash) --------------------------------------------------------
 
-Result<json::object> DeleteDatasetRoute(const ApiContext& api, HttpRequest& request) {
-  return DeleteTopLevel(api, request, "dataset", "slug");
+Status DeleteDatasetRoute(const ApiContext& api, const HttpRequest& request,
+                          Reply reply) {
+  return DeleteTopLevel(api, request, "dataset", "slug", std::move(reply));
 }
 
-Result<json::object> DeleteModelRoute(const ApiContext& api, HttpRequest& request) {
+Status DeleteModelRoute(const ApiContext& api, const HttpRequest& request, Reply reply) {
   TRASHD_ASSIGN_OR_RETURN(Principal p,
                           Authorize(api, request, "model:update", "trash_model"));
   TRASHD_ASSIGN_OR_RETURN(Resource model, FindModel(*api.engine, request));
   // The write.
-  TRASHD_RETURN_IF_ERROR(
-      api.engine->Trash(ActorOf(p), p.workspace, model.id, {}).status());
-  return DeletedJson(p, model,
-                     {{"project", request.params.at("project")},
-                      {"model", model.slug},
-                      {"modelId", model.id}});
+  api.engine->Trash(
+      ActorOf(p), p.workspace, model.id, {},
+      ReplyWith<TrashOutcome>(
+          std::move(reply),
+          [p, model, project = request.params.at("project")](const TrashOutcome&) {
+            return DeletedJson(
+                p, model,
+                {{"project", project}, {"model", model.slug}, {"modelId", model.id}});
+          }));
+  return Status::Ok();
 }
 
-Result<json::object> DeleteGenericRoute(const ApiContext& api, HttpRequest& request) {
+Status DeleteGenericRoute(const ApiContext& api, const HttpRequest& request,
+                          Reply reply) {
   const std::string& type = request.params.at("type");
   TRASHD_ASSIGN_OR_RETURN(
       Principal p, Authorize(api, request, Scope(type, "update"), "trash_" + type));
@@ -110,9 +116,13 @@ Result<json::object> DeleteGenericRoute(const ApiContext& api, HttpRequest& requ
   TrashOptions options;
   options.cleanup_delete_images = cleanup;
   // The write.
-  TRASHD_RETURN_IF_ERROR(
-      api.engine->Trash(ActorOf(p), p.workspace, r.id, options).status());
-  return DeletedJson(p, r, {{"id", r.public_id}, {"internalId", r.id}, {"url", r.slug}});
+  api.engine->Trash(
+      ActorOf(p), p.workspace, r.id, options,
+      ReplyWith<TrashOutcome>(std::move(reply), [p, r](const TrashOutcome&) {
+        return DeletedJson(p, r,
+                           {{"id", r.public_id}, {"internalId", r.id}, {"url", r.slug}});
+      }));
+  return Status::Ok();
 }
 
 // ---- reads and creations -----------------------------------------------------------
@@ -124,17 +134,19 @@ Result<json::object> GetGenericRoute(const ApiContext& api, HttpRequest& request
   return ResourceJson(r);
 }
 
-Result<json::object> CreateGenericRoute(const ApiContext& api, HttpRequest& request) {
+Status CreateGenericRoute(const ApiContext& api, const HttpRequest& request,
+                          Reply reply) {
   const std::string& type = request.params.at("type");
   if (!api.engine->types().Find(type)) return NotFound("Unknown type '" + type + "'.");
-  return CreateResourceFromBody(api, request, type, "");
+  return CreateResourceFromBody(api, request, type, "", std::move(reply));
 }
 
-Result<json::object> CreateDatasetRoute(const ApiContext& api, HttpRequest& request) {
-  return CreateResourceFromBody(api, request, "dataset", "");
+Status CreateDatasetRoute(const ApiContext& api, const HttpRequest& request,
+                          Reply reply) {
+  return CreateResourceFromBody(api, request, "dataset", "", std::move(reply));
 }
 
-Result<json::object> CreateModelRoute(const ApiContext& api, HttpRequest& request) {
+Status CreateModelRoute(const ApiContext& api, const HttpRequest& request, Reply reply) {
   TRASHD_ASSIGN_OR_RETURN(Principal p, Authorize(api, request, "model:update", ""));
   TRASHD_ASSIGN_OR_RETURN(Resource project, FindProject(*api.engine, request));
   // {"version": n} puts the model under that version of the project.
@@ -153,7 +165,7 @@ Result<json::object> CreateModelRoute(const ApiContext& api, HttpRequest& reques
     }
     parent = v->id;
   }
-  return CreateResourceFromBody(api, request, "model", parent);
+  return CreateResourceFromBody(api, request, "model", parent, std::move(reply));
 }
 
 // ---- assets (uploads) --------------------------------------------------------------
@@ -227,26 +239,32 @@ Result<json::object> PutGenericAssetRoute(const ApiContext& api, HttpRequest& re
 
 // ---- serving and jobs --------------------------------------------------------------
 
-Result<json::object> ServingRoute(const ApiContext& api, HttpRequest& request) {
+Status ServingRoute(const ApiContext& api, const HttpRequest& request, Reply reply) {
   TRASHD_ASSIGN_OR_RETURN(Principal p, Authorize(api, request, "model:update", ""));
   TRASHD_ASSIGN_OR_RETURN(json::object body, JsonObjectBody(request));
   TRASHD_ASSIGN_OR_RETURN(auto serving, BoolField(body, "serving"));
   if (!serving) return InvalidArgument("Field 'serving' (true or false) is required.");
   TRASHD_ASSIGN_OR_RETURN(Resource model, FindModel(*api.engine, request));
   // The write.
-  TRASHD_RETURN_IF_ERROR(
-      api.engine->SetServing(ActorOf(p), p.workspace, model.id, *serving));
-  return json::object{{"model", model.slug}, {"serving", *serving}};
+  api.engine->SetServing(
+      ActorOf(p), p.workspace, model.id, *serving,
+      ReplyWithStatus(std::move(reply), [slug = model.slug, serving = *serving] {
+        return json::object{{"model", slug}, {"serving", serving}};
+      }));
+  return Status::Ok();
 }
 
-Result<json::object> CreateJobRoute(const ApiContext& api, HttpRequest& request) {
+Status CreateJobRoute(const ApiContext& api, const HttpRequest& request, Reply reply) {
   const std::string& type = request.params.at("type");
   TRASHD_ASSIGN_OR_RETURN(Principal p,
                           Authorize(api, request, Scope(type, "update"), ""));
   TRASHD_ASSIGN_OR_RETURN(Resource r, FindTyped(*api.engine, request));
   // The write.
-  TRASHD_ASSIGN_OR_RETURN(Job job, api.engine->CreateJob(ActorOf(p), p.workspace, r.id));
-  return json::object{{"job", JobJson(job)}};
+  api.engine->CreateJob(ActorOf(p), p.workspace, r.id,
+                        ReplyWith<Job>(std::move(reply), [](const Job& job) {
+                          return json::object{{"job", JobJson(job)}};
+                        }));
+  return Status::Ok();
 }
 
 Result<json::object> GetJobRoute(const ApiContext& api, HttpRequest& request) {
@@ -257,7 +275,7 @@ Result<json::object> GetJobRoute(const ApiContext& api, HttpRequest& request) {
   return json::object{{"job", JobJson(job)}};
 }
 
-Result<json::object> SetJobStateRoute(const ApiContext& api, HttpRequest& request) {
+Status SetJobStateRoute(const ApiContext& api, const HttpRequest& request, Reply reply) {
   TRASHD_ASSIGN_OR_RETURN(Principal p, Authorize(api, request, "", ""));
   TRASHD_ASSIGN_OR_RETURN(json::object body, JsonObjectBody(request));
   TRASHD_ASSIGN_OR_RETURN(std::string state, RequiredField(body, "state"));
@@ -271,10 +289,16 @@ Result<json::object> SetJobStateRoute(const ApiContext& api, HttpRequest& reques
   }
   const std::string& job_id = request.params.at("job");
   // The write.
-  TRASHD_RETURN_IF_ERROR(api.engine->SetJobState(ActorOf(p), p.workspace, job_id, s));
-  // SetJobState answers no job: the answer reads it back.
-  TRASHD_ASSIGN_OR_RETURN(Job job, api.engine->GetJob(p.workspace, job_id));
-  return json::object{{"job", JobJson(job)}};
+  api.engine->SetJobState(
+      ActorOf(p), p.workspace, job_id, s,
+      ReplyWithStatus(
+          std::move(reply),
+          [engine = api.engine, ws = p.workspace, job_id]() -> Result<json::object> {
+            // SetJobState answers no job: the answer reads it back.
+            TRASHD_ASSIGN_OR_RETURN(Job job, engine->GetJob(ws, job_id));
+            return json::object{{"job", JobJson(job)}};
+          }));
+  return Status::Ok();
 }
 
 }  // namespace trashd

@@ -134,7 +134,7 @@ Result<TextAnswer> MetricsRoute(const ApiContext& api, HttpRequest&) {
 }
 
 Result<TextAnswer> OpenApiRoute(const ApiContext& api, HttpRequest&) {
-  return TextAnswer{.body = api.openapi};
+  return TextAnswer{.body = *api.openapi};
 }
 
 }  // namespace trashd

@@ -1,7 +1,7 @@
 // Tests of the Store contract (core/store/store.h) on the real LMDB store: ordered
 // tables, all-or-nothing write functions, the schema version check at open, map growth,
-// durability across close and reopen, group commit of concurrent writes, and jobs run in
-// a batch (RunInBatch).
+// durability across close and reopen, group commit of concurrent writes, and calls
+// queued without waiting (WriteAsync).
 #include "store/store.h"
 
 #include <sys/resource.h>
@@ -103,6 +103,15 @@ Status Increment(Store& store, std::string_view key) {
     Increment(txn, Table::kCounters, key);
     return Status::Ok();
   });
+}
+
+// Queues fn with WriteAsync and waits for its done (like a client waiting for its
+// answer); returns done's status.
+Status WriteAndWait(Store& store, WriteFn fn) {
+  std::promise<Status> answered;
+  auto future = answered.get_future();
+  store.WriteAsync(std::move(fn), [&](Status s) { answered.set_value(s); });
+  return future.get();
 }
 
 // Calls write(t, i) for i in [0, writes) on each of `threads` threads t at once;
@@ -900,174 +909,6 @@ TEST_CASE("Store: engine calls grouped into batches keep every rule and index in
   trashd::testing::RequireFsckClean(env);
 }
 
-// ---- RunInBatch: jobs in the batch ----------------------------------------------
-
-TEST_CASE("Store jobs: a job's writes are durable when done is called, OnCommit first",
-          "[store][jobs]") {
-  TempDir dir;
-  StoreOptions options = TestOptions();
-  options.no_sync = false;  // fsync at every commit
-  auto store = OpenStore(dir.path(), options);
-  std::promise<void> finished;
-  std::string seen_in_done, seen_in_hook;
-  Status done_status = trashd::Internal("done not called");
-  std::thread::id caller = std::this_thread::get_id(), ran_on;
-  store->RunInBatch(
-      [&] {
-        ran_on = std::this_thread::get_id();
-        Status s = store->Write([&](WriteTxn& txn) {
-          txn.Put(Table::kResources, "p_1", "kept");
-          txn.OnCommit([&] { seen_in_hook = Read(*store, Table::kResources, "p_1"); });
-          return Status::Ok();
-        });
-        (void)s;
-      },
-      [&](Status s) {
-        done_status = s;
-        // A fresh reader outside the job: the batch has committed.
-        seen_in_done = Read(*store, Table::kResources, "p_1");
-        finished.set_value();
-      });
-  finished.get_future().wait();
-  CHECK(done_status.ok());
-  CHECK(seen_in_hook == "kept");
-  CHECK(seen_in_done == "kept");
-  CHECK(ran_on != caller);  // RunInBatch returned; the store's writer ran the job
-
-  // And it is on disk: it survives closing and reopening the store.
-  store.reset();
-  store = OpenStore(dir.path(), options);
-  CHECK(Read(*store, Table::kResources, "p_1") == "kept");
-}
-
-TEST_CASE("Store jobs: a job reads its own writes, and a refused write changes nothing",
-          "[store][jobs]") {
-  TempDir dir;
-  auto store = OpenStore(dir.path());
-  REQUIRE(Put(*store, "p_before", "committed").ok());
-  std::promise<void> finished;
-  std::vector<std::string> seen;
-  Status refused, done_status;
-  store->RunInBatch(
-      [&] {
-        seen.clear();  // a job may run twice; it keeps only its last run's results
-        seen.push_back(Read(*store->BeginRead(), Table::kResources, "p_before"));
-        (void)Put(*store, "p_mine", "written");
-        seen.push_back(Read(*store->BeginRead(), Table::kResources, "p_mine"));
-        refused = store->Write([](WriteTxn& txn) {
-          txn.Put(Table::kResources, "p_refused", "half");
-          txn.Put(Table::kResources, "p_mine", "overwritten");
-          return trashd::Conflict("the item is under legal hold");
-        });
-        seen.push_back(Read(*store->BeginRead(), Table::kResources, "p_mine"));
-        seen.push_back(Read(*store->BeginRead(), Table::kResources, "p_refused"));
-      },
-      [&](Status s) {
-        done_status = s;
-        finished.set_value();
-      });
-  finished.get_future().wait();
-  CHECK(done_status.ok());
-  CHECK(refused.code() == Code::kConflict);
-  CHECK(seen == std::vector<std::string>{"committed", "written", "written", "<absent>"});
-  CHECK(Read(*store, Table::kResources, "p_mine") == "written");
-  CHECK(Read(*store, Table::kResources, "p_refused") == "<absent>");
-}
-
-TEST_CASE("Store jobs: a write while the job's own read is open is refused",
-          "[store][jobs]") {
-  TempDir dir;
-  auto store = OpenStore(dir.path());
-  std::promise<void> finished;
-  Status while_reading, after_reading;
-  store->RunInBatch(
-      [&] {
-        {
-          auto read = store->BeginRead();
-          while_reading = Put(*store, "p_1", "while reading");
-        }
-        after_reading = Put(*store, "p_2", "after reading");
-      },
-      [&](Status) { finished.set_value(); });
-  finished.get_future().wait();
-  CHECK(while_reading.code() == Code::kInternal);
-  CHECK(after_reading.ok());
-  CHECK(Read(*store, Table::kResources, "p_1") == "<absent>");
-  CHECK(Read(*store, Table::kResources, "p_2") == "after reading");
-}
-
-TEST_CASE("Store jobs: jobs and Write calls from many threads lose no update",
-          "[store][jobs][group_commit]") {
-  TempDir dir;
-  StoreOptions options = TestOptions();
-  options.no_sync = false;  // fsync at every commit
-  auto store = OpenStore(dir.path(), options);
-  constexpr int kThreads = 8;
-  constexpr int kEach = 50;
-  // Even threads call Write(); odd ones queue jobs, each waiting for its done.
-  std::vector<int> failures = WriteFromThreads(kThreads, kEach, [&](int t, int) {
-    if (t % 2 == 0) return Increment(*store, "acme.n");
-    std::promise<Status> answered;
-    store->RunInBatch([&] { (void)Increment(*store, "acme.n"); },
-                      [&](Status s) { answered.set_value(s); });
-    return answered.get_future().get();  // like a client waiting for its answer
-  });
-  CHECK(failures == std::vector<int>(kThreads, 0));
-  CHECK(schema::DecodeNumber(Read(*store, Table::kCounters, "acme.n")) ==
-        kThreads * kEach);
-  auto stats = store->Stats();
-  CHECK(stats.writes_waiting == 0);
-  CHECK(stats.write_batches < stats.writes);  // some batches held several calls
-}
-
-TEST_CASE("Store jobs: after a batch of several, calls queued while a batch runs join it",
-          "[store][jobs][group_commit]") {
-  // Each job writes its name; some queue more jobs while they run. A alone is the
-  // first batch; B and C, queued during it, the second. D and E queue during the
-  // second, which follows a batch of one, so it commits without them. The third
-  // begins with D and E after a batch of two: F, queued while D runs, joins it
-  // instead of waiting for a fourth (unless gathering is off).
-  const bool gather = GENERATE(true, false);
-  TempDir dir;
-  StoreOptions options = TestOptions();
-  options.gather_max = std::chrono::seconds(1);  // a slow run (sanitizers) still gathers
-  if (!gather) options.gather_gap = std::chrono::microseconds(0);
-  auto store = OpenStore(dir.path(), options);
-  // Which jobs each job queues while it runs.
-  const std::map<std::string, std::vector<std::string>> queues = {
-      {"A", {"B", "C"}}, {"B", {"D", "E"}}, {"D", {"F"}}};
-  std::mutex mu;
-  std::condition_variable all_done;
-  std::vector<std::string> answered;
-  std::function<void(const std::string&)> queue_job = [&](const std::string& name) {
-    store->RunInBatch(
-        [&, name] {
-          (void)Put(*store, "job_" + name, "ran");
-          auto found = queues.find(name);
-          if (found == queues.end()) return;
-          for (const auto& next : found->second) queue_job(next);
-        },
-        [&, name](Status s) {
-          std::lock_guard lock(mu);
-          answered.push_back(name + (s.ok() ? "" : " failed"));
-          all_done.notify_one();
-        });
-  };
-  const uint64_t batches_before = store->Stats().write_batches;
-  queue_job("A");
-  {
-    std::unique_lock lock(mu);
-    REQUIRE(all_done.wait_for(lock, std::chrono::seconds(20),
-                              [&] { return answered.size() == 6; }));
-  }
-  // Answered in the order they queued, each once its batch was durable.
-  CHECK(answered == std::vector<std::string>{"A", "B", "C", "D", "E", "F"});
-  for (const char* name : {"A", "B", "C", "D", "E", "F"}) {
-    CHECK(Read(*store, Table::kResources, std::string("job_") + name) == "ran");
-  }
-  CHECK(store->Stats().write_batches - batches_before == (gather ? 3u : 4u));
-}
-
 TEST_CASE(
     "Store: after a batch of several, writes from other threads join a waiting batch",
     "[store][group_commit]") {
@@ -1112,76 +953,7 @@ TEST_CASE(
         std::vector<std::string>{"p_0", "p_1", "p_2", "p_a", "p_b"});
 }
 
-TEST_CASE("Store jobs: a job whose batch fills the map runs again and writes once",
-          "[store][jobs]") {
-  TempDir dir;
-  StoreOptions options = TestOptions();
-  options.initial_map_bytes = 1ull << 20;
-  auto store = OpenStore(dir.path(), options);
-  const int grows_before = store->Stats().map_grows;
-  std::atomic<int> runs{0};
-  std::promise<void> finished;
-  Status done_status, last_write;
-  const std::string big(64 * 1024, 'x');
-  store->RunInBatch(
-      [&] {
-        ++runs;
-        for (int i = 0; i < 32; ++i) {  // 2 MiB: twice the map
-          last_write = store->Write([&](WriteTxn& txn) {
-            txn.Put(Table::kResources, "p_" + std::to_string(i), big);
-            return Status::Ok();
-          });
-        }
-        (void)Increment(*store, "acme.job_runs");
-      },
-      [&](Status s) {
-        done_status = s;
-        finished.set_value();
-      });
-  finished.get_future().wait();
-  CHECK(done_status.ok());
-  CHECK(last_write.ok());  // the last run's results are the ones kept
-  CHECK(runs >= 2);
-  CHECK(store->Stats().map_grows > grows_before);
-  CHECK(schema::DecodeNumber(Read(*store, Table::kCounters, "acme.job_runs")) == 1);
-  for (int i = 0; i < 32; ++i) {
-    CHECK(Read(*store, Table::kResources, "p_" + std::to_string(i)).size() == big.size());
-  }
-}
-
-TEST_CASE("Store jobs: closing the store first runs every job still queued",
-          "[store][jobs]") {
-  TempDir dir;
-  std::atomic<int> answered{0};
-  {
-    auto store = OpenStore(dir.path());
-    Store* raw = store.get();
-    for (int i = 0; i < 20; ++i) {
-      store->RunInBatch([raw, i] { (void)Put(*raw, "p_" + std::to_string(i), "v"); },
-                        [&](Status s) { answered += s.ok() ? 1 : 0; });
-    }
-  }  // closes at once, with jobs queued
-  CHECK(answered == 20);
-  auto store = OpenStore(dir.path());
-  for (int i = 0; i < 20; ++i) {
-    CHECK(Read(*store, Table::kResources, "p_" + std::to_string(i)) == "v");
-  }
-}
-
-// ---- WriteAsync: calls nobody waits on --------------------------------------------
-
-namespace {
-
-// Queues fn with WriteAsync and waits for its done (like a client waiting for its
-// answer); returns done's status.
-Status WriteAndWait(Store& store, WriteFn fn) {
-  std::promise<Status> answered;
-  auto future = answered.get_future();
-  store.WriteAsync(std::move(fn), [&](Status s) { answered.set_value(s); });
-  return future.get();
-}
-
-}  // namespace
+// ---- WriteAsync: calls nobody waits on -------------------------------------------
 
 TEST_CASE("Store async: a call is durable when done is called, OnCommit first",
           "[store][async]") {
