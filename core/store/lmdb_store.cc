@@ -34,202 +34,28 @@
 // it shared, so a resize waits for open transactions to finish, as
 // mdb_env_set_mapsize requires.
 #include <fcntl.h>
-#include <lmdb.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
-#include <exception>
 #include <filesystem>
 #include <iterator>
 #include <mutex>
 #include <shared_mutex>
 #include <thread>
 
+#include "store/lmdb_txn.h"
 #include "store/schema.h"
 #include "store/store.h"
 
 namespace trashd {
 namespace {
-
-constexpr std::array<const char*, static_cast<size_t>(Table::kCount)> kTableNames = {
-    "meta",          "workspaces",      "members",  "roles",
-    "keys",          "resources",       "children", "slugs",
-    "trash_by_time", "trash_by_type",   "expiry",   "assets",
-    "asset_refs",    "resource_assets", "jobs",     "jobs_by_resource",
-    "counters",      "audit",           "outbox",   "unlink",
-    "sweep_runs"};
-
-Status LmdbError(const char* what, int rc) {
-  if (rc == ENOSPC) return Unavailable(std::string(what) + ": the disk is full");
-  return Internal(std::string(what) + ": " + mdb_strerror(rc));
-}
-
-MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
-std::string_view View(const MDB_val& v) {
-  return {static_cast<const char*>(v.mv_data), v.mv_size};
-}
-
-// Reports a cursor's storage errors to the transaction that opened it.
-using CursorFailure = std::function<void(int rc, const char* what)>;
-
-class LmdbCursor final : public Cursor {
- public:
-  LmdbCursor(MDB_txn* txn, MDB_dbi dbi, CursorFailure fail) : fail_(std::move(fail)) {
-    int rc = txn ? mdb_cursor_open(txn, dbi, &cursor_) : EINVAL;
-    if (rc != 0) {
-      cursor_ = nullptr;
-      fail_(rc, "open cursor");
-    }
-  }
-  ~LmdbCursor() override {
-    if (cursor_) mdb_cursor_close(cursor_);
-  }
-  bool Seek(std::string_view key) override {
-    if (!cursor_) return valid_ = false;
-    k_ = Val(key);
-    return valid_ = Step(key.empty() ? MDB_FIRST : MDB_SET_RANGE);
-  }
-  bool Next() override {
-    if (!valid_) return false;
-    return valid_ = Step(MDB_NEXT);
-  }
-  bool Valid() const override { return valid_; }
-  std::string_view key() const override { return View(k_); }
-  std::string_view value() const override { return View(v_); }
-
- private:
-  // The end of the table is not an error; anything else is the transaction's.
-  bool Step(MDB_cursor_op op) {
-    int rc = mdb_cursor_get(cursor_, &k_, &v_, op);
-    if (rc != 0 && rc != MDB_NOTFOUND) fail_(rc, "read");
-    return rc == 0;
-  }
-
-  MDB_cursor* cursor_ = nullptr;
-  MDB_val k_{}, v_{};
-  bool valid_ = false;
-  CursorFailure fail_;
-};
-
-class LmdbStore;
-
-class LmdbTxn final : public WriteTxn {
- public:
-  LmdbTxn(MDB_txn* txn,
-          const std::array<MDB_dbi, static_cast<size_t>(Table::kCount)>& dbis)
-      : txn_(txn), dbis_(dbis) {}
-  ~LmdbTxn() override {
-    if (txn_) mdb_txn_abort(txn_);
-  }
-
-  bool Get(Table table, std::string_view key, std::string_view* value) override {
-    if (!error_.ok()) return false;
-    if (!txn_) {
-      Fail(EINVAL, "read");
-      return false;
-    }
-    MDB_val k = Val(key), v;
-    int rc = mdb_get(txn_, Dbi(table), &k, &v);
-    if (rc == MDB_NOTFOUND) return false;
-    if (rc != 0) {
-      Fail(rc, "read");
-      return false;
-    }
-    *value = View(v);
-    return true;
-  }
-  std::unique_ptr<Cursor> OpenCursor(Table table) override {
-    return std::make_unique<LmdbCursor>(
-        txn_, Dbi(table), [this](int rc, const char* what) { Fail(rc, what); });
-  }
-  const Status& status() const override { return error_; }
-  uint64_t Count(Table table) override {
-    MDB_stat st;
-    int rc = txn_ ? mdb_stat(txn_, Dbi(table), &st) : EINVAL;
-    if (rc != 0) {
-      Fail(rc, "count");
-      return 0;
-    }
-    return st.ms_entries;
-  }
-  void Put(Table table, std::string_view key, std::string_view value) override {
-    ++changes_;
-    if (!error_.ok()) return;
-    MDB_val k = Val(key), v = Val(value);
-    int rc = mdb_put(txn_, Dbi(table), &k, &v, 0);
-    if (rc != 0) Fail(rc, "write");
-  }
-  bool Del(Table table, std::string_view key) override {
-    ++changes_;
-    if (!error_.ok()) return false;
-    MDB_val k = Val(key);
-    int rc = mdb_del(txn_, Dbi(table), &k, nullptr);
-    if (rc == MDB_NOTFOUND) return false;
-    if (rc != 0) Fail(rc, "delete");
-    return rc == 0;
-  }
-  void OnCommit(std::function<void()> fn) override {
-    on_commit_.push_back(std::move(fn));
-  }
-
-  // Commits; the transaction is gone afterwards whatever the outcome.
-  Status Commit() {
-    if (!error_.ok()) return error_;
-    int rc = mdb_txn_commit(txn_);
-    txn_ = nullptr;
-    if (rc != 0) Fail(rc, "commit");
-    return error_;
-  }
-  void Abort() {
-    if (txn_) mdb_txn_abort(txn_);
-    txn_ = nullptr;
-  }
-  const Status& error() const { return error_; }
-  void FailBegin(int rc) { Fail(rc, "begin read"); }
-  MDB_txn* raw() const { return txn_; }
-  // How many Put and Del calls were made, failed ones included.
-  uint64_t changes() const { return changes_; }
-  // The map filled up: Write() grows it and runs the function again.
-  bool map_full() const { return map_full_; }
-  std::vector<std::function<void()>>& on_commit() { return on_commit_; }
-
- private:
-  MDB_dbi Dbi(Table t) const { return dbis_[static_cast<size_t>(t)]; }
-  void Fail(int rc, const char* what) {
-    if (rc == MDB_MAP_FULL) map_full_ = true;
-    if (error_.ok()) error_ = LmdbError(what, rc);
-  }
-
-  MDB_txn* txn_;
-  const std::array<MDB_dbi, static_cast<size_t>(Table::kCount)>& dbis_;
-  Status error_;
-  bool map_full_ = false;
-  uint64_t changes_ = 0;
-  std::vector<std::function<void()>> on_commit_;
-};
-
-// Runs a write function: its own status, else the storage error its transaction hit.
-// An exception is refused here, as the function's caller may be another thread.
-Status RunWriteFn(const std::function<Status(WriteTxn&)>& fn, LmdbTxn& txn) {
-  Status s;
-  try {
-    s = fn(txn);
-  } catch (const std::exception& e) {
-    return Internal(std::string("the write failed: ") + e.what());
-  } catch (...) {
-    return Internal("the write failed with an unknown exception");
-  }
-  if (s.ok() && !txn.error().ok()) s = txn.error();
-  return s;
-}
 
 // One queued call: a Write() waiting on its caller's stack (fn points at the
 // caller's function), or a WriteAsync() call owned by the queue (owned: fn points at
@@ -259,24 +85,6 @@ enum class WriteOutcome {
   kStorageError,  // the parent may be unusable: the batch runs again without it
   kMapFull,       // the batch runs again once the map has grown
 };
-// A read transaction that also holds the map lock shared for its whole life.
-class LmdbReadTxn final : public ReadTxn {
- public:
-  LmdbReadTxn(std::shared_lock<std::shared_mutex> lock, std::unique_ptr<LmdbTxn> txn)
-      : lock_(std::move(lock)), txn_(std::move(txn)) {}
-  ~LmdbReadTxn() override { txn_.reset(); }
-  bool Get(Table t, std::string_view k, std::string_view* v) override {
-    return txn_->Get(t, k, v);
-  }
-  std::unique_ptr<Cursor> OpenCursor(Table t) override { return txn_->OpenCursor(t); }
-  uint64_t Count(Table t) override { return txn_->Count(t); }
-  const Status& status() const override { return txn_->status(); }
-
- private:
-  std::shared_lock<std::shared_mutex> lock_;
-  std::unique_ptr<LmdbTxn> txn_;
-};
-
 class LmdbStore final : public Store {
  public:
   ~LmdbStore() override {
@@ -781,19 +589,6 @@ class LmdbStore final : public Store {
 };
 
 }  // namespace
-
-const char* TableName(Table table) { return kTableNames[static_cast<size_t>(table)]; }
-
-void ReadTxn::ScanPrefix(
-    Table table, std::string_view prefix,
-    const std::function<bool(std::string_view, std::string_view)>& fn) {
-  auto c = OpenCursor(table);
-  for (c->Seek(prefix); c->Valid(); c->Next()) {
-    std::string_view k = c->key();
-    if (k.substr(0, prefix.size()) != prefix) break;
-    if (!fn(k, c->value())) break;
-  }
-}
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& dir,
                                            const StoreOptions& options) {
