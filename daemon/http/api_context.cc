@@ -135,6 +135,16 @@ json::object DeletedJson(const Principal& p, const Resource& r, json::object fie
   return o;
 }
 
+void TrashAndReply(const ApiContext& api, const Principal& p, const Resource& r,
+                   const TrashOptions& options, json::object fields, Reply reply) {
+  api.engine->Trash(ActorOf(p), p.workspace, r.id, options,
+                    ReplyWith<TrashOutcome>(
+                        std::move(reply),
+                        [p, r, fields = std::move(fields)](const TrashOutcome&) mutable {
+                          return DeletedJson(p, r, std::move(fields));
+                        }));
+}
+
 Status DeleteTopLevel(const ApiContext& api, const HttpRequest& request,
                       const std::string& type, const std::string& param, Reply reply) {
   TRASHD_ASSIGN_OR_RETURN(
@@ -143,11 +153,8 @@ Status DeleteTopLevel(const ApiContext& api, const HttpRequest& request,
   auto found = api.engine->FindResource(p.workspace, type, "", url);
   if (!found.ok()) return NotFound("No active " + type + " " + url + ".");
   // The write.
-  api.engine->Trash(ActorOf(p), p.workspace, found->id, {},
-                    ReplyWith<TrashOutcome>(
-                        std::move(reply), [p, r = *found, type](const TrashOutcome&) {
-                          return DeletedJson(p, r, {{type, r.slug}, {type + "Id", r.id}});
-                        }));
+  TrashAndReply(api, p, *found, {}, {{type, found->slug}, {type + "Id", found->id}},
+                std::move(reply));
   return Status::Ok();
 }
 

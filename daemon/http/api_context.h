@@ -135,6 +135,11 @@ boost::json::object Attributes(const Resource& r);
 boost::json::object DeletedJson(const Principal& p, const Resource& r,
                                 boost::json::object fields);
 
+// Moves `r` to the Trash as the key's member (the one write of a delete) and
+// replies DeletedJson(p, r, fields) once that is durable.
+void TrashAndReply(const ApiContext& api, const Principal& p, const Resource& r,
+                   const TrashOptions& options, boost::json::object fields, Reply reply);
+
 // DELETE of a top-level resource found by its url (the path parameter `param`): a
 // workflow, a dataset. Authorizes <type>:update + trash_<type>, finds it, moves it to
 // the Trash (the one write) and answers DeletedJson with "<type>" and "<type>Id".

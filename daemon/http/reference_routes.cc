@@ -313,12 +313,8 @@ Status DeleteProjectRoute(const ApiContext& api, const HttpRequest& request,
   TrashOptions options;
   options.cleanup_delete_images = cleanup;
   // The write.
-  api.engine->Trash(
-      ActorOf(p), p.workspace, project.id, options,
-      ReplyWith<TrashOutcome>(std::move(reply), [p, project](const TrashOutcome&) {
-        return DeletedJson(p, project,
-                           {{"project", project.slug}, {"projectId", project.id}});
-      }));
+  TrashAndReply(api, p, project, options,
+                {{"project", project.slug}, {"projectId", project.id}}, std::move(reply));
   return Status::Ok();
 }
 
@@ -329,14 +325,11 @@ Status DeleteVersionRoute(const ApiContext& api, const HttpRequest& request,
   TRASHD_ASSIGN_OR_RETURN(Resource project, FindProject(*api.engine, request));
   TRASHD_ASSIGN_OR_RETURN(Resource version, FindVersion(*api.engine, request, project));
   // The write.
-  api.engine->Trash(ActorOf(p), p.workspace, version.id, {},
-                    ReplyWith<TrashOutcome>(
-                        std::move(reply), [p, project, version](const TrashOutcome&) {
-                          return DeletedJson(p, version,
-                                             {{"project", project.slug},
-                                              {"projectId", project.id},
-                                              {"version", version.public_id}});
-                        }));
+  TrashAndReply(api, p, version, {},
+                {{"project", project.slug},
+                 {"projectId", project.id},
+                 {"version", version.public_id}},
+                std::move(reply));
   return Status::Ok();
 }
 

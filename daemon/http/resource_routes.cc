@@ -94,15 +94,11 @@ Status DeleteModelRoute(const ApiContext& api, const HttpRequest& request, Reply
                           Authorize(api, request, "model:update", "trash_model"));
   TRASHD_ASSIGN_OR_RETURN(Resource model, FindModel(*api.engine, request));
   // The write.
-  api.engine->Trash(
-      ActorOf(p), p.workspace, model.id, {},
-      ReplyWith<TrashOutcome>(
-          std::move(reply),
-          [p, model, project = request.params.at("project")](const TrashOutcome&) {
-            return DeletedJson(
-                p, model,
-                {{"project", project}, {"model", model.slug}, {"modelId", model.id}});
-          }));
+  TrashAndReply(api, p, model, {},
+                {{"project", request.params.at("project")},
+                 {"model", model.slug},
+                 {"modelId", model.id}},
+                std::move(reply));
   return Status::Ok();
 }
 
@@ -116,12 +112,9 @@ Status DeleteGenericRoute(const ApiContext& api, const HttpRequest& request,
   TrashOptions options;
   options.cleanup_delete_images = cleanup;
   // The write.
-  api.engine->Trash(
-      ActorOf(p), p.workspace, r.id, options,
-      ReplyWith<TrashOutcome>(std::move(reply), [p, r](const TrashOutcome&) {
-        return DeletedJson(p, r,
-                           {{"id", r.public_id}, {"internalId", r.id}, {"url", r.slug}});
-      }));
+  TrashAndReply(api, p, r, options,
+                {{"id", r.public_id}, {"internalId", r.id}, {"url", r.slug}},
+                std::move(reply));
   return Status::Ok();
 }
 
