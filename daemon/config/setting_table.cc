@@ -34,12 +34,13 @@ struct ValueKind {
 // The entry for the field `field` picks out of its owner (a generic lambda, so the
 // same one serves a const owner when showing and a mutable one when reading).
 template <typename Owner, typename T, typename Field>
-SettingDescription<Owner> Describe(std::string key, OnReload on_reload, Field field,
+SettingDescription<Owner> Describe(std::string key, Applies applies, Field field,
                                    ValueKind<T> kind) {
   SettingDescription<Owner> d;
   d.key = std::move(key);
   d.type = kind.type;
-  d.on_reload = on_reload;
+  d.applies = applies;
+  d.on_reload = applies == Applies::kRestart ? OnReload::kRestart : OnReload::kLive;
   d.read = [field, read = kind.read](const SettingValue& v, Owner& o) {
     return read(v, field(o));
   };
@@ -287,7 +288,10 @@ Status CheckWebhook(const SettingValue& item, Webhook& hook) {
 
 SettingTable<Settings> BuildSettingsTable() {
   using S = Settings;
-  constexpr OnReload kLive = OnReload::kLive, kRestart = OnReload::kRestart;
+  constexpr Applies kRestart = Applies::kRestart, kOnUse = Applies::kReadOnUse,
+                    kLogging = Applies::kLogging, kSweep = Applies::kSweepSchedule,
+                    kRequests = Applies::kRequestLimits, kRate = Applies::kRateLimit,
+                    kWebhooks = Applies::kWebhooks;
   SettingTable<S> t;
   t.settings = {
       Describe<S>("data_dir", kRestart, FIELD(data_dir), TextKind()),
@@ -295,37 +299,38 @@ SettingTable<Settings> BuildSettingsTable() {
                   ParsedKind<ListenAddress>("host:port", ParseListenAddress)),
       Describe<S>("admin_socket", kRestart, FIELD(admin_socket), SocketPathKind()),
       Describe<S>("admin_group", kRestart, FIELD(admin_group), TextKind()),
-      Describe<S>("retention_days_default", kLive, FIELD(retention_days_default),
+      Describe<S>("retention_days_default", kOnUse, FIELD(retention_days_default),
                   IntegerKind<int>(1, 365, " days")),
-      Describe<S>("sweep.time", kLive, FIELD(sweep.time),
+      Describe<S>("sweep.time", kSweep, FIELD(sweep.time),
                   ParsedKind<TimeOfDay>("time of day HH:MM, UTC", ParseTimeOfDay)),
-      Describe<S>("sweep.batch", kLive, FIELD(sweep.batch), IntegerKind<int>(1, 1000000)),
-      Describe<S>("sweep.expiring_notice_days", kLive, FIELD(sweep.expiring_notice_days),
+      Describe<S>("sweep.batch", kSweep, FIELD(sweep.batch),
+                  IntegerKind<int>(1, 1000000)),
+      Describe<S>("sweep.expiring_notice_days", kOnUse, FIELD(sweep.expiring_notice_days),
                   IntegerKind<int>(0, 365, " days")),
       Describe<S>("plugins.dir", kRestart, FIELD(plugins.dir), TextKind()),
       Describe<S>("plugins.enable", kRestart, FIELD(plugins.enable),
                   TextListKind("plugin names", false)),
       Describe<S>("plugins.settings", kRestart, FIELD(plugins.settings),
                   PluginSettingsKind()),
-      Describe<S>("log.level", kLive, FIELD(log.level),
+      Describe<S>("log.level", kLogging, FIELD(log.level),
                   ChoiceKind<LogSection::Level>(kLogLevelNames)),
-      Describe<S>("log.format", kLive, FIELD(log.format),
+      Describe<S>("log.format", kLogging, FIELD(log.format),
                   ChoiceKind<LogSection::Format>(kLogFormatNames)),
-      Describe<S>("limits.max_body_bytes", kLive, FIELD(limits.max_body_bytes),
+      Describe<S>("limits.max_body_bytes", kRequests, FIELD(limits.max_body_bytes),
                   IntegerKind<uint64_t>(1, int64_t{1} << 40)),
-      Describe<S>("limits.max_header_bytes", kLive, FIELD(limits.max_header_bytes),
+      Describe<S>("limits.max_header_bytes", kRequests, FIELD(limits.max_header_bytes),
                   IntegerKind<uint64_t>(1024, 1 << 20)),
-      Describe<S>("limits.max_connections", kLive, FIELD(limits.max_connections),
+      Describe<S>("limits.max_connections", kRequests, FIELD(limits.max_connections),
                   IntegerKind<int>(1, 1000000)),
-      Describe<S>("limits.request_timeout_ms", kLive, FIELD(limits.request_timeout_ms),
+      Describe<S>("limits.request_timeout_ms", kRequests,
+                  FIELD(limits.request_timeout_ms), IntegerKind<int64_t>(1, kMsPerDay)),
+      Describe<S>("limits.idle_timeout_ms", kRequests, FIELD(limits.idle_timeout_ms),
                   IntegerKind<int64_t>(1, kMsPerDay)),
-      Describe<S>("limits.idle_timeout_ms", kLive, FIELD(limits.idle_timeout_ms),
-                  IntegerKind<int64_t>(1, kMsPerDay)),
-      Describe<S>("limits.rate_limit_per_key", kLive, FIELD(limits.rate_limit_per_key),
+      Describe<S>("limits.rate_limit_per_key", kRate, FIELD(limits.rate_limit_per_key),
                   IntegerKind<int>(0, 1000000)),
-      Describe<S>("limits.rate_burst", kLive, FIELD(limits.rate_burst),
+      Describe<S>("limits.rate_burst", kRate, FIELD(limits.rate_burst),
                   IntegerKind<int>(1, 1000000)),
-      Describe<S>("webhooks", kLive, FIELD(webhooks), WebhooksKind()),
+      Describe<S>("webhooks", kWebhooks, FIELD(webhooks), WebhooksKind()),
   };
   t.checks = {{"plugins", CheckPluginSections}};
   return t;
@@ -333,17 +338,19 @@ SettingTable<Settings> BuildSettingsTable() {
 
 SettingTable<Webhook> BuildWebhookTable() {
   using W = Webhook;
-  constexpr OnReload kLive = OnReload::kLive;
+  // Each of a hook's keys feeds webhook delivery, as the `webhooks` entry says.
+  constexpr Applies kWebhooks = Applies::kWebhooks;
   SettingTable<W> t;
   t.settings = {
       Describe<W>(
-          "url", kLive, [](auto& hook) -> auto& { return hook; }, WebhookUrlKind()),
-      Describe<W>("secret", kLive, FIELD(secret), SecretKind()),
-      Describe<W>("events", kLive, FIELD(events), TextListKind("event types", true)),
-      Describe<W>("max_attempts", kLive, FIELD(max_attempts), IntegerKind<int>(1, 1000)),
-      Describe<W>("backoff_initial_ms", kLive, FIELD(backoff_initial_ms),
+          "url", kWebhooks, [](auto& hook) -> auto& { return hook; }, WebhookUrlKind()),
+      Describe<W>("secret", kWebhooks, FIELD(secret), SecretKind()),
+      Describe<W>("events", kWebhooks, FIELD(events), TextListKind("event types", true)),
+      Describe<W>("max_attempts", kWebhooks, FIELD(max_attempts),
+                  IntegerKind<int>(1, 1000)),
+      Describe<W>("backoff_initial_ms", kWebhooks, FIELD(backoff_initial_ms),
                   IntegerKind<int64_t>(1, kMsPerDay)),
-      Describe<W>("backoff_max_ms", kLive, FIELD(backoff_max_ms),
+      Describe<W>("backoff_max_ms", kWebhooks, FIELD(backoff_max_ms),
                   IntegerKind<int64_t>(1, 7 * kMsPerDay)),
   };
   t.checks = {{"", CheckWebhook}};

@@ -1,9 +1,10 @@
 // The one description of each setting: its key in the file, the type of its value,
-// how it is read and checked into Settings, how it is shown, and whether a reload
-// applies it (live) or it needs a restart. Reading the file, --check-config's report,
-// the reload's list of changes and applying a reload all walk these tables, so adding
-// a setting is one entry here (setting_table.cc) plus its field in Settings, where its
-// default lives (as fluent-bit describes a plugin's keys once in a config map).
+// how it is read and checked into Settings, how it is shown, and which part of the
+// running daemon a reload applies it to (Applies) or that it needs a restart. Reading
+// the file, --check-config's report, the reload's list of changes and which appliers
+// a reload runs all walk these tables, so adding a setting is one entry here
+// (setting_table.cc) plus its field in Settings, where its default lives (as
+// fluent-bit describes a plugin's keys once in a config map).
 //
 // The tables are built once, on first use, and never change: safe from any thread.
 #pragma once
@@ -28,7 +29,10 @@ template <typename Owner>
 struct SettingDescription {
   std::string key;   // dotted, from the owner: "sweep.time"; a webhook's: "url"
   std::string type;  // what the value must be: "whole number, 1 to 365 days"
-  OnReload on_reload = OnReload::kLive;
+  OnReload on_reload = OnReload::kLive;  // kRestart exactly when applies is kRestart
+  // The part a reload applies it to. A webhook's keys feed what `webhooks` names:
+  // PlanReload reads only the top-level table's.
+  Applies applies = Applies::kReadOnUse;
   // Reads and checks the value into its field; a refusal names file, line and key.
   std::function<Status(const SettingValue&, Owner&)> read;
   // The value as the reload log and --check-config write it (a secret is not shown).

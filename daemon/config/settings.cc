@@ -98,6 +98,26 @@ const char* LogFormatName(LogSection::Format format) {
   return kLogFormatNames.at(static_cast<size_t>(format));
 }
 
+const char* AppliesName(Applies part) {
+  switch (part) {
+    case Applies::kReadOnUse:
+      return "settings read on use";
+    case Applies::kLogging:
+      return "logging";
+    case Applies::kSweepSchedule:
+      return "sweep schedule";
+    case Applies::kRateLimit:
+      return "rate limit";
+    case Applies::kRequestLimits:
+      return "request limits";
+    case Applies::kWebhooks:
+      return "webhook delivery";
+    case Applies::kRestart:
+      return "restart";
+  }
+  return "?";
+}
+
 PluginConfig PluginsSection::ForLoader() const {
   PluginConfig config;
   config.dir = dir;

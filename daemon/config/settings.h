@@ -9,11 +9,11 @@
 // as they are.
 //
 // On SIGHUP the daemon loads the file again (and applies its command-line flags
-// again, or `listen` would look changed), logs DiffForReload, and runs with
-// ApplyReload: live keys take effect, restart-only keys keep their running value.
-// Which keys exist, what they take and which apply live is said once, in
-// setting_table.h: reading, the reload's comparison and --check-config's report all
-// follow it.
+// again, or `listen` would look changed) and follows PlanReload: it logs the changes,
+// runs with the new live keys and the running restart-only ones, and runs the applier
+// of each part of the daemon (Applies) whose keys changed. Which keys exist, what they
+// take and which part each applies to is said once, in setting_table.h: reading, the
+// reload's comparison and plan and --check-config's report all follow it.
 //
 // Everything here is a value or a pure function: safe from any thread.
 #pragma once
@@ -170,6 +170,22 @@ struct SettingChange {
   bool needs_restart = false;
 };
 
+// The part of the running daemon a live key feeds: each key's entry in
+// setting_table.cc names one. A reload runs the applier the daemon registered for each
+// part whose keys changed, once, in this order (logging first, so what follows is
+// logged the new way), and touches no other part.
+enum class Applies {
+  kReadOnUse,      // read from the settings at each use: storing them applies it
+  kLogging,        // the log's level and format
+  kSweepSchedule,  // when the sweep runs and its batch size
+  kRateLimit,      // the per-key rate limiter
+  kRequestLimits,  // the listeners' body, header, connection and time limits
+  kWebhooks,       // which events are queued, and their delivery
+  kRestart,        // not live: a reload keeps the running value
+};
+// "sweep schedule": how the reload's log names a part.
+const char* AppliesName(Applies part);
+
 // The keys a reload changes, in file order. Only log, sweep, limits, webhooks and
 // retention_days_default apply live; data_dir, listen, admin_socket, admin_group and
 // everything under plugins need a restart (each key's entry in setting_table.cc says).
@@ -185,6 +201,16 @@ bool NeedsRestart(const Settings& running, const Settings& next);
 
 // What runs after a reload: `next`'s live keys, `running`'s restart-only keys.
 Settings ApplyReload(const Settings& running, const Settings& next);
+
+// All a reload does, from one walk of the setting table.
+struct ReloadPlan {
+  std::vector<std::string> changes;  // DiffForReload's lines
+  Settings settings;                 // ApplyReload's result: what runs next
+  // The parts whose live keys changed, each once, in Applies order (never kReadOnUse
+  // or kRestart): the appliers to run, and no others.
+  std::vector<Applies> parts;
+};
+ReloadPlan PlanReload(const Settings& running, const Settings& next);
 
 // --check-config's report: one line per key of the file with its value in
 // `settings`, what it takes, its default (from `defaults`) and whether a reload

@@ -225,6 +225,36 @@ TEST_CASE("a reload applies live keys and names restart-only ones", "[config][re
   CHECK(after.listen.ToString() == "127.0.0.1:8080");
 }
 
+TEST_CASE("a reload that changes one key applies only the part that key feeds",
+          "[config][reload]") {
+  const Settings running = DefaultSettings("/opt/trashd/plugins");
+  const Settings changed = Load(kChanged);
+  for (const auto& setting : SettingsTable().settings) {
+    INFO(setting.key);
+    CHECK((setting.on_reload == OnReload::kRestart) ==
+          (setting.applies == Applies::kRestart));
+    Settings next = running;
+    setting.keep(changed, next);  // this key as the file changes it, the rest as before
+    const ReloadPlan plan = PlanReload(running, next);
+    REQUIRE_FALSE(plan.changes.empty());
+    CHECK(plan.settings == (setting.applies == Applies::kRestart ? running : next));
+    if (setting.applies == Applies::kRestart || setting.applies == Applies::kReadOnUse) {
+      CHECK(plan.parts.empty());
+    } else {
+      CHECK(plan.parts == std::vector<Applies>{setting.applies});
+    }
+  }
+
+  // The reload log's example: each part once, logging first, nothing for `listen`.
+  const Settings moved = Load(
+      "sweep:\n  time: \"04:30\"\n  batch: 100\nlisten: 0.0.0.0:8080\nlog:\n"
+      "  level: warn\n");
+  CHECK(PlanReload(running, moved).parts ==
+        std::vector<Applies>{Applies::kLogging, Applies::kSweepSchedule});
+  CHECK(PlanReload(running, running).parts.empty());
+  CHECK(PlanReload(running, running).changes.empty());
+}
+
 TEST_CASE("every section refuses a key the table does not describe", "[config]") {
   TempDir dir;
   const std::string path = dir.path() + "/trashd.yaml";

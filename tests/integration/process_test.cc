@@ -12,8 +12,11 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "app/daemon.h"
 #include "integration/daemon_process.h"
@@ -136,6 +139,67 @@ TEST_CASE("SIGHUP reloads what can change live and says what needs a restart",
   REQUIRE(d.Api().Request("GET", "/healthz").status == 200);
   d.Signal(SIGTERM);
   REQUIRE(d.Wait() == 0);
+}
+
+// The "reload: applied to ..." lines of the log, without their timestamps.
+std::vector<std::string> AppliedLines(const std::string& log) {
+  std::vector<std::string> lines;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    const size_t at = line.find("reload: applied to ");
+    if (at != std::string::npos) lines.push_back(line.substr(at));
+  }
+  return lines;
+}
+
+TEST_CASE("a reload applies only the parts whose settings changed",
+          "[integration][process][reload]") {
+  TempDir dir;
+  DaemonProcess d(dir.path());
+  REQUIRE(d.Start());
+  std::string base;
+  {
+    std::ifstream in(d.config_path());
+    base.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  // The file as trashd wrote it for the test, with `yaml` after it.
+  auto reload_with = [&](const std::string& yaml) {
+    std::ofstream(d.config_path(), std::ios::trunc) << base << yaml;
+    d.Signal(SIGHUP);
+  };
+  // Only the log level: logging is reconfigured, and nothing else (not the sweep
+  // schedule, not webhook delivery, not the listeners' limits).
+  reload_with("log: {level: debug}\n");
+  REQUIRE(d.WaitForLog("reload: applied to logging"));
+  // Only the sweep's time, then a key read where it is used, then only the rate.
+  reload_with("log: {level: debug}\nsweep: {time: \"04:30\"}\n");
+  REQUIRE(d.WaitForLog("reload: sweep.time"));
+  reload_with(
+      "log: {level: debug}\nsweep: {time: \"04:30\"}\nretention_days_default: 7\n");
+  REQUIRE(d.WaitForLog("reload: retention_days_default: 30 -> 7"));
+  reload_with(
+      "log: {level: debug}\nsweep: {time: \"04:30\"}\nretention_days_default: 7\n"
+      "limits: {rate_burst: 50}\n");
+  REQUIRE(d.WaitForLog("reload: limits.rate_burst: 200 -> 50"));
+  // Two parts at once, each applied once; and a reload that changes nothing.
+  reload_with(
+      "log: {level: info}\nsweep: {time: \"04:30\"}\nretention_days_default: 7\n"
+      "limits: {rate_burst: 60, max_connections: 10}\n");
+  REQUIRE(d.WaitForLog("reload: limits.max_connections"));
+  d.Signal(SIGHUP);
+  REQUIRE(d.WaitForLog("reload: nothing changed"));
+  REQUIRE(d.Api().Request("GET", "/healthz").status == 200);
+  d.Signal(SIGTERM);
+  REQUIRE(d.Wait() == 0);
+
+  INFO(d.log());
+  CHECK(AppliedLines(d.log()) ==
+        std::vector<std::string>{
+            "reload: applied to logging",
+            "reload: applied to sweep schedule",
+            "reload: applied to rate limit",
+            "reload: applied to logging, rate limit, request limits",
+        });
 }
 
 TEST_CASE("SIGTERM drains, closes the store and exits 0 with the data kept",
