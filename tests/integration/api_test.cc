@@ -2,8 +2,10 @@
 // the A1 matrix, the absence of any purge on the API listener, bad input and limits.
 // Each test starts its own daemon on a temp data directory and port 0.
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "integration/daemon_process.h"
@@ -455,12 +457,25 @@ TEST_CASE("the Trash listing pages with limit and nextCursor and filters by type
   REQUIRE(empty.at("items").as_array().empty());
   REQUIRE(empty.at("sections").at("projects").as_array().empty());
   REQUIRE_FALSE(empty.as_object().contains("nextCursor"));
+  // The Trash is newest first by deletedAt, a time in milliseconds; items deleted in
+  // the same millisecond come in id order. A write now answers in well under a
+  // millisecond, so each delete waits for the clock's next millisecond to make
+  // "newest first" an order the test can name.
+  auto next_millisecond = [] {
+    using std::chrono::system_clock;
+    auto ms = [] {
+      return std::chrono::time_point_cast<std::chrono::milliseconds>(system_clock::now());
+    };
+    for (auto start = ms(); ms() == start;) std::this_thread::yield();
+  };
   for (const char* name : {"a", "b", "c"}) {
     Ok(Call(d, "POST", "/acme/projects", key.secret,
             std::string(R"({"name":")") + name + "\"}"));
+    next_millisecond();
     Ok(Call(d, "DELETE", std::string("/acme/") + name, key.secret));
   }
   Ok(Call(d, "POST", "/acme/createWorkflow?name=w", key.secret));
+  next_millisecond();
   Ok(Call(d, "DELETE", "/acme/workflows/w", key.secret));
 
   json::value first = Ok(Call(d, "GET", "/acme/trash?limit=3", key.secret));
