@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   if (!data_dir.empty()) options.flags.data_dir = data_dir;
   if (!listen.empty()) options.flags.listen = listen;
   if (!admin_socket.empty()) options.flags.admin_socket = admin_socket;
+  options.check_only = check_only;
 
   auto daemon = trashd::Daemon::Create(options);
   if (!daemon.ok()) {

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "util/dirs.h"
+
 namespace trashd {
 namespace fs = std::filesystem;
 namespace {
@@ -35,9 +37,8 @@ std::atomic<uint64_t> tmp_counter{0};
 BlobStore::BlobStore(std::string root) : root_(std::move(root)) {}
 
 Status BlobStore::Init() {
+  TRASHD_RETURN_IF_ERROR(MakeDirectories((fs::path(root_) / "tmp").string()));
   std::error_code ec;
-  fs::create_directories(fs::path(root_) / "tmp", ec);
-  if (ec) return Internal("cannot create " + root_ + ": " + ec.message());
   for (const auto& entry : fs::directory_iterator(fs::path(root_) / "tmp", ec)) {
     fs::remove(entry.path(), ec);
   }
@@ -54,9 +55,7 @@ Status BlobStore::Write(std::string_view ws, std::string_view hash,
                         std::string_view content) {
   std::string final_path = Path(ws, hash);
   std::string dir = fs::path(final_path).parent_path().string();
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return Internal("cannot create " + dir + ": " + ec.message());
+  TRASHD_RETURN_IF_ERROR(MakeDirectories(dir));
   std::string tmp = root_ + "/tmp/" + std::string(hash) + "." +
                     std::to_string(::getpid()) + "." +
                     std::to_string(tmp_counter.fetch_add(1));

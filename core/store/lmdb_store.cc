@@ -53,6 +53,7 @@
 #include "store/lmdb_txn.h"
 #include "store/schema.h"
 #include "store/store.h"
+#include "util/dirs.h"
 
 namespace trashd {
 namespace {
@@ -101,9 +102,8 @@ class LmdbStore final : public Store {
   }
 
   Status Init(const std::string& dir, const StoreOptions& options) {
+    TRASHD_RETURN_IF_ERROR(MakeDirectories(dir));
     std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return Internal("cannot create data directory " + dir + ": " + ec.message());
     int rc = mdb_env_create(&env_);
     if (rc != 0) return LmdbError("mdb_env_create", rc);
     mdb_env_set_maxdbs(env_, static_cast<MDB_dbi>(Table::kCount) + 2);

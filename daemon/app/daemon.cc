@@ -19,6 +19,7 @@
 #include "app/daemon_impl.h"
 #include "app/logging.h"
 #include "http/api_routes.h"
+#include "util/dirs.h"
 
 #ifndef TRASHD_DEFAULT_PLUGINS_DIR
 #define TRASHD_DEFAULT_PLUGINS_DIR "/usr/lib/trashd/plugins"
@@ -164,10 +165,9 @@ Status Daemon::Impl::LoadEnabledPlugins() {
 
 Status Daemon::Impl::OpenEngine() {
   const Settings& s = settings;
-  std::error_code ec;
-  fs::create_directories(s.data_dir, ec);
-  if (ec) {
-    return InvalidArgument("cannot create data_dir " + s.data_dir + ": " + ec.message());
+  if (Status made = MakeDirectories(s.data_dir); !made.ok()) {
+    return InvalidArgument("cannot create data_dir " + s.data_dir + ": " +
+                           made.message());
   }
   EngineOptions eo;
   eo.data_dir = s.data_dir;
@@ -222,6 +222,10 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonOptions& options) {
                                          : impl->config_file);
 
   TRASHD_RETURN_IF_ERROR(impl->LoadEnabledPlugins());
+  if (options.check_only) {
+    // --check-config: settings and plugins are valid; nothing on disk is touched.
+    return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
+  }
   TRASHD_RETURN_IF_ERROR(impl->OpenEngine());
   impl->rate_limiter = std::make_unique<RateLimiter>(
       &impl->clock, s.limits.rate_limit_per_key, s.limits.rate_burst);
@@ -309,6 +313,7 @@ Status Daemon::Impl::Listen() {
 }
 
 Status Daemon::Start() {
+  if (!impl_->engine) return Internal("a daemon made for --check-config cannot start");
   TRASHD_RETURN_IF_ERROR(impl_->Listen());
   // Quick reads run on the event loop; a write route checks its request there and
   // queues its one engine write for the store's next batch, holding no thread while

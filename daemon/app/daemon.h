@@ -28,6 +28,10 @@ namespace trashd {
 struct DaemonOptions {
   std::optional<std::string> config_path;  // --config; absent: the default if it exists
   CommandLineOverrides flags;
+  // --check-config: Create reads the settings and loads the plugins, and creates,
+  // opens and changes nothing on disk (no data directory, no store); the Daemon it
+  // returns can only report its settings (SettingsReport), not Start.
+  bool check_only = false;
 };
 
 // The settings file read when --config is not given (and only if it exists).

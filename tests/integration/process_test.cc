@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -93,6 +94,41 @@ TEST_CASE("trashd --check-config prints each setting, its default and when it ap
   CHECK(out.find("data_dir: \"" + dir.path() +
                  "/data\"  (text; default "
                  "\"/var/lib/trashd\"; restart)\n") != std::string::npos);
+}
+
+TEST_CASE("trashd --check-config creates and changes nothing on disk",
+          "[integration][process][config]") {
+  TempDir dir;
+  const std::string config = dir.path() + "/trashd.yaml";
+  const std::string data = dir.path() + "/data";
+  std::ofstream(config) << "data_dir: " << data << "\nadmin_socket: " << dir.path()
+                        << "/run/admin.sock\n";
+  const std::string command = std::string(TRASHD_BINARY) + " --config " + config +
+                              " --check-config >/dev/null 2>&1";
+  REQUIRE(std::system(command.c_str()) == 0);
+  // No data directory, no store, no socket directory: a check run as root must not
+  // leave root-owned files the service then cannot open.
+  CHECK_FALSE(std::filesystem::exists(data));
+  CHECK_FALSE(std::filesystem::exists(dir.path() + "/run"));
+}
+
+TEST_CASE("the data, store and blob directories are created 0750 whatever the umask",
+          "[integration][process]") {
+  TempDir dir;
+  DaemonProcess d(dir.path());
+  const std::string data = d.data_dir();
+  const mode_t old_umask = ::umask(0);  // the daemon inherits it
+  const bool started = d.Start();
+  ::umask(old_umask);
+  REQUIRE(started);
+  for (const std::string& sub :
+       {std::string(), std::string("/store"), std::string("/blobs")}) {
+    INFO(data + sub);
+    REQUIRE(std::filesystem::is_directory(data + sub));
+    auto perms = std::filesystem::status(data + sub).permissions();
+    CHECK((perms & std::filesystem::perms::others_all) == std::filesystem::perms::none);
+    CHECK((perms & std::filesystem::perms::group_write) == std::filesystem::perms::none);
+  }
 }
 
 TEST_CASE("a plugin the config enables but cannot load stops the start",
