@@ -175,8 +175,8 @@ std::string Engine::Impl::MemberName(ReadTxn& txn, std::string_view ws,
 Status Engine::Impl::LoadOwned(ReadTxn& txn, std::string_view ws, std::string_view id,
                                ResourceRec* out) {
   if (!LoadResource(txn, id, out) || out->ws != ws) {
-    return NotFound("no resource " + std::string(id) + " in workspace " +
-                    std::string(ws));
+    return Missing(txn, NotFound("no resource " + std::string(id) + " in workspace " +
+                                 std::string(ws)));
   }
   return Status::Ok();
 }

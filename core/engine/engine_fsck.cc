@@ -12,7 +12,7 @@ Result<Usage> Engine::GetUsage(std::string_view ws) {
   auto txn = impl_->store->BeginRead();
   Workspace w;
   if (!Impl::LoadWorkspace(*txn, ws, &w))
-    return NotFound("no workspace " + std::string(ws));
+    return Impl::Missing(*txn, NotFound("no workspace " + std::string(ws)));
   Usage u;
   u.quota_bytes = w.quota_bytes;
   u.active_bytes = Impl::GetCounter(*txn, ws, counter::kActiveBytes);
@@ -23,6 +23,7 @@ Result<Usage> Engine::GetUsage(std::string_view ws) {
     u.active_by_type[name] = Impl::GetCounter(*txn, ws, counter::ActiveByType(name));
     u.trash_by_type[name] = Impl::GetCounter(*txn, ws, counter::TrashByType(name));
   }
+  if (!txn->status().ok()) return txn->status();
   return u;
 }
 

@@ -79,9 +79,16 @@ struct Engine::Impl {
                         AssetRec* out);
   static std::string MemberName(ReadTxn& txn, std::string_view ws,
                                 std::string_view member_id);
-  // A resource of `ws` (active or trashed), or NotFound naming it.
+  // A resource of `ws` (active or trashed), or NotFound naming it (the storage error
+  // instead when a read failed).
   static Status LoadOwned(ReadTxn& txn, std::string_view ws, std::string_view id,
                           ResourceRec* out);
+  // How a read call answers a miss: `not_found`, unless a read of `txn` failed, which
+  // is no missing key and answers its storage error (a client must not see a 404 for
+  // a failed read). Every public read that answers NotFound goes through here.
+  static Status Missing(const ReadTxn& txn, Status not_found) {
+    return txn.status().ok() ? std::move(not_found) : txn.status();
+  }
 
   // ---- counters ----
   static uint64_t GetCounter(ReadTxn& txn, std::string_view ws, std::string_view name);

@@ -275,6 +275,7 @@ Status Engine::Impl::PurgeItemInTxn(WriteTxn& txn, const Actor& actor,
 
 void Engine::Impl::ProcessUnlinks(const BlobList& list) {
   if (list.empty()) return;
+  BlobList done;
   for (const auto& [ws, hash] : list) {
     std::lock_guard stripe(blobs->StripeFor(hash));
     bool referenced;
@@ -282,14 +283,20 @@ void Engine::Impl::ProcessUnlinks(const BlobList& list) {
       auto txn = store->BeginRead();
       AssetRec a;
       referenced = LoadAsset(*txn, ws, hash, &a);  // the same content came back meanwhile
+      // A failed read proves nothing: the file and its entry stay for the next open.
+      if (!txn->status().ok()) {
+        if (options.log) options.log(LogLevel::kWarn, txn->status().message());
+        continue;
+      }
     }
     if (!referenced) {
       Status s = blobs->Remove(ws, hash);
       if (!s.ok() && options.log) options.log(LogLevel::kWarn, s.message());
     }
+    done.emplace_back(ws, hash);
   }
   Status s = store->Write([&](WriteTxn& txn) {
-    for (const auto& [ws, hash] : list)
+    for (const auto& [ws, hash] : done)
       txn.Del(Table::kUnlink, schema::UnlinkKey{ws, hash}.Encode());
     return Status::Ok();
   });
@@ -410,7 +417,7 @@ Result<PurgeOutcome> Engine::EmptyTrash(const Actor& actor, std::string_view ws)
     auto txn = impl_->store->BeginRead();
     Workspace w;
     if (!Impl::LoadWorkspace(*txn, ws, &w))
-      return NotFound("no workspace " + std::string(ws));
+      return Impl::Missing(*txn, NotFound("no workspace " + std::string(ws)));
     txn->ScanPrefix(Table::kTrashByTime, schema::TrashByTimePrefix(ws),
                     [&](std::string_view k, auto) {
                       schema::TrashByTimeKey item;

@@ -200,7 +200,8 @@ Result<Resource> Engine::FindResource(std::string_view ws, std::string_view type
   ResourceRec r;
   if (!txn->Get(Table::kSlugs, schema::SlugKey{ws, scope_id, type, slug}.Encode(), &id) ||
       !Impl::LoadResource(*txn, id, &r) || r.state != ResourceState::kActive) {
-    return NotFound(std::string(type) + " " + std::string(slug) + " not found");
+    return Impl::Missing(
+        *txn, NotFound(std::string(type) + " " + std::string(slug) + " not found"));
   }
   return ToResource(r, impl_->TypeOf(r.type));
 }
@@ -413,7 +414,8 @@ Result<StoredAsset> Engine::PutAsset(const Actor& actor, std::string_view ws,
     if (!in_store_before) {
       auto txn = impl_->store->BeginRead();
       AssetRec a;
-      if (!Impl::LoadAsset(*txn, ws, out.hash, &a))
+      // A failed read is no proof that nothing references the file: keep it.
+      if (!Impl::LoadAsset(*txn, ws, out.hash, &a) && txn->status().ok())
         (void)impl_->blobs->Remove(ws, out.hash);
     }
     return s;
@@ -465,8 +467,8 @@ Result<std::string> Engine::ReadAsset(std::string_view ws, std::string_view hash
     auto txn = impl_->store->BeginRead();
     AssetRec a;
     if (!Impl::LoadAsset(*txn, ws, hash, &a)) {
-      return NotFound("no asset " + std::string(hash) + " in workspace " +
-                      std::string(ws));
+      return Impl::Missing(*txn, NotFound("no asset " + std::string(hash) +
+                                          " in workspace " + std::string(ws)));
     }
   }
   return impl_->blobs->Read(ws, hash);
@@ -523,7 +525,7 @@ Result<Job> Engine::GetJob(std::string_view ws, std::string_view job_id) {
   Job j;
   if (!txn->Get(Table::kJobs, schema::JobKey(job_id), &v) || !DecodeJob(v, &j) ||
       j.workspace != ws) {
-    return NotFound("no job " + std::string(job_id));
+    return Impl::Missing(*txn, NotFound("no job " + std::string(job_id)));
   }
   return j;
 }

@@ -339,7 +339,7 @@ Result<TrashPage> Engine::ListTrash(std::string_view ws, const TrashQuery& query
   auto txn = impl_->store->BeginRead();
   Workspace w;
   if (!Impl::LoadWorkspace(*txn, ws, &w))
-    return NotFound("no workspace " + std::string(ws));
+    return Impl::Missing(*txn, NotFound("no workspace " + std::string(ws)));
   const bool by_type = !query.type.empty();
   Table table = by_type ? Table::kTrashByType : Table::kTrashByTime;
   std::string prefix =
@@ -371,6 +371,8 @@ Result<TrashPage> Engine::ListTrash(std::string_view ws, const TrashQuery& query
     page.items.push_back(impl_->MakeTrashItem(*txn, r));
     last.assign(k);
   }
+  // A read that failed ends the scan early: that is no short page.
+  if (!txn->status().ok()) return txn->status();
   return page;
 }
 
@@ -379,9 +381,11 @@ Result<TrashItem> Engine::GetTrashItem(std::string_view ws,
   auto txn = impl_->store->BeginRead();
   ResourceRec r;
   if (!Impl::LoadOwned(*txn, ws, internal_id, &r).ok() || !r.is_item()) {
-    return NotFound(NotInTrash(r.type, internal_id));
+    return Impl::Missing(*txn, NotFound(NotInTrash(r.type, internal_id)));
   }
-  return impl_->MakeTrashItem(*txn, r);
+  TrashItem item = impl_->MakeTrashItem(*txn, r);
+  if (!txn->status().ok()) return txn->status();
+  return item;
 }
 
 Result<std::string> Engine::ResolveTrashId(std::string_view ws, std::string_view type,
@@ -400,7 +404,7 @@ Result<std::string> Engine::ResolveTrashId(std::string_view ws, std::string_view
   auto txn = impl_->store->BeginRead();
   ResourceRec r;
   if (!Impl::LoadOwned(*txn, ws, internal, &r).ok() || r.type != type || !r.is_item()) {
-    return NotFound(NotInTrash(type, public_id));
+    return Impl::Missing(*txn, NotFound(NotInTrash(type, public_id)));
   }
   return internal;
 }
