@@ -220,15 +220,15 @@ Status Engine::Impl::PurgeItemInTxn(WriteTxn& txn, const Actor& actor,
     txn.Del(Table::kChildren, schema::ChildKey{ws, r.parent_id, r.type, r.id}.Encode());
     if (!r.slug_released)
       txn.Del(Table::kSlugs, schema::SlugKey{ws, r.scope_id, r.type, r.slug}.Encode());
-    AddCounter(txn, ws, counter::TrashByType(r.type), -static_cast<int64_t>(r.own_bytes));
+    QuotaLedger::Add(txn, ws, QuotaLedger::TrashByType(r.type),
+                     -static_cast<int64_t>(r.own_bytes));
     if (r.is_item()) {
       txn.Del(Table::kTrashByTime,
               schema::TrashByTimeKey{ws, r.deleted_at, r.id}.Encode());
       txn.Del(Table::kTrashByType,
               schema::TrashByTypeKey{ws, r.type, r.deleted_at, r.id}.Encode());
-      txn.Del(Table::kExpiry,
-              schema::ExpiryKey{r.scheduled_cleanup_at, ws, r.id}.Encode());
-      AddCounter(txn, ws, counter::kTrashItems, -1);
+      ExpiryIndex::Remove(txn, r);
+      QuotaLedger::Add(txn, ws, QuotaLedger::kTrashItems, -1);
       out->items++;
     }
     out->resources++;
@@ -257,11 +257,11 @@ Status Engine::Impl::PurgeItemInTxn(WriteTxn& txn, const Actor& actor,
     }
     txn.Put(Table::kAssets, schema::AssetKey{ws, hash}.Encode(), a.Encode());
   }
-  AddCounter(txn, ws, counter::kTrashBytes, -static_cast<int64_t>(freed));
+  QuotaLedger::Add(txn, ws, QuotaLedger::kTrashBytes, -static_cast<int64_t>(freed));
   out->bytes_freed += freed;
   Audit(txn, actor, ws, "purge", item.type, item.id, item.name, all.size() - 1, true,
         std::to_string(freed) + " bytes freed");
-  QueueEvent(txn, ws, "purge", [&] {
+  outbox.Queue(txn, ws, "purge", [&] {
     return JsonText({{"type", item.type},
                      {"id", public_id},
                      {"internalId", item.id},
@@ -478,7 +478,8 @@ Result<SweepReport> Engine::SweepOnce(TimeMs now, size_t batch, bool dry_run) {
   std::string run_key;
   Status s = impl_->store->Write([&](WriteTxn& txn) {
     run_key =
-        schema::SweepRunKey{started, Impl::NextSeq(txn, schema::kSweepSeqKey)}.Encode();
+        schema::SweepRunKey{started, QuotaLedger::NextSeq(txn, schema::kSweepSeqKey)}
+            .Encode();
     txn.Put(Table::kSweepRuns, run_key, EncodeSweepRun(SweepRun{started, 0, 0, 0, 0}));
     return Status::Ok();
   });

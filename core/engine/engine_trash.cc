@@ -257,8 +257,8 @@ WriteCall<TrashOutcome> TrashCall(Engine::Impl* impl_, const Actor& actor_in,
     }
     root.cascaded = cascaded;
     for (const auto& [type, bytes] : moved_by_type) {
-      Impl::AddCounter(txn, ws, counter::ActiveByType(type), -bytes);
-      Impl::AddCounter(txn, ws, counter::TrashByType(type), bytes);
+      QuotaLedger::Add(txn, ws, QuotaLedger::ActiveByType(type), -bytes);
+      QuotaLedger::Add(txn, ws, QuotaLedger::TrashByType(type), bytes);
     }
 
     uint64_t nested_size = 0;
@@ -286,8 +286,8 @@ WriteCall<TrashOutcome> TrashCall(Engine::Impl* impl_, const Actor& actor_in,
       }
       txn.Put(Table::kAssets, schema::AssetKey{ws, hash}.Encode(), a.Encode());
     }
-    Impl::AddCounter(txn, ws, counter::kActiveBytes, -now_trash_only);
-    Impl::AddCounter(txn, ws, counter::kTrashBytes, now_trash_only);
+    QuotaLedger::Add(txn, ws, QuotaLedger::kActiveBytes, -now_trash_only);
+    QuotaLedger::Add(txn, ws, QuotaLedger::kTrashBytes, now_trash_only);
 
     ResourceRec& item = root;
     item.size = exclusive + nested_size;
@@ -295,12 +295,11 @@ WriteCall<TrashOutcome> TrashCall(Engine::Impl* impl_, const Actor& actor_in,
     txn.Put(Table::kTrashByTime, schema::TrashByTimeKey{ws, now, item.id}.Encode(), "");
     txn.Put(Table::kTrashByType,
             schema::TrashByTypeKey{ws, item.type, now, item.id}.Encode(), "");
-    txn.Put(Table::kExpiry,
-            schema::ExpiryKey{item.scheduled_cleanup_at, ws, item.id}.Encode(), "");
-    Impl::AddCounter(txn, ws, counter::kTrashItems, 1);
+    ExpiryIndex::Add(txn, item);
+    QuotaLedger::Add(txn, ws, QuotaLedger::kTrashItems, 1);
     impl_->Audit(txn, actor, ws, "trash", item.type, item.id, item.name, item.cascaded,
                  true, options.cleanup_delete_images ? "cleanupDeleteImages" : "");
-    impl_->QueueEvent(txn, ws, "trash", [&] {
+    impl_->outbox.Queue(txn, ws, "trash", [&] {
       return JsonText({{"type", item.type},
                        {"id", public_id},
                        {"internalId", item.id},
@@ -309,7 +308,7 @@ WriteCall<TrashOutcome> TrashCall(Engine::Impl* impl_, const Actor& actor_in,
                        {"deletedBy", item.deleted_by},
                        {"scheduledCleanupAt", IsoTime(item.scheduled_cleanup_at)}});
     });
-    impl_->ExpiryEntered(txn, item);
+    impl_->expiry.Entered(txn, item);
     out.item = impl_->MakeTrashItem(txn, item);
     out.cancelled_jobs = host.cancelled_jobs();
     return Status::Ok();
@@ -422,13 +421,12 @@ Status Engine::SetItemHold(const Actor& actor, std::string_view ws,
         r.hold = hold;
         Impl::PutResource(txn, r);
         // A held item leaves the expiry index, so the sweep never even reads it.
-        std::string expiry = schema::ExpiryKey{r.scheduled_cleanup_at, ws, r.id}.Encode();
         if (hold) {
-          txn.Del(Table::kExpiry, expiry);
-          impl_->ExpiryLeft(txn, r, /*for_hold=*/true);
+          ExpiryIndex::Remove(txn, r);
+          impl_->expiry.Left(txn, r, /*for_hold=*/true);
         } else {
-          txn.Put(Table::kExpiry, expiry, "");
-          impl_->ExpiryEntered(txn, r);
+          ExpiryIndex::Add(txn, r);
+          impl_->expiry.Entered(txn, r);
         }
         impl_->Audit(txn, actor, ws, action, r.type, r.id, r.name, 0, true, "");
         return Status::Ok();
@@ -474,7 +472,6 @@ WriteCall<RestoreOutcome> RestoreCall(Engine::Impl* impl_, const Actor& actor_in
     }
     TimeMs now = impl_->clock->Now();
     const TimeMs deleted_at = root.deleted_at;
-    const TimeMs cleanup_at = root.scheduled_cleanup_at;
     HostImpl host(*impl_, txn, std::string(ws));
     RefCounts counts;
     std::unordered_map<std::string, int64_t> moved_by_type;  // bytes trash -> active
@@ -535,8 +532,8 @@ WriteCall<RestoreOutcome> RestoreCall(Engine::Impl* impl_, const Actor& actor_in
       }
     }
     for (const auto& [type, bytes] : moved_by_type) {
-      Impl::AddCounter(txn, ws, counter::TrashByType(type), -bytes);
-      Impl::AddCounter(txn, ws, counter::ActiveByType(type), bytes);
+      QuotaLedger::Add(txn, ws, QuotaLedger::TrashByType(type), -bytes);
+      QuotaLedger::Add(txn, ws, QuotaLedger::ActiveByType(type), bytes);
     }
     for (const auto& nid : nested) {
       ResourceRec n;
@@ -555,15 +552,15 @@ WriteCall<RestoreOutcome> RestoreCall(Engine::Impl* impl_, const Actor& actor_in
       if (a.holder == root.id) a.holder.clear();
       txn.Put(Table::kAssets, schema::AssetKey{ws, hash}.Encode(), a.Encode());
     }
-    Impl::AddCounter(txn, ws, counter::kTrashBytes, -live_again);
-    Impl::AddCounter(txn, ws, counter::kActiveBytes, live_again);
+    QuotaLedger::Add(txn, ws, QuotaLedger::kTrashBytes, -live_again);
+    QuotaLedger::Add(txn, ws, QuotaLedger::kActiveBytes, live_again);
     txn.Del(Table::kTrashByTime,
             schema::TrashByTimeKey{ws, deleted_at, root.id}.Encode());
     txn.Del(Table::kTrashByType,
             schema::TrashByTypeKey{ws, root.type, deleted_at, root.id}.Encode());
-    txn.Del(Table::kExpiry, schema::ExpiryKey{cleanup_at, ws, root.id}.Encode());
-    impl_->ExpiryLeft(txn, root, /*for_hold=*/false);
-    Impl::AddCounter(txn, ws, counter::kTrashItems, -1);
+    ExpiryIndex::Remove(txn, root);
+    impl_->expiry.Left(txn, root, /*for_hold=*/false);
+    QuotaLedger::Add(txn, ws, QuotaLedger::kTrashItems, -1);
     const ResourceRec& back = root;
     out.type = back.type;
     out.id = public_id;
@@ -573,7 +570,7 @@ WriteCall<RestoreOutcome> RestoreCall(Engine::Impl* impl_, const Actor& actor_in
     impl_->Audit(txn, actor, ws, "restore", back.type, back.id, back.name, restored - 1,
                  true,
                  out.renamed ? "renamed " + out.previous_slug + " -> " + out.slug : "");
-    impl_->QueueEvent(txn, ws, "restore", [&] {
+    impl_->outbox.Queue(txn, ws, "restore", [&] {
       return JsonText({{"type", back.type},
                        {"id", public_id},
                        {"internalId", back.id},
