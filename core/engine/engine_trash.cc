@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "engine/engine_impl.h"
 #include "engine/host_impl.h"
@@ -84,6 +85,55 @@ void CountMovingRefs(const Engine::Impl& impl, ReadTxn& txn, const ResourceRec& 
                    if (impl.Releases(m, ref.kind)) c.live_change++;
                    return true;
                  });
+}
+
+// Walks the subtree below a trash root breadth-first, for Trash and Restore alike:
+// visit(parent, child, &descend) sees each child record of each node walked, with
+// its parent's (id, TypeInfo); setting descend to the child's TypeInfo walks below it.
+// The first error visit returns ends the walk. Only ids are queued, so memory does
+// not grow with record sizes.
+template <typename Visit>
+Status WalkSubtree(ReadTxn& txn, std::string_view ws, const std::string& root_id,
+                   const TypeInfo* root_info, Visit&& visit) {
+  std::vector<std::pair<std::string, const TypeInfo*>> queue{{root_id, root_info}};
+  ResourceRec m;
+  for (size_t i = 0; i < queue.size(); ++i) {
+    ChildIdList children(txn, ws, queue[i].first);
+    for (size_t c = 0; c < children.size(); ++c) {
+      if (!Engine::Impl::LoadResource(txn, children[c], &m)) continue;
+      const TypeInfo* descend = nullptr;
+      TRASHD_RETURN_IF_ERROR(visit(std::as_const(queue[i]), m, &descend));
+      if (descend) queue.emplace_back(m.id, descend);
+    }
+  }
+  return Status::Ok();
+}
+
+// Sets the container of the items trashed before on their own that the walk met
+// inside the root (T7): the root on the way in, none on the way back. Counts their
+// references and returns the sum of their sizes.
+uint64_t SetContainer(WriteTxn& txn, std::string_view ws,
+                      const std::vector<std::string>& nested,
+                      const std::string& container, RefCounts* counts) {
+  uint64_t nested_size = 0;
+  for (const auto& nid : nested) {
+    ResourceRec n;
+    if (!Engine::Impl::LoadResource(txn, nid, &n)) continue;
+    n.container = container;
+    nested_size += n.size;
+    Engine::Impl::PutResource(txn, n);
+    CountSubtreeRefs(txn, ws, n.id, counts);
+  }
+  return nested_size;
+}
+
+// Moves bytes per type between the active and trash counters (negative: back).
+void MoveTypeBytes(WriteTxn& txn, std::string_view ws,
+                   const std::unordered_map<std::string, int64_t>& moved_by_type) {
+  for (const auto& [type, bytes] : moved_by_type) {
+    QuotaLedger::Add(txn, ws, QuotaLedger::ActiveByType(type), -bytes);
+    QuotaLedger::Add(txn, ws, QuotaLedger::TrashByType(type), bytes);
+  }
 }
 
 std::string NotInTrash(std::string_view type, std::string_view id) {
@@ -230,46 +280,29 @@ WriteCall<TrashOutcome> TrashCall(Engine::Impl* impl_, const Actor& actor_in,
     root.container.clear();
     TRASHD_RETURN_IF_ERROR(trash_one(root, root_type, true));
     uint64_t cascaded = 0;
-    std::vector<std::pair<std::string, const TypeInfo*>> queue{
-        {root.id, &root_type->Info()}};
-    ResourceRec m;
-    for (size_t i = 0; i < queue.size(); ++i) {
-      const TypeInfo& pinfo = *queue[i].second;
-      ChildIdList children(txn, ws, queue[i].first);
-      for (size_t c = 0; c < children.size(); ++c) {
-        std::string_view cid = children[c];
-        if (!Impl::LoadResource(txn, cid, &m)) continue;
-        if (m.state == ResourceState::kTrashed) {
-          nested.push_back(m.id);
-          continue;
-        }
-        const auto& cc = pinfo.cascade_children;
-        if (std::find(cc.begin(), cc.end(), m.type) == cc.end()) {
-          return Conflict("cannot delete " + pinfo.name + " " + queue[i].first +
-                          ": it has an active " + m.type +
-                          " that does not travel with it");
-        }
-        const ResourceType* type = impl_->TypeOf(m.type);
-        TRASHD_RETURN_IF_ERROR(trash_one(m, type, false));
-        if (impl_->types->MayHaveChildren(type)) queue.emplace_back(m.id, &type->Info());
-        ++cascaded;
-      }
-    }
+    TRASHD_RETURN_IF_ERROR(WalkSubtree(
+        txn, ws, root.id, &root_type->Info(),
+        [&](const auto& parent, ResourceRec& m, const TypeInfo** descend) -> Status {
+          if (m.state == ResourceState::kTrashed) {
+            nested.push_back(m.id);
+            return Status::Ok();
+          }
+          const TypeInfo& pinfo = *parent.second;
+          const auto& cc = pinfo.cascade_children;
+          if (std::find(cc.begin(), cc.end(), m.type) == cc.end()) {
+            return Conflict("cannot delete " + pinfo.name + " " + parent.first +
+                            ": it has an active " + m.type +
+                            " that does not travel with it");
+          }
+          const ResourceType* type = impl_->TypeOf(m.type);
+          TRASHD_RETURN_IF_ERROR(trash_one(m, type, false));
+          if (impl_->types->MayHaveChildren(type)) *descend = &type->Info();
+          ++cascaded;
+          return Status::Ok();
+        }));
     root.cascaded = cascaded;
-    for (const auto& [type, bytes] : moved_by_type) {
-      QuotaLedger::Add(txn, ws, QuotaLedger::ActiveByType(type), -bytes);
-      QuotaLedger::Add(txn, ws, QuotaLedger::TrashByType(type), bytes);
-    }
-
-    uint64_t nested_size = 0;
-    for (const auto& nid : nested) {
-      ResourceRec n;
-      if (!Impl::LoadResource(txn, nid, &n)) continue;
-      n.container = root.id;
-      nested_size += n.size;
-      Impl::PutResource(txn, n);
-      CountSubtreeRefs(txn, ws, n.id, &counts);
-    }
+    MoveTypeBytes(txn, ws, moved_by_type);
+    uint64_t nested_size = SetContainer(txn, ws, nested, root.id, &counts);
 
     // Assets: what only the Trash holds now, and what this item alone holds (Q3).
     uint64_t exclusive = 0;
@@ -514,34 +547,22 @@ WriteCall<RestoreOutcome> RestoreCall(Engine::Impl* impl_, const Actor& actor_in
     TRASHD_RETURN_IF_ERROR(restore_one(root, root_type, true));
     uint64_t restored = 1;
     std::vector<std::string> nested;
-    std::vector<std::string> queue{root.id};
-    ResourceRec m;
-    for (size_t i = 0; i < queue.size(); ++i) {
-      ChildIdList children(txn, ws, queue[i]);
-      for (size_t c = 0; c < children.size(); ++c) {
-        std::string_view cid = children[c];
-        if (!Impl::LoadResource(txn, cid, &m)) continue;
-        if (m.is_item()) {
-          nested.push_back(m.id);
-        } else if (m.state == ResourceState::kTrashed && m.trash_item == root.id) {
-          const ResourceType* type = impl_->TypeOf(m.type);
-          TRASHD_RETURN_IF_ERROR(restore_one(m, type, false));
-          if (impl_->types->MayHaveChildren(type)) queue.push_back(m.id);
-          ++restored;
-        }
-      }
-    }
-    for (const auto& [type, bytes] : moved_by_type) {
-      QuotaLedger::Add(txn, ws, QuotaLedger::TrashByType(type), -bytes);
-      QuotaLedger::Add(txn, ws, QuotaLedger::ActiveByType(type), bytes);
-    }
-    for (const auto& nid : nested) {
-      ResourceRec n;
-      if (!Impl::LoadResource(txn, nid, &n)) continue;
-      n.container.clear();
-      Impl::PutResource(txn, n);
-      CountSubtreeRefs(txn, ws, n.id, &counts);
-    }
+    TRASHD_RETURN_IF_ERROR(WalkSubtree(
+        txn, ws, root.id, root_type ? &root_type->Info() : nullptr,
+        [&](const auto&, ResourceRec& m, const TypeInfo** descend) -> Status {
+          if (m.is_item()) {
+            nested.push_back(m.id);
+          } else if (m.state == ResourceState::kTrashed && m.trash_item == root.id) {
+            const ResourceType* type = impl_->TypeOf(m.type);
+            TRASHD_RETURN_IF_ERROR(restore_one(m, type, false));
+            if (impl_->types->MayHaveChildren(type)) *descend = &type->Info();
+            ++restored;
+          }
+          return Status::Ok();
+        }));
+    for (auto& [type, bytes] : moved_by_type) bytes = -bytes;  // trash -> active
+    MoveTypeBytes(txn, ws, moved_by_type);
+    SetContainer(txn, ws, nested, "", &counts);
     int64_t live_again = 0;  // bytes that only the Trash held until now
     for (auto& [hash, c] : counts) {
       AssetRec a;
