@@ -12,18 +12,6 @@
 
 namespace trashd {
 
-namespace {
-
-// Engine::Impl::event_types from SetQueuedEventTypes' argument: null for every type.
-std::shared_ptr<const std::set<std::string, std::less<>>> EventTypeSet(
-    const std::optional<std::set<std::string>>& types) {
-  if (!types) return nullptr;
-  return std::make_shared<const std::set<std::string, std::less<>>>(types->begin(),
-                                                                    types->end());
-}
-
-}  // namespace
-
 // ---- names and forms --------------------------------------------------------------
 
 std::string LibraryId(std::string_view ws) { return "~lib/" + std::string(ws); }
@@ -100,6 +88,14 @@ std::string IsoTime(TimeMs t) {
 
 // ---- opening ----------------------------------------------------------------------
 
+Engine::Impl::Impl(const Clock* clock_in)
+    : clock(clock_in),
+      audit_log(clock_in),
+      outbox(clock_in),
+      expiry([this](WriteTxn& txn, const ResourceRec& item) {
+        QueueNotice(txn, item, clock->Now());
+      }) {}
+
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
@@ -113,11 +109,10 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options,
       options.default_retention_days > kMaxRetentionDays) {
     return InvalidArgument("default retention must be 1 to 365 days");
   }
-  auto impl = std::make_unique<Impl>();
+  auto impl = std::make_unique<Impl>(clock);
   impl->options = options;
   impl->types = types;
-  impl->clock = clock;
-  impl->event_types = EventTypeSet(options.queued_event_types);
+  impl->outbox.SetQueuedTypes(options.queued_event_types);
   std::filesystem::path dir(options.data_dir);
   TRASHD_ASSIGN_OR_RETURN(impl->store,
                           Store::Open((dir / "store").string(), options.store));
@@ -175,8 +170,8 @@ std::string Engine::Impl::MemberName(ReadTxn& txn, std::string_view ws,
 Status Engine::Impl::LoadOwned(ReadTxn& txn, std::string_view ws, std::string_view id,
                                ResourceRec* out) {
   if (!LoadResource(txn, id, out) || out->ws != ws) {
-    return NotFound("no resource " + std::string(id) + " in workspace " +
-                    std::string(ws));
+    return Missing(txn, NotFound("no resource " + std::string(id) + " in workspace " +
+                                 std::string(ws)));
   }
   return Status::Ok();
 }
@@ -209,32 +204,6 @@ bool Engine::Impl::Releases(const ResourceRec& r, std::string_view kind) const {
   return t->ReleasesAtPurge(View(r), kind);
 }
 
-// ---- counters ---------------------------------------------------------------------
-
-uint64_t Engine::Impl::GetCounter(ReadTxn& txn, std::string_view ws,
-                                  std::string_view name) {
-  std::string_view v;
-  return txn.Get(Table::kCounters, schema::CounterKey{ws, name}.Encode(), &v)
-             ? schema::DecodeNumber(v)
-             : 0;
-}
-
-void Engine::Impl::AddCounter(WriteTxn& txn, std::string_view ws, std::string_view name,
-                              int64_t delta) {
-  if (delta == 0) return;
-  std::string k = schema::CounterKey{ws, name}.Encode();
-  std::string_view v;
-  uint64_t cur = txn.Get(Table::kCounters, k, &v) ? schema::DecodeNumber(v) : 0;
-  txn.Put(Table::kCounters, k, schema::EncodeNumber(cur + static_cast<uint64_t>(delta)));
-}
-
-uint64_t Engine::Impl::NextSeq(WriteTxn& txn, std::string_view name) {
-  std::string_view v;
-  uint64_t next = txn.Get(Table::kMeta, name, &v) ? schema::DecodeNumber(v) + 1 : 1;
-  txn.Put(Table::kMeta, name, schema::EncodeNumber(next));
-  return next;
-}
-
 // ---- audit and events -------------------------------------------------------------
 
 const char* InterfaceName(Interface via) {
@@ -256,8 +225,6 @@ void Engine::Impl::Audit(WriteTxn& txn, const Actor& actor, std::string_view ws,
                          std::string_view target_id, std::string_view target_name,
                          uint64_t descendants, bool ok, std::string_view detail) {
   AuditEntry a;
-  a.seq = NextSeq(txn, schema::kAuditSeqKey);
-  a.time = clock->Now();
   a.workspace = ws;
   a.actor = actor.member_id.empty() ? InterfaceName(actor.via) : actor.member_id;
   a.actor_name = actor.member_id.empty() ? a.actor : MemberName(txn, ws, actor.member_id);
@@ -269,24 +236,7 @@ void Engine::Impl::Audit(WriteTxn& txn, const Actor& actor, std::string_view ws,
   a.descendants = descendants;
   a.ok = ok;
   a.detail = detail;
-  txn.Put(Table::kAudit, schema::AuditKey{ws, a.seq}.Encode(), EncodeAudit(a));
-}
-
-bool Engine::Impl::QueuesEvent(std::string_view type) {
-  auto types = event_types.load();
-  return !types || types->count(type) > 0;
-}
-
-void Engine::Impl::PutEvent(WriteTxn& txn, std::string_view ws, std::string_view type,
-                            std::string payload) {
-  Event e;
-  e.seq = NextSeq(txn, schema::kOutboxSeqKey);
-  e.id = "evt_" + std::to_string(e.seq);
-  e.workspace = ws;
-  e.type = type;
-  e.payload = std::move(payload);
-  e.time = clock->Now();
-  txn.Put(Table::kOutbox, schema::OutboxKey{e.seq}.Encode(), EncodeEvent(e));
+  audit_log.Append(txn, std::move(a));
 }
 
 namespace {
@@ -350,44 +300,22 @@ Status Engine::RecordRefusal(const Actor& actor, std::string_view ws,
 }
 
 std::vector<AuditEntry> Engine::Audit(std::string_view ws, TimeMs since, size_t limit) {
-  std::vector<AuditEntry> out;
   auto txn = impl_->store->BeginRead();
-  txn->ScanPrefix(Table::kAudit, schema::AuditPrefix(ws), [&](auto, std::string_view v) {
-    AuditEntry a;
-    if (DecodeAudit(v, &a) && a.time >= since) out.push_back(std::move(a));
-    return out.size() < limit;
-  });
-  return out;
+  return AuditLog::Read(*txn, ws, since, limit);
 }
 
 void Engine::SetQueuedEventTypes(std::optional<std::set<std::string>> types) {
-  impl_->event_types.store(EventTypeSet(types));
+  impl_->outbox.SetQueuedTypes(types);
 }
 
 std::vector<Event> Engine::PendingEvents(uint64_t after_seq, size_t limit) {
-  std::vector<Event> out;
   auto txn = impl_->store->BeginRead();
-  auto c = txn->OpenCursor(Table::kOutbox);
-  for (c->Seek(schema::OutboxKey{after_seq + 1}.Encode());
-       c->Valid() && out.size() < limit; c->Next()) {
-    Event e;
-    if (DecodeEvent(c->value(), &e)) out.push_back(std::move(e));
-  }
-  return out;
+  return Outbox::Pending(*txn, after_seq, limit);
 }
 
 Status Engine::AckEvents(uint64_t up_to_seq) {
   return impl_->store->Write([&](WriteTxn& txn) {
-    std::vector<std::string> done;
-    auto c = txn.OpenCursor(Table::kOutbox);
-    schema::OutboxKey event;
-    for (c->Seek(""); c->Valid() && schema::OutboxKey::Decode(c->key(), &event) &&
-                      event.seq <= up_to_seq;
-         c->Next()) {
-      done.emplace_back(c->key());
-    }
-    c.reset();
-    for (const auto& k : done) txn.Del(Table::kOutbox, k);
+    Outbox::Ack(txn, up_to_seq);
     return Status::Ok();
   });
 }

@@ -22,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/model.h"
+#include "engine/domain.h"
 #include "plugin/registry.h"
 #include "store/store.h"
 #include "trashd/clock.h"

@@ -85,7 +85,7 @@ Result<Workspace> Engine::GetWorkspace(std::string_view ws) {
   auto txn = impl_->store->BeginRead();
   Workspace w;
   if (!Impl::LoadWorkspace(*txn, ws, &w))
-    return NotFound("no workspace " + std::string(ws));
+    return Impl::Missing(*txn, NotFound("no workspace " + std::string(ws)));
   return w;
 }
 
@@ -199,8 +199,8 @@ Result<Member> Engine::GetMember(std::string_view ws, std::string_view member_id
   auto txn = impl_->store->BeginRead();
   Member m;
   if (!LoadMember(*txn, ws, member_id, &m)) {
-    return NotFound("no member " + std::string(member_id) + " in workspace " +
-                    std::string(ws));
+    return Impl::Missing(*txn, NotFound("no member " + std::string(member_id) +
+                                        " in workspace " + std::string(ws)));
   }
   return m;
 }
@@ -335,7 +335,7 @@ Result<KeyRec> CheckSecret(ReadTxn& txn, std::string_view secret) {
   std::string_view v;
   KeyRec rec;
   if (!txn.Get(Table::kKeys, schema::ApiKeyKey(key_id), &v) || !KeyRec::Decode(v, &rec))
-    return bad;
+    return Engine::Impl::Missing(txn, bad);
   if (!crypto::ConstantTimeEquals(crypto::Sha256Hex(secret), rec.secret_hash)) return bad;
   if (rec.info.revoked) return Unauthenticated("This API key has been revoked.");
   return rec;
@@ -379,7 +379,8 @@ Result<Principal> Engine::Authorize(std::string_view secret, std::string_view ws
         refusal =
             Unauthenticated("This API key lacks the " + std::string(scope) + " scope.");
       } else if (!LoadMember(*txn, ws, info.member_id, &m)) {
-        refusal = Unauthenticated("The member of this API key no longer exists.");
+        refusal = Impl::Missing(
+            *txn, Unauthenticated("The member of this API key no longer exists."));
       } else if (!permission.empty() && !RoleHas(*txn, ws, m.role, permission)) {
         refusal = PermissionDenied("Your role (" + m.role + ") lacks the " +
                                    std::string(permission) + " permission.");

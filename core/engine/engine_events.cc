@@ -7,11 +7,11 @@
 // watermark up to now + notice days, queuing a notice for each entry it passes, so it
 // reads only what entered the window since the last call (as the sweep reads only
 // what has expired). What enters the index below the watermark gets its notice as it
-// enters, in the same transaction (ExpiryEntered):
+// enters, in the same transaction (ExpiryIndex::Entered):
 //   - an item trashed with a retention shorter than the notice;
 //   - a held item (held items leave the index) whose hold is released: unless it had
 //     its notice before the hold, which a marker in the meta table remembers while it
-//     is held (ExpiryLeft).
+//     is held (ExpiryIndex::Left).
 // A restored item leaves the index; trashed again it has a new scheduledCleanupAt and
 // a new stay, hence a new notice. The watermark only moves up: after the notice is
 // shortened, items entering between the new window and the old watermark get theirs
@@ -29,64 +29,25 @@ namespace {
 // Expiry index entries handled per write transaction.
 constexpr size_t kNoticeBatch = 1000;
 
-std::string ExpiryPosition(const ResourceRec& item) {
-  return schema::ExpiryKey{item.scheduled_cleanup_at, item.ws, item.id}.Encode();
-}
-
-std::string Watermark(ReadTxn& txn) {
-  std::string_view v;
-  return txn.Get(Table::kMeta, schema::kExpiringWatermarkKey, &v) ? std::string(v)
-                                                                  : std::string();
-}
-
-// While an item is held: the scheduledCleanupAt it had its notice for.
-std::string HeldNoticeKey(const ResourceRec& item) {
-  return schema::ExpiringHeldKey{item.ws, item.id}.Encode();
-}
-
 // Whole days left, rounded up ("3d" in the Trash page for 2.5 days); 0 once due.
 int64_t DaysLeft(TimeMs at, TimeMs now) {
   return at <= now ? 0 : (at - now + kMsPerDay - 1) / kMsPerDay;
 }
 
-// True if queued (the outbox may not keep `expiring` events).
-bool QueueNotice(Engine::Impl& impl, WriteTxn& txn, const ResourceRec& item, TimeMs now) {
-  return impl.QueueEvent(txn, item.ws, "expiring", [&] {
+}  // namespace
+
+bool Engine::Impl::QueueNotice(WriteTxn& txn, const ResourceRec& item, TimeMs now) {
+  return outbox.Queue(txn, item.ws, "expiring", [&] {
     return JsonText({{"workspace", item.ws},
                      {"type", item.type},
-                     {"id", PublicIdOf(item, impl.TypeOf(item.type))},
+                     {"id", PublicIdOf(item, TypeOf(item.type))},
                      {"internalId", item.id},
                      {"name", item.name},
                      {"url", item.slug},
                      {"scheduledCleanupAt", IsoTime(item.scheduled_cleanup_at)},
                      {"daysLeft", DaysLeft(item.scheduled_cleanup_at, now)},
-                     {"held", Engine::Impl::IsHeld(txn, item)}});
+                     {"held", IsHeld(txn, item)}});
   });
-}
-
-}  // namespace
-
-void Engine::Impl::ExpiryEntered(WriteTxn& txn, const ResourceRec& item) {
-  std::string held_key = HeldNoticeKey(item);
-  std::string_view v;
-  bool had_notice = false;
-  if (txn.Get(Table::kMeta, held_key, &v)) {
-    had_notice =
-        static_cast<TimeMs>(schema::DecodeNumber(v)) == item.scheduled_cleanup_at;
-    txn.Del(Table::kMeta, held_key);
-  }
-  if (!had_notice && ExpiryPosition(item) <= Watermark(txn))
-    QueueNotice(*this, txn, item, clock->Now());
-}
-
-void Engine::Impl::ExpiryLeft(WriteTxn& txn, const ResourceRec& item, bool for_hold) {
-  std::string held_key = HeldNoticeKey(item);
-  if (for_hold && ExpiryPosition(item) <= Watermark(txn)) {
-    txn.Put(Table::kMeta, held_key,
-            schema::EncodeNumber(static_cast<uint64_t>(item.scheduled_cleanup_at)));
-  } else {
-    txn.Del(Table::kMeta, held_key);
-  }
 }
 
 Result<uint64_t> Engine::QueueExpiringNotices(TimeMs now, int notice_days) {
@@ -103,10 +64,10 @@ Result<uint64_t> Engine::QueueExpiringNotices(TimeMs now, int notice_days) {
     Status s = impl_->store->Write([&](WriteTxn& txn) -> Status {
       in_batch = 0;
       more = false;
-      std::string mark = Watermark(txn);
+      std::string mark = ExpiryIndex::Watermark(txn);
       if (mark >= horizon) return Status::Ok();
       if (notice_days == 0) {  // notices are off: what is due by now never gets one
-        txn.Put(Table::kMeta, schema::kExpiringWatermarkKey, horizon);
+        ExpiryIndex::SetWatermark(txn, horizon);
         return Status::Ok();
       }
       std::vector<std::string> entered;
@@ -127,10 +88,9 @@ Result<uint64_t> Engine::QueueExpiringNotices(TimeMs now, int notice_days) {
             !Impl::LoadResource(txn, entry.id, &item) || !item.is_item()) {
           continue;
         }
-        if (QueueNotice(*impl_, txn, item, now)) ++in_batch;
+        if (impl_->QueueNotice(txn, item, now)) ++in_batch;
       }
-      txn.Put(Table::kMeta, schema::kExpiringWatermarkKey,
-              more ? entered.back() : horizon);
+      ExpiryIndex::SetWatermark(txn, more ? entered.back() : horizon);
       return Status::Ok();
     });
     if (!s.ok()) return s;

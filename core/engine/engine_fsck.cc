@@ -12,17 +12,18 @@ Result<Usage> Engine::GetUsage(std::string_view ws) {
   auto txn = impl_->store->BeginRead();
   Workspace w;
   if (!Impl::LoadWorkspace(*txn, ws, &w))
-    return NotFound("no workspace " + std::string(ws));
+    return Impl::Missing(*txn, NotFound("no workspace " + std::string(ws)));
   Usage u;
   u.quota_bytes = w.quota_bytes;
-  u.active_bytes = Impl::GetCounter(*txn, ws, counter::kActiveBytes);
-  u.trash_bytes = Impl::GetCounter(*txn, ws, counter::kTrashBytes);
-  u.trash_items = Impl::GetCounter(*txn, ws, counter::kTrashItems);
+  u.active_bytes = QuotaLedger::Get(*txn, ws, QuotaLedger::kActiveBytes);
+  u.trash_bytes = QuotaLedger::Get(*txn, ws, QuotaLedger::kTrashBytes);
+  u.trash_items = QuotaLedger::Get(*txn, ws, QuotaLedger::kTrashItems);
   for (const ResourceType* t : impl_->types->All()) {
     const std::string& name = t->Info().name;
-    u.active_by_type[name] = Impl::GetCounter(*txn, ws, counter::ActiveByType(name));
-    u.trash_by_type[name] = Impl::GetCounter(*txn, ws, counter::TrashByType(name));
+    u.active_by_type[name] = QuotaLedger::Get(*txn, ws, QuotaLedger::ActiveByType(name));
+    u.trash_by_type[name] = QuotaLedger::Get(*txn, ws, QuotaLedger::TrashByType(name));
   }
+  if (!txn->status().ok()) return txn->status();
   return u;
 }
 
@@ -108,12 +109,12 @@ FsckReport Engine::Fsck() {
         rc.Diff("resource " + id + ": its trash item " + r.trash_item + " is missing");
       }
       members_of[r.trash_item]++;
-      counters[{r.ws, counter::TrashByType(r.type)}] += r.own_bytes;
+      counters[{r.ws, QuotaLedger::TrashByType(r.type)}] += r.own_bytes;
     } else {
-      counters[{r.ws, counter::ActiveByType(r.type)}] += r.own_bytes;
+      counters[{r.ws, QuotaLedger::ActiveByType(r.type)}] += r.own_bytes;
     }
     if (r.is_item()) {
-      counters[{r.ws, counter::kTrashItems}]++;
+      counters[{r.ws, QuotaLedger::kTrashItems}]++;
       if (!txn->Has(Table::kTrashByTime,
                     schema::TrashByTimeKey{r.ws, r.deleted_at, r.id}.Encode()) ||
           !txn->Has(Table::kTrashByType,
@@ -208,8 +209,8 @@ FsckReport Engine::Fsck() {
     std::string holder = counted.second == 0 ? Impl::ComputeHolder(*txn, ws, hash) : "";
     if (holder != a.holder)
       rc.Diff(what + ": holder is '" + a.holder + "', should be '" + holder + "'");
-    counters[{ws, counted.second > 0 ? counter::kActiveBytes : counter::kTrashBytes}] +=
-        a.bytes;
+    counters[{ws, counted.second > 0 ? QuotaLedger::kActiveBytes
+                                     : QuotaLedger::kTrashBytes}] += a.bytes;
     std::string id = holder;
     for (int depth = 0; !id.empty() && depth < 64; ++depth) {
       item_size[id] += a.bytes;

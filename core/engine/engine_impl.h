@@ -13,10 +13,14 @@
 #include <vector>
 
 #include "assets/blob_store.h"
+#include "audit/audit_log.h"
 #include "engine/engine.h"
 #include "engine/records.h"
+#include "events/outbox.h"
+#include "quota/quota_ledger.h"
 #include "store/schema.h"
 #include "store/store.h"
+#include "sweep/expiry_index.h"
 
 namespace trashd {
 
@@ -26,23 +30,12 @@ using BlobList = std::vector<std::pair<std::string, std::string>>;  // (ws, hash
 std::string LibraryId(std::string_view ws);
 bool IsLibraryId(std::string_view id);
 
-// Counter names in Table::kCounters under each workspace.
-namespace counter {
-constexpr const char* kActiveBytes = "active_bytes";
-constexpr const char* kTrashBytes = "trash_bytes";
-constexpr const char* kTrashItems = "trash_items";
-inline std::string ActiveByType(std::string_view t) {
-  return "type_active/" + std::string(t);
-}
-inline std::string TrashByType(std::string_view t) {
-  return "type_trash/" + std::string(t);
-}
-}  // namespace counter
-
 bool ValidWorkspaceSlug(std::string_view s);
 bool ValidSlug(std::string_view s);
 std::string SlugFromName(std::string_view name, std::string_view fallback);
 std::string PublicIdOf(const ResourceRec& r, const ResourceType* type);
+// "<type> <id> is not in Trash" ("item" for an unknown type).
+std::string NotInTrash(std::string_view type, std::string_view id);
 
 // The hooks' window on the current transaction.
 class HostImpl;
@@ -65,11 +58,17 @@ struct WriteCall {
 struct NoValue {};
 
 struct Engine::Impl {
+  explicit Impl(const Clock* clock_in);
+
   EngineOptions options;
   const TypeRegistry* types = nullptr;
   const Clock* clock = nullptr;
   std::unique_ptr<Store> store;
   std::unique_ptr<BlobStore> blobs;
+  // The collaborators every change writes to, in its own transaction.
+  AuditLog audit_log;
+  Outbox outbox;
+  ExpiryIndex expiry;  // its notices are QueueNotice's
 
   // ---- records ----
   static bool LoadResource(ReadTxn& txn, std::string_view id, ResourceRec* out);
@@ -79,42 +78,26 @@ struct Engine::Impl {
                         AssetRec* out);
   static std::string MemberName(ReadTxn& txn, std::string_view ws,
                                 std::string_view member_id);
-  // A resource of `ws` (active or trashed), or NotFound naming it.
+  // A resource of `ws` (active or trashed), or NotFound naming it (the storage error
+  // instead when a read failed).
   static Status LoadOwned(ReadTxn& txn, std::string_view ws, std::string_view id,
                           ResourceRec* out);
-
-  // ---- counters ----
-  static uint64_t GetCounter(ReadTxn& txn, std::string_view ws, std::string_view name);
-  static void AddCounter(WriteTxn& txn, std::string_view ws, std::string_view name,
-                         int64_t delta);
-  static uint64_t NextSeq(WriteTxn& txn, std::string_view name);
+  // How a read call answers a miss: `not_found`, unless a read of `txn` failed, which
+  // is no missing key and answers its storage error (a client must not see a 404 for
+  // a failed read). Every public read that answers NotFound goes through here.
+  static Status Missing(const ReadTxn& txn, Status not_found) {
+    return txn.status().ok() ? std::move(not_found) : txn.status();
+  }
 
   // ---- audit and events ----
+  // Appends to the audit log, naming the actor as its workspace knows it.
   void Audit(WriteTxn& txn, const Actor& actor, std::string_view ws,
              std::string_view action, std::string_view type, std::string_view target_id,
              std::string_view target_name, uint64_t descendants, bool ok,
              std::string_view detail);
-  // Writes an event to the outbox if its type is queued (SetQueuedEventTypes);
-  // `payload()` (its JSON) is built only then. True if written.
-  template <typename MakePayload>
-  bool QueueEvent(WriteTxn& txn, std::string_view ws, std::string_view type,
-                  MakePayload&& payload) {
-    if (!QueuesEvent(type)) return false;
-    PutEvent(txn, ws, type, std::forward<MakePayload>(payload)());
-    return true;
-  }
-  bool QueuesEvent(std::string_view type);
-  void PutEvent(WriteTxn& txn, std::string_view ws, std::string_view type,
-                std::string payload);
-  // Null: every type.
-  std::atomic<std::shared_ptr<const std::set<std::string, std::less<>>>> event_types;
-  // Expiring notices (engine_events.cc). Every item in the expiry index at or below a
-  // watermark has had its notice; these keep that true, inside `txn`, when an item
-  // enters the index below it (trashed with a retention shorter than the notice, or
-  // its hold released: it gets its notice now unless it had one before the hold) or
-  // leaves it (`for_hold`: remembers whether it had its notice; otherwise forgets).
-  void ExpiryEntered(WriteTxn& txn, const ResourceRec& item);
-  void ExpiryLeft(WriteTxn& txn, const ResourceRec& item, bool for_hold);
+  // Queues the `expiring` notice of a trash item (engine_events.cc); true if queued
+  // (the outbox may not keep `expiring` events).
+  bool QueueNotice(WriteTxn& txn, const ResourceRec& item, TimeMs now);
   // Writes a refusal to the audit log in its own transaction and returns `status`.
   // A caller that may not wait (options.may_wait false) gets `status` at once and
   // the entry joins the next batch.

@@ -220,15 +220,15 @@ Status Engine::Impl::PurgeItemInTxn(WriteTxn& txn, const Actor& actor,
     txn.Del(Table::kChildren, schema::ChildKey{ws, r.parent_id, r.type, r.id}.Encode());
     if (!r.slug_released)
       txn.Del(Table::kSlugs, schema::SlugKey{ws, r.scope_id, r.type, r.slug}.Encode());
-    AddCounter(txn, ws, counter::TrashByType(r.type), -static_cast<int64_t>(r.own_bytes));
+    QuotaLedger::Add(txn, ws, QuotaLedger::TrashByType(r.type),
+                     -static_cast<int64_t>(r.own_bytes));
     if (r.is_item()) {
       txn.Del(Table::kTrashByTime,
               schema::TrashByTimeKey{ws, r.deleted_at, r.id}.Encode());
       txn.Del(Table::kTrashByType,
               schema::TrashByTypeKey{ws, r.type, r.deleted_at, r.id}.Encode());
-      txn.Del(Table::kExpiry,
-              schema::ExpiryKey{r.scheduled_cleanup_at, ws, r.id}.Encode());
-      AddCounter(txn, ws, counter::kTrashItems, -1);
+      ExpiryIndex::Remove(txn, r);
+      QuotaLedger::Add(txn, ws, QuotaLedger::kTrashItems, -1);
       out->items++;
     }
     out->resources++;
@@ -257,11 +257,11 @@ Status Engine::Impl::PurgeItemInTxn(WriteTxn& txn, const Actor& actor,
     }
     txn.Put(Table::kAssets, schema::AssetKey{ws, hash}.Encode(), a.Encode());
   }
-  AddCounter(txn, ws, counter::kTrashBytes, -static_cast<int64_t>(freed));
+  QuotaLedger::Add(txn, ws, QuotaLedger::kTrashBytes, -static_cast<int64_t>(freed));
   out->bytes_freed += freed;
   Audit(txn, actor, ws, "purge", item.type, item.id, item.name, all.size() - 1, true,
         std::to_string(freed) + " bytes freed");
-  QueueEvent(txn, ws, "purge", [&] {
+  outbox.Queue(txn, ws, "purge", [&] {
     return JsonText({{"type", item.type},
                      {"id", public_id},
                      {"internalId", item.id},
@@ -275,6 +275,7 @@ Status Engine::Impl::PurgeItemInTxn(WriteTxn& txn, const Actor& actor,
 
 void Engine::Impl::ProcessUnlinks(const BlobList& list) {
   if (list.empty()) return;
+  BlobList done;
   for (const auto& [ws, hash] : list) {
     std::lock_guard stripe(blobs->StripeFor(hash));
     bool referenced;
@@ -282,14 +283,20 @@ void Engine::Impl::ProcessUnlinks(const BlobList& list) {
       auto txn = store->BeginRead();
       AssetRec a;
       referenced = LoadAsset(*txn, ws, hash, &a);  // the same content came back meanwhile
+      // A failed read proves nothing: the file and its entry stay for the next open.
+      if (!txn->status().ok()) {
+        if (options.log) options.log(LogLevel::kWarn, txn->status().message());
+        continue;
+      }
     }
     if (!referenced) {
       Status s = blobs->Remove(ws, hash);
       if (!s.ok() && options.log) options.log(LogLevel::kWarn, s.message());
     }
+    done.emplace_back(ws, hash);
   }
   Status s = store->Write([&](WriteTxn& txn) {
-    for (const auto& [ws, hash] : list)
+    for (const auto& [ws, hash] : done)
       txn.Del(Table::kUnlink, schema::UnlinkKey{ws, hash}.Encode());
     return Status::Ok();
   });
@@ -410,7 +417,7 @@ Result<PurgeOutcome> Engine::EmptyTrash(const Actor& actor, std::string_view ws)
     auto txn = impl_->store->BeginRead();
     Workspace w;
     if (!Impl::LoadWorkspace(*txn, ws, &w))
-      return NotFound("no workspace " + std::string(ws));
+      return Impl::Missing(*txn, NotFound("no workspace " + std::string(ws)));
     txn->ScanPrefix(Table::kTrashByTime, schema::TrashByTimePrefix(ws),
                     [&](std::string_view k, auto) {
                       schema::TrashByTimeKey item;
@@ -471,7 +478,8 @@ Result<SweepReport> Engine::SweepOnce(TimeMs now, size_t batch, bool dry_run) {
   std::string run_key;
   Status s = impl_->store->Write([&](WriteTxn& txn) {
     run_key =
-        schema::SweepRunKey{started, Impl::NextSeq(txn, schema::kSweepSeqKey)}.Encode();
+        schema::SweepRunKey{started, QuotaLedger::NextSeq(txn, schema::kSweepSeqKey)}
+            .Encode();
     txn.Put(Table::kSweepRuns, run_key, EncodeSweepRun(SweepRun{started, 0, 0, 0, 0}));
     return Status::Ok();
   });

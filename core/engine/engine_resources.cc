@@ -200,7 +200,8 @@ Result<Resource> Engine::FindResource(std::string_view ws, std::string_view type
   ResourceRec r;
   if (!txn->Get(Table::kSlugs, schema::SlugKey{ws, scope_id, type, slug}.Encode(), &id) ||
       !Impl::LoadResource(*txn, id, &r) || r.state != ResourceState::kActive) {
-    return NotFound(std::string(type) + " " + std::string(slug) + " not found");
+    return Impl::Missing(
+        *txn, NotFound(std::string(type) + " " + std::string(slug) + " not found"));
   }
   return ToResource(r, impl_->TypeOf(r.type));
 }
@@ -274,7 +275,7 @@ WriteCall<NoValue> ServingCall(Engine::Impl* impl_, const Actor& actor_in,
     r.serving_paused = false;
     r.updated = impl_->clock->Now();
     Impl::PutResource(txn, r);
-    impl_->QueueEvent(txn, ws, "serving.changed", [&] {
+    impl_->outbox.Queue(txn, ws, "serving.changed", [&] {
       return JsonText({{"id", r.id}, {"serving", serving}});
     });
     impl_->Audit(txn, actor, ws, serving ? "serve" : "unserve", r.type, r.id, r.name, 0,
@@ -317,17 +318,17 @@ bool AddReference(WriteTxn& txn, ResourceRec& r, const TypeInfo& info,
   txn.Put(Table::kAssetRefs, schema::AssetRefKey{r.ws, hash, r.id, kind}.Encode(), "");
   if (asset.live_refs == 0 && asset.refs > 0) {
     // Content that only the Trash held is live again.
-    Engine::Impl::AddCounter(txn, r.ws, counter::kTrashBytes,
-                             -static_cast<int64_t>(asset.bytes));
-    Engine::Impl::AddCounter(txn, r.ws, counter::kActiveBytes,
-                             static_cast<int64_t>(asset.bytes));
+    QuotaLedger::Add(txn, r.ws, QuotaLedger::kTrashBytes,
+                     -static_cast<int64_t>(asset.bytes));
+    QuotaLedger::Add(txn, r.ws, QuotaLedger::kActiveBytes,
+                     static_cast<int64_t>(asset.bytes));
     if (!asset.holder.empty()) {
       Engine::Impl::AddToItemSizes(txn, asset.holder, -static_cast<int64_t>(asset.bytes));
       asset.holder.clear();
     }
   } else if (asset.refs == 0) {
-    Engine::Impl::AddCounter(txn, r.ws, counter::kActiveBytes,
-                             static_cast<int64_t>(asset.bytes));
+    QuotaLedger::Add(txn, r.ws, QuotaLedger::kActiveBytes,
+                     static_cast<int64_t>(asset.bytes));
   }
   asset.refs++;
   asset.live_refs++;
@@ -335,8 +336,8 @@ bool AddReference(WriteTxn& txn, ResourceRec& r, const TypeInfo& info,
   r.asset_refs++;
   if (!already_own) {
     r.own_bytes += asset.bytes;
-    Engine::Impl::AddCounter(txn, r.ws, counter::ActiveByType(r.type),
-                             static_cast<int64_t>(asset.bytes));
+    QuotaLedger::Add(txn, r.ws, QuotaLedger::ActiveByType(r.type),
+                     static_cast<int64_t>(asset.bytes));
   }
   Engine::Impl::PutResource(txn, r);
   return true;
@@ -390,8 +391,8 @@ Result<StoredAsset> Engine::PutAsset(const Actor& actor, std::string_view ws,
         if (!in_store_before) {
           Workspace w;
           Impl::LoadWorkspace(txn, ws, &w);
-          uint64_t used = Impl::GetCounter(txn, ws, counter::kActiveBytes) +
-                          Impl::GetCounter(txn, ws, counter::kTrashBytes);
+          uint64_t used = QuotaLedger::Get(txn, ws, QuotaLedger::kActiveBytes) +
+                          QuotaLedger::Get(txn, ws, QuotaLedger::kTrashBytes);
           if (w.quota_bytes > 0 && used + out.bytes > w.quota_bytes) {
             return QuotaExceeded(
                 "Storage quota exceeded: workspace " + std::string(ws) + " uses " +
@@ -413,7 +414,8 @@ Result<StoredAsset> Engine::PutAsset(const Actor& actor, std::string_view ws,
     if (!in_store_before) {
       auto txn = impl_->store->BeginRead();
       AssetRec a;
-      if (!Impl::LoadAsset(*txn, ws, out.hash, &a))
+      // A failed read is no proof that nothing references the file: keep it.
+      if (!Impl::LoadAsset(*txn, ws, out.hash, &a) && txn->status().ok())
         (void)impl_->blobs->Remove(ws, out.hash);
     }
     return s;
@@ -465,8 +467,8 @@ Result<std::string> Engine::ReadAsset(std::string_view ws, std::string_view hash
     auto txn = impl_->store->BeginRead();
     AssetRec a;
     if (!Impl::LoadAsset(*txn, ws, hash, &a)) {
-      return NotFound("no asset " + std::string(hash) + " in workspace " +
-                      std::string(ws));
+      return Impl::Missing(*txn, NotFound("no asset " + std::string(hash) +
+                                          " in workspace " + std::string(ws)));
     }
   }
   return impl_->blobs->Read(ws, hash);
@@ -523,7 +525,7 @@ Result<Job> Engine::GetJob(std::string_view ws, std::string_view job_id) {
   Job j;
   if (!txn->Get(Table::kJobs, schema::JobKey(job_id), &v) || !DecodeJob(v, &j) ||
       j.workspace != ws) {
-    return NotFound("no job " + std::string(job_id));
+    return Impl::Missing(*txn, NotFound("no job " + std::string(job_id)));
   }
   return j;
 }

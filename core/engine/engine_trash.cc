@@ -1,7 +1,8 @@
-// Trash (T1–T7), listing, restore (R1–R6) and holds.
+// Trash (T1–T7), restore (R1–R6) and holds; the listing is engine_trash_list.cc.
 #include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "engine/engine_impl.h"
 #include "engine/host_impl.h"
@@ -86,66 +87,60 @@ void CountMovingRefs(const Engine::Impl& impl, ReadTxn& txn, const ResourceRec& 
                  });
 }
 
-std::string NotInTrash(std::string_view type, std::string_view id) {
-  return std::string(type.empty() ? "item" : type) + " " + std::string(id) +
-         " is not in Trash";
+// Walks the subtree below a trash root breadth-first, for Trash and Restore alike:
+// visit(parent, child, &descend) sees each child record of each node walked, with
+// its parent's (id, TypeInfo); setting descend to the child's TypeInfo walks below it.
+// The first error visit returns ends the walk. Only ids are queued, so memory does
+// not grow with record sizes.
+template <typename Visit>
+Status WalkSubtree(ReadTxn& txn, std::string_view ws, const std::string& root_id,
+                   const TypeInfo* root_info, Visit&& visit) {
+  std::vector<std::pair<std::string, const TypeInfo*>> queue{{root_id, root_info}};
+  ResourceRec m;
+  for (size_t i = 0; i < queue.size(); ++i) {
+    ChildIdList children(txn, ws, queue[i].first);
+    for (size_t c = 0; c < children.size(); ++c) {
+      if (!Engine::Impl::LoadResource(txn, children[c], &m)) continue;
+      const TypeInfo* descend = nullptr;
+      TRASHD_RETURN_IF_ERROR(visit(std::as_const(queue[i]), m, &descend));
+      if (descend) queue.emplace_back(m.id, descend);
+    }
+  }
+  return Status::Ok();
+}
+
+// Sets the container of the items trashed before on their own that the walk met
+// inside the root (T7): the root on the way in, none on the way back. Counts their
+// references and returns the sum of their sizes.
+uint64_t SetContainer(WriteTxn& txn, std::string_view ws,
+                      const std::vector<std::string>& nested,
+                      const std::string& container, RefCounts* counts) {
+  uint64_t nested_size = 0;
+  for (const auto& nid : nested) {
+    ResourceRec n;
+    if (!Engine::Impl::LoadResource(txn, nid, &n)) continue;
+    n.container = container;
+    nested_size += n.size;
+    Engine::Impl::PutResource(txn, n);
+    CountSubtreeRefs(txn, ws, n.id, counts);
+  }
+  return nested_size;
+}
+
+// Moves bytes per type between the active and trash counters (negative: back).
+void MoveTypeBytes(WriteTxn& txn, std::string_view ws,
+                   const std::unordered_map<std::string, int64_t>& moved_by_type) {
+  for (const auto& [type, bytes] : moved_by_type) {
+    QuotaLedger::Add(txn, ws, QuotaLedger::ActiveByType(type), -bytes);
+    QuotaLedger::Add(txn, ws, QuotaLedger::TrashByType(type), bytes);
+  }
 }
 
 }  // namespace
 
-// Encodes where a listing stopped: the hex of the last key after the workspace.
-static std::string ToHex(std::string_view s) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-static bool FromHex(std::string_view s, std::string* out) {
-  if (s.size() % 2) return false;
-  auto val = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  for (size_t i = 0; i < s.size(); i += 2) {
-    int hi = val(s[i]), lo = val(s[i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out->push_back(static_cast<char>(hi * 16 + lo));
-  }
-  return true;
-}
-
-TrashItem Engine::Impl::MakeTrashItem(ReadTxn& txn, const ResourceRec& r) const {
-  const ResourceType* type = TypeOf(r.type);
-  TrashItem item;
-  item.type = r.type;
-  item.id = PublicIdOf(r, type);
-  item.internal_id = r.id;
-  item.name = r.name;
-  item.url = r.slug;
-  item.deleted_at = r.deleted_at;
-  item.scheduled_cleanup_at = r.scheduled_cleanup_at;
-  item.deleted_by = r.deleted_by;
-  item.deleted_by_name = MemberName(txn, r.ws, r.deleted_by);
-  item.size = r.size;
-  item.cascaded = r.cascaded;
-  item.cleanup_delete_images = r.cleanup_delete_images;
-  item.hold = r.hold;
-  item.section = type ? type->Info().section : r.type + "s";
-  if (!r.parent_id.empty()) {
-    ResourceRec parent;
-    if (LoadResource(txn, r.parent_id, &parent)) {
-      item.parent_id = parent.id;
-      item.parent_type = parent.type;
-      item.parent_name = parent.name;
-      item.parent_url = parent.slug;
-      item.parent_in_trash = parent.state == ResourceState::kTrashed;
-    }
-  }
-  return item;
+std::string NotInTrash(std::string_view type, std::string_view id) {
+  return std::string(type.empty() ? "item" : type) + " " + std::string(id) +
+         " is not in Trash";
 }
 
 // ---- trash ------------------------------------------------------------------------
@@ -230,46 +225,29 @@ WriteCall<TrashOutcome> TrashCall(Engine::Impl* impl_, const Actor& actor_in,
     root.container.clear();
     TRASHD_RETURN_IF_ERROR(trash_one(root, root_type, true));
     uint64_t cascaded = 0;
-    std::vector<std::pair<std::string, const TypeInfo*>> queue{
-        {root.id, &root_type->Info()}};
-    ResourceRec m;
-    for (size_t i = 0; i < queue.size(); ++i) {
-      const TypeInfo& pinfo = *queue[i].second;
-      ChildIdList children(txn, ws, queue[i].first);
-      for (size_t c = 0; c < children.size(); ++c) {
-        std::string_view cid = children[c];
-        if (!Impl::LoadResource(txn, cid, &m)) continue;
-        if (m.state == ResourceState::kTrashed) {
-          nested.push_back(m.id);
-          continue;
-        }
-        const auto& cc = pinfo.cascade_children;
-        if (std::find(cc.begin(), cc.end(), m.type) == cc.end()) {
-          return Conflict("cannot delete " + pinfo.name + " " + queue[i].first +
-                          ": it has an active " + m.type +
-                          " that does not travel with it");
-        }
-        const ResourceType* type = impl_->TypeOf(m.type);
-        TRASHD_RETURN_IF_ERROR(trash_one(m, type, false));
-        if (impl_->types->MayHaveChildren(type)) queue.emplace_back(m.id, &type->Info());
-        ++cascaded;
-      }
-    }
+    TRASHD_RETURN_IF_ERROR(WalkSubtree(
+        txn, ws, root.id, &root_type->Info(),
+        [&](const auto& parent, ResourceRec& m, const TypeInfo** descend) -> Status {
+          if (m.state == ResourceState::kTrashed) {
+            nested.push_back(m.id);
+            return Status::Ok();
+          }
+          const TypeInfo& pinfo = *parent.second;
+          const auto& cc = pinfo.cascade_children;
+          if (std::find(cc.begin(), cc.end(), m.type) == cc.end()) {
+            return Conflict("cannot delete " + pinfo.name + " " + parent.first +
+                            ": it has an active " + m.type +
+                            " that does not travel with it");
+          }
+          const ResourceType* type = impl_->TypeOf(m.type);
+          TRASHD_RETURN_IF_ERROR(trash_one(m, type, false));
+          if (impl_->types->MayHaveChildren(type)) *descend = &type->Info();
+          ++cascaded;
+          return Status::Ok();
+        }));
     root.cascaded = cascaded;
-    for (const auto& [type, bytes] : moved_by_type) {
-      Impl::AddCounter(txn, ws, counter::ActiveByType(type), -bytes);
-      Impl::AddCounter(txn, ws, counter::TrashByType(type), bytes);
-    }
-
-    uint64_t nested_size = 0;
-    for (const auto& nid : nested) {
-      ResourceRec n;
-      if (!Impl::LoadResource(txn, nid, &n)) continue;
-      n.container = root.id;
-      nested_size += n.size;
-      Impl::PutResource(txn, n);
-      CountSubtreeRefs(txn, ws, n.id, &counts);
-    }
+    MoveTypeBytes(txn, ws, moved_by_type);
+    uint64_t nested_size = SetContainer(txn, ws, nested, root.id, &counts);
 
     // Assets: what only the Trash holds now, and what this item alone holds (Q3).
     uint64_t exclusive = 0;
@@ -286,8 +264,8 @@ WriteCall<TrashOutcome> TrashCall(Engine::Impl* impl_, const Actor& actor_in,
       }
       txn.Put(Table::kAssets, schema::AssetKey{ws, hash}.Encode(), a.Encode());
     }
-    Impl::AddCounter(txn, ws, counter::kActiveBytes, -now_trash_only);
-    Impl::AddCounter(txn, ws, counter::kTrashBytes, now_trash_only);
+    QuotaLedger::Add(txn, ws, QuotaLedger::kActiveBytes, -now_trash_only);
+    QuotaLedger::Add(txn, ws, QuotaLedger::kTrashBytes, now_trash_only);
 
     ResourceRec& item = root;
     item.size = exclusive + nested_size;
@@ -295,12 +273,11 @@ WriteCall<TrashOutcome> TrashCall(Engine::Impl* impl_, const Actor& actor_in,
     txn.Put(Table::kTrashByTime, schema::TrashByTimeKey{ws, now, item.id}.Encode(), "");
     txn.Put(Table::kTrashByType,
             schema::TrashByTypeKey{ws, item.type, now, item.id}.Encode(), "");
-    txn.Put(Table::kExpiry,
-            schema::ExpiryKey{item.scheduled_cleanup_at, ws, item.id}.Encode(), "");
-    Impl::AddCounter(txn, ws, counter::kTrashItems, 1);
+    ExpiryIndex::Add(txn, item);
+    QuotaLedger::Add(txn, ws, QuotaLedger::kTrashItems, 1);
     impl_->Audit(txn, actor, ws, "trash", item.type, item.id, item.name, item.cascaded,
                  true, options.cleanup_delete_images ? "cleanupDeleteImages" : "");
-    impl_->QueueEvent(txn, ws, "trash", [&] {
+    impl_->outbox.Queue(txn, ws, "trash", [&] {
       return JsonText({{"type", item.type},
                        {"id", public_id},
                        {"internalId", item.id},
@@ -309,7 +286,7 @@ WriteCall<TrashOutcome> TrashCall(Engine::Impl* impl_, const Actor& actor_in,
                        {"deletedBy", item.deleted_by},
                        {"scheduledCleanupAt", IsoTime(item.scheduled_cleanup_at)}});
     });
-    impl_->ExpiryEntered(txn, item);
+    impl_->expiry.Entered(txn, item);
     out.item = impl_->MakeTrashItem(txn, item);
     out.cancelled_jobs = host.cancelled_jobs();
     return Status::Ok();
@@ -329,82 +306,6 @@ void Engine::Trash(const Actor& actor, std::string_view ws, std::string_view id,
   impl_->Submit(TrashCall(impl_.get(), actor, ws, id, options), std::move(done));
 }
 
-// ---- listing ----------------------------------------------------------------------
-
-Result<TrashPage> Engine::ListTrash(std::string_view ws, const TrashQuery& query) {
-  if (!query.type.empty() && !impl_->TypeOf(query.type)) {
-    return InvalidArgument("unknown type \"" + query.type + "\"");
-  }
-  size_t limit = query.limit == 0 ? 1000 : std::min<size_t>(query.limit, 10000);
-  auto txn = impl_->store->BeginRead();
-  Workspace w;
-  if (!Impl::LoadWorkspace(*txn, ws, &w))
-    return NotFound("no workspace " + std::string(ws));
-  const bool by_type = !query.type.empty();
-  Table table = by_type ? Table::kTrashByType : Table::kTrashByTime;
-  std::string prefix =
-      by_type ? schema::TrashByTypePrefix(ws, query.type) : schema::TrashByTimePrefix(ws);
-  std::string start = prefix;
-  if (!query.cursor.empty()) {
-    std::string rest;
-    if (!FromHex(query.cursor, &rest)) return InvalidArgument("the cursor is not valid");
-    start += rest;
-  }
-  TrashPage page;
-  auto c = txn->OpenCursor(table);
-  c->Seek(start);
-  if (!query.cursor.empty() && c->Valid() && c->key() == start) c->Next();
-  std::string last;
-  for (; c->Valid(); c->Next()) {
-    std::string_view k = c->key();
-    if (k.substr(0, prefix.size()) != prefix) break;
-    if (page.items.size() == limit) {
-      page.next_cursor = ToHex(std::string_view(last).substr(prefix.size()));
-      break;
-    }
-    schema::TrashPosition at;
-    ResourceRec r;
-    if (!schema::TrashPosition::Decode(k.substr(prefix.size()), &at) ||
-        !Impl::LoadResource(*txn, at.id, &r) || !r.is_item()) {
-      continue;
-    }
-    page.items.push_back(impl_->MakeTrashItem(*txn, r));
-    last.assign(k);
-  }
-  return page;
-}
-
-Result<TrashItem> Engine::GetTrashItem(std::string_view ws,
-                                       std::string_view internal_id) {
-  auto txn = impl_->store->BeginRead();
-  ResourceRec r;
-  if (!Impl::LoadOwned(*txn, ws, internal_id, &r).ok() || !r.is_item()) {
-    return NotFound(NotInTrash(r.type, internal_id));
-  }
-  return impl_->MakeTrashItem(*txn, r);
-}
-
-Result<std::string> Engine::ResolveTrashId(std::string_view ws, std::string_view type,
-                                           std::string_view public_id,
-                                           std::string_view parent_id) {
-  const ResourceType* t = impl_->TypeOf(type);
-  if (!t) return InvalidArgument("unknown type \"" + std::string(type) + "\"");
-  std::string internal(public_id);
-  if (t->Info().id_form == IdForm::kNumberedPerParent) {
-    if (parent_id.empty()) {
-      return InvalidArgument("parentId is required to restore " + std::string(type) +
-                             " " + std::string(public_id));
-    }
-    internal = std::string(parent_id) + "." + std::string(public_id);
-  }
-  auto txn = impl_->store->BeginRead();
-  ResourceRec r;
-  if (!Impl::LoadOwned(*txn, ws, internal, &r).ok() || r.type != type || !r.is_item()) {
-    return NotFound(NotInTrash(type, public_id));
-  }
-  return internal;
-}
-
 Status Engine::SetItemHold(const Actor& actor, std::string_view ws,
                            std::string_view internal_id, bool hold) {
   const char* action = hold ? "hold" : "release";
@@ -418,13 +319,12 @@ Status Engine::SetItemHold(const Actor& actor, std::string_view ws,
         r.hold = hold;
         Impl::PutResource(txn, r);
         // A held item leaves the expiry index, so the sweep never even reads it.
-        std::string expiry = schema::ExpiryKey{r.scheduled_cleanup_at, ws, r.id}.Encode();
         if (hold) {
-          txn.Del(Table::kExpiry, expiry);
-          impl_->ExpiryLeft(txn, r, /*for_hold=*/true);
+          ExpiryIndex::Remove(txn, r);
+          impl_->expiry.Left(txn, r, /*for_hold=*/true);
         } else {
-          txn.Put(Table::kExpiry, expiry, "");
-          impl_->ExpiryEntered(txn, r);
+          ExpiryIndex::Add(txn, r);
+          impl_->expiry.Entered(txn, r);
         }
         impl_->Audit(txn, actor, ws, action, r.type, r.id, r.name, 0, true, "");
         return Status::Ok();
@@ -470,7 +370,6 @@ WriteCall<RestoreOutcome> RestoreCall(Engine::Impl* impl_, const Actor& actor_in
     }
     TimeMs now = impl_->clock->Now();
     const TimeMs deleted_at = root.deleted_at;
-    const TimeMs cleanup_at = root.scheduled_cleanup_at;
     HostImpl host(*impl_, txn, std::string(ws));
     RefCounts counts;
     std::unordered_map<std::string, int64_t> moved_by_type;  // bytes trash -> active
@@ -513,34 +412,22 @@ WriteCall<RestoreOutcome> RestoreCall(Engine::Impl* impl_, const Actor& actor_in
     TRASHD_RETURN_IF_ERROR(restore_one(root, root_type, true));
     uint64_t restored = 1;
     std::vector<std::string> nested;
-    std::vector<std::string> queue{root.id};
-    ResourceRec m;
-    for (size_t i = 0; i < queue.size(); ++i) {
-      ChildIdList children(txn, ws, queue[i]);
-      for (size_t c = 0; c < children.size(); ++c) {
-        std::string_view cid = children[c];
-        if (!Impl::LoadResource(txn, cid, &m)) continue;
-        if (m.is_item()) {
-          nested.push_back(m.id);
-        } else if (m.state == ResourceState::kTrashed && m.trash_item == root.id) {
-          const ResourceType* type = impl_->TypeOf(m.type);
-          TRASHD_RETURN_IF_ERROR(restore_one(m, type, false));
-          if (impl_->types->MayHaveChildren(type)) queue.push_back(m.id);
-          ++restored;
-        }
-      }
-    }
-    for (const auto& [type, bytes] : moved_by_type) {
-      Impl::AddCounter(txn, ws, counter::TrashByType(type), -bytes);
-      Impl::AddCounter(txn, ws, counter::ActiveByType(type), bytes);
-    }
-    for (const auto& nid : nested) {
-      ResourceRec n;
-      if (!Impl::LoadResource(txn, nid, &n)) continue;
-      n.container.clear();
-      Impl::PutResource(txn, n);
-      CountSubtreeRefs(txn, ws, n.id, &counts);
-    }
+    TRASHD_RETURN_IF_ERROR(WalkSubtree(
+        txn, ws, root.id, root_type ? &root_type->Info() : nullptr,
+        [&](const auto&, ResourceRec& m, const TypeInfo** descend) -> Status {
+          if (m.is_item()) {
+            nested.push_back(m.id);
+          } else if (m.state == ResourceState::kTrashed && m.trash_item == root.id) {
+            const ResourceType* type = impl_->TypeOf(m.type);
+            TRASHD_RETURN_IF_ERROR(restore_one(m, type, false));
+            if (impl_->types->MayHaveChildren(type)) *descend = &type->Info();
+            ++restored;
+          }
+          return Status::Ok();
+        }));
+    for (auto& [type, bytes] : moved_by_type) bytes = -bytes;  // trash -> active
+    MoveTypeBytes(txn, ws, moved_by_type);
+    SetContainer(txn, ws, nested, "", &counts);
     int64_t live_again = 0;  // bytes that only the Trash held until now
     for (auto& [hash, c] : counts) {
       AssetRec a;
@@ -551,15 +438,15 @@ WriteCall<RestoreOutcome> RestoreCall(Engine::Impl* impl_, const Actor& actor_in
       if (a.holder == root.id) a.holder.clear();
       txn.Put(Table::kAssets, schema::AssetKey{ws, hash}.Encode(), a.Encode());
     }
-    Impl::AddCounter(txn, ws, counter::kTrashBytes, -live_again);
-    Impl::AddCounter(txn, ws, counter::kActiveBytes, live_again);
+    QuotaLedger::Add(txn, ws, QuotaLedger::kTrashBytes, -live_again);
+    QuotaLedger::Add(txn, ws, QuotaLedger::kActiveBytes, live_again);
     txn.Del(Table::kTrashByTime,
             schema::TrashByTimeKey{ws, deleted_at, root.id}.Encode());
     txn.Del(Table::kTrashByType,
             schema::TrashByTypeKey{ws, root.type, deleted_at, root.id}.Encode());
-    txn.Del(Table::kExpiry, schema::ExpiryKey{cleanup_at, ws, root.id}.Encode());
-    impl_->ExpiryLeft(txn, root, /*for_hold=*/false);
-    Impl::AddCounter(txn, ws, counter::kTrashItems, -1);
+    ExpiryIndex::Remove(txn, root);
+    impl_->expiry.Left(txn, root, /*for_hold=*/false);
+    QuotaLedger::Add(txn, ws, QuotaLedger::kTrashItems, -1);
     const ResourceRec& back = root;
     out.type = back.type;
     out.id = public_id;
@@ -569,7 +456,7 @@ WriteCall<RestoreOutcome> RestoreCall(Engine::Impl* impl_, const Actor& actor_in
     impl_->Audit(txn, actor, ws, "restore", back.type, back.id, back.name, restored - 1,
                  true,
                  out.renamed ? "renamed " + out.previous_slug + " -> " + out.slug : "");
-    impl_->QueueEvent(txn, ws, "restore", [&] {
+    impl_->outbox.Queue(txn, ws, "restore", [&] {
       return JsonText({{"type", back.type},
                        {"id", public_id},
                        {"internalId", back.id},

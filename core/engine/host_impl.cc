@@ -66,7 +66,7 @@ int HostImpl::CancelJobs(std::string_view resource_id, std::string_view reason) 
     j.reason = reason;
     j.updated = impl_.clock->Now();
     txn_.Put(Table::kJobs, schema::JobKey(j.id), EncodeJob(j));
-    impl_.QueueEvent(txn_, ws_, "job.cancelled", [&] {
+    impl_.outbox.Queue(txn_, ws_, "job.cancelled", [&] {
       return JsonText({{"job", j.id}, {"resource", r->id}, {"reason", reason}});
     });
     ++n;
@@ -83,7 +83,7 @@ bool HostImpl::PauseServing(std::string_view resource_id) {
   r->serving = false;
   r->serving_paused = true;
   Save(r);
-  impl_.QueueEvent(txn_, ws_, "serving.changed", [&] {
+  impl_.outbox.Queue(txn_, ws_, "serving.changed", [&] {
     return JsonText({{"id", r->id}, {"serving", false}, {"reason", "moved to trash"}});
   });
   return true;
@@ -95,7 +95,7 @@ bool HostImpl::ResumeServing(std::string_view resource_id) {
   r->serving = true;
   r->serving_paused = false;
   Save(r);
-  impl_.QueueEvent(txn_, ws_, "serving.changed", [&] {
+  impl_.outbox.Queue(txn_, ws_, "serving.changed", [&] {
     return JsonText({{"id", r->id}, {"serving", true}, {"reason", "restored"}});
   });
   return true;
@@ -106,7 +106,7 @@ void HostImpl::ReleaseAssets(std::string_view resource_id, std::string_view kind
 }
 
 void HostImpl::QueueEvent(std::string_view type, std::string_view payload) {
-  impl_.QueueEvent(txn_, ws_, type, [payload] { return std::string(payload); });
+  impl_.outbox.Queue(txn_, ws_, type, [payload] { return std::string(payload); });
 }
 
 void HostImpl::Log(LogLevel level, std::string_view message) {

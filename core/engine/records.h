@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/model.h"
+#include "engine/domain.h"
 
 namespace trashd {
 

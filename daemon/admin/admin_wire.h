@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/model.h"
+#include "engine/domain.h"
 #include "http/router.h"
 #include "trashd/status.h"
 

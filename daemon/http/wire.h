@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/model.h"  // IsoTime
+#include "engine/domain.h"  // IsoTime
 #include "http/router.h"
 #include "trashd/clock.h"
 #include "trashd/status.h"

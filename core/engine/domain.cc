@@ -1,4 +1,4 @@
-#include "engine/model.h"
+#include "engine/domain.h"
 
 namespace trashd {
 
