@@ -80,6 +80,9 @@ ServerLimits ToServerLimits(const LimitsSection& l) {
   s.max_connections = static_cast<size_t>(l.max_connections);
   s.request_timeout_ms = static_cast<int>(l.request_timeout_ms);
   s.idle_timeout_ms = static_cast<int>(l.idle_timeout_ms);
+  s.max_connections_per_address = static_cast<size_t>(l.max_connections_per_address);
+  s.min_body_bytes_per_second = static_cast<size_t>(l.min_body_bytes_per_second);
+  s.body_rate_grace_ms = static_cast<int>(l.body_rate_grace_ms);
   return s;
 }
 

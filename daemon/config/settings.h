@@ -93,10 +93,13 @@ struct LimitsSection {
   uint64_t max_body_bytes = 64ull << 20;
   uint64_t max_header_bytes = 16u << 10;
   int max_connections = 1024;
-  int64_t request_timeout_ms = 30000;  // the whole request, from first byte to last
-  int64_t idle_timeout_ms = 60000;     // a keep-alive connection with no request
-  int rate_limit_per_key = 100;        // requests per second per API key; 0: off
-  int rate_burst = 200;                // requests allowed at once above the rate
+  int max_connections_per_address = 256;     // of those, from one client IP; 0: no limit
+  int64_t request_timeout_ms = 30000;        // the whole request, from first byte to last
+  int64_t idle_timeout_ms = 60000;           // a keep-alive connection with no request
+  int64_t min_body_bytes_per_second = 1024;  // a body's least average rate; 0: off
+  int64_t body_rate_grace_ms = 10000;        // before that rate counts, from the head
+  int rate_limit_per_key = 100;              // requests per second per API key; 0: off
+  int rate_burst = 200;                      // requests allowed at once above the rate
 
   bool operator==(const LimitsSection&) const = default;
 };

@@ -331,6 +331,28 @@ Placement PlacementOf(const std::shared_ptr<const ApiContext>& loop,
   return placement;
 }
 
+// The early check of a route that takes a body and a key for the path's workspace:
+// a request whose key is missing, bad or of another workspace is refused from its
+// head with what its handler would answer (the rate limit's 429, else A1's 401, with
+// its audit entry), so an unauthenticated client cannot hold a connection by sending
+// a slow body. A key of the workspace passes without being counted or audited here:
+// its handler does both once the body is read. Anything else is the handler's to say.
+std::function<std::optional<HttpResponse>(const HttpRequest&)> EarlyCheckOf(
+    const std::shared_ptr<const ApiContext>& loop, const ApiRoute& route) {
+  if (route.body == Body::kNone || *route.needs == '\0' ||
+      !std::string_view(route.pattern).starts_with("/:ws/")) {
+    return nullptr;
+  }
+  return [loop, r = &route](const HttpRequest& request) -> std::optional<HttpResponse> {
+    auto who = loop->engine->Identify(KeyOf(request));
+    if (who.ok() && who->workspace == request.params.at("ws")) return std::nullopt;
+    if (auto refused = OverRate(*loop, *r, request)) return refused;
+    auto p = Authorize(*loop, request, "", "");
+    if (p.ok()) return std::nullopt;
+    return StatusResponse(p.status());
+  };
+}
+
 }  // namespace
 
 void AddApiRoutes(Router& router, ApiHooks hooks) {
@@ -341,6 +363,7 @@ void AddApiRoutes(Router& router, ApiHooks hooks) {
     const ApiRoute* r = &route;
     const bool write = std::holds_alternative<WriteHandler>(route.handler);
     Placement placement = PlacementOf(loop, route);
+    placement.early_check = EarlyCheckOf(loop, route);
     // A write starts on the event loop, except what its runner declines to the pool.
     auto api = placement.run_inline || write ? loop : pool;
     // The Handler serves what runs in place: inline routes, the pool's, and a test's

@@ -89,9 +89,10 @@ class BeastConnection final : public Connection,
     state_.Unregister(this);
   }
 
-  void Serve() override {
-    asio::post(executor_, [self = shared_from_this()] {
+  void Serve(std::string address) override {
+    asio::post(executor_, [self = shared_from_this(), address = std::move(address)] {
       self->holds_slot_ = true;  // Linger or Close gives it back, at worst the destructor
+      self->slot_address_ = address;
       self->ReadRequest();
     });
   }
@@ -130,10 +131,13 @@ class BeastConnection final : public Connection,
 
   // ---- timer
 
-  void ArmTimer(Milliseconds timeout) {
+  void ArmTimer(Milliseconds timeout) { ArmTimerAt(SteadyClock::now() + timeout); }
+
+  void ArmTimerAt(SteadyClock::time_point deadline) {
     timed_out_ = false;
+    too_slow_ = false;
     uint64_t generation = ++timer_generation_;
-    timer_.expires_after(timeout);
+    timer_.expires_at(deadline);
     timer_.async_wait([self = shared_from_this(), generation](error_code ec) {
       self->OnTimer(generation, ec);
     });
@@ -199,9 +203,11 @@ class BeastConnection final : public Connection,
     ReadHead();
   }
 
+  // The whole request, head and body, must arrive by request_deadline_.
   void ReadHead() {
     phase_ = Phase::kReadingHead;
-    ArmTimer(request_timeout());
+    request_deadline_ = SteadyClock::now() + request_timeout();
+    ArmTimerAt(request_deadline_);
     http::async_read_header(
         socket_, buffer_, *parser_,
         [self = shared_from_this()](error_code ec, size_t) { self->OnReadHead(ec); });
@@ -212,6 +218,8 @@ class BeastConnection final : public Connection,
     if (timed_out_) return OnRequestTimeout();
     if (ec) return OnReadError(ec);
     head_received_ = SteadyClock::now();
+    body_bytes_ = 0;
+    if (!BodyArrived() && RefusedFromHead()) return;
     auto& message = parser_->get();
     if (!parser_->is_done() && message.version() >= 11 &&
         beast::iequals(message[http::field::expect], "100-continue")) {
@@ -219,7 +227,7 @@ class BeastConnection final : public Connection,
       continue_.version(message.version());
       continue_.result(http::status::continue_);
       phase_ = Phase::kReadingBody;
-      ArmTimer(request_timeout());
+      ArmTimerAt(request_deadline_);
       http::async_write(socket_, continue_,
                         [self = shared_from_this()](error_code ec, size_t) {
                           self->OnContinueWritten(ec);
@@ -236,28 +244,74 @@ class BeastConnection final : public Connection,
     ReadBodyOrHandle();
   }
 
-  // The body may pause up to request_timeout between reads, so a large upload on a
-  // slow link is not cut off while it makes progress; its size is bounded by
-  // max_body_bytes.
+  // The body must arrive by the request's deadline and, after the grace period from
+  // the end of the head, at min_body_bytes_per_second on average: the timer is armed
+  // for whichever comes first.
   void ReadBodyOrHandle() {
     if (parser_->is_done()) return Handle();
     phase_ = Phase::kReadingBody;
-    ArmTimer(request_timeout());
-    http::async_read_some(
-        socket_, buffer_, *parser_,
-        [self = shared_from_this()](error_code ec, size_t) { self->OnReadBody(ec); });
+    SteadyClock::time_point deadline = request_deadline_;
+    bool rate_first = false;
+    if (limits().min_body_bytes_per_second > 0) {
+      auto rate_deadline =
+          head_received_ + Milliseconds(limits().body_rate_grace_ms) +
+          Milliseconds(body_bytes_ * 1000 / limits().min_body_bytes_per_second);
+      rate_first = rate_deadline < deadline;
+      if (rate_first) deadline = rate_deadline;
+    }
+    ArmTimerAt(deadline);
+    too_slow_ = rate_first;
+    http::async_read_some(socket_, buffer_, *parser_,
+                          [self = shared_from_this()](error_code ec, size_t n) {
+                            self->OnReadBody(ec, n);
+                          });
   }
 
-  void OnReadBody(error_code ec) {
+  void OnReadBody(error_code ec, size_t n) {
     if (phase_ == Phase::kClosed) return;
     if (timed_out_) return OnRequestTimeout();
     if (ec) return OnReadError(ec);
+    body_bytes_ += n;
     ReadBodyOrHandle();
+  }
+
+  // Whether the request's whole body is here already (known only for a Content-Length
+  // body): such a request is answered as a whole, by its handler.
+  bool BodyArrived() const {
+    if (parser_->is_done()) return true;
+    auto length = parser_->content_length();
+    return length && buffer_.size() >= *length;
+  }
+
+  // The route's early check (Placement::early_check) for a request whose body has not
+  // all arrived: true if it refused the request, which is then answered without
+  // reading the body, and the connection closes.
+  bool RefusedFromHead() {
+    std::optional<HttpResponse> refusal;
+    try {
+      HttpRequest request;
+      FillRequest(request);
+      ResolvedRoute resolved = config_->router->Resolve(request);
+      if (resolved.handler && resolved.placement->early_check) {
+        refusal = resolved.placement->early_check(request);
+      }
+    } catch (const std::exception&) {  // out of memory: the handler decides later
+      return false;
+    }
+    if (!refusal) return false;
+    Respond(std::move(*refusal), parser_->get().version(), /*keep_alive=*/false,
+            parser_->get().method() == http::verb::head);
+    return true;
   }
 
   void OnRequestTimeout() {
     bool started = parser_ && (parser_->got_some() || buffer_.size() > 0);
     if (!started) return Close();
+    if (too_slow_) {
+      return SendError(408, "The request body arrived slower than " +
+                                std::to_string(limits().min_body_bytes_per_second) +
+                                " bytes per second");
+    }
     SendError(408, "The request did not arrive within " +
                        std::to_string(limits().request_timeout_ms) + " ms");
   }
@@ -292,21 +346,8 @@ class BeastConnection final : public Connection,
       reply.version = message.version();
       reply.keep_alive = message.keep_alive();
       reply.head_request = message.method() == http::verb::head;
-      request->method = std::string(message.method_string());
-      request->target = std::string(message.target());
-      for (const auto& field : message) {
-        std::string name(field.name_string());
-        for (char& c : name)
-          c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        auto [it, inserted] = request->headers.emplace(std::move(name), field.value());
-        if (!inserted) {
-          it->second += ", ";
-          it->second += field.value();
-        }
-      }
+      FillRequest(*request);
       request->body = std::move(message.body());
-      request->peer = peer_;
-      request->remote_address = remote_address_;
       resolved = config_->router->Resolve(*request);
     } catch (const std::exception&) {  // out of memory building the request
       resolved = {};
@@ -351,6 +392,25 @@ class BeastConnection final : public Connection,
       state_.WorkFinished();
       Finish(reply, ErrorResponse(500, kInternalError));
     }
+  }
+
+  // The request as its head says, without its body.
+  void FillRequest(HttpRequest& request) const {
+    const auto& message = parser_->get();
+    request.method = std::string(message.method_string());
+    request.target = std::string(message.target());
+    for (const auto& field : message) {
+      std::string name(field.name_string());
+      for (char& c : name)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      auto [it, inserted] = request.headers.emplace(std::move(name), field.value());
+      if (!inserted) {
+        it->second += ", ";
+        it->second += field.value();
+      }
+    }
+    request.peer = peer_;
+    request.remote_address = remote_address_;
   }
 
   // How to answer the request being handled.
@@ -490,7 +550,7 @@ class BeastConnection final : public Connection,
   void ReleaseSlot() {
     if (!holds_slot_) return;
     holds_slot_ = false;
-    --config_->slots_used;
+    config_->ReleaseSlot(slot_address_);
   }
 
   const asio::any_io_executor executor_;  // a strand
@@ -505,16 +565,20 @@ class BeastConnection final : public Connection,
   Phase phase_ = Phase::kStarting;
   uint64_t timer_generation_ = 0;
   bool timed_out_ = false;
+  bool too_slow_ = false;  // the armed timer is the body's minimum rate
   bool first_request_ = true;
   bool stop_requested_ = false;
   bool close_after_write_ = false;
   bool holds_slot_ = false;
+  std::string slot_address_;  // whose share the slot counts against
   bool counted_open_ = true;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::empty_body> continue_;
   http::response<http::string_body> response_;
   SteadyClock::time_point head_received_;
+  SteadyClock::time_point request_deadline_;
+  size_t body_bytes_ = 0;  // of the request being read, since its head
   std::array<char, 4096> drain_;
   size_t lingered_bytes_ = 0;
 };

@@ -35,9 +35,10 @@ class Connection : public ConnectionBase {
                                           PeerCredentials peer,
                                           std::string remote_address);
 
-  // Serves requests; the connection holds one of its listener's slots until it
+  // Serves requests; the connection holds one of its listener's slots, counted
+  // against `address`'s share ("" for none, see ListenerConfig::TakeSlot), until it
   // starts closing.
-  virtual void Serve() = 0;
+  virtual void Serve(std::string address) = 0;
 
   // Answers `status` with `message` at once, without reading a request, and closes.
   virtual void Refuse(int status, std::string message) = 0;

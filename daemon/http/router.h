@@ -27,6 +27,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -97,6 +98,11 @@ struct Placement {
   // Otherwise: given to this runner when set, else run on the server's pool of
   // threads for handlers that may block (the default).
   Runner runner;
+  // Optional: called on the event loop once the head of a request whose body has not
+  // all arrived (a chunked one, or a Content-Length body still on its way) is read, with
+  // the request resolved but no body. A response refuses the request: the server answers
+  // it without reading the body and closes the connection. Must not wait, nor throw.
+  std::function<std::optional<HttpResponse>(const HttpRequest&)> early_check;
 };
 
 // A request matched to its route (Router::Resolve).

@@ -128,11 +128,13 @@ class Listener final : public ListenerBase,
     ServerState& state = *config_->state;
     PeerCredentials peer;
     std::string remote;
+    std::string address;  // whose share of the connections this one takes
     error_code ignored;
     if constexpr (std::is_same_v<Protocol, Tcp>) {
       socket.set_option(Tcp::no_delay(true), ignored);
       auto endpoint = socket.remote_endpoint(ignored);
-      remote = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+      address = endpoint.address().to_string();
+      remote = address + ":" + std::to_string(endpoint.port());
     } else {
       struct ucred cred {};
       socklen_t len = sizeof(cred);
@@ -148,11 +150,17 @@ class Listener final : public ListenerBase,
                                        peer, std::move(remote));
     state.Register(connection);
 
-    if (config_->slots_used.load() >= config_->Limits().max_connections) {
-      ++state.connections_refused;
-      connection->Refuse(503,
-                         "The server has too many open connections; try again later");
-      return;
+    switch (config_->TakeSlot(address)) {
+      case ListenerConfig::SlotRefusal::kNone:
+        break;
+      case ListenerConfig::SlotRefusal::kListenerFull:
+        ++state.connections_refused;
+        return connection->Refuse(
+            503, "The server has too many open connections; try again later");
+      case ListenerConfig::SlotRefusal::kAddressFull:
+        ++state.connections_refused;
+        return connection->Refuse(
+            503, "Too many open connections from your address; try again later");
     }
     bool allowed = true;
     if (config_->allow) {
@@ -167,11 +175,11 @@ class Listener final : public ListenerBase,
       std::string who = peer.has_creds ? "uid " + std::to_string(peer.uid) + " (gid " +
                                              std::to_string(peer.gid) + ")"
                                        : "a peer without credentials";
+      config_->ReleaseSlot(address);
       connection->Refuse(403, "This socket does not accept " + who);
       return;
     }
-    ++config_->slots_used;
-    connection->Serve();
+    connection->Serve(std::move(address));
   }
 
   asio::io_context& ioc_;
@@ -183,7 +191,8 @@ class Listener final : public ListenerBase,
 
 Status CheckLimits(const ServerLimits& limits) {
   if (limits.max_header_bytes == 0 || limits.max_connections == 0 ||
-      limits.request_timeout_ms <= 0 || limits.idle_timeout_ms <= 0) {
+      limits.request_timeout_ms <= 0 || limits.idle_timeout_ms <= 0 ||
+      limits.body_rate_grace_ms < 0) {
     return InvalidArgument(
         "HTTP limits need a positive header size, connection count and timeouts");
   }

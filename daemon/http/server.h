@@ -10,12 +10,17 @@
 //   - keep-alive and pipelining, one request at a time per connection;
 //   - limits: a body over max_body_bytes is answered 413 and headers over
 //     max_header_bytes 431, both before any more is read, then the connection closes;
-//     more than max_connections open connections on a listener get 503 at once;
-//   - timeouts: the request head must arrive within request_timeout_ms (from accept,
-//     or from the first byte after a keep-alive pause), and a body may pause at most
-//     request_timeout_ms between reads; a late request that has started is answered
-//     408, an idle one is just closed. A keep-alive connection idle for
-//     idle_timeout_ms is closed. Writing a response gets request_timeout_ms too;
+//     more than max_connections open connections on a listener, or more than
+//     max_connections_per_address from one client IP address, get 503 at once and
+//     are closed (they do not wait to be accepted);
+//   - timeouts: the whole request, head and body, must arrive within
+//     request_timeout_ms (from accept, or from the first byte after a keep-alive
+//     pause), and a body must keep min_body_bytes_per_second on average once
+//     body_rate_grace_ms have passed since its head; a late or slow request that has
+//     started is answered 408, an idle one is just closed. A keep-alive connection
+//     idle for idle_timeout_ms is closed. Writing a response gets request_timeout_ms;
+//   - a route's early check (Placement::early_check) sees a request once its head is
+//     read; a request it refuses is answered without reading its body, and closed;
 //   - malformed HTTP is answered 400 and the connection closed; `Expect:
 //     100-continue` is honoured; every response carries `Server: trashd`;
 //   - on a Unix socket, the peer's credentials (SO_PEERCRED) go to the listener's
@@ -48,8 +53,14 @@ struct ServerLimits {
   size_t max_body_bytes = 16u << 20;
   size_t max_header_bytes = 16u << 10;  // request line and headers together
   size_t max_connections = 1024;        // open at once on one listener
-  int request_timeout_ms = 30'000;
+  // Of those, open at once from one client IP address (TCP); 0: no limit of its own.
+  size_t max_connections_per_address = 256;
+  int request_timeout_ms = 30'000;  // the whole request, head and body
   int idle_timeout_ms = 60'000;
+  // After body_rate_grace_ms from the end of the head, a body must have arrived at
+  // this average rate so far; 0 turns the check off.
+  size_t min_body_bytes_per_second = 1024;
+  int body_rate_grace_ms = 10'000;
 };
 
 // A snapshot of the server's counters, for /metrics.
@@ -60,8 +71,9 @@ struct ServerStats {
   uint64_t responses_4xx = 0;
   uint64_t responses_5xx = 0;
   uint64_t connections_accepted = 0;
-  uint64_t connections_refused = 0;  // over max_connections, or refused by `allow`
-  uint64_t open_connections = 0;     // now, refused ones still closing included
+  // over max_connections or max_connections_per_address, or refused by `allow`
+  uint64_t connections_refused = 0;
+  uint64_t open_connections = 0;  // now, refused ones still closing included
 };
 
 // One line of an access log, given after each response is handed to the socket.

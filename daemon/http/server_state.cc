@@ -89,4 +89,28 @@ void ServerState::CountResponse(int status) {
   if (status_class >= 1 && status_class <= 5) ++responses_by_class[status_class - 1];
 }
 
+ListenerConfig::SlotRefusal ListenerConfig::TakeSlot(const std::string& address) {
+  ServerLimits l = Limits();
+  std::lock_guard lock(slots_mu);
+  if (slots_used.load() >= l.max_connections) return SlotRefusal::kListenerFull;
+  if (!address.empty()) {
+    size_t& held = slots_by_address[address];
+    if (l.max_connections_per_address > 0 && held >= l.max_connections_per_address) {
+      if (held == 0) slots_by_address.erase(address);
+      return SlotRefusal::kAddressFull;
+    }
+    ++held;
+  }
+  ++slots_used;
+  return SlotRefusal::kNone;
+}
+
+void ListenerConfig::ReleaseSlot(const std::string& address) {
+  std::lock_guard lock(slots_mu);
+  --slots_used;
+  if (address.empty()) return;
+  auto it = slots_by_address.find(address);
+  if (it != slots_by_address.end() && --it->second == 0) slots_by_address.erase(it);
+}
+
 }  // namespace trashd::http_internal

@@ -113,6 +113,17 @@ struct ListenerConfig {
   std::function<bool(const PeerCredentials&)> allow;
   ServerState* state = nullptr;
   std::atomic<size_t> slots_used{0};  // connections counted against max_connections
+
+  // Takes one of the listener's slots for a connection from `address` (a client's IP
+  // address; "" is counted against no address): false, taking nothing, when all
+  // max_connections are used or `address` holds max_connections_per_address already.
+  // Answers kNone when it took the slot, else why not. ReleaseSlot gives back what
+  // TakeSlot took. Both may be called from any thread.
+  enum class SlotRefusal { kNone, kListenerFull, kAddressFull };
+  SlotRefusal TakeSlot(const std::string& address);
+  void ReleaseSlot(const std::string& address);
+  std::mutex slots_mu;
+  std::unordered_map<std::string, size_t> slots_by_address;  // by slots_mu
 };
 
 }  // namespace trashd::http_internal

@@ -188,6 +188,44 @@ TEST_CASE("API errors: bad JSON 400, a missing key 401, an unknown resource 404"
   REQUIRE(unknown_type.error() == "Unknown type 'gizmo'.");
 }
 
+TEST_CASE(
+    "an upload with a missing or bad key is refused from its head, as its handler would",
+    "[api][A1]") {
+  Api api;
+  api.env.MakeWorkspace("other");
+  auto other = api.env->CreateKey(Actor::Admin(), "other", "alice", {"project:update"});
+  // The head as the server has it before the body: resolved, without a body.
+  auto early = [&](const std::string& method, const std::string& target) {
+    HttpRequest request;
+    request.method = method;
+    request.target = target;
+    request.remote_address = "127.0.0.1:40000";
+    ResolvedRoute resolved = api.router.Resolve(request);
+    REQUIRE(resolved.handler != nullptr);
+    REQUIRE(resolved.placement->early_check);
+    return resolved.placement->early_check(request);
+  };
+  REQUIRE(other.ok());
+  // No key, a bad key, and a key of another workspace.
+  const std::vector<std::string> refused_keys = {"", "?api_key=tdk_nonsense",
+                                                 "?api_key=" + other->secret};
+  for (const std::string& key : refused_keys) {
+    for (std::string target : {"/acme/cats/images/a.png", "/acme/projects"}) {
+      std::string method = target == "/acme/projects" ? "POST" : "PUT";
+      target += key;
+      INFO(method << " " << target);
+      auto refusal = early(method, target);
+      REQUIRE(refusal.has_value());
+      Reply handler = CallRoute(api.router, method, target, "{}", "127.0.0.1:40000");
+      CHECK(refusal->status == 401);
+      CHECK(handler.status == 401);
+      CHECK(json::parse(refusal->body) == handler.body);
+    }
+  }
+  // A good key passes: the body is read and the handler decides.
+  CHECK_FALSE(early("PUT", "/acme/cats/images/a.png?api_key=" + api.key).has_value());
+}
+
 TEST_CASE("the OpenAPI document lists every route once with a unique operationId",
           "[api]") {
   Api api;

@@ -22,6 +22,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -792,6 +793,135 @@ TEST_CASE("bad listen addresses and limits are refused", "[http]") {
               .code() == Code::kUnavailable);
   }
   (void)first;  // IPv6 may be off on this machine
+}
+
+// ---- slow clients: the whole request's deadline, early refusals, shares, body rate ---
+
+// Sends `piece` every `every` from another thread until stopped (or `limit` passes),
+// on its own descriptor-sharing client, so the test thread can wait for the answer.
+class Trickle {
+ public:
+  Trickle(Client& client, std::string piece, std::chrono::milliseconds every)
+      : thread_([this, &client, piece, every] {
+          auto limit = std::chrono::steady_clock::now() + 8s;
+          std::unique_lock lock(mu_);
+          while (!stop_ && std::chrono::steady_clock::now() < limit) {
+            client.Send(piece);
+            stopped_.wait_for(lock, every, [this] { return stop_; });
+          }
+        }) {}
+  ~Trickle() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    stopped_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable stopped_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+TEST_CASE("a chunked body that never ends is answered 408 once the request time is up",
+          "[http][limits]") {
+  ServerLimits limits = SmallLimits();
+  limits.request_timeout_ms = 300;
+  limits.min_body_bytes_per_second = 0;  // only the request's deadline
+  TestServer t(limits);
+  Client c = t.Connect();
+  c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
+  // A 1-byte chunk every 50 ms: never a pause as long as the timeout.
+  RawResponse r;
+  {
+    Trickle trickle(c, "1\r\nx\r\n", 50ms);
+    r = c.Read();
+  }
+  CHECK(r.status == 408);
+  CHECK(c.WaitClosed());
+}
+
+TEST_CASE("a body slower than the minimum rate is cut off", "[http][limits]") {
+  ServerLimits limits = SmallLimits();  // 10 s for the whole request
+  limits.min_body_bytes_per_second = 1000;
+  limits.body_rate_grace_ms = 100;
+  TestServer t(limits);
+  Client c = t.Connect();
+  c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n");
+  RawResponse r;
+  {
+    Trickle trickle(c, "x", 50ms);  // 20 bytes a second
+    r = c.Read();
+  }
+  CHECK(r.status == 408);
+  CHECK(r.Json().at("error").as_string().find("slower than 1000 bytes per second") !=
+        std::string::npos);
+  CHECK(c.WaitClosed());
+
+  // A body at a good rate is served.
+  Client fast = t.Connect();
+  CHECK(fast.Request("POST", "/echo", std::string(1000, 'y')).status == 200);
+}
+
+TEST_CASE("an early check refuses a request from its head, without its body",
+          "[http][limits]") {
+  Router router;
+  Placement checked;
+  checked.early_check = [](const HttpRequest& request) -> std::optional<HttpResponse> {
+    if (request.Header("authorization") == "Bearer good") return std::nullopt;
+    return ErrorResponse(401, "Invalid or missing API key.");
+  };
+  router.Add("PUT", "/:ws/images/:name", EchoAs("upload"), checked);
+  HttpServer server;
+  auto port = server.ListenTcp("127.0.0.1:0", &router, SmallLimits());
+  REQUIRE(port.ok());
+  REQUIRE(server.Start(2).ok());
+
+  // No key: answered while the body has not been sent at all.
+  Client keyless = Client::Tcp(*port);
+  keyless.Send(
+      "PUT /acme/images/a.png HTTP/1.1\r\nHost: t\r\nContent-Length: 500\r\n\r\n");
+  RawResponse refused = keyless.Read();
+  CHECK(refused.status == 401);
+  CHECK(refused.Json().at("error") == "Invalid or missing API key.");
+  CHECK(refused.Header("connection") == "close");
+  CHECK(keyless.WaitClosed());
+
+  // With the key, the body is read and the handler answers.
+  Client keyed = Client::Tcp(*port);
+  RawResponse served = keyed.Request("PUT", "/acme/images/a.png", std::string(500, 'z'),
+                                     "Authorization: Bearer good\r\n");
+  CHECK(served.status == 200);
+  CHECK(served.Json().at("body").as_string().size() == 500);
+}
+
+TEST_CASE("one client address cannot take more than its share of the connections",
+          "[http][limits]") {
+  ServerLimits limits = SmallLimits();
+  limits.max_connections = 4;
+  limits.max_connections_per_address = 2;
+  TestServer t(limits);
+  Client first = Client::Tcp(t.port, "127.0.0.1");
+  Client second = Client::Tcp(t.port, "127.0.0.1");
+  REQUIRE(first.Request("GET", "/acme").status == 200);
+  REQUIRE(second.Request("GET", "/acme").status == 200);
+
+  Client third = Client::Tcp(t.port, "127.0.0.1");
+  RawResponse refused = third.Read();
+  CHECK(refused.status == 503);
+  CHECK(third.WaitClosed());
+
+  // Another address is still served, and the first address is once one of its own
+  // connections closes.
+  Client other = Client::Tcp(t.port, "127.0.0.2");
+  REQUIRE(other.connected());
+  CHECK(other.Request("GET", "/acme").status == 200);
+  CHECK(first.Request("GET", "/acme", "", "Connection: close\r\n").status == 200);
+  CHECK(first.WaitClosed());
+  CHECK(Client::Tcp(t.port, "127.0.0.1").Request("GET", "/acme").status == 200);
 }
 
 }  // namespace

@@ -169,7 +169,8 @@ plugins:
 log: {level: debug, format: json}
 limits: {max_body_bytes: 1048576, max_header_bytes: 8192, max_connections: 64,
          request_timeout_ms: 5000, idle_timeout_ms: 10000, rate_limit_per_key: 0,
-         rate_burst: 10}
+         rate_burst: 10, max_connections_per_address: 16,
+         min_body_bytes_per_second: 4096, body_rate_grace_ms: 2000}
 webhooks:
   - url: http://runner.internal/events
 )";

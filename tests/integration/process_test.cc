@@ -442,5 +442,32 @@ TEST_CASE("the limits of the settings file hold on the API listener",
                      std::chrono::milliseconds(2500)));
 }
 
+TEST_CASE("slow and keyless clients cannot hold the API listener's connections",
+          "[integration][limits]") {
+  TempDir dir;
+  DaemonProcess d(dir.path(), WithYaml("limits:\n"
+                                       "  max_connections: 4\n"
+                                       "  max_connections_per_address: 2\n"));
+  REQUIRE(d.Start());
+  // A keyless upload is refused from its headers: its body is never sent.
+  Client keyless = d.Api();
+  keyless.Send(
+      "PUT /acme/cats/images/a.png HTTP/1.1\r\nHost: x\r\n"
+      "Content-Length: 100000\r\n\r\n");
+  RawResponse refused = keyless.Read();
+  REQUIRE(refused.status == 401);
+  REQUIRE(keyless.WaitClosed());
+
+  // One address holds at most its share; another is still served.
+  std::vector<Client> held;
+  for (int i = 0; i < 2; ++i) {
+    held.push_back(Client::Tcp(d.port(), "127.0.0.1"));
+    REQUIRE(held.back().Request("GET", "/healthz").status == 200);
+  }
+  Client extra = Client::Tcp(d.port(), "127.0.0.1");
+  REQUIRE(extra.Read().status == 503);
+  REQUIRE(Client::Tcp(d.port(), "127.0.0.2").Request("GET", "/healthz").status == 200);
+}
+
 }  // namespace
 }  // namespace trashd::testing

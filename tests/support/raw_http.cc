@@ -1,5 +1,6 @@
 #include "support/raw_http.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -24,8 +25,17 @@ std::optional<double> RawResponse::Metric(const std::string& name) const {
   return std::strtod(body.c_str() + at + name.size() + 1, nullptr);
 }
 
-Client Client::Tcp(uint16_t port) {
+Client Client::Tcp(uint16_t port) { return Tcp(port, "127.0.0.1"); }
+
+Client Client::Tcp(uint16_t port, const std::string& from) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  if (::inet_pton(AF_INET, from.c_str(), &local.sin_addr) != 1 ||
+      ::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0) {
+    ::close(fd);
+    return Client(-1);
+  }
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);

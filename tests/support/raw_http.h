@@ -27,6 +27,8 @@ struct RawResponse {
 class Client {
  public:
   static Client Tcp(uint16_t port);
+  // From the local IPv4 address `from` (say "127.0.0.2", also loopback on Linux).
+  static Client Tcp(uint16_t port, const std::string& from);
   static Client Unix(const std::string& path);
 
   Client(Client&& other) noexcept;
