@@ -9,6 +9,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "http/utf8.h"
+
 namespace trashd {
 
 namespace {
@@ -39,6 +41,9 @@ HttpResponse JsonResponse(int status, const boost::json::value& value) {
   HttpResponse response;
   response.status = status;
   response.body = boost::json::serialize(value);
+  // Boost.JSON writes strings byte for byte; text an older version stored may not be
+  // UTF-8, and every answer must be.
+  if (!IsValidUtf8(response.body)) response.body = ValidUtf8(response.body);
   return response;
 }
 
@@ -160,6 +165,15 @@ ResolvedRoute Router::Resolve(HttpRequest& request) const {
   } catch (const std::exception&) {  // only std::bad_alloc can land here
     return answer(ErrorResponse(500, "Internal server error"));
   }
+  for (const auto& [name, value] : request.query) {
+    if (!IsValidUtf8(name)) {
+      return answer(ErrorResponse(400, "A query parameter's name is not valid UTF-8"));
+    }
+    if (!IsValidUtf8(value)) {
+      return answer(
+          ErrorResponse(400, "Query parameter '" + name + "' is not valid UTF-8"));
+    }
+  }
 
   // Depth-first over the trie, literal child before parameter child, so the matches
   // come out in precedence order. The trie is only as deep as the longest pattern, so
@@ -195,6 +209,10 @@ ResolvedRoute Router::Resolve(HttpRequest& request) const {
     const Route& route = found->second;
     request.params.clear();
     for (size_t i = 0; i < route.param_names.size(); ++i) {
+      if (!IsValidUtf8(match.captured[i])) {
+        return answer(ErrorResponse(
+            400, "Path parameter '" + route.param_names[i] + "' is not valid UTF-8"));
+      }
       request.params[route.param_names[i]] = std::string(match.captured[i]);
     }
     resolved.handler = &route.handler;
