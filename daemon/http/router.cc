@@ -6,6 +6,7 @@
 #include <boost/url/url_view.hpp>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
@@ -144,18 +145,14 @@ HttpResponse Router::Invoke(const Handler& handler, HttpRequest& request) const 
   return ErrorResponse(500, "Internal server error");
 }
 
-ResolvedRoute Router::Resolve(HttpRequest& request) const {
-  ResolvedRoute resolved;
-  auto answer = [&](HttpResponse response) {
-    resolved.response = std::move(response);
-    return std::move(resolved);
-  };
+namespace {
+
+// Fills request.path and request.query and `segments` from request.target; or the
+// answer that refuses the target: not a path, or a query that is not UTF-8.
+std::optional<HttpResponse> ReadTarget(HttpRequest& request, Segments& segments) {
   auto parsed = boost::urls::parse_origin_form(request.target);
-  if (!parsed) {
-    return answer(ErrorResponse(400, "The request target is not a valid path"));
-  }
+  if (!parsed) return ErrorResponse(400, "The request target is not a valid path");
   const boost::urls::url_view& url = *parsed;
-  Segments segments;
   try {
     request.path = std::string(url.encoded_path());
     if (request.path.empty()) request.path = "/";
@@ -163,16 +160,30 @@ ResolvedRoute Router::Resolve(HttpRequest& request) const {
     request.query.clear();
     for (auto param : url.params()) request.query.emplace(param.key, param.value);
   } catch (const std::exception&) {  // only std::bad_alloc can land here
-    return answer(ErrorResponse(500, "Internal server error"));
+    return ErrorResponse(500, "Internal server error");
   }
   for (const auto& [name, value] : request.query) {
     if (!IsValidUtf8(name)) {
-      return answer(ErrorResponse(400, "A query parameter's name is not valid UTF-8"));
+      return ErrorResponse(400, "A query parameter's name is not valid UTF-8");
     }
     if (!IsValidUtf8(value)) {
-      return answer(
-          ErrorResponse(400, "Query parameter '" + name + "' is not valid UTF-8"));
+      return ErrorResponse(400, "Query parameter '" + name + "' is not valid UTF-8");
     }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+ResolvedRoute Router::Resolve(HttpRequest& request) const {
+  ResolvedRoute resolved;
+  auto answer = [&](HttpResponse response) {
+    resolved.response = std::move(response);
+    return std::move(resolved);
+  };
+  Segments segments;
+  if (std::optional<HttpResponse> refused = ReadTarget(request, segments)) {
+    return answer(std::move(*refused));
   }
 
   // Depth-first over the trie, literal child before parameter child, so the matches
