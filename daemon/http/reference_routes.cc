@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "http/api_table.h"
+#include "http/utf8.h"
 #include "http/wire.h"
 
 namespace trashd {
@@ -140,6 +141,7 @@ std::string TrashPageText(Engine& engine, const TrashPage& page) {
     body += json::serialize(json::string(page.next_cursor));
   }
   body += '}';
+  if (!IsValidUtf8(body)) body = ValidUtf8(body);  // as JsonResponse does
   return body;
 }
 

@@ -6,8 +6,11 @@
 #include <boost/url/url_view.hpp>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <set>
 #include <stdexcept>
+
+#include "http/utf8.h"
 
 namespace trashd {
 
@@ -39,6 +42,9 @@ HttpResponse JsonResponse(int status, const boost::json::value& value) {
   HttpResponse response;
   response.status = status;
   response.body = boost::json::serialize(value);
+  // Boost.JSON writes strings byte for byte; text an older version stored may not be
+  // UTF-8, and every answer must be.
+  if (!IsValidUtf8(response.body)) response.body = ValidUtf8(response.body);
   return response;
 }
 
@@ -139,18 +145,14 @@ HttpResponse Router::Invoke(const Handler& handler, HttpRequest& request) const 
   return ErrorResponse(500, "Internal server error");
 }
 
-ResolvedRoute Router::Resolve(HttpRequest& request) const {
-  ResolvedRoute resolved;
-  auto answer = [&](HttpResponse response) {
-    resolved.response = std::move(response);
-    return std::move(resolved);
-  };
+namespace {
+
+// Fills request.path and request.query and `segments` from request.target; or the
+// answer that refuses the target: not a path, or a query that is not UTF-8.
+std::optional<HttpResponse> ReadTarget(HttpRequest& request, Segments& segments) {
   auto parsed = boost::urls::parse_origin_form(request.target);
-  if (!parsed) {
-    return answer(ErrorResponse(400, "The request target is not a valid path"));
-  }
+  if (!parsed) return ErrorResponse(400, "The request target is not a valid path");
   const boost::urls::url_view& url = *parsed;
-  Segments segments;
   try {
     request.path = std::string(url.encoded_path());
     if (request.path.empty()) request.path = "/";
@@ -158,7 +160,30 @@ ResolvedRoute Router::Resolve(HttpRequest& request) const {
     request.query.clear();
     for (auto param : url.params()) request.query.emplace(param.key, param.value);
   } catch (const std::exception&) {  // only std::bad_alloc can land here
-    return answer(ErrorResponse(500, "Internal server error"));
+    return ErrorResponse(500, "Internal server error");
+  }
+  for (const auto& [name, value] : request.query) {
+    if (!IsValidUtf8(name)) {
+      return ErrorResponse(400, "A query parameter's name is not valid UTF-8");
+    }
+    if (!IsValidUtf8(value)) {
+      return ErrorResponse(400, "Query parameter '" + name + "' is not valid UTF-8");
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+ResolvedRoute Router::Resolve(HttpRequest& request) const {
+  ResolvedRoute resolved;
+  auto answer = [&](HttpResponse response) {
+    resolved.response = std::move(response);
+    return std::move(resolved);
+  };
+  Segments segments;
+  if (std::optional<HttpResponse> refused = ReadTarget(request, segments)) {
+    return answer(std::move(*refused));
   }
 
   // Depth-first over the trie, literal child before parameter child, so the matches
@@ -195,6 +220,10 @@ ResolvedRoute Router::Resolve(HttpRequest& request) const {
     const Route& route = found->second;
     request.params.clear();
     for (size_t i = 0; i < route.param_names.size(); ++i) {
+      if (!IsValidUtf8(match.captured[i])) {
+        return answer(ErrorResponse(
+            400, "Path parameter '" + route.param_names[i] + "' is not valid UTF-8"));
+      }
       request.params[route.param_names[i]] = std::string(match.captured[i]);
     }
     resolved.handler = &route.handler;

@@ -1,8 +1,9 @@
 // Router: the route table of one listener. It maps a method and a path pattern such
 // as `/:ws/trash/restore` to a Handler, and turns a request into exactly one response:
-// the handler's, or a JSON error (`{"error": "..."}`) when the target is malformed
-// (400), no pattern matches the path (404), patterns match but none for this method
-// (405, with an Allow header) or the handler throws (500).
+// the handler's, or a JSON error (`{"error": "..."}`) when the target is malformed or a
+// decoded query parameter or path parameter is not valid UTF-8 (400), no pattern matches
+// the path (404), patterns match but none for this method (405, with an Allow header) or
+// the handler throws (500).
 //
 // HttpRequest and HttpResponse are plain values with no Beast in sight, so handlers and
 // their tests need neither sockets nor Beast. The server (server.h) fills a request
@@ -70,7 +71,9 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
-// `value` serialized as the body, content type application/json.
+// `value` serialized as the body, content type application/json. The body is always
+// valid UTF-8: an ill-formed sequence in a string (text an older version stored)
+// becomes U+FFFD.
 HttpResponse JsonResponse(int status, const boost::json::value& value);
 // `{"error":"<message>"}`: the one shape of every error trashd answers.
 HttpResponse ErrorResponse(int status, std::string message);

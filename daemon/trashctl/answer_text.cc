@@ -128,7 +128,7 @@ int PrintFacts(const json::object& object, std::ostream& out) {
 // A printer for answers that only need a sentence built from them.
 Show Say(std::function<std::string(const json::object&)> sentence) {
   return [sentence = std::move(sentence)](const json::object& answer, std::ostream& out) {
-    out << sentence(answer) << '\n';
+    out << Printable(sentence(answer)) << '\n';
     return kExitOk;
   };
 }

@@ -54,7 +54,8 @@ int ShowFsck(const json::object& answer, std::ostream& out) {
   out << "fsck: " << Plural(differences.size(), "difference", "differences") << " ("
       << counted << "):\n";
   for (const json::value& d : differences) {
-    out << "  " << (d.is_string() ? std::string(d.get_string()) : json::serialize(d))
+    out << "  "
+        << Printable(d.is_string() ? std::string(d.get_string()) : json::serialize(d))
         << '\n';
   }
   return kExitError;
@@ -96,7 +97,8 @@ int ShowReload(const json::object& answer, std::ostream& out) {
   }
   out << "Reloaded the configuration:\n";
   for (const json::value& c : changes) {
-    out << "  " << (c.is_string() ? std::string(c.get_string()) : json::serialize(c))
+    out << "  "
+        << Printable(c.is_string() ? std::string(c.get_string()) : json::serialize(c))
         << '\n';
   }
   return kExitOk;

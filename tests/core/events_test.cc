@@ -255,7 +255,7 @@ std::vector<std::string> OutboxTypes(TestEnv& env) {
   return types;
 }
 
-TEST_CASE("Only the queued event types reach the outbox; the audit log gets everything",
+TEST_CASE("Only the queued event types reach the outbox, the audit log gets everything",
           "[events][outbox]") {
   TestEnv env;
   env.MakeWorkspace("acme");

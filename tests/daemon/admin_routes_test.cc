@@ -562,6 +562,33 @@ TEST_CASE("bad input answers 400 with a sentence and unknown routes 404", "[admi
   REQUIRE_STATUS(admin.Call("DELETE", "/v1/workspaces/acme"), 405);
 }
 
+TEST_CASE("text that is not UTF-8 is refused, and stored text is listed as UTF-8",
+          "[admin][utf8]") {
+  Admin admin;
+  Reply body =
+      admin.Call("POST", "/v1/workspaces", "{\"url\":\"beta\",\"name\":\"\xFF\"}");
+  REQUIRE_STATUS(body, 400);
+  CHECK_FALSE(admin.env->GetWorkspace("beta").ok());
+  Reply path = admin.Call("GET", "/v1/workspaces/%FF%FE");
+  REQUIRE_STATUS(path, 400);
+  CHECK(path.error() == "Path parameter 'ws' is not valid UTF-8");
+
+  // A name an older version stored as it came (the engine stores what it is given).
+  auto made = admin.env->CreateResource(
+      Alice(), "acme", NewResource{"project", "", "old", "old \xFF", "", "{}"});
+  REQUIRE(made.ok());
+  REQUIRE_OK(admin.env->Trash(Alice(), "acme", made->id));
+  // CallRoute parses each answer with Boost.JSON, which accepts only valid UTF-8.
+  CHECK(admin.TrashRow(made->id).at("name") == "old \xEF\xBF\xBD");
+  Reply audit = admin.Call("GET", "/v1/workspaces/acme/audit");
+  REQUIRE_STATUS(audit, 200);
+  bool listed = false;
+  for (const json::value& entry : audit.object().at("entries").as_array()) {
+    listed = listed || entry.at("targetName") == "old \xEF\xBF\xBD";
+  }
+  CHECK(listed);
+}
+
 TEST_CASE("status, sweep, plugins and reload go through the daemon's hooks", "[admin]") {
   int sweeps = 0;
   AdminHooks hooks;

@@ -194,6 +194,33 @@ TEST_CASE("workspace commands print aligned tables, --json the daemon's JSON",
   CHECK(beta_now.hold);
 }
 
+TEST_CASE("names with terminal escapes print escaped, CJK names stay aligned",
+          "[trashctl]") {
+  Daemon daemon;
+  REQUIRE(daemon.Trashctl({"workspace", "create", "evil", "--name", "evil\x1b[2J"})
+              .exit_code == 0);
+  REQUIRE(daemon
+              .Trashctl({"workspace", "create", "neko", "--name",
+                         "\xE7\x8C\xAB\xE3\x81\xAE\xE5\x86\x99\xE7\x9C\x9F"})
+              .exit_code == 0);
+  Run list = daemon.Trashctl({"workspace", "list"});
+  REQUIRE(list.exit_code == 0);
+  CHECK(list.out.find('\x1b') == std::string::npos);
+  std::istringstream lines(list.out);
+  std::string header, acme, evil, neko;
+  std::getline(lines, header);
+  std::getline(lines, acme);
+  std::getline(lines, evil);
+  std::getline(lines, neko);
+  // 猫の写真 takes 8 columns, "evil\x1b[2J" 11: RETENTION starts where the
+  // header has it in every row.
+  CHECK(evil.rfind("evil  evil\\x1b[2J     30 days", 0) == 0);
+  CHECK(neko.rfind("neko  \xE7\x8C\xAB\xE3\x81\xAE\xE5\x86\x99\xE7\x9C\x9F"
+                   "        30 days",
+                   0) == 0);
+  CHECK(header.rfind("URL   NAME            RETENTION", 0) == 0);
+}
+
 TEST_CASE("exit codes: 1 unreachable, 2 usage, 3 not found", "[trashctl]") {
   Daemon daemon;
   const std::string nowhere = daemon.dir.path() + "/nobody.sock";

@@ -240,7 +240,7 @@ TEST_CASE_METHOD(Delivering,
 }
 
 TEST_CASE_METHOD(Delivering,
-                 "Webhooks: failed attempts are retried; the event stays until delivered",
+                 "Webhooks: failed attempts are retried, the event stays until delivered",
                  "[webhooks]") {
   receiver.FailNext(3);
   TrashWorkflow(env, "acme", "one");
@@ -267,7 +267,7 @@ TEST_CASE_METHOD(Delivering,
 }
 
 TEST_CASE_METHOD(Delivering,
-                 "Webhooks: in order per workspace; a failing one holds back no other",
+                 "Webhooks: in order per workspace, a failing one holds back no other",
                  "[webhooks]") {
   env.MakeWorkspace("beta");
   receiver.FailWorkspace("beta");

@@ -95,7 +95,7 @@ TEST_CASE("a trash with a running job reaches the webhook as trash and job.cance
   REQUIRE(got.Json().at("job").at("reason").as_string() == "moved to trash");
 }
 
-TEST_CASE("with no webhook no event is kept; a hook added by SIGHUP gets what follows",
+TEST_CASE("with no webhook no event is kept, a hook added by SIGHUP gets what follows",
           "[integration][events][reload]") {
   Receiver receiver;
   TempDir dir;
