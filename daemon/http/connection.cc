@@ -308,6 +308,7 @@ class BeastConnection final : public Connection,
       request->peer = peer_;
       request->remote_address = remote_address_;
       resolved = config_->router->Resolve(*request);
+      route_ = resolved.handler ? resolved.pattern : nullptr;
     } catch (const std::exception&) {  // out of memory building the request
       resolved = {};
       resolved.response = ErrorResponse(500, kInternalError);
@@ -425,6 +426,7 @@ class BeastConnection final : public Connection,
         entry.duration = std::chrono::duration_cast<std::chrono::microseconds>(
             SteadyClock::now() - head_received_);
       }
+      if (route_) entry.route = *std::exchange(route_, nullptr);
       entry.status = status;
       entry.response_bytes = body_bytes;
       entry.remote_address = remote_address_;
@@ -515,6 +517,7 @@ class BeastConnection final : public Connection,
   http::response<http::empty_body> continue_;
   http::response<http::string_body> response_;
   SteadyClock::time_point head_received_;
+  const std::string* route_ = nullptr;  // the route being answered, for the access log
   std::array<char, 4096> drain_;
   size_t lingered_bytes_ = 0;
 };
