@@ -13,6 +13,8 @@ packages=(
   clang-format
   # packaging: cpack -G DEB (dpkg-shlibdeps, file), strings/readelf, systemd-analyze
   dpkg-dev file binutils systemd
+  # promtool (check metrics / check rules) for tests/integration/metrics_test.cc
+  prometheus
 )
 
 sudo_cmd=()

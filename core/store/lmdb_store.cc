@@ -164,15 +164,12 @@ class LmdbStore final : public Store {
     std::string_view v;
     if (txn.Get(Table::kMeta, schema::kSchemaVersionKey, &v)) {
       uint32_t found = static_cast<uint32_t>(schema::DecodeNumber(v));
-      if (found < kSchemaVersion) {
+      if (found != kSchemaVersion) {
+        const bool old = found < kSchemaVersion;
         return Internal("the store's schema version " + std::to_string(found) +
-                        " is too old for this trashd (expects " +
-                        std::to_string(kSchemaVersion) + "); no migration exists yet");
-      }
-      if (found > kSchemaVersion) {
-        return Internal("the store's schema version " + std::to_string(found) +
-                        " is too new for this trashd (expects " +
-                        std::to_string(kSchemaVersion) + "); run a newer trashd");
+                        " is too " + (old ? "old" : "new") +
+                        " for this trashd (expects " + std::to_string(kSchemaVersion) +
+                        "); " + (old ? "no migration exists yet" : "run a newer trashd"));
       }
     } else {
       txn.Put(Table::kMeta, schema::kSchemaVersionKey,
@@ -201,9 +198,8 @@ class LmdbStore final : public Store {
         request.wake.wait(lock);
         continue;
       }
-      // Nobody leads: lead the calls at the front of the queue, which queued while the
-      // previous batch committed (this one among them unless more than max_batch were
-      // ahead of it). The thread that is running leads, rather than waking another.
+      // Nobody leads: lead the front of the queue (this call too unless more than
+      // max_batch are ahead); the thread that is running leads, rather than waking one.
       LeadBatch(lock);
     }
     lock.unlock();
@@ -254,6 +250,7 @@ class LmdbStore final : public Store {
     s.writes = writes_;
     s.write_batches = write_batches_;
     s.writes_waiting = queue_.size();
+    s.commit_durations = commit_durations_;
     return s;
   }
 
@@ -289,6 +286,7 @@ class LmdbStore final : public Store {
     KeepFileAhead();
     generation_.fetch_add(1, std::memory_order_release);
     lock.lock();
+    if (commit_took_.count() > 0) commit_durations_.Add(std::exchange(commit_took_, {}));
     std::vector<WriteRequest*> owned;
     for (WriteRequest* r : batch_) {
       queue_.pop_front();  // the batch is the front of the queue
@@ -335,8 +333,8 @@ class LmdbStore final : public Store {
     lock.lock();
   }
 
-  // The writer thread: leads whenever a WriteAsync() call waits and nobody leads. At the
-  // end it runs whatever is still queued.
+  // The writer thread: leads for WriteAsync() calls nobody leads; at the end runs the
+  // rest.
   void WriterLoop() {
     std::unique_lock lock(queue_mu_);
     for (;;) {
@@ -356,8 +354,7 @@ class LmdbStore final : public Store {
                   : RunInParent(fn, parent, status, hooks);
   }
 
-  // Runs fn straight in the batch's parent; on success its OnCommit callbacks move to
-  // `hooks`.
+  // Runs fn straight in the batch's parent; on success its OnCommit hooks go to `hooks`.
   static WriteOutcome RunInParent(const std::function<Status(WriteTxn&)>& fn,
                                   LmdbTxn& parent, Status* status,
                                   std::vector<std::function<void()>>* hooks) {
@@ -397,8 +394,7 @@ class LmdbStore final : public Store {
     if (!status->ok()) return WriteOutcome::kRefused;  // `nested` aborts alone
     *status = nested.Commit();
     if (nested.map_full()) return WriteOutcome::kMapFull;
-    // LMDB may have left the parent half-merged and failed.
-    if (!status->ok()) return WriteOutcome::kStorageError;
+    if (!status->ok()) return WriteOutcome::kStorageError;  // parent half-merged, failed
     std::move(nested.on_commit().begin(), nested.on_commit().end(),
               std::back_inserter(*hooks));
     return WriteOutcome::kCommitted;
@@ -459,7 +455,9 @@ class LmdbStore final : public Store {
           return BatchEnd::kMapFull;
       }
     }
+    const auto commit_began = std::chrono::steady_clock::now();
     Status committed = parent.Commit();
+    commit_took_ = std::chrono::steady_clock::now() - commit_began;
     if (parent.map_full()) return BatchEnd::kMapFull;
     if (!committed.ok()) {
       // A refused request keeps its own status: it would have changed nothing anyway.
@@ -572,6 +570,7 @@ class LmdbStore final : public Store {
   uint64_t writes_ = 0;                  // (queue_mu_)
   uint64_t write_batches_ = 0;           // (queue_mu_)
   size_t last_batch_ = 0;                // calls in the last batch (queue_mu_)
+  DurationHistogram commit_durations_;   // (queue_mu_)
   bool gathering_ = false;               // the leader waits in TakeMore (queue_mu_)
   std::condition_variable gather_wake_;
   std::chrono::microseconds gather_gap_{0};
@@ -579,7 +578,8 @@ class LmdbStore final : public Store {
   std::shared_mutex map_mu_;
   uint64_t map_bytes_ = 0;
   int grows_ = 0;
-  // KeepFileAhead (only the leader uses these after Init).
+  // KeepFileAhead and the commit's timing (only the leader uses these after Init).
+  std::chrono::steady_clock::duration commit_took_{};  // of the batch being led
   uint64_t page_bytes_ = 4096;
   uint64_t grow_ahead_ = 0;
   int data_fd_ = -1;

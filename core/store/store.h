@@ -22,6 +22,7 @@
 // transaction across an asynchronous wait.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -142,6 +143,26 @@ struct StoreOptions {
   uint64_t grow_ahead_bytes = 1u << 20;
 };
 
+// How many durations fell at or under each of kBoundsSeconds, plus their count and
+// sum: a fixed-bucket histogram, cheap enough for a hot path (a few compares and adds;
+// the owner guards it). counts[i] counts only bucket i; the last bucket is +Inf.
+struct DurationHistogram {
+  static constexpr std::array<double, 14> kBoundsSeconds = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  std::array<uint64_t, kBoundsSeconds.size() + 1> counts{};
+  uint64_t count = 0;
+  double sum_seconds = 0;
+
+  void Add(std::chrono::steady_clock::duration d) {
+    const double s = std::chrono::duration<double>(d).count();
+    size_t i = 0;
+    while (i < kBoundsSeconds.size() && s > kBoundsSeconds[i]) ++i;
+    ++counts[i];
+    ++count;
+    sum_seconds += s;
+  }
+};
+
 struct StoreStats {
   uint64_t map_bytes = 0;
   uint64_t used_bytes = 0;
@@ -152,6 +173,7 @@ struct StoreStats {
   uint64_t writes = 0;
   uint64_t write_batches = 0;
   uint64_t writes_waiting = 0;
+  DurationHistogram commit_durations;  // each batch's durable commit (the fsync)
 };
 
 class Store {

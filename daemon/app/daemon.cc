@@ -267,7 +267,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonOptions& options) {
 
 Status Daemon::Impl::Listen() {
   const Settings s = CurrentSettings();
-  server.SetAccessLog([](const AccessLogEntry& e) {
+  server.SetAccessLog([this](const AccessLogEntry& e) {
+    request_metrics.Record(e);
     spdlog::debug("{} {} {} {} {} bytes {} us", e.remote_address, e.method, e.target,
                   e.status, e.response_bytes, e.duration.count());
   });

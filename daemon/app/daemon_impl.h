@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "app/daemon.h"
+#include "app/request_metrics.h"
 #include "app/sweep_scheduler.h"
 #include "engine/engine.h"
 #include "events/webhook_delivery.h"
@@ -49,6 +50,7 @@ struct Daemon::Impl {
   std::unique_ptr<RateLimiter> rate_limiter;
   Router api_router;
   Router admin_router;
+  RequestMetrics request_metrics;  // fed by the server's access log, so made before it
   HttpServer server;
   std::unique_ptr<SweepScheduler> scheduler;
   std::unique_ptr<EventDelivery> delivery;

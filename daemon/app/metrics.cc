@@ -1,15 +1,14 @@
 // What the daemon reports about itself: /metrics (Prometheus text) and the admin
 // socket's status.
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
 #include <chrono>
-#include <cstdio>
 #include <string>
-#include <utility>
-#include <vector>
 
 #include "app/daemon_impl.h"
+#include "app/prometheus_text.h"
 #include "http/wire.h"
 
 #ifndef TRASHD_VERSION
@@ -21,29 +20,116 @@ namespace {
 
 namespace json = boost::json;
 
-std::string Metric(const std::string& name, const std::string& help, const char* type,
-                   const std::vector<std::pair<std::string, double>>& samples) {
-  std::string out =
-      "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
-  for (const auto& [labels, value] : samples) {
-    char buf[64];
-    std::snprintf(buf, sizeof(buf), "%.17g", value);
-    out += name + labels + " " + buf + "\n";
-  }
-  return out;
+double D(uint64_t v) { return static_cast<double>(v); }
+
+void HttpMetrics(const ServerStats& st, PrometheusText& out) {
+  out.Family("trashd_http_requests_total", "HTTP responses sent, by status class.",
+             "counter");
+  out.Sample("trashd_http_requests_total", "class=\"2xx\"", D(st.responses_2xx));
+  out.Sample("trashd_http_requests_total", "class=\"3xx\"", D(st.responses_3xx));
+  out.Sample("trashd_http_requests_total", "class=\"4xx\"", D(st.responses_4xx));
+  out.Sample("trashd_http_requests_total", "class=\"5xx\"", D(st.responses_5xx));
+  out.Single("trashd_http_connections_accepted_total", "Connections accepted.", "counter",
+             D(st.connections_accepted));
+  out.Single("trashd_http_connections_refused_total",
+             "Connections refused (over the cap, or a refused admin peer).", "counter",
+             D(st.connections_refused));
+  out.Single("trashd_http_open_connections", "Connections open now.", "gauge",
+             D(st.open_connections));
 }
 
-std::string EscapeLabel(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
+void UsageMetrics(Engine& engine, PrometheusText& out) {
+  PrometheusText items;
+  out.Family("trashd_usage_bytes",
+             "Bytes a workspace stores (Q1), active and in the Trash.", "gauge");
+  items.Family("trashd_trash_items", "Items in a workspace's Trash.", "gauge");
+  for (const Workspace& ws : engine.ListWorkspaces()) {
+    auto u = engine.GetUsage(ws.slug);
+    if (!u.ok()) continue;
+    const std::string label = "workspace=\"" + LabelValue(ws.slug) + "\"";
+    out.Sample("trashd_usage_bytes", label + ",state=\"active\"", D(u->active_bytes));
+    out.Sample("trashd_usage_bytes", label + ",state=\"trash\"", D(u->trash_bytes));
+    items.Sample("trashd_trash_items", label, D(u->trash_items));
   }
-  return out;
+  out.Append(items);
+}
+
+void SweepMetrics(const SweepScheduler& scheduler, TimeMs last_started,
+                  PrometheusText& out) {
+  const SweepTotals t = scheduler.totals();
+  const SweepReport last = scheduler.last_report();
+  out.Single("trashd_sweep_runs_total", "Sweeps run by this process.", "counter",
+             D(t.runs));
+  out.Single("trashd_sweep_failures_total", "Sweeps of this process that failed.",
+             "counter", D(t.failures));
+  out.Single("trashd_sweep_purged_items_total",
+             "Items the sweeps of this process purged.", "counter", D(t.items));
+  out.Single("trashd_sweep_purged_bytes_total", "Bytes the sweeps of this process freed.",
+             "counter", D(t.bytes));
+  out.Single("trashd_sweep_held_items_total",
+             "Expired items a sweep of this process left because a hold keeps them.",
+             "counter", D(t.held));
+  out.Single("trashd_sweep_duration_seconds_total",
+             "Time the sweeps of this process took, together.", "counter", t.seconds);
+  out.Single("trashd_sweep_last_success_timestamp_seconds",
+             "When the last sweep of this process completed (Unix time; 0: none yet).",
+             "gauge", static_cast<double>(t.last_success) / 1000);
+  out.Single("trashd_sweep_last_started_seconds",
+             "When the last completed sweep started (Unix time).", "gauge",
+             static_cast<double>(last_started) / 1000);
+  out.Single("trashd_sweep_last_items", "Items the last sweep of this process purged.",
+             "gauge", D(last.items));
+  out.Single("trashd_sweep_last_duration_seconds", "How long the last sweep took.",
+             "gauge", static_cast<double>(last.duration_ms) / 1000);
+}
+
+void EventMetrics(const DeliveryStats& ds, TimeMs now, PrometheusText& out) {
+  out.Single("trashd_events_delivered_total", "Webhook deliveries answered 2xx.",
+             "counter", D(ds.delivered));
+  out.Single("trashd_events_failed_attempts_total", "Webhook attempts that failed.",
+             "counter", D(ds.failed_attempts));
+  out.Single("trashd_events_given_up_total", "Events given up after max_attempts.",
+             "counter", D(ds.given_up));
+  out.Single("trashd_events_pending", "Events read but not yet finished by every hook.",
+             "gauge", D(ds.pending));
+  const TimeMs oldest = ds.oldest_pending_time;
+  out.Single("trashd_events_oldest_pending_age_seconds",
+             "How long the oldest event not finished by every hook has waited (0: none).",
+             "gauge",
+             oldest > 0 && now > oldest ? static_cast<double>(now - oldest) / 1000 : 0);
+}
+
+void StoreMetrics(const StoreStats& ss, PrometheusText& out) {
+  out.Single("trashd_store_map_bytes", "Size of the LMDB map.", "gauge", D(ss.map_bytes));
+  out.Single("trashd_store_used_bytes", "Bytes of the LMDB map in use.", "gauge",
+             D(ss.used_bytes));
+  out.Single("trashd_store_writes_total",
+             "Writes committed or refused (engine writes and API requests run in a "
+             "batch).",
+             "counter", D(ss.writes));
+  out.Single("trashd_store_write_batches_total",
+             "Durable commits: writes_total / write_batches_total is the mean group "
+             "size.",
+             "counter", D(ss.write_batches));
+  out.Single("trashd_store_writes_waiting", "Writes queued for the next batch now.",
+             "gauge", D(ss.writes_waiting));
+  out.Single("trashd_store_map_grows_total", "Times the LMDB map has grown.", "counter",
+             static_cast<double>(ss.map_grows));
+  out.Family("trashd_store_commit_duration_seconds",
+             "How long each batch's durable commit took.", "histogram");
+  out.Histogram("trashd_store_commit_duration_seconds", "", ss.commit_durations);
+}
+
+// The file system of the data directory: what "disk nearly full" alerts on.
+void DiskMetrics(const std::string& data_dir, PrometheusText& out) {
+  struct statvfs fs {};
+  if (statvfs(data_dir.c_str(), &fs) != 0) return;
+  out.Single("trashd_data_dir_filesystem_size_bytes",
+             "Size of the file system holding data_dir.", "gauge",
+             D(fs.f_blocks) * D(fs.f_frsize));
+  out.Single("trashd_data_dir_filesystem_avail_bytes",
+             "Bytes of that file system trashd may still write.", "gauge",
+             D(fs.f_bavail) * D(fs.f_frsize));
 }
 
 }  // namespace
@@ -68,72 +154,18 @@ json::object Daemon::Impl::StatusJson() {
 }
 
 std::string Daemon::Impl::MetricsText() {
-  ServerStats st = server.Stats();
-  std::string out;
-  out += Metric("trashd_http_requests_total", "HTTP responses sent, by status class.",
-                "counter",
-                {{"{class=\"2xx\"}", static_cast<double>(st.responses_2xx)},
-                 {"{class=\"3xx\"}", static_cast<double>(st.responses_3xx)},
-                 {"{class=\"4xx\"}", static_cast<double>(st.responses_4xx)},
-                 {"{class=\"5xx\"}", static_cast<double>(st.responses_5xx)}});
-  out += Metric("trashd_http_connections_accepted_total", "Connections accepted.",
-                "counter", {{"", static_cast<double>(st.connections_accepted)}});
-  out += Metric("trashd_http_connections_refused_total",
-                "Connections refused (over the cap, or a refused admin peer).", "counter",
-                {{"", static_cast<double>(st.connections_refused)}});
-  out += Metric("trashd_http_open_connections", "Connections open now.", "gauge",
-                {{"", static_cast<double>(st.open_connections)}});
-  std::vector<std::pair<std::string, double>> usage, items;
-  for (const Workspace& ws : engine->ListWorkspaces()) {
-    auto u = engine->GetUsage(ws.slug);
-    if (!u.ok()) continue;
-    std::string label = "workspace=\"" + EscapeLabel(ws.slug) + "\"";
-    usage.emplace_back("{" + label + ",state=\"active\"}",
-                       static_cast<double>(u->active_bytes));
-    usage.emplace_back("{" + label + ",state=\"trash\"}",
-                       static_cast<double>(u->trash_bytes));
-    items.emplace_back("{" + label + "}", static_cast<double>(u->trash_items));
-  }
-  out +=
-      Metric("trashd_usage_bytes",
-             "Bytes a workspace stores (Q1), active and in the Trash.", "gauge", usage);
-  out += Metric("trashd_trash_items", "Items in a workspace's Trash.", "gauge", items);
-  SweepReport last = scheduler->last_report();
-  out += Metric("trashd_sweep_runs_total", "Sweeps run by this process.", "counter",
-                {{"", static_cast<double>(scheduler->runs())}});
-  out += Metric("trashd_sweep_last_started_seconds",
-                "When the last completed sweep started (Unix time).", "gauge",
-                {{"", static_cast<double>(engine->LastSweep()) / 1000}});
-  out += Metric("trashd_sweep_last_items", "Items the last sweep of this process purged.",
-                "gauge", {{"", static_cast<double>(last.items)}});
-  out += Metric("trashd_sweep_last_duration_seconds", "How long the last sweep took.",
-                "gauge", {{"", static_cast<double>(last.duration_ms) / 1000}});
-  DeliveryStats ds = delivery->Stats();
-  out += Metric("trashd_events_delivered_total", "Webhook deliveries answered 2xx.",
-                "counter", {{"", static_cast<double>(ds.delivered)}});
-  out += Metric("trashd_events_failed_attempts_total", "Webhook attempts that failed.",
-                "counter", {{"", static_cast<double>(ds.failed_attempts)}});
-  out += Metric("trashd_events_given_up_total", "Events given up after max_attempts.",
-                "counter", {{"", static_cast<double>(ds.given_up)}});
-  out +=
-      Metric("trashd_events_pending", "Events read but not yet finished by every hook.",
-             "gauge", {{"", static_cast<double>(ds.pending)}});
-  StoreStats ss = engine->StorageStats();
-  out += Metric("trashd_store_map_bytes", "Size of the LMDB map.", "gauge",
-                {{"", static_cast<double>(ss.map_bytes)}});
-  out += Metric("trashd_store_used_bytes", "Bytes of the LMDB map in use.", "gauge",
-                {{"", static_cast<double>(ss.used_bytes)}});
-  out += Metric("trashd_store_writes_total",
-                "Writes committed or refused (engine writes and API requests run in a "
-                "batch).",
-                "counter", {{"", static_cast<double>(ss.writes)}});
-  out += Metric("trashd_store_write_batches_total",
-                "Durable commits: writes_total / write_batches_total is the mean group "
-                "size.",
-                "counter", {{"", static_cast<double>(ss.write_batches)}});
-  out += Metric("trashd_store_writes_waiting", "Writes queued for the next batch now.",
-                "gauge", {{"", static_cast<double>(ss.writes_waiting)}});
-  return out;
+  PrometheusText out;
+  out.Family("trashd_build_info", "The running trashd's version (always 1).", "gauge");
+  out.Sample("trashd_build_info", "version=\"" + LabelValue(TRASHD_VERSION) + "\"", 1);
+  ProcessMetrics(out);
+  HttpMetrics(server.Stats(), out);
+  request_metrics.Write(out);
+  UsageMetrics(*engine, out);
+  SweepMetrics(*scheduler, engine->LastSweep(), out);
+  EventMetrics(delivery->Stats(), clock.Now(), out);
+  StoreMetrics(engine->StorageStats(), out);
+  DiskMetrics(CurrentSettings().data_dir, out);
+  return out.text();
 }
 
 }  // namespace trashd

@@ -55,9 +55,9 @@ TimeMs SweepScheduler::next_run() const {
   return next_run_;
 }
 
-uint64_t SweepScheduler::runs() const {
+SweepTotals SweepScheduler::totals() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return runs_;
+  return totals_;
 }
 
 SweepReport SweepScheduler::last_report() const {
@@ -73,10 +73,19 @@ Result<SweepReport> SweepScheduler::Run(bool dry_run, const char* why) {
   std::lock_guard<std::mutex> run_lock(run_mu_);
   size_t batch = static_cast<size_t>(settings().batch);
   Result<SweepReport> report = engine_->SweepOnce(clock_->Now(), batch, dry_run);
-  if (report.ok() && !dry_run) {
+  if (!dry_run) {
     std::lock_guard<std::mutex> lock(mu_);
-    ++runs_;
-    last_report_ = *report;
+    if (report.ok()) {
+      ++totals_.runs;
+      totals_.items += report->items;
+      totals_.bytes += report->bytes;
+      totals_.held += report->skipped_held;
+      totals_.seconds += static_cast<double>(report->duration_ms) / 1000;
+      totals_.last_success = clock_->Now();
+      last_report_ = *report;
+    } else {
+      ++totals_.failures;
+    }
   }
   if (hooks_.log) {
     if (report.ok()) {

@@ -26,6 +26,17 @@ namespace trashd {
 // The first time of day `at` (UTC) strictly after `now`.
 TimeMs NextDailyRun(TimeMs now, TimeOfDay at);
 
+// What the sweeps of this process did, for /metrics.
+struct SweepTotals {
+  uint64_t runs = 0;      // completed (not dry runs)
+  uint64_t failures = 0;  // sweeps that ended in an error
+  uint64_t items = 0;     // purged
+  uint64_t bytes = 0;
+  uint64_t held = 0;  // items a hold kept back
+  double seconds = 0;
+  TimeMs last_success = 0;  // when the last completed sweep finished; 0: none yet
+};
+
 class SweepScheduler {
  public:
   struct Hooks {
@@ -52,8 +63,8 @@ class SweepScheduler {
 
   // When the next scheduled sweep will start.
   TimeMs next_run() const;
-  uint64_t runs() const;
   SweepReport last_report() const;
+  SweepTotals totals() const;
 
  private:
   Result<SweepReport> Run(bool dry_run, const char* why);
@@ -68,7 +79,7 @@ class SweepScheduler {
   SweepSection settings_;
   bool stopping_ = false;
   TimeMs next_run_ = 0;
-  uint64_t runs_ = 0;
+  SweepTotals totals_;
   SweepReport last_report_;
 
   std::mutex run_mu_;  // held for the whole of a sweep

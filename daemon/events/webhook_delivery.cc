@@ -91,6 +91,7 @@ struct EventDelivery::Impl {
     std::string type;
     std::string body;
     size_t hooks_left = 0;  // hooks that have yet to finish with it
+    TimeMs time = 0;        // when it was queued
   };
   // One hook's events of one workspace.
   struct Lane {
@@ -144,7 +145,7 @@ struct EventDelivery::Impl {
       if (events.size() < want) break;
       buffered_full_read = buffered.size() >= options.max_buffered_events;
     }
-    pending = buffered.size();
+    CountPending();
   }
   bool buffered_full_read = false;  // the last read stopped at max_buffered_events
 
@@ -153,6 +154,7 @@ struct EventDelivery::Impl {
     Buffered& b = buffered[event.seq];
     b.id = event.id;
     b.type = event.type;
+    b.time = event.time;
     for (size_t h = 0; h < hooks.size(); ++h) {
       if (!Takes(hooks[h]->config, event.type)) continue;
       b.hooks_left++;
@@ -263,6 +265,12 @@ struct EventDelivery::Impl {
     if (--buffered.at(seq).hooks_left == 0) RequestPump();
   }
 
+  // The backlog for Stats: how many events are buffered and the oldest one's time.
+  void CountPending() {
+    pending = buffered.size();
+    oldest_pending = buffered.empty() ? 0 : buffered.begin()->second.time;
+  }
+
   // Acknowledges every event up to the first one some hook is not done with. An
   // acknowledgement is a durable write competing with the API's, so it happens at most
   // once per poll interval (or when many events are done, or at `force`): redelivery
@@ -272,7 +280,7 @@ struct EventDelivery::Impl {
       finished_up_to = buffered.begin()->first;
       buffered.erase(buffered.begin());
     }
-    pending = buffered.size();
+    CountPending();
     if (finished_up_to <= acknowledged) return;
     auto now = std::chrono::steady_clock::now();
     if (!force && now - last_ack < options.poll_interval &&
@@ -355,6 +363,7 @@ struct EventDelivery::Impl {
   std::atomic<uint64_t> failed_attempts{0};
   std::atomic<uint64_t> given_up{0};
   std::atomic<uint64_t> pending{0};
+  std::atomic<TimeMs> oldest_pending{0};
   std::atomic<uint64_t> acknowledged{0};
 };
 
@@ -398,6 +407,7 @@ DeliveryStats EventDelivery::Stats() const {
   s.failed_attempts = impl_->failed_attempts;
   s.given_up = impl_->given_up;
   s.pending = impl_->pending;
+  s.oldest_pending_time = impl_->oldest_pending;
   s.acknowledged_seq = impl_->acknowledged;
   return s;
 }

@@ -63,11 +63,12 @@ struct EventDeliveryOptions {
 
 // Counters since Start(), for /metrics. Per (event, hook) pair, but `pending`.
 struct DeliveryStats {
-  uint64_t delivered = 0;         // answered 2xx
-  uint64_t failed_attempts = 0;   // answered otherwise, or not at all
-  uint64_t given_up = 0;          // failed max_attempts times
-  uint64_t pending = 0;           // events read from the outbox, not yet acknowledged
-  uint64_t acknowledged_seq = 0;  // the outbox is acknowledged up to here
+  uint64_t delivered = 0;          // answered 2xx
+  uint64_t failed_attempts = 0;    // answered otherwise, or not at all
+  uint64_t given_up = 0;           // failed max_attempts times
+  uint64_t pending = 0;            // events read from the outbox, not yet acknowledged
+  uint64_t acknowledged_seq = 0;   // the outbox is acknowledged up to here
+  TimeMs oldest_pending_time = 0;  // when the oldest pending event was queued; 0: none
 };
 
 // The body POSTed for `event`. An event whose payload is not JSON (never queued by

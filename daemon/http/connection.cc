@@ -349,6 +349,7 @@ class BeastConnection final : public Connection,
       FillRequest(*request);
       request->body = std::move(message.body());
       resolved = config_->router->Resolve(*request);
+      route_ = resolved.handler ? resolved.pattern : nullptr;
     } catch (const std::exception&) {  // out of memory building the request
       resolved = {};
       resolved.response = ErrorResponse(500, kInternalError);
@@ -485,6 +486,7 @@ class BeastConnection final : public Connection,
         entry.duration = std::chrono::duration_cast<std::chrono::microseconds>(
             SteadyClock::now() - head_received_);
       }
+      if (route_) entry.route = *std::exchange(route_, nullptr);
       entry.status = status;
       entry.response_bytes = body_bytes;
       entry.remote_address = remote_address_;
@@ -579,6 +581,7 @@ class BeastConnection final : public Connection,
   SteadyClock::time_point head_received_;
   SteadyClock::time_point request_deadline_;
   size_t body_bytes_ = 0;  // of the request being read, since its head
+  const std::string* route_ = nullptr;  // the route being answered, for the access log
   std::array<char, 4096> drain_;
   size_t lingered_bytes_ = 0;
 };

@@ -58,6 +58,7 @@ struct Router::Route {
   Handler handler;
   std::vector<std::string> param_names;  // one per `:name` segment, in order
   Placement placement;
+  std::string pattern;  // as registered: "/:ws/trash"
 };
 
 struct Router::Node {
@@ -90,7 +91,7 @@ void Router::Add(std::string method, std::string pattern, Handler handler,
     throw std::invalid_argument("route pattern '" + pattern + "' must start with '/'");
   }
   Node* node = root_.get();
-  Route route{std::move(handler), {}, std::move(placement)};
+  Route route{std::move(handler), {}, std::move(placement), pattern};
   if (pattern != "/") {
     size_t start = 1;
     while (start <= pattern.size()) {
@@ -228,6 +229,7 @@ ResolvedRoute Router::Resolve(HttpRequest& request) const {
     }
     resolved.handler = &route.handler;
     resolved.placement = &route.placement;
+    resolved.pattern = &route.pattern;
     return resolved;
   }
 

@@ -112,6 +112,7 @@ struct Placement {
 struct ResolvedRoute {
   const Handler* handler = nullptr;  // null: `response` is the answer (400, 404, 405)
   const Placement* placement = nullptr;
+  const std::string* pattern = nullptr;  // the matched route's, as registered
   HttpResponse response;
 };
 

@@ -80,6 +80,7 @@ struct ServerStats {
 struct AccessLogEntry {
   std::string method;  // "" when the request was too malformed to have one
   std::string target;
+  std::string route;  // the matched route's pattern ("/:ws/trash"); "" when none matched
   int status = 0;
   size_t response_bytes = 0;              // body only
   std::chrono::microseconds duration{0};  // from the complete request head

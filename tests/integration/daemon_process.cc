@@ -132,4 +132,14 @@ ApiKey AddMemberKey(const DaemonProcess& daemon, const std::string& ws,
   return NewKey(daemon, ws, member, scopes);
 }
 
+RawResponse ApiCall(const DaemonProcess& daemon, const std::string& method,
+                    const std::string& target, const std::string& key,
+                    const std::string& body) {
+  Client c = daemon.Api();
+  REQUIRE(c.connected());
+  const char* join = target.find('?') == std::string::npos ? "?" : "&";
+  return c.Request(method, target + join + "api_key=" + key, body,
+                   body.empty() ? "" : "Content-Type: application/json\r\n");
+}
+
 }  // namespace trashd::testing

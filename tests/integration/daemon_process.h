@@ -92,6 +92,12 @@ ApiKey AddMemberKey(const DaemonProcess& daemon, const std::string& ws,
 // Every scope of the five built-in types.
 std::vector<std::string> AllScopes();
 
+// An API request with `key` in the query (as the reference SDK sends it); a body
+// goes as JSON.
+RawResponse ApiCall(const DaemonProcess& daemon, const std::string& method,
+                    const std::string& target, const std::string& key,
+                    const std::string& body = "");
+
 // An admin request, REQUIREd to answer 200; the JSON body.
 boost::json::value AdminCall(const DaemonProcess& daemon, const std::string& method,
                              const std::string& target, const std::string& body = "");
