@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "store/schema.h"
 #include "support/assertions.h"
 #include "support/test_env.h"
 #include "util/crypto.h"
@@ -54,6 +55,23 @@ FsckReport FsckOf(TestEnv& env) {
   FsckReport report = env->Fsck();
   for (const std::string& d : report.differences) UNSCOPED_INFO("fsck: " << d);
   return report;
+}
+
+// The value stored for a workspace's counter (0 when there is none).
+uint64_t StoredCounter(TestEnv& env, const std::string& ws, const std::string& name) {
+  auto txn = env->store().BeginRead();
+  std::string_view v;
+  if (!txn->Get(Table::kCounters, schema::CounterKey{ws, name}.Encode(), &v)) return 0;
+  return schema::DecodeNumber(v);
+}
+
+void StoreCounter(TestEnv& env, const std::string& ws, const std::string& name,
+                  uint64_t value) {
+  REQUIRE_OK(env->store().Write([&](WriteTxn& txn) {
+    txn.Put(Table::kCounters, schema::CounterKey{ws, name}.Encode(),
+            schema::EncodeNumber(value));
+    return Status::Ok();
+  }));
 }
 
 TEST_CASE("Q1: usage counts each distinct content once, active and trashed", "[quota]") {
@@ -407,6 +425,35 @@ TEST_CASE("Q4: fsck reports a blob file that went missing", "[quota]") {
   REQUIRE(std::filesystem::remove(path));
   FsckReport report = FsckOf(env);
   CHECK_FALSE(report.ok());
+}
+
+TEST_CASE("Q4: fsck names a stored counter that differs from the recount", "[quota]") {
+  TestEnv env;
+  env.MakeWorkspace("acme");
+  Resource project = env.Create("acme", "project", "", "a");
+  Resource version = env.Create("acme", "version", project.id, "");
+  Resource model = env.Create("acme", "model", project.id, "m");
+  PutOk(env, version.id, "export", std::string(10, 'e'));
+  PutOk(env, model.id, "weights", std::string(1000, 'w'));
+  REQUIRE_OK(env->Trash(Alice(), "acme", version.id));
+  RequireFsckClean(env);
+
+  // Each counter in turn is made wrong, then put back.
+  for (const std::string name :
+       {"active_bytes", "trash_bytes", "trash_items", "type_active/model",
+        "type_trash/version", "type_trash/model"}) {
+    INFO("counter " << name);
+    const uint64_t right = StoredCounter(env, "acme", name);
+    StoreCounter(env, "acme", name, right + 7);
+    FsckReport report = FsckOf(env);
+    CHECK_FALSE(report.ok());
+    const std::string expected = "counter acme/" + name + ": stored " +
+                                 std::to_string(right + 7) + ", recounted " +
+                                 std::to_string(right);
+    CHECK(report.differences == std::vector<std::string>{expected});
+    StoreCounter(env, "acme", name, right);
+    RequireFsckClean(env);
+  }
 }
 
 }  // namespace

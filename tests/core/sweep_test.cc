@@ -222,6 +222,30 @@ TEST_CASE("S2: a large sweep works in bounded batches and never purges twice",
   RequireFsckClean(env);
 }
 
+TEST_CASE("S2: the sweep purges at most `batch` items per write, however many are due",
+          "[sweep]") {
+  constexpr size_t kItems = 23;
+  for (size_t batch : {size_t{1}, size_t{5}, size_t{23}, size_t{100}}) {
+    INFO("batch " << batch);
+    TestEnv env;
+    env.MakeWorkspace("acme");
+    for (size_t i = 0; i < kItems; ++i) {
+      Resource dataset = env.Create("acme", "dataset", "", "d-" + std::to_string(i));
+      TrashOk(env, dataset.id);
+    }
+    const uint64_t writes_before = env->store().Stats().writes;
+    SweepReport report = SweepAt(env, kStart + 31 * kMsPerDay, batch);
+    const uint64_t writes = env->store().Stats().writes - writes_before;
+    CHECK(report.items == kItems);
+    const uint64_t batches = (kItems + batch - 1) / batch;
+    CHECK(report.batches == batches);
+    // One write opens the run's record, one closes it, and one per batch between.
+    CHECK(writes == batches + 2);
+    CHECK(TrashIds(env).empty());
+    RequireFsckClean(env);
+  }
+}
+
 TEST_CASE("S2: the sweep's purges are audited as the sweep", "[sweep]") {
   TestEnv env;
   env.MakeWorkspace("acme");

@@ -2,18 +2,76 @@
 // it, and the input that creating and deleting resources refuse.
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/basic_type.h"
 #include "engine/engine.h"
+#include "store/schema.h"
 #include "support/assertions.h"
 #include "support/test_env.h"
 
 namespace trashd::testing {
 namespace {
+
+// A "crate" at the top, "holders" in it and "brittle" things in either, each
+// travelling with its parent; a brittle's trash hook refuses a resource named "boom"
+// (a plugin that says no; it does not throw).
+TypeInfo CascadingInfo(const std::string& name, std::vector<std::string> parents,
+                       std::vector<std::string> children) {
+  TypeInfo info;
+  info.name = name;
+  info.parent_types = std::move(parents);
+  info.id_prefix = name.substr(0, 2);
+  info.section = name + "s";
+  info.cascade_children = std::move(children);
+  info.asset_kinds = {"file"};
+  return info;
+}
+
+class BrittleType final : public BasicType {
+ public:
+  BrittleType() : BasicType(CascadingInfo("brittle", {"crate", "holder"}, {}), {}) {}
+  Status OnTrashed(HostApi& host, const ResourceView& r, bool cascaded) const override {
+    if (r.name == "boom") return Internal("brittle resource refuses to go");
+    return BasicType::OnTrashed(host, r, cascaded);
+  }
+};
+
+TestEnvOptions WithBrittle() {
+  TestEnvOptions o;
+  o.extra_types = [](TypeRegistry& types) {
+    Status s = types.Register(std::make_shared<BasicType>(
+        CascadingInfo("crate", {"workspace"}, {"holder", "brittle"}), BasicBehaviour{}));
+    if (s.ok()) {
+      s = types.Register(std::make_shared<BasicType>(
+          CascadingInfo("holder", {"crate"}, {"brittle"}), BasicBehaviour{}));
+    }
+    if (!s.ok()) return s;
+    return types.Register(std::make_shared<BrittleType>());
+  };
+  return o;
+}
+
+// Every row of every table of the store, table by table.
+using StoreRows = std::vector<std::map<std::string, std::string>>;
+StoreRows AllRows(TestEnv& env) {
+  StoreRows rows(static_cast<size_t>(Table::kCount));
+  auto txn = env->store().BeginRead();
+  for (size_t t = 0; t < rows.size(); ++t) {
+    txn->ScanPrefix(static_cast<Table>(t), "",
+                    [&](std::string_view k, std::string_view v) {
+                      rows[t].emplace(k, v);
+                      return true;
+                    });
+  }
+  return rows;
+}
 
 std::vector<TrashItem> TrashList(TestEnv& env, const std::string& ws = "acme",
                                  const std::string& type = "") {
@@ -130,6 +188,58 @@ TEST_CASE("T1: deleting a project trashes its versions and models in one transac
   // Nothing outside the subtree moved.
   CHECK(Visible(env, other.id));
   CHECK(Visible(env, other_version.id));
+  RequireFsckClean(env);
+}
+
+TEST_CASE("T1: a cascaded child's failing trash hook refuses the whole delete",
+          "[trash]") {
+  TestEnv env(WithBrittle());
+  env.MakeWorkspace("acme");
+  Resource crate = env.Create("acme", "crate", "", "box");
+  Resource fine = env.Create("acme", "brittle", crate.id, "fine");
+  Resource mid = env.Create("acme", "holder", crate.id, "mid");
+  Resource boom = env.Create("acme", "brittle", mid.id, "boom");
+  Resource after_boom = env.Create("acme", "brittle", mid.id, "zz");
+  REQUIRE_OK(env->PutAsset(Alice(), "acme", fine.id, "file", std::string(10, 'f')));
+  REQUIRE_OK(env->PutAsset(Alice(), "acme", mid.id, "file", std::string(30, 'm')));
+  REQUIRE_OK(env->PutAsset(Alice(), "acme", boom.id, "file", std::string(20, 'b')));
+  StoreRows before = AllRows(env);
+  const size_t audit_before = env->Audit("acme", 0, 1000).size();
+
+  auto refused = env->Trash(Alice(), "acme", crate.id);
+  REQUIRE_CODE(refused, Code::kInternal);
+  CHECK(refused.status().message().find("brittle resource refuses to go") !=
+        std::string::npos);
+
+  // Nothing changed: every record, index, counter, job and queued event is as it was;
+  // the audit log gained the refusal only.
+  StoreRows after = AllRows(env);
+  for (StoreRows* rows : {&before, &after})  // the audit log's own sequence
+    (*rows)[static_cast<size_t>(Table::kMeta)].erase(std::string(schema::kAuditSeqKey));
+  for (size_t t = 0; t < before.size(); ++t) {
+    if (static_cast<Table>(t) == Table::kAudit) continue;
+    INFO("table " << TableName(static_cast<Table>(t)));
+    CHECK(after[t] == before[t]);
+  }
+  auto audit = env->Audit("acme", 0, 1000);
+  REQUIRE(audit.size() == audit_before + 1);
+  REQUIRE(after[static_cast<size_t>(Table::kAudit)].size() ==
+          before[static_cast<size_t>(Table::kAudit)].size() + 1);
+  for (const AuditEntry& e : audit) {
+    UNSCOPED_INFO("audit: " << e.action << " " << e.type << " " << e.target_id << " ok "
+                            << e.ok << " " << e.detail);
+  }
+  bool refusal_found = false;
+  for (const AuditEntry& e : audit) {
+    if (e.target_id == crate.public_id || e.target_id == crate.id)
+      refusal_found = refusal_found || (!e.ok && e.action == "trash");
+  }
+  CHECK(refusal_found);
+  for (const Resource& r : {crate, fine, mid, boom, after_boom}) {
+    INFO(r.type << " " << r.id);
+    CHECK(Visible(env, r.id));
+  }
+  CHECK(TrashList(env).empty());
   RequireFsckClean(env);
 }
 

@@ -31,6 +31,7 @@
 
 #include "http/router.h"
 #include "http/server.h"
+#include "support/eventually.h"
 #include "support/raw_http.h"
 
 namespace trashd {
@@ -40,6 +41,7 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 
 using testing::Client;
+using testing::Eventually;
 using testing::RawResponse;
 
 // ---- a server with a few routes -------------------------------------------------------
@@ -559,9 +561,11 @@ TEST_CASE("a stale socket file is replaced, any other file is not", "[http][unix
 TEST_CASE("Stop lets an in-flight request finish", "[http][stop]") {
   Router router;
   std::promise<void> handler_started;
-  router.Add("GET", "/slow", [&](HttpRequest&) {
+  std::promise<void> stop_begun;
+  std::shared_future<void> stopping = stop_begun.get_future().share();
+  router.Add("GET", "/slow", [&, stopping](HttpRequest&) {
     handler_started.set_value();
-    std::this_thread::sleep_for(200ms);
+    stopping.wait();  // still running when Stop begins
     return JsonResponse(200, json::object{{"slow", true}});
   });
   router.Add("GET", "/fast", EchoAs("fast"));
@@ -577,6 +581,9 @@ TEST_CASE("Stop lets an in-flight request finish", "[http][stop]") {
   handler_started.get_future().wait();
 
   std::thread stopper([&] { server->Stop(2s); });
+  // Stop has begun once the listener no longer accepts; only then may /slow answer.
+  CHECK(Eventually([&] { return !Client::Tcp(*port).connected(); }));
+  stop_begun.set_value();
   RawResponse r = busy.Read();
   stopper.join();
   CHECK(r.status == 200);
@@ -721,11 +728,13 @@ TEST_CASE("Stop waits for a handler a runner holds, and its answer is not lost",
     server->Stop(50ms);
     stopped = true;
   });
-  // Well past the drain and the force-close grace: Stop still waits, because the
-  // runner has not answered. (It would be a use-after-free for the runner to call
-  // back into a server that had returned from Stop.)
-  std::this_thread::sleep_for(1500ms);
-  CHECK(!stopped);
+  // Past the drain (the connection is force-closed) and the force-close grace (no
+  // connection is left): Stop still waits, because the runner has not answered. (It
+  // would be a use-after-free for the runner to call back into a server that had
+  // returned from Stop.)
+  CHECK(c.WaitClosed());
+  CHECK(Eventually([&] { return server->Stats().open_connections == 0; }));
+  CHECK_FALSE(Eventually([&] { return stopped.load(); }, 500ms));
   answer(work());
   stopper.join();
   CHECK(stopped);

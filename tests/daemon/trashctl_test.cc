@@ -291,6 +291,7 @@ TEST_CASE("purge refuses without the exact --confirm before contacting the daemo
   CHECK_FALSE(daemon.InTrash(project.id));
 
   Run fsck = daemon.Trashctl({"fsck"});
+  INFO(fsck.out << fsck.err);
   CHECK(fsck.exit_code == 0);
   CHECK(Contains(fsck.out, "fsck: no differences"));
 }

@@ -297,6 +297,7 @@ TEST_CASE("every acknowledged write survives kill -9",
   json::value trash = AdminCall(again, "GET", "/v1/workspaces/acme/trash");
   REQUIRE(trash.at("items").as_array().size() == deleted.size());
   json::value fsck = AdminCall(again, "GET", "/v1/fsck");
+  INFO(json::serialize(fsck));
   REQUIRE(fsck.at("ok").as_bool());
 }
 

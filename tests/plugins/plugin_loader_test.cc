@@ -157,9 +157,7 @@ TEST_CASE("Plugins: a hook that throws fails that operation only, with nothing c
   CHECK(trash->items.empty());
   CHECK(env->PendingEvents(0, 1000).size() == before_events);
   CHECK(env->GetUsage("acme")->trash_bytes == before_usage->trash_bytes);
-  auto fsck = env->Fsck();
-  for (const auto& d : fsck.differences) INFO(d);
-  REQUIRE(fsck.ok());
+  RequireFsckClean(env);
 
   // The next operation works.
   REQUIRE_OK(env->Trash(Alice(), "acme", fine.id));

@@ -73,9 +73,7 @@ TEST_CASE("Third-party notebook plugin: delete, list, restore, purge and sweep",
   REQUIRE_OK(swept);
   CHECK(swept->items == 1);
   CHECK(env->GetUsage("acme")->total() == 0);
-  auto fsck = env->Fsck();
-  for (const auto& d : fsck.differences) INFO(d);
-  REQUIRE(fsck.ok());
+  RequireFsckClean(env);
 }
 
 }  // namespace trashd::testing

@@ -68,9 +68,11 @@ Client::~Client() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-Client::Client(int fd) : fd_(fd) {
+Client::Client(int fd) : fd_(fd) { SetReadTimeout(5); }
+
+void Client::SetReadTimeout(int seconds) {
   if (fd_ < 0) return;
-  timeval timeout{5, 0};
+  timeval timeout{seconds, 0};
   ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
 }
 

@@ -35,9 +35,11 @@ class Client {
   ~Client();
 
   bool connected() const { return fd_ >= 0; }
+  // How long a read waits in silence before giving up (5 s unless set).
+  void SetReadTimeout(int seconds);
 
   void Send(std::string_view data);
-  // Reads one response (a 1xx interim one included). Gives up after `timeout_s` of
+  // Reads one response (a 1xx interim one included). Gives up after the read timeout of
   // silence.
   RawResponse Read();
   RawResponse Request(const std::string& method, const std::string& target,
