@@ -172,6 +172,10 @@ struct Engine::Impl {
   // Finishes removals a crash interrupted (the durable unlink list).
   void RecoverUnlinks();
   bool Releases(const ResourceRec& r, std::string_view kind) const;
+
+  // ---- fsck (engine_fsck.cc) ----
+  // One run of Engine::Fsck: what it read and recounted, one check per table.
+  class FsckRun;
 };
 
 }  // namespace trashd

@@ -446,6 +446,51 @@ Result<PurgeOutcome> Engine::EmptyTrash(const Actor& actor, std::string_view ws)
 
 // ---- sweep ------------------------------------------------------------------------
 
+namespace {
+
+// What a sweep at `now` would purge, changing nothing.
+void DryRunSweep(Engine::Impl& impl, TimeMs now, SweepReport* report) {
+  auto txn = impl.store->BeginRead();
+  auto c = txn->OpenCursor(Table::kExpiry);
+  for (c->Seek(""); c->Valid(); c->Next()) {
+    schema::ExpiryKey due;
+    ResourceRec r;
+    if (!schema::ExpiryKey::Decode(c->key(), &due)) continue;
+    if (due.cleanup_at > now) break;  // nothing unexpired is read (S2)
+    if (!Engine::Impl::LoadResource(*txn, due.id, &r) || !r.is_item()) continue;
+    if (Engine::Impl::KeptByHold(*txn, r)) {
+      report->skipped_held++;
+      continue;
+    }
+    report->would_purge.push_back(impl.MakeTrashItem(*txn, r));
+    report->items++;
+    report->bytes += r.size;
+  }
+}
+
+// Reads up to `batch` items due at `now` after the expiry key `after` into *due, as
+// (ws, id); returns the last expiry key read.
+std::string ReadDue(Engine::Impl& impl, const std::string& after, TimeMs now,
+                    size_t batch, std::vector<std::pair<std::string, std::string>>* due) {
+  std::string last;
+  auto txn = impl.store->BeginRead();
+  auto c = txn->OpenCursor(Table::kExpiry);
+  c->Seek(after);
+  if (!after.empty() && c->Valid() && c->key() == after) c->Next();
+  for (; c->Valid() && due->size() < batch; c->Next()) {
+    schema::ExpiryKey entry;
+    if (schema::ExpiryKey::Decode(c->key(), &entry)) {
+      // Stop at the first key not yet due: nothing unexpired is read (S2).
+      if (entry.cleanup_at > now) break;
+      due->emplace_back(entry.ws, entry.id);
+    }
+    last.assign(c->key());
+  }
+  return last;
+}
+
+}  // namespace
+
 Result<SweepReport> Engine::SweepOnce(TimeMs now, size_t batch, bool dry_run) {
   if (batch == 0) batch = 1000;
   SweepReport report;
@@ -454,22 +499,7 @@ Result<SweepReport> Engine::SweepOnce(TimeMs now, size_t batch, bool dry_run) {
   int64_t began = SteadyMs();
   Actor sweep = Actor::Sweep();
   if (dry_run) {
-    auto txn = impl_->store->BeginRead();
-    auto c = txn->OpenCursor(Table::kExpiry);
-    for (c->Seek(""); c->Valid(); c->Next()) {
-      schema::ExpiryKey due;
-      ResourceRec r;
-      if (!schema::ExpiryKey::Decode(c->key(), &due)) continue;
-      if (due.cleanup_at > now) break;  // nothing unexpired is read (S2)
-      if (!Impl::LoadResource(*txn, due.id, &r) || !r.is_item()) continue;
-      if (Impl::KeptByHold(*txn, r)) {
-        report.skipped_held++;
-        continue;
-      }
-      report.would_purge.push_back(impl_->MakeTrashItem(*txn, r));
-      report.items++;
-      report.bytes += r.size;
-    }
+    DryRunSweep(*impl_, now, &report);
     report.duration_ms = SteadyMs() - began;
     return report;
   }
@@ -488,22 +518,7 @@ Result<SweepReport> Engine::SweepOnce(TimeMs now, size_t batch, bool dry_run) {
   std::string after;  // the last expiry key handled
   while (true) {
     std::vector<std::pair<std::string, std::string>> due;
-    std::string last;
-    {
-      auto txn = impl_->store->BeginRead();
-      auto c = txn->OpenCursor(Table::kExpiry);
-      c->Seek(after);
-      if (!after.empty() && c->Valid() && c->key() == after) c->Next();
-      for (; c->Valid() && due.size() < batch; c->Next()) {
-        schema::ExpiryKey entry;
-        if (schema::ExpiryKey::Decode(c->key(), &entry)) {
-          // Stop at the first key not yet due: nothing unexpired is read (S2).
-          if (entry.cleanup_at > now) break;
-          due.emplace_back(entry.ws, entry.id);
-        }
-        last.assign(c->key());
-      }
-    }
+    std::string last = ReadDue(*impl_, after, now, batch, &due);
     if (due.empty()) break;
     after = last;
     BatchResult r = PurgeItems(*impl_, sweep, due, [now](const ResourceRec& item) {

@@ -1,7 +1,5 @@
 #include "engine/records.h"
 
-#include <cstring>
-
 #include "util/record.h"
 
 namespace trashd {
@@ -11,47 +9,15 @@ std::string ResourceRec::Encode() const {
   return std::string(EncodeTo(&buf));
 }
 
-namespace {
-// Writes the same encoding as RecordWriter straight into a buffer sized once: the
-// cascade encodes a record per descendant, and per-field appends showed in profiles.
-class FlatWriter {
- public:
-  explicit FlatWriter(char* p) : p_(p) {}
-  FlatWriter& U(uint64_t v) {
-    while (v >= 0x80) {
-      *p_++ = static_cast<char>((v & 0x7f) | 0x80);
-      v >>= 7;
-    }
-    *p_++ = static_cast<char>(v);
-    return *this;
-  }
-  FlatWriter& I(int64_t v) { return U(static_cast<uint64_t>(v)); }
-  FlatWriter& B(bool v) {
-    *p_++ = v ? 1 : 0;
-    return *this;
-  }
-  FlatWriter& S(const std::string& s) {
-    U(s.size());
-    std::memcpy(p_, s.data(), s.size());
-    p_ += s.size();
-    return *this;
-  }
-  char* end() const { return p_; }
-
- private:
-  char* p_;
-};
-}  // namespace
-
 std::string_view ResourceRec::EncodeTo(RecordBuffer* buf) const {
-  constexpr size_t kVarint = 10;
-  size_t bound = 1 + 24 * kVarint + id.size() + type.size() + ws.size() +
-                 parent_id.size() + scope_id.size() + slug.size() + name.size() +
-                 owner.size() + attributes.size() + trash_item.size() +
-                 deleted_by.size() + container.size();
-  char* start = buf->Reserve(bound);
-  *start = 1;  // record version
-  FlatWriter w(start + 1);
+  constexpr size_t kVarint = RecordWriter::kMaxVarint;
+  // Room for the whole record at once: the fields below then never grow the buffer.
+  size_t bound = 24 * kVarint + id.size() + type.size() + ws.size() + parent_id.size() +
+                 scope_id.size() + slug.size() + name.size() + owner.size() +
+                 attributes.size() + trash_item.size() + deleted_by.size() +
+                 container.size();
+  RecordWriter w(buf);
+  w.Reserve(bound);
   w.S(id).S(type).S(ws).S(parent_id).S(scope_id).S(slug).S(name).S(owner).S(attributes);
   w.I(created).I(updated).U(static_cast<uint64_t>(state)).B(serving).B(serving_paused);
   w.B(slug_released).U(own_bytes).U(asset_refs).U(open_jobs).U(next_child_seq);
@@ -60,7 +26,7 @@ std::string_view ResourceRec::EncodeTo(RecordBuffer* buf) const {
     w.I(deleted_at).I(scheduled_cleanup_at).S(deleted_by).S(container);
     w.B(cleanup_delete_images).B(hold).U(cascaded).U(size);
   }
-  return std::string_view(start, static_cast<size_t>(w.end() - start));
+  return w.view();
 }
 
 bool ResourceRec::Decode(std::string_view data, ResourceRec* r) {

@@ -2,30 +2,13 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 
 #include "engine/domain.h"
+#include "util/record.h"
 
 namespace trashd {
-
-// A reusable byte buffer that grows without zero-filling: a cascade encodes one record
-// per descendant.
-class RecordBuffer {
- public:
-  char* Reserve(size_t n) {
-    if (n > capacity_) {
-      data_.reset(new char[n]);
-      capacity_ = n;
-    }
-    return data_.get();
-  }
-
- private:
-  std::unique_ptr<char[]> data_;
-  size_t capacity_ = 0;
-};
 
 // A resource as stored. Trash fields are meaningful only while state is kTrashed;
 // item fields (deleted_at ... size) only on the item itself (trash_item == id).

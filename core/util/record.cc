@@ -1,6 +1,19 @@
 #include "util/record.h"
 
+#include <utility>
+
 namespace trashd {
+
+char* RecordBuffer::Grow(size_t n, size_t keep) {
+  if (n <= capacity_) return data_.get();
+  size_t capacity = capacity_ < 64 ? 64 : capacity_;
+  while (capacity < n) capacity *= 2;
+  std::unique_ptr<char[]> grown(new char[capacity]);
+  if (keep > 0) std::memcpy(grown.get(), data_.get(), keep);
+  data_ = std::move(grown);
+  capacity_ = capacity;
+  return data_.get();
+}
 
 RecordWriter& RecordWriter::List(const std::vector<std::string>& items) {
   U(items.size());

@@ -1,53 +1,88 @@
 // A compact binary encoding for store records: varint integers and length-prefixed
 // strings, read back in the order written. Each record starts with a version byte so
-// a later schema can read older records.
+// a later schema can read older records. This is the one encoder of the on-disk
+// records. A writer and its buffer belong to one thread at a time.
 #pragma once
 
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace trashd {
 
+// A reusable byte buffer that grows without zero-filling: a cascade encodes one record
+// per descendant into the same buffer, so a long walk allocates at most a few times.
+class RecordBuffer {
+ public:
+  char* data() const { return data_.get(); }
+  size_t capacity() const { return capacity_; }
+  // Makes room for at least n bytes, keeping the first `keep` bytes.
+  char* Grow(size_t n, size_t keep);
+
+ private:
+  std::unique_ptr<char[]> data_;
+  size_t capacity_ = 0;
+};
+
+// Writes one record. With a caller's RecordBuffer the record lives in that buffer
+// (view() stays valid until the buffer is written again); otherwise in the writer.
 class RecordWriter {
  public:
-  explicit RecordWriter(uint8_t version = 1) : out_(&own_) { Start(version); }
-  // Writes into *reuse (cleared first), keeping its capacity: for hot loops.
-  explicit RecordWriter(std::string* reuse, uint8_t version = 1) : out_(reuse) {
-    Start(version);
+  explicit RecordWriter(uint8_t version = 1) : RecordWriter(&own_, version) {}
+  // Writes into *reuse from its start, keeping its capacity: for hot loops.
+  explicit RecordWriter(RecordBuffer* reuse, uint8_t version = 1) : buf_(reuse) {
+    Room(1)[0] = static_cast<char>(version);
+    len_ = 1;
+  }
+  RecordWriter(const RecordWriter&) = delete;
+  RecordWriter& operator=(const RecordWriter&) = delete;
+
+  // Makes room for n more bytes at once, so the fields that follow do not grow it.
+  RecordWriter& Reserve(size_t n) {
+    Room(n);
+    return *this;
   }
   RecordWriter& U(uint64_t v) {
-    char tmp[10];
-    int n = 0;
+    char* p = Room(kMaxVarint);
+    char* start = p;
     while (v >= 0x80) {
-      tmp[n++] = static_cast<char>((v & 0x7f) | 0x80);
+      *p++ = static_cast<char>((v & 0x7f) | 0x80);
       v >>= 7;
     }
-    tmp[n++] = static_cast<char>(v);
-    out_->append(tmp, static_cast<size_t>(n));
+    *p++ = static_cast<char>(v);
+    len_ += static_cast<size_t>(p - start);
     return *this;
   }
   RecordWriter& I(int64_t v) { return U(static_cast<uint64_t>(v)); }
   RecordWriter& B(bool v) {
-    out_->push_back(v ? 1 : 0);
+    Room(1)[0] = v ? 1 : 0;
+    ++len_;
     return *this;
   }
   RecordWriter& S(std::string_view s) {
     U(s.size());
-    out_->append(s.data(), s.size());
+    if (!s.empty()) std::memcpy(Room(s.size()), s.data(), s.size());
+    len_ += s.size();
     return *this;
   }
   RecordWriter& List(const std::vector<std::string>& items);
-  const std::string& str() const { return *out_; }
+  std::string_view view() const { return {buf_->data(), len_}; }
+  std::string str() const { return std::string(view()); }
+
+  static constexpr size_t kMaxVarint = 10;
 
  private:
-  void Start(uint8_t version) {
-    out_->clear();
-    out_->push_back(static_cast<char>(version));
+  // Where the next n bytes go, growing the buffer if they do not fit.
+  char* Room(size_t n) {
+    if (len_ + n > buf_->capacity()) buf_->Grow(len_ + n, len_);
+    return buf_->data() + len_;
   }
-  std::string own_;
-  std::string* out_;
+  RecordBuffer own_;
+  RecordBuffer* buf_;
+  size_t len_ = 0;
 };
 
 // Reads what RecordWriter wrote. A short or corrupt record sets ok() to false and
