@@ -11,8 +11,9 @@ packages=(
   catch2 libsystemd-dev libcli11-dev
   # the house format, checked by scripts/test.sh
   clang-format
-  # packaging: cpack -G DEB (dpkg-shlibdeps, file), strings/readelf, systemd-analyze
-  dpkg-dev file binutils systemd
+  # packaging: cpack -G DEB (dpkg-shlibdeps, dpkg-buildflags, file), strings/readelf,
+  # systemd-analyze, lintian, hardening-check (devscripts), man (lintian's man page check)
+  dpkg-dev file binutils systemd lintian devscripts man-db
   # promtool (check metrics / check rules) for tests/integration/metrics_test.cc
   prometheus
 )
