@@ -580,7 +580,7 @@ class BeastConnection final : public Connection,
   http::response<http::string_body> response_;
   SteadyClock::time_point head_received_;
   SteadyClock::time_point request_deadline_;
-  size_t body_bytes_ = 0;  // of the request being read, since its head
+  size_t body_bytes_ = 0;               // of the request being read, since its head
   const std::string* route_ = nullptr;  // the route being answered, for the access log
   std::array<char, 4096> drain_;
   size_t lingered_bytes_ = 0;
