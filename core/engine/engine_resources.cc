@@ -81,6 +81,57 @@ bool References(ReadTxn& txn, const ResourceRec& r, const TypeInfo& info,
 
 namespace {
 
+// The parent of a new resource: an active resource of an allowed type, or the
+// workspace.
+Status PlaceUnderParent(WriteTxn& txn, const NewResource& spec, const TypeInfo& info,
+                        ResourceRec* rec, ResourceRec* parent) {
+  if (spec.parent_id.empty()) {
+    if (HasParentType(info, "workspace")) return Status::Ok();
+    return InvalidArgument(Article(spec.type) + " needs a parent (" +
+                           info.parent_types.front() + ")");
+  }
+  Status p = LoadActive(txn, rec->ws, spec.parent_id, parent);
+  if (!p.ok()) return NotFound("parent " + spec.parent_id + " not found");
+  if (!HasParentType(info, parent->type)) {
+    return InvalidArgument(Article(spec.type) + " cannot be created under " +
+                           Article(parent->type));
+  }
+  rec->parent_id = parent->id;
+  return Status::Ok();
+}
+
+// A new resource's id, slug, name and the scope its slug is unique in: the nearest
+// ancestor of the type's declared scope type, else the parent.
+Status NameAndScope(WriteTxn& txn, const NewResource& spec, const TypeInfo& info,
+                    TimeMs now, ResourceRec* parent, ResourceRec* rec) {
+  if (info.id_form == IdForm::kNumberedPerParent) {
+    if (rec->parent_id.empty()) return Internal("numbered types need a parent");
+    uint64_t n = parent->next_child_seq++;
+    parent->updated = now;
+    Impl::PutResource(txn, *parent);
+    rec->id = parent->id + "." + std::to_string(n);
+    rec->slug = std::to_string(n);
+  } else {
+    rec->id = NewOpaqueId(info.id_prefix, now);
+    rec->slug = spec.slug.empty() ? SlugFromName(spec.name, spec.type) : spec.slug;
+    if (!ValidSlug(rec->slug)) {
+      return InvalidArgument("url \"" + rec->slug +
+                             "\" must be 1-100 characters of a-z, 0-9, '-', '_' and '.', "
+                             "starting with a letter or digit");
+    }
+  }
+  rec->name = spec.name.empty() ? rec->slug : spec.name;
+  rec->scope_id = rec->parent_id;
+  if (!info.slug_scope_type.empty() && !rec->parent_id.empty()) {
+    ResourceRec cur = *parent;
+    while (cur.type != info.slug_scope_type && !cur.parent_id.empty()) {
+      if (!Impl::LoadResource(txn, cur.parent_id, &cur)) break;
+    }
+    if (cur.type == info.slug_scope_type) rec->scope_id = cur.id;
+  }
+  return Status::Ok();
+}
+
 // Creates a resource under its parent (or the workspace).
 WriteCall<Resource> CreateCall(Engine::Impl* impl_, const Actor& actor_in,
                                std::string_view ws_in, const NewResource& spec_in) {
@@ -103,7 +154,6 @@ WriteCall<Resource> CreateCall(Engine::Impl* impl_, const Actor& actor_in,
     if (!Impl::LoadWorkspace(txn, ws, &w))
       return NotFound("no workspace " + std::string(ws));
     TimeMs now = impl_->clock->Now();
-    rec = ResourceRec{};
     rec.type = spec.type;
     rec.ws = ws;
     rec.created = rec.updated = now;
@@ -114,50 +164,9 @@ WriteCall<Resource> CreateCall(Engine::Impl* impl_, const Actor& actor_in,
       return InvalidArgument("owner " + rec.owner + " is not a member of " +
                              std::string(ws));
     }
-    // The parent: an active resource of an allowed type, or the workspace.
     ResourceRec parent;
-    if (spec.parent_id.empty()) {
-      if (!HasParentType(info, "workspace")) {
-        return InvalidArgument(Article(spec.type) + " needs a parent (" +
-                               info.parent_types.front() + ")");
-      }
-    } else {
-      Status p = LoadActive(txn, ws, spec.parent_id, &parent);
-      if (!p.ok()) return NotFound("parent " + spec.parent_id + " not found");
-      if (!HasParentType(info, parent.type)) {
-        return InvalidArgument(Article(spec.type) + " cannot be created under " +
-                               Article(parent.type));
-      }
-      rec.parent_id = parent.id;
-    }
-    // Id and slug.
-    if (info.id_form == IdForm::kNumberedPerParent) {
-      if (rec.parent_id.empty()) return Internal("numbered types need a parent");
-      uint64_t n = parent.next_child_seq++;
-      parent.updated = now;
-      Impl::PutResource(txn, parent);
-      rec.id = parent.id + "." + std::to_string(n);
-      rec.slug = std::to_string(n);
-    } else {
-      rec.id = NewOpaqueId(info.id_prefix, now);
-      rec.slug = spec.slug.empty() ? SlugFromName(spec.name, spec.type) : spec.slug;
-      if (!ValidSlug(rec.slug)) {
-        return InvalidArgument(
-            "url \"" + rec.slug +
-            "\" must be 1-100 characters of a-z, 0-9, '-', '_' and '.', "
-            "starting with a letter or digit");
-      }
-    }
-    rec.name = spec.name.empty() ? rec.slug : spec.name;
-    // The slug's scope: the nearest ancestor of the declared type, else the parent.
-    rec.scope_id = rec.parent_id;
-    if (!info.slug_scope_type.empty() && !rec.parent_id.empty()) {
-      ResourceRec cur = parent;
-      while (cur.type != info.slug_scope_type && !cur.parent_id.empty()) {
-        if (!Impl::LoadResource(txn, cur.parent_id, &cur)) break;
-      }
-      if (cur.type == info.slug_scope_type) rec.scope_id = cur.id;
-    }
+    TRASHD_RETURN_IF_ERROR(PlaceUnderParent(txn, spec, info, &rec, &parent));
+    TRASHD_RETURN_IF_ERROR(NameAndScope(txn, spec, info, now, &parent, &rec));
     std::string slug_key = schema::SlugKey{ws, rec.scope_id, rec.type, rec.slug}.Encode();
     if (txn.Has(Table::kSlugs, slug_key)) {
       return Conflict(Article(rec.type) + " with url \"" + rec.slug +
