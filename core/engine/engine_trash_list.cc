@@ -3,21 +3,13 @@
 #include <algorithm>
 
 #include "engine/engine_impl.h"
+#include "util/crypto.h"
 
 namespace trashd {
 
 using Impl = Engine::Impl;
 
-// Encodes where a listing stopped: the hex of the last key after the workspace.
-static std::string ToHex(std::string_view s) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
+// A listing's cursor is the hex (crypto::HexOf) of the last key after the workspace.
 static bool FromHex(std::string_view s, std::string* out) {
   if (s.size() % 2) return false;
   auto val = [](char c) -> int {
@@ -93,7 +85,7 @@ Result<TrashPage> Engine::ListTrash(std::string_view ws, const TrashQuery& query
     std::string_view k = c->key();
     if (k.substr(0, prefix.size()) != prefix) break;
     if (page.items.size() == limit) {
-      page.next_cursor = ToHex(std::string_view(last).substr(prefix.size()));
+      page.next_cursor = crypto::HexOf(std::string_view(last).substr(prefix.size()));
       break;
     }
     schema::TrashPosition at;

@@ -8,19 +8,12 @@
 #include <string_view>
 
 #include "engine/records.h"
+#include "util/crypto.h"
 
 namespace trashd {
 namespace {
 
-std::string Hex(std::string_view bytes) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
+std::string Hex(std::string_view bytes) { return crypto::HexOf(bytes); }
 
 ResourceRec Active() {
   ResourceRec r;

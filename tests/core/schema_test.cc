@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "util/crypto.h"
+
 namespace trashd::schema {
 namespace {
 
@@ -22,15 +24,7 @@ constexpr uint64_t kMaxSeq = std::numeric_limits<uint64_t>::max();
 const std::string kOdd = std::string("a\x01z\xff", 4);
 const std::string kLib = "~lib/acme";
 
-std::string Hex(std::string_view bytes) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
+std::string Hex(std::string_view bytes) { return crypto::HexOf(bytes); }
 
 // A key of kind K cut short anywhere before its last name part (all of it, when it
 // ends in a number), or followed by one more part, is refused.
