@@ -111,14 +111,12 @@ class Engine {
   // A1: the key exists and is not revoked (else Unauthenticated), belongs to `ws`
   // (else Unauthenticated), holds `scope` (else Unauthenticated: the reference API's
   // behaviour) and its member's role holds `permission` (else PermissionDenied).
-  // Empty scope or permission is not checked. Refusals are audited.
-  Result<Principal> Authorize(std::string_view secret, std::string_view ws,
-                              std::string_view scope, std::string_view permission);
-  // A caller that must not wait passes options.may_wait = false: a refusal's audit
-  // entry then joins the next batch instead of being waited for.
+  // Empty scope or permission is not checked. Refusals are audited; a caller that
+  // must not wait passes options.may_wait = false, and the refusal's audit entry then
+  // joins the next batch instead of being waited for.
   Result<Principal> Authorize(std::string_view secret, std::string_view ws,
                               std::string_view scope, std::string_view permission,
-                              const WriteOptions& options);
+                              const WriteOptions& options = {});
   // Whether a member's role holds a permission (the web page's check).
   bool MemberHas(std::string_view ws, std::string_view member_id,
                  std::string_view permission);

@@ -352,11 +352,6 @@ Result<Principal> Engine::Identify(std::string_view secret) {
 }
 
 Result<Principal> Engine::Authorize(std::string_view secret, std::string_view ws,
-                                    std::string_view scope, std::string_view permission) {
-  return Authorize(secret, ws, scope, permission, WriteOptions{});
-}
-
-Result<Principal> Engine::Authorize(std::string_view secret, std::string_view ws,
                                     std::string_view scope, std::string_view permission,
                                     const WriteOptions& options) {
   Principal p;

@@ -76,18 +76,25 @@ using Reply = std::function<void(Result<boost::json::object>)>;
 // commit.
 using WriteHandler = Status (*)(const ApiContext&, const HttpRequest&, Reply);
 
+// Replies what `build()` answers; if building throws (out of memory), Internal: the
+// write it answers for stands either way.
+template <typename Build>
+void ReplyBuilt(const Reply& reply, Build&& build) {
+  Result<boost::json::object> answer = Internal("the answer could not be built");
+  try {
+    answer = build();
+  } catch (const std::exception&) {
+  }
+  reply(std::move(answer));
+}
+
 // The completion of an engine call that replies `make(value)` once the value is
 // durable, or the call's refusal. `make` runs on the thread that committed.
 template <typename T, typename Make>
 Completion<T> ReplyWith(Reply reply, Make make) {
   return [reply = std::move(reply), make = std::move(make)](Result<T> r) mutable {
     if (!r.ok()) return reply(r.status());
-    Result<boost::json::object> answer = Internal("the answer could not be built");
-    try {
-      answer = make(std::move(r).value());
-    } catch (const std::exception&) {  // out of memory: the write stands
-    }
-    reply(std::move(answer));
+    ReplyBuilt(reply, [&] { return make(std::move(r).value()); });
   };
 }
 // The same for an engine call that answers only a Status.
@@ -95,12 +102,7 @@ template <typename Make>
 StatusCompletion ReplyWithStatus(Reply reply, Make make) {
   return [reply = std::move(reply), make = std::move(make)](Status s) mutable {
     if (!s.ok()) return reply(std::move(s));
-    Result<boost::json::object> answer = Internal("the answer could not be built");
-    try {
-      answer = make();
-    } catch (const std::exception&) {  // out of memory: the write stands
-    }
-    reply(std::move(answer));
+    ReplyBuilt(reply, make);
   };
 }
 
