@@ -19,4 +19,16 @@ inline bool Eventually(const std::function<bool()>& done,
   return true;
 }
 
+// Returns once the wall clock has moved to its next millisecond. The Trash lists
+// newest first by deletedAt, in milliseconds, and items deleted in the same one in id
+// order; a daemon answers a write in well under a millisecond, so a test that names
+// which of two deletes is newer makes them a millisecond apart with this.
+inline void NextMillisecond() {
+  using std::chrono::system_clock;
+  auto ms = [] {
+    return std::chrono::time_point_cast<std::chrono::milliseconds>(system_clock::now());
+  };
+  for (auto start = ms(); ms() == start;) std::this_thread::yield();
+}
+
 }  // namespace trashd::testing
