@@ -14,6 +14,7 @@
 
 #include "http/api_table.h"
 #include "http/router.h"
+#include "support/eventually.h"
 #include "support/route_call.h"
 #include "support/test_env.h"
 
@@ -224,6 +225,29 @@ TEST_CASE(
   }
   // A good key passes: the body is read and the handler decides.
   CHECK_FALSE(early("PUT", "/acme/cats/images/a.png?api_key=" + api.key).has_value());
+}
+
+TEST_CASE("A3: a write refused for its key changes nothing and is in the audit log",
+          "[api][A1][A3]") {
+  // A write route checks the key on the event loop, where it may not wait for the
+  // refusal's audit entry: the 401 goes out at once and the entry follows.
+  Api api;
+  api.Ok("POST", "/acme/projects", R"({"name":"Cars"})");
+  auto reader = api.env->CreateKey(Actor::Admin(), "acme", "alice", {"project:read"});
+  REQUIRE(reader.ok());
+  Reply refused = CallRoute(api.router, "DELETE", "/acme/cars?api_key=" + reader->secret,
+                            "", "127.0.0.1:40000");
+  RequireError(refused, 401);
+  CHECK(api.Ok("GET", "/acme/cars").at("project").at("url") == "cars");  // still active
+  CHECK(api.writes_answered == 1);  // the create only
+  auto refusals = [&] {
+    size_t n = 0;
+    for (const AuditEntry& a : api.env->Audit("acme", 0, 1000)) {
+      if (a.action == "authorize" && !a.ok && a.target_id == reader->info.key_id) ++n;
+    }
+    return n;
+  };
+  REQUIRE(Eventually([&] { return refusals() == 1; }));
 }
 
 TEST_CASE("the OpenAPI document lists every route once with a unique operationId",
