@@ -16,17 +16,19 @@ std::string_view ResourceRec::EncodeTo(RecordBuffer* buf) const {
                  scope_id.size() + slug.size() + name.size() + owner.size() +
                  attributes.size() + trash_item.size() + deleted_by.size() +
                  container.size();
-  RecordWriter w(buf);
-  w.Reserve(bound);
-  w.S(id).S(type).S(ws).S(parent_id).S(scope_id).S(slug).S(name).S(owner).S(attributes);
-  w.I(created).I(updated).U(static_cast<uint64_t>(state)).B(serving).B(serving_paused);
-  w.B(slug_released).U(own_bytes).U(asset_refs).U(open_jobs).U(next_child_seq);
-  w.S(trash_item);
-  if (is_item()) {
-    w.I(deleted_at).I(scheduled_cleanup_at).S(deleted_by).S(container);
-    w.B(cleanup_delete_images).B(hold).U(cascaded).U(size);
+  RecordWriter writer(buf);
+  {
+    RecordWriter::Reserved w = writer.Reserve(bound);
+    w.S(id).S(type).S(ws).S(parent_id).S(scope_id).S(slug).S(name).S(owner).S(attributes);
+    w.I(created).I(updated).U(static_cast<uint64_t>(state)).B(serving).B(serving_paused);
+    w.B(slug_released).U(own_bytes).U(asset_refs).U(open_jobs).U(next_child_seq);
+    w.S(trash_item);
+    if (is_item()) {
+      w.I(deleted_at).I(scheduled_cleanup_at).S(deleted_by).S(container);
+      w.B(cleanup_delete_images).B(hold).U(cascaded).U(size);
+    }
   }
-  return w.view();
+  return writer.view();
 }
 
 bool ResourceRec::Decode(std::string_view data, ResourceRec* r) {

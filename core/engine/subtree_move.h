@@ -25,10 +25,10 @@ class ChildIdList {
   ChildIdList(ReadTxn& txn, std::string_view ws, std::string_view parent) {
     txn.ScanPrefix(Table::kChildren, schema::ChildrenPrefix(ws, parent),
                    [&](std::string_view k, auto) {
-                     schema::ChildKey child;
-                     if (!schema::ChildKey::Decode(k, &child)) return true;
-                     ends_.push_back(buf_.size() + child.id.size());
-                     buf_.append(child.id);
+                     std::string_view id = schema::ChildKey::IdOf(k);
+                     if (id.empty()) return true;
+                     ends_.push_back(buf_.size() + id.size());
+                     buf_.append(id);
                      return true;
                    });
   }

@@ -128,6 +128,10 @@ std::string ChildKey::Encode() const { return Join(ws, parent_id, type, id); }
 bool ChildKey::Decode(std::string_view key, ChildKey* out) {
   return Parse(key, &out->ws, &out->parent_id, &out->type, &out->id);
 }
+std::string_view ChildKey::IdOf(std::string_view key) {
+  size_t sep = key.rfind(kSep);
+  return sep == std::string_view::npos ? std::string_view{} : key.substr(sep + 1);
+}
 std::string ChildrenPrefix(std::string_view ws, std::string_view parent_id,
                            std::string_view type) {
   return type.empty() ? PrefixOf(ws, parent_id) : PrefixOf(ws, parent_id, type);

@@ -87,6 +87,10 @@ struct ChildKey {
   std::string_view id;
   std::string Encode() const;
   static bool Decode(std::string_view key, ChildKey* out);
+  // Only the id, without checking the other parts (no part holds a separator): for a
+  // scan under ChildrenPrefix, which visits one key per descendant in a cascade.
+  // Empty if the key has no separator.
+  static std::string_view IdOf(std::string_view key);
 };
 // The children of `parent_id` of `type`, or of every type when `type` is empty.
 std::string ChildrenPrefix(std::string_view ws, std::string_view parent_id,

@@ -27,10 +27,34 @@ class RecordBuffer {
   size_t capacity_ = 0;
 };
 
+// The byte encodings every writer below shares: each writes at p and returns the end.
+namespace record_bytes {
+constexpr size_t kMaxVarint = 10;
+inline char* Varint(char* p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<char>(v);
+  return p;
+}
+inline char* Bool(char* p, bool v) {
+  *p++ = v ? 1 : 0;
+  return p;
+}
+inline char* String(char* p, std::string_view s) {
+  p = Varint(p, s.size());
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
+}  // namespace record_bytes
+
 // Writes one record. With a caller's RecordBuffer the record lives in that buffer
 // (view() stays valid until the buffer is written again); otherwise in the writer.
 class RecordWriter {
  public:
+  static constexpr size_t kMaxVarint = record_bytes::kMaxVarint;
+
   explicit RecordWriter(uint8_t version = 1) : RecordWriter(&own_, version) {}
   // Writes into *reuse from its start, keeping its capacity: for hot loops.
   explicit RecordWriter(RecordBuffer* reuse, uint8_t version = 1) : buf_(reuse) {
@@ -40,39 +64,56 @@ class RecordWriter {
   RecordWriter(const RecordWriter&) = delete;
   RecordWriter& operator=(const RecordWriter&) = delete;
 
-  // Makes room for n more bytes at once, so the fields that follow do not grow it.
-  RecordWriter& Reserve(size_t n) {
-    Room(n);
-    return *this;
-  }
+  // Fields written into room made once for all of them, with no capacity check per
+  // field: for the encoders a cascade runs per descendant. The caller's bound must
+  // cover every field it writes (kMaxVarint per number, plus each string's size). The
+  // writer's length follows when the Reserved ends; use the writer again only then.
+  class Reserved {
+   public:
+    Reserved(const Reserved&) = delete;
+    Reserved& operator=(const Reserved&) = delete;
+    ~Reserved() { w_->len_ = static_cast<size_t>(p_ - w_->buf_->data()); }
+    Reserved& U(uint64_t v) {
+      p_ = record_bytes::Varint(p_, v);
+      return *this;
+    }
+    Reserved& I(int64_t v) { return U(static_cast<uint64_t>(v)); }
+    Reserved& B(bool v) {
+      p_ = record_bytes::Bool(p_, v);
+      return *this;
+    }
+    Reserved& S(std::string_view s) {
+      p_ = record_bytes::String(p_, s);
+      return *this;
+    }
+
+   private:
+    friend class RecordWriter;
+    Reserved(RecordWriter* w, char* p) : w_(w), p_(p) {}
+    RecordWriter* w_;
+    char* p_;
+  };
+  Reserved Reserve(size_t bound) { return Reserved(this, Room(bound)); }
+
   RecordWriter& U(uint64_t v) {
     char* p = Room(kMaxVarint);
-    char* start = p;
-    while (v >= 0x80) {
-      *p++ = static_cast<char>((v & 0x7f) | 0x80);
-      v >>= 7;
-    }
-    *p++ = static_cast<char>(v);
-    len_ += static_cast<size_t>(p - start);
+    len_ += static_cast<size_t>(record_bytes::Varint(p, v) - p);
     return *this;
   }
   RecordWriter& I(int64_t v) { return U(static_cast<uint64_t>(v)); }
   RecordWriter& B(bool v) {
-    Room(1)[0] = v ? 1 : 0;
+    record_bytes::Bool(Room(1), v);
     ++len_;
     return *this;
   }
   RecordWriter& S(std::string_view s) {
-    U(s.size());
-    if (!s.empty()) std::memcpy(Room(s.size()), s.data(), s.size());
-    len_ += s.size();
+    char* p = Room(kMaxVarint + s.size());
+    len_ += static_cast<size_t>(record_bytes::String(p, s) - p);
     return *this;
   }
   RecordWriter& List(const std::vector<std::string>& items);
   std::string_view view() const { return {buf_->data(), len_}; }
   std::string str() const { return std::string(view()); }
-
-  static constexpr size_t kMaxVarint = 10;
 
  private:
   // Where the next n bytes go, growing the buffer if they do not fit.

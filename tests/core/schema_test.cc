@@ -104,6 +104,13 @@ TEST_CASE("Schema: a role key's bytes are pinned", "[schema]") {
   CHECK(Hex(RolesPrefix("acme")) == "61636d6500");
 }
 
+TEST_CASE(
+    "Schema: a children key's id is read alone, and nothing from a key without parts",
+    "[schema]") {
+  CHECK(ChildKey::IdOf(ChildKey{"acme", "", "project", "p_1"}.Encode()) == "p_1");
+  CHECK(ChildKey::IdOf("no-separator").empty());
+}
+
 TEST_CASE("Schema: a children key round-trips, top level too", "[schema]") {
   for (std::string_view parent : {std::string_view(""), std::string_view(kOdd)}) {
     std::string key = ChildKey{"acme", parent, "model-v.2", "p_1.3"}.Encode();
@@ -113,6 +120,7 @@ TEST_CASE("Schema: a children key round-trips, top level too", "[schema]") {
     CHECK(back.parent_id == parent);
     CHECK(back.type == "model-v.2");
     CHECK(back.id == "p_1.3");
+    CHECK(ChildKey::IdOf(key) == "p_1.3");
     CheckRefusesBroken<ChildKey>(key, back.id.size());
     CHECK(key.rfind(ChildrenPrefix("acme", parent), 0) == 0);
     CHECK(key.rfind(ChildrenPrefix("acme", parent, "model-v.2"), 0) == 0);
