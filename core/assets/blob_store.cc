@@ -1,6 +1,7 @@
 #include "assets/blob_store.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -16,32 +17,60 @@ namespace trashd {
 namespace fs = std::filesystem;
 namespace {
 
-Status Errno(const std::string& what) {
-  int e = errno;
-  if (e == ENOSPC || e == EDQUOT) return Unavailable(what + ": the disk is full");
-  return Internal(what + ": " + std::strerror(e));
+// errno of a failed call on `path` as a Status: a full disk names no path.
+Status Errno(const std::string& what, const std::string& path) {
+  return WriteError(errno, what + " " + path, fs::path(path).parent_path().string());
 }
 
 Status SyncDir(const std::string& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Errno("open " + dir);
+  if (fd < 0) return Errno("open", dir);
   int rc = ::fsync(fd);
   ::close(fd);
-  return rc == 0 ? Status::Ok() : Errno("fsync " + dir);
+  return rc == 0 ? Status::Ok() : Errno("fsync", dir);
 }
 
 std::atomic<uint64_t> tmp_counter{0};
+
+// Before kUploadDir, temp files went to blobs/tmp as "<hash>.<pid>.<n>", at its top
+// level; a workspace named "tmp" keeps its blobs there in "<h0h1>/" directories.
+void RemoveOldTempFiles(const fs::path& old_tmp) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(old_tmp, ec)) {
+    std::error_code file_ec;
+    if (!entry.is_regular_file(file_ec)) continue;
+    if (entry.path().filename().string().find('.') == std::string::npos) continue;
+    fs::remove(entry.path(), file_ec);
+  }
+  fs::remove(old_tmp, ec);  // only if nothing else is left in it
+}
 
 }  // namespace
 
 BlobStore::BlobStore(std::string root) : root_(std::move(root)) {}
 
+BlobStore::~BlobStore() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
 Status BlobStore::Init() {
-  TRASHD_RETURN_IF_ERROR(MakeDirectories((fs::path(root_) / "tmp").string()));
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(fs::path(root_) / "tmp", ec)) {
-    fs::remove(entry.path(), ec);
+  const fs::path upload_dir = fs::path(root_) / kUploadDir;
+  TRASHD_RETURN_IF_ERROR(MakeDirectories(upload_dir.string()));
+  if (lock_fd_ < 0) {
+    int fd = ::open(upload_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Internal("open " + upload_dir.string() + ": " + strerror(errno));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      return Status::Ok();  // another process writes here: its files are its own
+    }
+    lock_fd_ = fd;
   }
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(upload_dir, ec)) {
+    std::error_code file_ec;
+    fs::remove_all(entry.path(), file_ec);
+  }
+  RemoveOldTempFiles(fs::path(root_) / "tmp");
   return Status::Ok();
 }
 
@@ -56,17 +85,17 @@ Status BlobStore::Write(std::string_view ws, std::string_view hash,
   std::string final_path = Path(ws, hash);
   std::string dir = fs::path(final_path).parent_path().string();
   TRASHD_RETURN_IF_ERROR(MakeDirectories(dir));
-  std::string tmp = root_ + "/tmp/" + std::string(hash) + "." +
+  std::string tmp = root_ + "/" + kUploadDir + "/" + std::string(hash) + "." +
                     std::to_string(::getpid()) + "." +
                     std::to_string(tmp_counter.fetch_add(1));
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) return Errno("create " + tmp);
+  if (fd < 0) return Errno("create", tmp);
   size_t done = 0;
   while (done < content.size()) {
     ssize_t n = ::write(fd, content.data() + done, content.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      Status s = Errno("write " + tmp);
+      Status s = Errno("write", tmp);
       ::close(fd);
       ::unlink(tmp.c_str());
       return s;
@@ -74,14 +103,14 @@ Status BlobStore::Write(std::string_view ws, std::string_view hash,
     done += static_cast<size_t>(n);
   }
   if (::fsync(fd) != 0) {
-    Status s = Errno("fsync " + tmp);
+    Status s = Errno("fsync", tmp);
     ::close(fd);
     ::unlink(tmp.c_str());
     return s;
   }
   ::close(fd);
   if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
-    Status s = Errno("rename to " + final_path);
+    Status s = Errno("rename to", final_path);
     ::unlink(tmp.c_str());
     return s;
   }
@@ -100,7 +129,7 @@ Status BlobStore::Remove(std::string_view ws, std::string_view hash) {
   std::string p = Path(ws, hash);
   if (::unlink(p.c_str()) != 0) {
     if (errno == ENOENT) return Status::Ok();
-    return Errno("unlink " + p);
+    return Errno("unlink", p);
   }
   return SyncDir(fs::path(p).parent_path().string());
 }
@@ -114,7 +143,7 @@ std::vector<std::pair<std::string, std::string>> BlobStore::List() const {
   std::vector<std::pair<std::string, std::string>> out;
   std::error_code ec;
   for (const auto& ws_dir : fs::directory_iterator(root_, ec)) {
-    if (!ws_dir.is_directory() || ws_dir.path().filename() == "tmp") continue;
+    if (!ws_dir.is_directory() || ws_dir.path().filename() == kUploadDir) continue;
     std::string ws = ws_dir.path().filename().string();
     for (const auto& entry : fs::recursive_directory_iterator(ws_dir.path(), ec)) {
       if (entry.is_regular_file()) out.emplace_back(ws, entry.path().filename().string());

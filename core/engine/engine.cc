@@ -119,6 +119,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options,
   impl->blobs = std::make_unique<BlobStore>((dir / "blobs").string());
   TRASHD_RETURN_IF_ERROR(impl->blobs->Init());
   impl->RecoverUnlinks();
+  impl->ReclaimOrphanedBlobs();
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
@@ -241,6 +242,12 @@ void Engine::Impl::Audit(WriteTxn& txn, const Actor& actor, std::string_view ws,
 
 namespace {
 
+// Storage failures (shutting down, a full disk) are not refusals of the caller; there
+// is nothing to record, and a full disk could not record it anyway.
+bool IsRefusal(const Status& status) {
+  return status.code() != Code::kUnavailable && status.code() != Code::kDiskFull;
+}
+
 // The write that records a refusal in the audit log.
 std::function<Status(WriteTxn&)> RefusalEntry(
     Engine::Impl* impl, const Actor& actor, std::string_view ws, std::string_view action,
@@ -259,8 +266,7 @@ Status Engine::Impl::Refuse(const Actor& actor, std::string_view ws,
                             std::string_view action, std::string_view type,
                             std::string_view target_id, Status status,
                             const WriteOptions& options) {
-  // Storage failures are not refusals of the caller; there is nothing to record.
-  if (status.code() == Code::kUnavailable) return status;
+  if (!IsRefusal(status)) return status;
   auto record = RefusalEntry(this, actor, ws, action, type, target_id, status);
   if (!options.may_wait) {
     // A thread that must not wait for a commit: the entry joins the next batch and the
@@ -276,7 +282,7 @@ void Engine::Impl::RefuseLater(const Actor& actor, std::string_view ws,
                                std::string_view action, std::string_view type,
                                std::string_view target_id, Status status,
                                std::function<void(Status)> then) {
-  if (status.code() == Code::kUnavailable) return then(std::move(status));
+  if (!IsRefusal(status)) return then(std::move(status));
   auto record = RefusalEntry(this, actor, ws, action, type, target_id, status);
   // The refusal stands even if the audit write fails.
   store->WriteAsync(

@@ -171,6 +171,11 @@ struct Engine::Impl {
   void ProcessUnlinks(const BlobList& blobs);
   // Finishes removals a crash interrupted (the durable unlink list).
   void RecoverUnlinks();
+  // At start-up, once RecoverUnlinks has run: removes the blob files no asset record
+  // references (an upload a crash cut off between its file and its commit). Only when
+  // this process owns the blob directory, and each under its hash's stripe, so no
+  // upload in flight can lose its file.
+  void ReclaimOrphanedBlobs();
   bool Releases(const ResourceRec& r, std::string_view kind) const;
 
   // ---- fsck (engine_fsck.cc) ----

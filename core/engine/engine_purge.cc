@@ -156,6 +156,41 @@ void Engine::Impl::RecoverUnlinks() {
   ProcessUnlinks(pending);
 }
 
+namespace {
+bool IsBlobName(std::string_view hash) {
+  return hash.size() == 64 && std::all_of(hash.begin(), hash.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+}  // namespace
+
+void Engine::Impl::ReclaimOrphanedBlobs() {
+  if (!blobs->owns_directory()) return;
+  size_t reclaimed = 0;
+  for (const auto& [ws, hash] : blobs->List()) {
+    if (!IsBlobName(hash)) continue;  // not a file trashd wrote: not ours to remove
+    std::lock_guard stripe(blobs->StripeFor(hash));
+    auto txn = store->BeginRead();
+    AssetRec a;
+    std::string_view pending;
+    if (LoadAsset(*txn, ws, hash, &a) ||
+        txn->Get(Table::kUnlink, schema::UnlinkKey{ws, hash}.Encode(), &pending)) {
+      continue;
+    }
+    if (!txn->status().ok()) return;  // a failed read proves nothing: keep them all
+    Status s = blobs->Remove(ws, hash);
+    if (s.ok()) {
+      ++reclaimed;
+    } else if (options.log) {
+      options.log(LogLevel::kWarn, s.message());
+    }
+  }
+  if (reclaimed > 0 && options.log) {
+    options.log(LogLevel::kInfo, "removed " + std::to_string(reclaimed) +
+                                     " blob file(s) of uploads a crash interrupted");
+  }
+}
+
 // ---- purge and empty trash --------------------------------------------------------
 
 namespace {

@@ -3,6 +3,8 @@
 
 #include <cerrno>
 
+#include "util/dirs.h"
+
 namespace trashd {
 
 const std::array<const char*, static_cast<size_t>(Table::kCount)> kTableNames = {
@@ -13,8 +15,12 @@ const std::array<const char*, static_cast<size_t>(Table::kCount)> kTableNames = 
     "counters",      "audit",           "outbox",   "unlink",
     "sweep_runs"};
 
-Status LmdbError(const char* what, int rc) {
-  if (rc == ENOSPC) return Unavailable(std::string(what) + ": the disk is full");
+Status LmdbError(const char* what, int rc, MDB_env* env) {
+  const char* dir = nullptr;
+  if (rc == ENOSPC || rc == EDQUOT ||
+      (env && mdb_env_get_path(env, &dir) == 0 && dir && MeansDiskFull(rc, dir))) {
+    return DiskFullStatus();
+  }
   return Internal(std::string(what) + ": " + mdb_strerror(rc));
 }
 

@@ -26,8 +26,9 @@ namespace trashd {
 // The names of the LMDB databases, one per Table, in Table's order.
 extern const std::array<const char*, static_cast<size_t>(Table::kCount)> kTableNames;
 
-// A Status for an LMDB return code: Unavailable for a full disk, else Internal.
-Status LmdbError(const char* what, int rc);
+// A Status for an LMDB return code: DiskFullStatus() when the disk holding `env`'s
+// files is full (util/dirs.h: MeansDiskFull), else Internal.
+Status LmdbError(const char* what, int rc, MDB_env* env = nullptr);
 
 inline MDB_val Val(std::string_view s) {
   return MDB_val{s.size(), const_cast<char*>(s.data())};
@@ -44,7 +45,7 @@ class LmdbTxn final : public WriteTxn {
  public:
   LmdbTxn(MDB_txn* txn,
           const std::array<MDB_dbi, static_cast<size_t>(Table::kCount)>& dbis)
-      : txn_(txn), dbis_(dbis) {}
+      : txn_(txn), env_(txn ? mdb_txn_env(txn) : nullptr), dbis_(dbis) {}
   ~LmdbTxn() override {
     if (txn_) mdb_txn_abort(txn_);
   }
@@ -124,10 +125,11 @@ class LmdbTxn final : public WriteTxn {
   MDB_dbi Dbi(Table t) const { return dbis_[static_cast<size_t>(t)]; }
   void Fail(int rc, const char* what) {
     if (rc == MDB_MAP_FULL) map_full_ = true;
-    if (error_.ok()) error_ = LmdbError(what, rc);
+    if (error_.ok()) error_ = LmdbError(what, rc, env_);
   }
 
   MDB_txn* txn_;
+  MDB_env* env_;
   const std::array<MDB_dbi, static_cast<size_t>(Table::kCount)>& dbis_;
   Status error_;
   bool map_full_ = false;

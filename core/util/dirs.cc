@@ -1,6 +1,7 @@
 #include "util/dirs.h"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <cerrno>
 #include <cstring>
@@ -22,10 +23,30 @@ Status MakeDirectories(const std::string& path, mode_t mode) {
       continue;
     }
     if (::mkdir(built.c_str(), mode) != 0 && errno != EEXIST) {
-      return Internal("cannot create " + built.string() + ": " + std::strerror(errno));
+      return WriteError(errno, "cannot create " + built.string(),
+                        built.parent_path().string());
     }
   }
   return Status::Ok();
+}
+
+Status DiskFullStatus() {
+  return DiskFull(
+      "The disk holding trashd's data is full, so nothing was written. Free some space "
+      "there, then try again.");
+}
+
+bool MeansDiskFull(int err, const std::string& dir) {
+  if (err == ENOSPC || err == EDQUOT) return true;
+  if (err != EIO) return false;
+  struct statvfs fs;
+  if (::statvfs(dir.c_str(), &fs) != 0) return false;
+  return static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize < kNearlyFullBytes;
+}
+
+Status WriteError(int err, const std::string& what, const std::string& dir) {
+  if (MeansDiskFull(err, dir)) return DiskFullStatus();
+  return Internal(what + ": " + std::strerror(err));
 }
 
 }  // namespace trashd

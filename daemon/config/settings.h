@@ -92,7 +92,7 @@ const char* LogFormatName(LogSection::Format format);  // "json"
 struct LimitsSection {
   uint64_t max_body_bytes = 64ull << 20;
   uint64_t max_header_bytes = 16u << 10;
-  int max_connections = 1024;
+  int max_connections = 16384;
   int max_connections_per_address = 256;     // of those, from one client IP; 0: no limit
   int64_t request_timeout_ms = 30000;        // the whole request, from first byte to last
   int64_t idle_timeout_ms = 60000;           // a keep-alive connection with no request

@@ -52,7 +52,7 @@ namespace trashd {
 struct ServerLimits {
   size_t max_body_bytes = 16u << 20;
   size_t max_header_bytes = 16u << 10;  // request line and headers together
-  size_t max_connections = 1024;        // open at once on one listener
+  size_t max_connections = 16384;       // open at once on one listener
   // Of those, open at once from one client IP address (TCP); 0: no limit of its own.
   size_t max_connections_per_address = 256;
   int request_timeout_ms = 30'000;  // the whole request, head and body

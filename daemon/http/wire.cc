@@ -30,6 +30,8 @@ int HttpStatusFor(Code code) {
       return 503;
     case Code::kInternal:
       return 500;
+    case Code::kDiskFull:
+      return 507;
   }
   return 500;
 }

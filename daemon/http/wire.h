@@ -21,7 +21,7 @@ namespace trashd {
 
 // 400 InvalidArgument, 401 Unauthenticated, 403 PermissionDenied, 404 NotFound,
 // 409 Conflict, 413 QuotaExceeded (the write is too large for what is left),
-// 429 RateLimited, 503 Unavailable, 500 Internal.
+// 429 RateLimited, 503 Unavailable, 500 Internal, 507 DiskFull (Insufficient Storage).
 int HttpStatusFor(Code code);
 
 // `{"error": status.message()}` with HttpStatusFor(status.code()). `status` is not OK.

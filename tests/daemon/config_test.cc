@@ -151,7 +151,7 @@ TEST_CASE("the defaults run without a file", "[config]") {
   CHECK(LogFormatName(s.log.format) == std::string("text"));
   CHECK(s.limits.max_body_bytes == 64u * 1024 * 1024);
   CHECK(s.limits.max_header_bytes == 16u * 1024);
-  CHECK(s.limits.max_connections == 1024);
+  CHECK(s.limits.max_connections == 16384);
   CHECK(s.limits.request_timeout_ms == 30000);
   CHECK(s.limits.idle_timeout_ms == 60000);
   CHECK(s.limits.rate_limit_per_key == 100);

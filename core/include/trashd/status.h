@@ -23,8 +23,9 @@ enum class Code {
   kConflict,          // the state forbids it now (parent in trash, hold, ...)
   kQuotaExceeded,     // the write would take usage over the workspace's quota
   kRateLimited,       // too many requests for this key
-  kUnavailable,       // shutting down, disk full: try again later
+  kUnavailable,       // shutting down: try again later
   kInternal,          // a bug or a failing plugin; nothing was changed
+  kDiskFull,          // no space left where trashd keeps its data; nothing was changed
 };
 
 inline const char* CodeName(Code code) {
@@ -49,6 +50,8 @@ inline const char* CodeName(Code code) {
       return "Unavailable";
     case Code::kInternal:
       return "Internal";
+    case Code::kDiskFull:
+      return "DiskFull";
   }
   return "Unknown";
 }
@@ -89,6 +92,7 @@ inline Status QuotaExceeded(std::string m) {
 }
 inline Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
 inline Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
+inline Status DiskFull(std::string m) { return {Code::kDiskFull, std::move(m)}; }
 
 // Either a T or a non-OK Status.
 template <typename T>
