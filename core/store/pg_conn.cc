@@ -5,7 +5,9 @@
 
 namespace trashd {
 
-std::string PgTableName(Table table) { return std::string("trashd_") + TableName(table); }
+std::string PgTableIs(Table table) {
+  return "t = " + std::to_string(static_cast<int>(table));
+}
 
 namespace {
 
@@ -47,12 +49,13 @@ bool PgMustRetry(const std::exception& e) {
 PgConnection::PgConnection(const std::string& conninfo) : conn_(conninfo) {
   for (size_t i = 0; i < static_cast<size_t>(Table::kCount); ++i) {
     const auto t = static_cast<Table>(i);
-    const std::string name = PgTableName(t);
-    conn_.prepare(PgGetStatement(t), "SELECT v FROM " + name + " WHERE k = $1");
+    const std::string rows =
+        std::string(" FROM ") + kPgRelation + " WHERE " + PgTableIs(t);
+    conn_.prepare(PgGetStatement(t), "SELECT v" + rows + " AND k = $1");
     conn_.prepare(PgSeekStatement(t),
-                  "SELECT k, v FROM " + name + " WHERE k >= $1 ORDER BY k LIMIT $2");
+                  "SELECT k, v" + rows + " AND k >= $1 ORDER BY t, k LIMIT $2");
     conn_.prepare(PgAfterStatement(t),
-                  "SELECT k, v FROM " + name + " WHERE k > $1 ORDER BY k LIMIT $2");
+                  "SELECT k, v" + rows + " AND k > $1 ORDER BY t, k LIMIT $2");
   }
 }
 

@@ -1,9 +1,10 @@
 // The PostgreSQL connections behind PgStore, private to the PostgreSQL store
 // (pg_conn.cc, pg_txn.cc and pg_store.cc are the only files that include <pqxx>).
 //
-// One table per Table, named trashd_<TableName>, each `(k bytea PRIMARY KEY, v bytea
-// NOT NULL)`: the primary key's b-tree orders keys as LMDB does (bytewise, a prefix
-// first), so a range read is an index scan. The tables live in the connection's
+// One relation, trashd_kv `(t smallint, k bytea, v bytea, PRIMARY KEY (t, k))`, keyed
+// by the Table's number: the primary key's b-tree orders each table's keys as LMDB
+// does (bytewise, a prefix first), so a range read is an index scan. (One relation
+// rather than 21: a new store is one CREATE TABLE.) It lives in the connection's
 // current schema (search_path), so one database can hold several stores.
 //
 // A PgConnection is one server connection with this store's statements prepared; a
@@ -25,8 +26,9 @@
 
 namespace trashd {
 
-// The SQL name of a table's relation.
-std::string PgTableName(Table table);
+// The relation that holds every table, and the condition that picks one table's rows.
+inline constexpr const char* kPgRelation = "trashd_kv";
+std::string PgTableIs(Table table);  // "t = <number>"
 
 // The names of the statements prepared on every connection, per table.
 std::string PgGetStatement(Table table);    // $1 key -> v

@@ -99,7 +99,7 @@ class PgStore final : public Store {
   enum class Attempt { kDone, kRetry, kRerun };
 
   Status CheckDurability(PgConnection& conn);
-  Status CreateTables(PgConnection& conn);
+  Status CreateTable(PgConnection& conn);
   Status CheckSchemaVersion(PgConnection& conn);
   void WriterLoop();
   void CommitBatch(bool gather);
@@ -139,7 +139,7 @@ Status PgStore::Init() {
                        conn.status().message());
   }
   TRASHD_RETURN_IF_ERROR(CheckDurability(*conn.value()));
-  TRASHD_RETURN_IF_ERROR(CreateTables(*conn.value()));
+  TRASHD_RETURN_IF_ERROR(CreateTable(*conn.value()));
   TRASHD_RETURN_IF_ERROR(CheckSchemaVersion(*conn.value()));
   pool_.Release(std::move(conn).value());
   try {
@@ -177,21 +177,20 @@ Status PgStore::CheckDurability(PgConnection& conn) {
   return Status::Ok();
 }
 
-Status PgStore::CreateTables(PgConnection& conn) {
+Status PgStore::CreateTable(PgConnection& conn) {
   for (int attempt = 0;; ++attempt) {
     try {
       pqxx::work tx(conn.raw());
-      for (size_t i = 0; i < static_cast<size_t>(Table::kCount); ++i) {
-        tx.exec("CREATE TABLE IF NOT EXISTS " + PgTableName(static_cast<Table>(i)) +
-                " (k bytea PRIMARY KEY, v bytea NOT NULL)");
-      }
+      tx.exec(std::string("CREATE TABLE IF NOT EXISTS ") + kPgRelation +
+              " (t smallint NOT NULL, k bytea NOT NULL, v bytea NOT NULL,"
+              " PRIMARY KEY (t, k))");
       tx.commit();
       return Status::Ok();
     } catch (const std::exception& e) {
-      // Two nodes creating the same table at once: one of them is refused; try again.
+      // Two nodes creating the table at once: one of them is refused; try again.
       auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
       if (attempt < 3 && sql && sql->sqlstate() == "23505") continue;
-      return PgError("cannot create the store's tables", e);
+      return PgError("cannot create the store's table", e);
     }
   }
 }
@@ -215,10 +214,8 @@ StoreStats PgStore::Stats() {
   if (auto conn = pool_.Acquire(); conn.ok()) {
     try {
       pqxx::nontransaction tx(conn.value()->raw());
-      std::string sql = "SELECT 0";
-      for (size_t i = 0; i < static_cast<size_t>(Table::kCount); ++i) {
-        sql += " + pg_total_relation_size('" + PgTableName(static_cast<Table>(i)) + "')";
-      }
+      const std::string sql =
+          std::string("SELECT pg_total_relation_size('") + kPgRelation + "')";
       s.used_bytes = tx.exec(sql)[0][0].as<uint64_t>();
       s.map_bytes = s.used_bytes;
       tx.commit();

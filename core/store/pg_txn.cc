@@ -193,7 +193,9 @@ uint64_t PgTxn::Count(Table table) {
   if (write_ && open_cursors_ == 0) Flush();
   uint64_t n = 0;
   Run("count", [&] {
-    n = tx_->exec("SELECT count(*) FROM " + PgTableName(table))[0][0].as<uint64_t>();
+    n = tx_->exec(std::string("SELECT count(*) FROM ") + kPgRelation + " WHERE " +
+                  PgTableIs(table))[0][0]
+            .as<uint64_t>();
   });
   return n;
 }
@@ -262,21 +264,22 @@ void PgTxn::Flush() {
 void PgTxn::FlushTable(Table table) {
   Rows& pending = Pending(table);
   if (pending.empty()) return;
-  const std::string name = PgTableName(table);
+  const std::string t = std::to_string(static_cast<int>(table));
   std::vector<pqxx::binarystring> puts, dels;
   auto send_puts = [&] {
-    std::string sql = "INSERT INTO " + name + " (k, v) VALUES ";
+    std::string sql = std::string("INSERT INTO ") + kPgRelation + " (t, k, v) VALUES ";
     for (size_t i = 0; i < puts.size(); i += 2) {
-      sql +=
-          (i ? ",($" : "($") + std::to_string(i + 1) + ",$" + std::to_string(i + 2) + ")";
+      sql += (i ? ",(" : "(") + t + ",$" + std::to_string(i + 1) + ",$" +
+             std::to_string(i + 2) + ")";
     }
-    sql += " ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v";
+    sql += " ON CONFLICT (t, k) DO UPDATE SET v = EXCLUDED.v";
     Run("write",
         [&] { tx_->exec_params(sql, pqxx::prepare::make_dynamic_params(puts)); });
     puts.clear();
   };
   auto send_dels = [&] {
-    std::string sql = "DELETE FROM " + name + " WHERE k IN (";
+    std::string sql = std::string("DELETE FROM ") + kPgRelation + " WHERE " +
+                      PgTableIs(table) + " AND k IN (";
     for (size_t i = 0; i < dels.size(); ++i)
       sql += (i ? ",$" : "$") + std::to_string(i + 1);
     sql += ")";
