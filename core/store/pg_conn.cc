@@ -29,12 +29,14 @@ Status PgError(const char* what, const std::exception& e) {
       dynamic_cast<const pqxx::in_doubt_error*>(&e)) {
     return Unavailable(std::string(what) + ": the database is unreachable: " + message);
   }
+  // A conflict the retries could not get past: the caller may try again later.
+  if (PgMustRetry(e)) return Unavailable(std::string(what) + ": " + message);
   if (auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
     const std::string& state = sql->sqlstate();
     // Class 08: connection exception; 57P: operator intervention (shutdown, ...);
     // 53: insufficient resources (disk full, too many connections).
     if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0 ||
-        state.rfind("53", 0) == 0 || PgMustRetry(e)) {
+        state.rfind("53", 0) == 0) {
       return Unavailable(std::string(what) + ": " + message);
     }
   }
@@ -42,8 +44,9 @@ Status PgError(const char* what, const std::exception& e) {
 }
 
 bool PgMustRetry(const std::exception& e) {
-  auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
-  return sql && (sql->sqlstate() == "40001" || sql->sqlstate() == "40P01");
+  // libpqxx 6 throws these two for SQLSTATE 40001 and 40P01 (not as sql_error).
+  return dynamic_cast<const pqxx::serialization_failure*>(&e) ||
+         dynamic_cast<const pqxx::deadlock_detected*>(&e);
 }
 
 PgConnection::PgConnection(const std::string& conninfo) : conn_(conninfo) {

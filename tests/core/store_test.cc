@@ -716,6 +716,45 @@ TEST_CASE(
   CHECK(Read(*store, Table::kResources, "p_shared") == "before");
 }
 
+TEST_CASE("Store: a write of many keys that then refuses leaves nothing, in a batch too",
+          "[store][group_commit]") {
+  // More changes than a backend may keep in memory before writing them out
+  // (PostgreSQL: PgTxn::kFlushAt), so the refusal must undo written rows too.
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  REQUIRE(Put(*store, "p_shared", "before").ok());
+  auto writes = [](const std::string& id) {
+    return [id](WriteTxn& txn) {
+      txn.Put(Table::kResources, id, "kept");
+      return Status::Ok();
+    };
+  };
+  std::vector<WriteFn> fns = {
+      writes("p_1"),
+      [](WriteTxn& txn) {
+        for (uint64_t i = 0; i < 30000; ++i) {
+          txn.Put(Table::kAudit, schema::EncodeNumber(i), "entry");
+        }
+        txn.Put(Table::kResources, "p_shared", "overwritten");
+        txn.Del(Table::kResources, "p_1");
+        return trashd::Conflict("refused after writing");
+      },
+      writes("p_2"),
+  };
+  std::vector<Status> statuses = WriteAsOneBatch(*store, fns);
+  CHECK(statuses[0].ok());
+  CHECK(statuses[1].code() == Code::kConflict);
+  CHECK(statuses[2].ok());
+  CHECK(Read(*store, Table::kResources, "p_1") == "kept");
+  CHECK(Read(*store, Table::kResources, "p_2") == "kept");
+  CHECK(Read(*store, Table::kResources, "p_shared") == "before");
+  CHECK(store->BeginRead()->Count(Table::kAudit) == 0);
+  // Alone, the same.
+  CHECK(store->Write(fns[1]).code() == Code::kConflict);
+  CHECK(store->BeginRead()->Count(Table::kAudit) == 0);
+  CHECK(Read(*store, Table::kResources, "p_1") == "kept");
+}
+
 TEST_CASE("Store: in a batch, OnCommit runs once durable and only for committed writes",
           "[store][group_commit]") {
   TempDir dir;

@@ -5,6 +5,8 @@
 # `nobody` (PostgreSQL refuses to run as root).
 #   pg_cluster.sh start DIR   # (re)creates DIR and starts the server; socket dir: DIR
 #   pg_cluster.sh stop DIR    # stops it and removes DIR
+#   pg_cluster.sh pause DIR   # stops the server, keeping its data (a lost database)
+#   pg_cluster.sh resume DIR  # starts it again on the same data
 # Tests connect with "host=DIR user=trashd dbname=postgres".
 set -euo pipefail
 
@@ -28,26 +30,36 @@ stop() {
   rm -rf "$dir"
 }
 
+start_server() {
+  # Many test stores at once (each keeps a few connections); fsync stays on, as the
+  # store refuses a server without it unless a test opens it with no_sync.
+  as_server "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-c listen_addresses= -k $dir -c max_connections=300 -c shared_buffers=64MB" \
+    start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+}
+
 case "$action" in
   start)
     stop
     mkdir -p "$dir"
-    [ "$(id -u)" -eq 0 ] && chown nobody:nogroup "$dir"
+    if [ "$(id -u)" -eq 0 ]; then chown nobody:nogroup "$dir"; fi
     chmod 0755 "$dir"
     as_server "$bin/initdb" -D "$dir/data" -U trashd --auth=trust -E UTF8 --no-sync \
       >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
-    # Many test stores at once (each keeps a few connections); fsync stays on, as the
-    # store refuses a server without it unless a test opens it with no_sync.
-    as_server "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-c listen_addresses= -k $dir -c max_connections=300 -c shared_buffers=64MB" \
-      start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+    start_server
     echo "pg_cluster: running, socket in $dir"
+    ;;
+  pause)
+    as_server "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+    ;;
+  resume)
+    start_server
     ;;
   stop)
     stop
     ;;
   *)
-    echo "usage: pg_cluster.sh start|stop DIR" >&2
+    echo "usage: pg_cluster.sh start|stop|pause|resume DIR" >&2
     exit 2
     ;;
 esac
