@@ -107,6 +107,14 @@ Status Put(Store& store, const std::string& key, const std::string& value) {
   });
 }
 
+// A write function that puts "kept" at `id` of the resources table.
+WriteFn Keeps(const std::string& id) {
+  return [id](WriteTxn& txn) {
+    txn.Put(Table::kResources, id, "kept");
+    return Status::Ok();
+  };
+}
+
 // Adds one to the counter at `key`, in a write of its own.
 Status Increment(Store& store, std::string_view key) {
   return store.Write([&](WriteTxn& txn) {
@@ -668,21 +676,15 @@ TEST_CASE(
   REQUIRE(Put(*store, "p_shared", "before").ok());
   const uint64_t batches_before = store->Stats().write_batches;
 
-  auto writes = [](const std::string& id) {
-    return [id](WriteTxn& txn) {
-      txn.Put(Table::kResources, id, "kept");
-      return Status::Ok();
-    };
-  };
   std::vector<WriteFn> fns = {
-      writes("p_1"),
+      Keeps("p_1"),
       [](WriteTxn& txn) {  // refuses after writing
         txn.Put(Table::kResources, "p_refused", "half");
         txn.Put(Table::kResources, "p_shared", "overwritten");
         txn.Del(Table::kResources, "p_1");  // a batch-mate's key: it stays
         return trashd::Conflict("the item is under legal hold");
       },
-      writes("p_2"),
+      Keeps("p_2"),
       [](WriteTxn& txn) -> Status {  // throws after writing
         txn.Put(Table::kResources, "p_thrown", "half");
         throw std::runtime_error("plugin exploded");
@@ -692,7 +694,7 @@ TEST_CASE(
         txn.Put(Table::kResources, "", "no key");
         return Status::Ok();
       },
-      writes("p_3"),
+      Keeps("p_3"),
   };
   std::vector<Status> statuses = WriteAsOneBatch(*store, fns);
 
@@ -723,14 +725,8 @@ TEST_CASE("Store: a write of many keys that then refuses leaves nothing, in a ba
   TempDir dir;
   auto store = OpenStore(dir.path());
   REQUIRE(Put(*store, "p_shared", "before").ok());
-  auto writes = [](const std::string& id) {
-    return [id](WriteTxn& txn) {
-      txn.Put(Table::kResources, id, "kept");
-      return Status::Ok();
-    };
-  };
   std::vector<WriteFn> fns = {
-      writes("p_1"),
+      Keeps("p_1"),
       [](WriteTxn& txn) {
         for (uint64_t i = 0; i < 30000; ++i) {
           txn.Put(Table::kAudit, schema::EncodeNumber(i), "entry");
@@ -739,7 +735,7 @@ TEST_CASE("Store: a write of many keys that then refuses leaves nothing, in a ba
         txn.Del(Table::kResources, "p_1");
         return trashd::Conflict("refused after writing");
       },
-      writes("p_2"),
+      Keeps("p_2"),
   };
   std::vector<Status> statuses = WriteAsOneBatch(*store, fns);
   CHECK(statuses[0].ok());
