@@ -9,6 +9,8 @@ packages=(
   libboost-url1.81-dev libboost-json1.81-dev
   libyaml-cpp-dev liblmdb-dev libssl-dev libspdlog-dev libfmt-dev
   catch2 libsystemd-dev libcli11-dev
+  # the PostgreSQL store (libpqxx) and the throwaway cluster its tests start
+  libpqxx-dev postgresql
   # the house format, checked by scripts/test.sh
   clang-format
   # packaging: cpack -G DEB (dpkg-shlibdeps, dpkg-buildflags, file), strings/readelf,

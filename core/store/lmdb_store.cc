@@ -51,32 +51,14 @@
 #include <thread>
 
 #include "store/lmdb_txn.h"
-#include "store/schema.h"
+#include "store/pg_store.h"
+#include "store/schema_version.h"
 #include "store/store.h"
+#include "store/write_queue.h"
 #include "util/dirs.h"
 
 namespace trashd {
 namespace {
-
-// One queued call: a Write() waiting on its caller's stack (fn points at the
-// caller's function), or a WriteAsync() call owned by the queue (owned: fn points at
-// own_fn, and done answers it).
-struct WriteRequest {
-  explicit WriteRequest(const std::function<Status(WriteTxn&)>* f) : fn(f) {}
-  const std::function<Status(WriteTxn&)>* fn;
-  bool owned = false;
-  std::function<Status(WriteTxn&)> own_fn;
-  std::function<void(Status)> done_fn;
-  // Written by the leader; read by the caller once it sees `done` under queue_mu_.
-  Status status;
-  std::vector<std::function<void()>> on_commit;
-  bool done = false;
-  // Runs in a nested transaction: it refused after changing something.
-  bool nested = false;
-  // Answered already: a storage error, so later attempts leave it out.
-  bool settled = false;
-  std::condition_variable wake;
-};
 
 // How one write function went in a batch.
 enum class WriteOutcome {
@@ -89,15 +71,7 @@ enum class WriteOutcome {
 class LmdbStore final : public Store {
  public:
   ~LmdbStore() override {
-    if (writer_.joinable()) {
-      {
-        std::lock_guard lock(queue_mu_);
-        stopping_ = true;
-      }
-      writer_wake_.notify_one();
-      gather_wake_.notify_one();
-      writer_.join();  // after it has run every call still queued
-    }
+    StopWriter(queue_mu_, stopping_, writer_wake_, gather_wake_, writer_);
     if (env_) mdb_env_close(env_);
   }
 
@@ -161,20 +135,7 @@ class LmdbStore final : public Store {
       }
     }
     LmdbTxn txn(raw, dbis_);
-    std::string_view v;
-    if (txn.Get(Table::kMeta, schema::kSchemaVersionKey, &v)) {
-      uint32_t found = static_cast<uint32_t>(schema::DecodeNumber(v));
-      if (found != kSchemaVersion) {
-        const bool old = found < kSchemaVersion;
-        return Internal("the store's schema version " + std::to_string(found) +
-                        " is too " + (old ? "old" : "new") +
-                        " for this trashd (expects " + std::to_string(kSchemaVersion) +
-                        "); " + (old ? "no migration exists yet" : "run a newer trashd"));
-      }
-    } else {
-      txn.Put(Table::kMeta, schema::kSchemaVersionKey,
-              schema::EncodeNumber(kSchemaVersion));
-    }
+    TRASHD_RETURN_IF_ERROR(CheckOrRecordSchemaVersion(txn));
     return txn.Commit();
   }
 
@@ -209,11 +170,7 @@ class LmdbStore final : public Store {
 
   void WriteAsync(std::function<Status(WriteTxn&)> fn,
                   std::function<void(Status)> done) override {
-    auto request = std::make_unique<WriteRequest>(nullptr);
-    request->own_fn = std::move(fn);
-    request->fn = &request->own_fn;
-    request->done_fn = std::move(done);
-    Enqueue(std::move(request));
+    Enqueue(QueuedCall(std::move(fn), std::move(done)));
   }
 
   Status Backup(const std::string& path) override {
@@ -260,7 +217,6 @@ class LmdbStore final : public Store {
   // Queues a call nobody waits on; the writer thread leads it unless a batch is
   // being led already.
   void Enqueue(std::unique_ptr<WriteRequest> request) {
-    request->owned = true;
     bool wake_writer;
     bool wake_gatherer;
     {
@@ -315,21 +271,7 @@ class LmdbStore final : public Store {
     if (owned.empty()) return;
     // The next batch may start while these calls hear of theirs.
     lock.unlock();
-    for (WriteRequest* r : owned) {
-      std::unique_ptr<WriteRequest> request(r);
-      if (r->status.ok()) {
-        for (auto& f : r->on_commit) {
-          try {
-            f();
-          } catch (...) {  // the write is durable whatever a callback does
-          }
-        }
-      }
-      try {
-        r->done_fn(r->status);
-      } catch (...) {  // done must not throw; nothing sensible to do if it does
-      }
-    }
+    AnswerQueuedCalls(owned);
     lock.lock();
   }
 
@@ -425,14 +367,7 @@ class LmdbStore final : public Store {
   BatchEnd TryBatch(bool gather) {
     const auto gather_until = std::chrono::steady_clock::now() + gather_max_;
     std::shared_lock lock(map_mu_);
-    size_t live = 0;
-    for (WriteRequest* r : batch_) {
-      if (r->settled) continue;
-      r->status = Status::Ok();
-      r->on_commit.clear();
-      ++live;
-    }
-    if (live == 0) return BatchEnd::kAnswered;
+    if (ResetLiveCalls(batch_) == 0) return BatchEnd::kAnswered;
     MDB_txn* raw;
     int rc = mdb_txn_begin(env_, nullptr, 0, &raw);
     if (rc != 0) return Answer(LmdbError("begin write", rc));
@@ -473,33 +408,13 @@ class LmdbStore final : public Store {
   // Adds to batch_ the calls queued behind it, waiting up to gather_gap_ (but not past
   // `until`) for one to queue. False when none came or the batch is full.
   bool TakeMore(std::chrono::steady_clock::time_point until) {
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= until) return false;  // open long enough: what queued waits for the next
-    std::unique_lock lock(queue_mu_);
-    auto queued_behind = [&] { return queue_.size() > batch_.size(); };
-    if (!queued_behind() && !stopping_ && batch_.size() < max_batch_) {
-      gathering_ = true;
-      gather_wake_.wait_until(lock, std::min(until, now + gather_gap_),
-                              [&] { return queued_behind() || stopping_; });
-      gathering_ = false;
-      if (std::chrono::steady_clock::now() >= until) return false;
-    }
-    const size_t from = batch_.size();
-    const size_t to = std::min(queue_.size(), max_batch_);
-    for (size_t i = from; i < to; ++i) {
-      queue_[i]->settled = false;
-      batch_.push_back(queue_[i]);
-    }
-    return to > from;
+    return GatherCalls({queue_mu_, queue_, stopping_, gathering_, gather_wake_}, batch_,
+                       max_batch_, gather_gap_, until);
   }
 
   // Answers every request of batch_ not answered yet with `status`.
   BatchEnd Answer(const Status& status) {
-    for (WriteRequest* r : batch_) {
-      if (r->settled) continue;
-      r->status = status;
-      r->on_commit.clear();
-    }
+    AnswerLiveCalls(batch_, status);
     return BatchEnd::kAnswered;
   }
 
@@ -592,6 +507,7 @@ class LmdbStore final : public Store {
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& dir,
                                            const StoreOptions& options) {
+  if (options.backend == StoreBackend::kPostgres) return OpenPgStore(options);
   auto store = std::make_unique<LmdbStore>();
   TRASHD_RETURN_IF_ERROR(store->Init(dir, options));
   return std::unique_ptr<Store>(std::move(store));

@@ -137,21 +137,6 @@ class LmdbTxn final : public WriteTxn {
   std::vector<std::function<void()>> on_commit_;
 };
 
-// Runs a write function: its own status, else the storage error its transaction hit.
-// An exception is refused here, as the function's caller may be another thread.
-inline Status RunWriteFn(const std::function<Status(WriteTxn&)>& fn, LmdbTxn& txn) {
-  Status s;
-  try {
-    s = fn(txn);
-  } catch (const std::exception& e) {
-    return Internal(std::string("the write failed: ") + e.what());
-  } catch (...) {
-    return Internal("the write failed with an unknown exception");
-  }
-  if (s.ok() && !txn.error().ok()) s = txn.error();
-  return s;
-}
-
 // A read transaction that also holds the map lock shared for its whole life.
 class LmdbReadTxn final : public ReadTxn {
  public:

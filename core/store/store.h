@@ -15,7 +15,8 @@
 //     only once durable; a backend that gains nothing commits each on its own;
 //   - writes can be waited for (Write) or queued with a completion (WriteAsync), so a
 //     caller that must not hold a thread never waits for a commit.
-// Only lmdb_store.cc knows how LMDB does it.
+// Only lmdb_store.cc knows how LMDB does it; pg_store.cc keeps the same contract on
+// PostgreSQL (StoreOptions::backend).
 //
 // Thread-safety: a Store is safe for concurrent use from many threads. A transaction
 // object belongs to one thread at a time and must not outlive its Store. Never hold a
@@ -86,7 +87,8 @@ class ReadTxn {
   // transaction ends or writes.
   virtual bool Get(Table table, std::string_view key, std::string_view* value) = 0;
   virtual std::unique_ptr<Cursor> OpenCursor(Table table) = 0;
-  // Number of entries in a table, in O(1).
+  // Number of entries in a table: O(1) on LMDB, a count of the rows on PostgreSQL
+  // (tests and tools only).
   virtual uint64_t Count(Table table) = 0;
   // OK, or the first storage error a read of this transaction hit (leveldb's
   // Iterator::status()). After one, Get answers false and cursors end, so a caller
@@ -116,8 +118,20 @@ class WriteTxn : public ReadTxn {
   virtual void OnCommit(std::function<void()> fn) = 0;
 };
 
+enum class StoreBackend { kLmdb, kPostgres };
+
 struct StoreOptions {
-  // Initial size of the memory map; it grows by doubling whenever a write fills it.
+  // kLmdb: the store is a directory on this machine. kPostgres: the store is the
+  // tables of a PostgreSQL database (postgres_conninfo), which several trashd
+  // processes may share; the directory is not used.
+  StoreBackend backend = StoreBackend::kLmdb;
+  // A libpq connection string ("host=/run/postgresql dbname=trashd" or a
+  // postgresql:// URI). The tables live in its current schema (search_path).
+  std::string postgres_conninfo;
+  // Connections kept open for reads (more are made while all are busy); writes use
+  // one more of their own.
+  size_t postgres_pool_size = 8;
+  // LMDB: initial size of the memory map; it grows by doubling whenever a write fills it.
   uint64_t initial_map_bytes = 256ull << 20;
   // false: fsync at every commit (durable against kill -9 and power loss).
   // true: commits survive a process crash but may be lost on power loss (tests only).
@@ -180,7 +194,8 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // Opens (creating if needed) the store in directory `dir`. Checks the schema
+  // Opens (creating if needed) the store in directory `dir`, or on PostgreSQL when
+  // options.backend says so (`dir` is then not used). Checks the schema
   // version: a store written by an older or newer trashd is refused with an error that
   // says which, and nothing is changed. Clears readers left by dead processes.
   static Result<std::unique_ptr<Store>> Open(const std::string& dir,

@@ -177,8 +177,18 @@ Status Daemon::Impl::OpenEngine() {
   eo.default_retention_days = s.retention_days_default;
   eo.log = EngineLog();
   eo.queued_event_types = EventTypesTaken(s.webhooks);
+  const bool on_postgres = s.store.backend == StoreSection::Backend::kPostgres;
+  if (on_postgres) {
+    eo.store.backend = StoreBackend::kPostgres;
+    eo.store.postgres_conninfo = s.store.postgres_conninfo;
+    eo.store.postgres_pool_size = static_cast<size_t>(s.store.postgres_pool_size);
+  }
   TRASHD_ASSIGN_OR_RETURN(engine, Engine::Open(eo, &types, &clock));
-  spdlog::info("store open in {}", s.data_dir);
+  if (on_postgres) {
+    spdlog::info("store open on PostgreSQL (blobs in {})", s.data_dir);
+  } else {
+    spdlog::info("store open in {}", s.data_dir);
+  }
   return Status::Ok();
 }
 

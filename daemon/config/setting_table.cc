@@ -148,6 +148,51 @@ ValueKind<std::string> SecretKind() {
   return kind;
 }
 
+// A libpq connection string, shown with its password (if any) masked: "password=..."
+// of the key=value form, or the ":..." after the user of a postgresql:// URI.
+std::string MaskPassword(std::string conninfo) {
+  if (size_t at = conninfo.find("://"); at != std::string::npos) {
+    const size_t user = at + 3;
+    const size_t end = conninfo.find_first_of("@/", user);
+    if (end != std::string::npos && conninfo[end] == '@') {
+      const size_t colon = conninfo.find(':', user);
+      if (colon < end) conninfo.replace(colon + 1, end - colon - 1, "***");
+    }
+    return conninfo;
+  }
+  for (size_t at = conninfo.find("password"); at != std::string::npos;
+       at = conninfo.find("password", at + 1)) {
+    size_t eq = conninfo.find_first_not_of(' ', at + 8);
+    if (eq == std::string::npos || conninfo[eq] != '=') continue;
+    const size_t from = conninfo.find_first_not_of(' ', eq + 1);
+    if (from == std::string::npos) break;
+    size_t to = from;
+    if (conninfo[from] == '\'') {
+      for (to = from + 1; to < conninfo.size() && conninfo[to] != '\''; ++to) {
+        if (conninfo[to] == '\\') ++to;
+      }
+      to = std::min(to + 1, conninfo.size());
+    } else {
+      to = std::min(conninfo.find(' ', from), conninfo.size());
+    }
+    conninfo.replace(from, to - from, "***");
+  }
+  return conninfo;
+}
+
+ValueKind<std::string> ConninfoKind() {
+  ValueKind<std::string> kind = TextKind();
+  kind.type = "libpq connection string or postgresql:// URI";
+  kind.show = [](const std::string& s) { return Quote(MaskPassword(s)); };
+  kind.compare = [](const std::string& key, const std::string& a, const std::string& b) {
+    if (a == b) return std::vector<SettingChange>{};
+    std::string before = Quote(MaskPassword(a)), after = Quote(MaskPassword(b));
+    if (before == after) return std::vector<SettingChange>{{key, "password changed"}};
+    return std::vector<SettingChange>{{key, before + " -> " + after}};
+  };
+  return kind;
+}
+
 // A webhook's url also fills the host, port and target delivery needs.
 ValueKind<Webhook> WebhookUrlKind() {
   return {"http://host[:port]/path",
@@ -295,6 +340,13 @@ SettingTable<Settings> BuildSettingsTable() {
   SettingTable<S> t;
   t.settings = {
       Describe<S>("data_dir", kRestart, FIELD(data_dir), TextKind()),
+      Describe<S>("store.backend", kRestart, FIELD(store.backend),
+                  ChoiceKind<StoreSection::Backend>(kStoreBackendNames)),
+      // It may hold a password, which --check-config and reloads never show.
+      Describe<S>("store.postgres.conninfo", kRestart, FIELD(store.postgres_conninfo),
+                  ConninfoKind()),
+      Describe<S>("store.postgres.pool_size", kRestart, FIELD(store.postgres_pool_size),
+                  IntegerKind<int>(1, 1000)),
       Describe<S>("listen", kRestart, FIELD(listen),
                   ParsedKind<ListenAddress>("host:port", ParseListenAddress)),
       Describe<S>("admin_socket", kRestart, FIELD(admin_socket), SocketPathKind()),

@@ -50,6 +50,20 @@ struct TimeOfDay {
   bool operator==(const TimeOfDay&) const = default;
 };
 
+// Where the store is (store.*): LMDB files under data_dir, or a PostgreSQL database
+// that several trashd processes may share.
+struct StoreSection {
+  enum class Backend { kLmdb, kPostgres };
+  Backend backend = Backend::kLmdb;
+  // A libpq connection string or postgresql:// URI; by default Debian's local server.
+  std::string postgres_conninfo = "host=/run/postgresql dbname=trashd";
+  int postgres_pool_size = 8;  // connections kept open for reads
+
+  bool operator==(const StoreSection&) const = default;
+};
+// As written in the file, in the enum's order.
+inline constexpr std::array<const char*, 2> kStoreBackendNames = {"lmdb", "postgres"};
+
 struct SweepSection {
   TimeOfDay time;  // when the daily sweep runs, UTC
   // Expired items deleted per write transaction. 250 keeps a batch near 3 ms, so a
@@ -123,6 +137,7 @@ struct Webhook {
 
 struct Settings {
   std::string data_dir = "/var/lib/trashd";
+  StoreSection store;
   ListenAddress listen;
   std::string admin_socket = "/run/trashd/admin.sock";
   std::string admin_group = "trashd";  // may use the admin socket

@@ -51,6 +51,11 @@ void BenchEngine::Reopen(bool no_sync, size_t max_batch) {
   options.store.max_batch = max_batch;
   // Large enough from the start that setup does not spend its time growing the map.
   options.store.initial_map_bytes = 4ull << 30;
+  // TRASHD_BENCH_PG=CONNINFO: the store on PostgreSQL instead (an empty schema).
+  if (const char* pg = std::getenv("TRASHD_BENCH_PG"); pg && *pg) {
+    options.store.backend = StoreBackend::kPostgres;
+    options.store.postgres_conninfo = pg;
+  }
   auto opened = Engine::Open(options, &types_, &clock_);
   Check(opened.ok(), "opening the engine: " + opened.status().ToString());
   engine_ = std::move(opened).value();

@@ -1,7 +1,9 @@
-// Tests of the Store contract (core/store/store.h) on the real LMDB store: ordered
-// tables, all-or-nothing write functions, the schema version check at open, map growth,
-// durability across close and reopen, group commit of concurrent writes, and calls
-// queued without waiting (WriteAsync).
+// Tests of the Store contract (core/store/store.h) on the real LMDB store, and on the
+// PostgreSQL store in the suite's second run (support/test_store.h): ordered tables,
+// all-or-nothing write functions, the schema version check at open, durability across
+// close and reopen, group commit of concurrent writes, and calls queued without waiting
+// (WriteAsync). Tests tagged [lmdb] are of LMDB's own files and map (map growth, the
+// data file, reader slots, backup) and run on LMDB only.
 #include "store/store.h"
 
 #include <sys/resource.h>
@@ -26,6 +28,7 @@
 #include "store/schema.h"
 #include "support/assertions.h"
 #include "support/test_env.h"
+#include "support/test_store.h"
 
 namespace {
 
@@ -46,9 +49,16 @@ StoreOptions TestOptions() {
   return options;
 }
 
+// Opens the store of `dir` on the backend under test (support/test_store.h).
+trashd::Result<std::unique_ptr<Store>> OpenOnTestBackend(const std::string& dir,
+                                                         StoreOptions options) {
+  trashd::testing::UseTestBackend(&options, dir);
+  return Store::Open(dir, options);
+}
+
 std::unique_ptr<Store> OpenStore(const std::string& dir,
                                  const StoreOptions& options = TestOptions()) {
-  auto opened = Store::Open(dir, options);
+  auto opened = OpenOnTestBackend(dir, options);
   INFO(opened.status().ToString());
   REQUIRE(opened.ok());
   return std::move(opened).value();
@@ -95,6 +105,14 @@ Status Put(Store& store, const std::string& key, const std::string& value) {
     txn.Put(Table::kResources, key, value);
     return Status::Ok();
   });
+}
+
+// A write function that puts "kept" at `id` of the resources table.
+WriteFn Keeps(const std::string& id) {
+  return [id](WriteTxn& txn) {
+    txn.Put(Table::kResources, id, "kept");
+    return Status::Ok();
+  };
 }
 
 // Adds one to the counter at `key`, in a write of its own.
@@ -424,19 +442,19 @@ TEST_CASE("Store: a store from an older or newer trashd is refused at open", "[s
                 .ok());
   }
 
-  auto refused = Store::Open(dir.path(), TestOptions());
+  auto refused = OpenOnTestBackend(dir.path(), TestOptions());
   REQUIRE_FALSE(refused.ok());
   CHECK_THAT(refused.status().message(), Catch::Contains(words));
   CHECK_THAT(refused.status().message(), Catch::Contains(std::to_string(version)));
 
   // Refusing changed nothing: the version is still the foreign one, so a second open
   // is refused the same way.
-  auto again = Store::Open(dir.path(), TestOptions());
+  auto again = OpenOnTestBackend(dir.path(), TestOptions());
   REQUIRE_FALSE(again.ok());
   CHECK_THAT(again.status().message(), Catch::Contains(words));
 }
 
-TEST_CASE("Store: the map grows when writes fill it", "[store]") {
+TEST_CASE("Store: the map grows when writes fill it", "[store][lmdb]") {
   TempDir dir;
   StoreOptions options = TestOptions();
   options.initial_map_bytes = 1ull << 20;
@@ -495,7 +513,7 @@ TEST_CASE("Store: the map grows when writes fill it", "[store]") {
   CHECK(v.size() == kValueBytes);
 }
 
-TEST_CASE("Store: the data file is kept ahead of the pages in use", "[store]") {
+TEST_CASE("Store: the data file is kept ahead of the pages in use", "[store][lmdb]") {
   TempDir dir;
   StoreOptions options = TestOptions();
   options.grow_ahead_bytes = 256u << 10;
@@ -533,7 +551,7 @@ TEST_CASE("Store: the data file is kept ahead of the pages in use", "[store]") {
 
 TEST_CASE(
     "Store: a full disk refuses the writes that do not fit and loses none acknowledged",
-    "[store]") {
+    "[store][lmdb]") {
   // RLIMIT_FSIZE stands in for a full disk: writing past it fails (EFBIG, as ENOSPC
   // would) for the store's own file fill and for LMDB's pages alike. SIGXFSZ, which
   // would end the process, is ignored meanwhile.
@@ -576,7 +594,7 @@ TEST_CASE(
   CHECK(Read(*store, Table::kResources, "p_1") == "after");
 }
 
-TEST_CASE("Store: a backup is a consistent copy that opens as a store", "[store]") {
+TEST_CASE("Store: a backup is a consistent copy that opens as a store", "[store][lmdb]") {
   TempDir dir;
   TempDir copy_dir;
   auto store = OpenStore(dir.path());
@@ -658,21 +676,15 @@ TEST_CASE(
   REQUIRE(Put(*store, "p_shared", "before").ok());
   const uint64_t batches_before = store->Stats().write_batches;
 
-  auto writes = [](const std::string& id) {
-    return [id](WriteTxn& txn) {
-      txn.Put(Table::kResources, id, "kept");
-      return Status::Ok();
-    };
-  };
   std::vector<WriteFn> fns = {
-      writes("p_1"),
+      Keeps("p_1"),
       [](WriteTxn& txn) {  // refuses after writing
         txn.Put(Table::kResources, "p_refused", "half");
         txn.Put(Table::kResources, "p_shared", "overwritten");
         txn.Del(Table::kResources, "p_1");  // a batch-mate's key: it stays
         return trashd::Conflict("the item is under legal hold");
       },
-      writes("p_2"),
+      Keeps("p_2"),
       [](WriteTxn& txn) -> Status {  // throws after writing
         txn.Put(Table::kResources, "p_thrown", "half");
         throw std::runtime_error("plugin exploded");
@@ -682,7 +694,7 @@ TEST_CASE(
         txn.Put(Table::kResources, "", "no key");
         return Status::Ok();
       },
-      writes("p_3"),
+      Keeps("p_3"),
   };
   std::vector<Status> statuses = WriteAsOneBatch(*store, fns);
 
@@ -704,6 +716,39 @@ TEST_CASE(
     CHECK(Read(*store, Table::kResources, id) == "<absent>");
   }
   CHECK(Read(*store, Table::kResources, "p_shared") == "before");
+}
+
+TEST_CASE("Store: a write of many keys that then refuses leaves nothing, in a batch too",
+          "[store][group_commit]") {
+  // More changes than a backend may keep in memory before writing them out
+  // (PostgreSQL: PgTxn::kFlushAt), so the refusal must undo written rows too.
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  REQUIRE(Put(*store, "p_shared", "before").ok());
+  std::vector<WriteFn> fns = {
+      Keeps("p_1"),
+      [](WriteTxn& txn) {
+        for (uint64_t i = 0; i < 30000; ++i) {
+          txn.Put(Table::kAudit, schema::EncodeNumber(i), "entry");
+        }
+        txn.Put(Table::kResources, "p_shared", "overwritten");
+        txn.Del(Table::kResources, "p_1");
+        return trashd::Conflict("refused after writing");
+      },
+      Keeps("p_2"),
+  };
+  std::vector<Status> statuses = WriteAsOneBatch(*store, fns);
+  CHECK(statuses[0].ok());
+  CHECK(statuses[1].code() == Code::kConflict);
+  CHECK(statuses[2].ok());
+  CHECK(Read(*store, Table::kResources, "p_1") == "kept");
+  CHECK(Read(*store, Table::kResources, "p_2") == "kept");
+  CHECK(Read(*store, Table::kResources, "p_shared") == "before");
+  CHECK(store->BeginRead()->Count(Table::kAudit) == 0);
+  // Alone, the same.
+  CHECK(store->Write(fns[1]).code() == Code::kConflict);
+  CHECK(store->BeginRead()->Count(Table::kAudit) == 0);
+  CHECK(Read(*store, Table::kResources, "p_1") == "kept");
 }
 
 TEST_CASE("Store: in a batch, OnCommit runs once durable and only for committed writes",
@@ -754,7 +799,7 @@ TEST_CASE("Store: in a batch, OnCommit runs once durable and only for committed 
 }
 
 TEST_CASE("Store: a batch that fills the map grows it and loses no write",
-          "[store][group_commit]") {
+          "[store][group_commit][lmdb]") {
   TempDir dir;
   StoreOptions options = TestOptions();
   options.initial_map_bytes = 1ull << 20;
@@ -812,7 +857,7 @@ TEST_CASE("Store: a batch that fills the map grows it and loses no write",
 }
 
 TEST_CASE("Store: concurrent writers filling a small map all commit",
-          "[store][group_commit]") {
+          "[store][group_commit][lmdb]") {
   TempDir dir;
   StoreOptions options = TestOptions();
   options.initial_map_bytes = 1ull << 20;
@@ -1114,7 +1159,7 @@ TEST_CASE(
 }
 
 TEST_CASE("Store async: a call whose batch fills the map runs again and writes once",
-          "[store][async]") {
+          "[store][async][lmdb]") {
   TempDir dir;
   StoreOptions options = TestOptions();
   options.initial_map_bytes = 1ull << 20;
@@ -1161,7 +1206,7 @@ TEST_CASE("Store async: closing the store first runs every call still queued",
   }
 }
 
-TEST_CASE("Store: a read that fails is told apart from a missing key", "[store]") {
+TEST_CASE("Store: a read that fails is told apart from a missing key", "[store][lmdb]") {
   // Every reader slot taken (the store allows 512): the next read cannot begin.
   TempDir dir;
   auto store = OpenStore(dir.path());

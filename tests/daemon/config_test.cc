@@ -56,6 +56,9 @@ std::string Refusal(const std::string& text) { return SettingsFile(text).Refusal
 Settings EveryKeyChanged() {
   Settings s = DefaultSettings(kBuildPluginsDir);
   s.data_dir = "/srv/trashd";
+  s.store.backend = StoreSection::Backend::kPostgres;
+  s.store.postgres_conninfo = "host=db.internal dbname=trashd user=trashd";
+  s.store.postgres_pool_size = 4;
   s.listen = {"::", 9090};
   s.admin_socket = "/run/trashd-test/admin.sock";
   s.admin_group = "trash-admins";
@@ -97,6 +100,11 @@ Settings EveryKeyChanged() {
 
 const char kEveryKeyChanged[] = R"(
 data_dir: /srv/trashd
+store:
+  backend: postgres
+  postgres:
+    conninfo: host=db.internal dbname=trashd user=trashd
+    pool_size: 4
 listen: "[::]:9090"
 admin_socket: /run/trashd-test/admin.sock
 admin_group: trash-admins
@@ -238,8 +246,9 @@ TEST_CASE("a YAML syntax error names file and line", "[config]") {
 
 TEST_CASE("unknown keys are refused at every depth", "[config]") {
   CHECK(Refusal("data_dir: /srv\nretention_days: 30\n") ==
-        "trashd.yaml:2: unknown key \"retention_days\" (known keys: data_dir, listen, "
-        "admin_socket, admin_group, retention_days_default, sweep, plugins, log, limits, "
+        "trashd.yaml:2: unknown key \"retention_days\" (known keys: data_dir, store, "
+        "listen, admin_socket, admin_group, retention_days_default, sweep, plugins, log, "
+        "limits, "
         "webhooks)");
   CHECK(Refusal("sweep:\n  time: \"03:00\"\n  batchsize: 10\n") ==
         "trashd.yaml:3: unknown key \"sweep.batchsize\" (sweep takes: time, batch, "
@@ -490,6 +499,21 @@ TEST_CASE("a reload says what changed and what needs a restart", "[config]") {
       CHECK(change.needs_restart);
     }
   }
+}
+
+TEST_CASE("store.backend is lmdb or postgres, with a database to connect to",
+          "[config]") {
+  CHECK(Refusal("store:\n  backend: sqlite\n").find("one of lmdb, postgres") !=
+        std::string::npos);
+  CHECK(Refusal("store:\n  postgres:\n    pool_size: 0\n").find("pool_size") !=
+        std::string::npos);
+  SettingsFile given(
+      "store:\n  backend: postgres\n  postgres:\n    conninfo: dbname=t\n");
+  auto loaded = given.Load();
+  REQUIRE_OK(loaded);
+  CHECK(loaded->store.backend == StoreSection::Backend::kPostgres);
+  CHECK(loaded->store.postgres_conninfo == "dbname=t");
+  CHECK(loaded->store.postgres_pool_size == 8);
 }
 
 }  // namespace

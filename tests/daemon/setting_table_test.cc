@@ -157,6 +157,7 @@ TEST_CASE("every key is described once, with a type", "[config]") {
 // Every key at a value other than its default, as a file.
 const char kChanged[] = R"(
 data_dir: /srv/trashd
+store: {backend: postgres, postgres: {conninfo: dbname=other, pool_size: 4}}
 listen: "[::]:9090"
 admin_socket: /run/trashd-test/admin.sock
 admin_group: trash-admins
@@ -310,4 +311,22 @@ TEST_CASE("trashd --check-config reports each key, its default and when it appli
 }
 
 }  // namespace
+TEST_CASE("the PostgreSQL connection string is shown without its password", "[config]") {
+  const auto* conninfo = SettingsTable().Find("store.postgres.conninfo");
+  REQUIRE(conninfo);
+  Settings s = DefaultSettings("/opt/trashd/plugins");
+  s.store.postgres_conninfo = "host=db.internal password='s3 cret' dbname=trashd";
+  CHECK(conninfo->show(s) == "\"host=db.internal password=*** dbname=trashd\"");
+  Settings uri = s;
+  uri.store.postgres_conninfo = "postgresql://trashd:s3cret@db.internal/trashd";
+  CHECK(conninfo->show(uri) == "\"postgresql://trashd:***@db.internal/trashd\"");
+  // A change of the password alone is still a change, and says nothing of either.
+  Settings other = uri;
+  other.store.postgres_conninfo = "postgresql://trashd:n3w@db.internal/trashd";
+  const std::vector<SettingChange> changes = CompareSettings(uri, other);
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].description == "password changed");
+  CHECK(changes[0].needs_restart);
+}
+
 }  // namespace trashd

@@ -142,6 +142,20 @@ TEST_CASE("a plugin the config enables but cannot load stops the start",
   REQUIRE(d.log().find("nosuch") != std::string::npos);
 }
 
+TEST_CASE("a PostgreSQL store that cannot be reached stops the start and says why",
+          "[integration][process][postgres]") {
+  TempDir dir;
+  DaemonProcess d(dir.path(),
+                  WithYaml("store:\n  backend: postgres\n  postgres:\n    conninfo: "
+                           "host=" +
+                           dir.path() + "/no-server dbname=trashd\n"));
+  REQUIRE_FALSE(d.Start());
+  REQUIRE(d.Wait() == 1);
+  INFO(d.log());
+  REQUIRE(d.log().find("cannot connect to PostgreSQL (store.postgres.conninfo)") !=
+          std::string::npos);
+}
+
 TEST_CASE("SIGHUP reloads what can change live and says what needs a restart",
           "[integration][process][reload]") {
   TempDir dir;

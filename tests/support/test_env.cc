@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "plugin/loader.h"
+#include "support/test_store.h"
 
 namespace trashd::testing {
 
@@ -44,6 +45,7 @@ void TestEnv::Reopen() {
   eo.store.no_sync = options_.no_sync;
   eo.store.initial_map_bytes = options_.initial_map_bytes;
   eo.queued_event_types = options_.queued_event_types;
+  UseTestBackend(&eo.store, dir_.path());
   auto opened = Engine::Open(eo, &types_, &clock_);
   if (!opened.ok()) throw std::runtime_error(opened.status().ToString());
   engine_ = std::move(opened).value();

@@ -1,0 +1,87 @@
+// PostgreSQL connections and their pool (pg_conn.h).
+#include "store/pg_conn.h"
+
+#include <cstring>
+
+namespace trashd {
+
+std::string PgTableIs(Table table) {
+  return "t = " + std::to_string(static_cast<int>(table));
+}
+
+namespace {
+
+std::string StatementName(char kind, Table table) {
+  return std::string(1, kind) + std::to_string(static_cast<int>(table));
+}
+
+}  // namespace
+
+std::string PgGetStatement(Table table) { return StatementName('g', table); }
+std::string PgSeekStatement(Table table) { return StatementName('s', table); }
+std::string PgAfterStatement(Table table) { return StatementName('a', table); }
+
+Status PgError(const char* what, const std::exception& e) {
+  // The first line of the server's message says it; the rest repeats the query.
+  std::string message = e.what();
+  if (auto nl = message.find('\n'); nl != std::string::npos) message.resize(nl);
+  if (dynamic_cast<const pqxx::broken_connection*>(&e) ||
+      dynamic_cast<const pqxx::in_doubt_error*>(&e)) {
+    return Unavailable(std::string(what) + ": the database is unreachable: " + message);
+  }
+  // A conflict the retries could not get past: the caller may try again later.
+  if (PgMustRetry(e)) return Unavailable(std::string(what) + ": " + message);
+  if (auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
+    const std::string& state = sql->sqlstate();
+    // Class 08: connection exception; 57P: operator intervention (shutdown, ...);
+    // 53: insufficient resources (disk full, too many connections).
+    if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0 ||
+        state.rfind("53", 0) == 0) {
+      return Unavailable(std::string(what) + ": " + message);
+    }
+  }
+  return Internal(std::string(what) + ": " + message);
+}
+
+bool PgMustRetry(const std::exception& e) {
+  // libpqxx 6 throws these two for SQLSTATE 40001 and 40P01 (not as sql_error).
+  return dynamic_cast<const pqxx::serialization_failure*>(&e) ||
+         dynamic_cast<const pqxx::deadlock_detected*>(&e);
+}
+
+PgConnection::PgConnection(const std::string& conninfo) : conn_(conninfo) {
+  for (size_t i = 0; i < static_cast<size_t>(Table::kCount); ++i) {
+    const auto t = static_cast<Table>(i);
+    const std::string rows =
+        std::string(" FROM ") + kPgRelation + " WHERE " + PgTableIs(t);
+    conn_.prepare(PgGetStatement(t), "SELECT v" + rows + " AND k = $1");
+    conn_.prepare(PgSeekStatement(t),
+                  "SELECT k, v" + rows + " AND k >= $1 ORDER BY t, k LIMIT $2");
+    conn_.prepare(PgAfterStatement(t),
+                  "SELECT k, v" + rows + " AND k > $1 ORDER BY t, k LIMIT $2");
+  }
+}
+
+Result<std::unique_ptr<PgConnection>> PgPool::Acquire() {
+  {
+    std::lock_guard lock(mu_);
+    if (!idle_.empty()) {
+      auto conn = std::move(idle_.back());
+      idle_.pop_back();
+      return conn;
+    }
+  }
+  try {
+    return std::make_unique<PgConnection>(conninfo_);
+  } catch (const std::exception& e) {
+    return PgError("connect", e);
+  }
+}
+
+void PgPool::Release(std::unique_ptr<PgConnection> conn) {
+  if (!conn || !conn->is_open()) return;
+  std::lock_guard lock(mu_);
+  if (idle_.size() < pool_size_) idle_.push_back(std::move(conn));
+}
+
+}  // namespace trashd

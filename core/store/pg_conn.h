@@ -1,0 +1,76 @@
+// The PostgreSQL connections behind PgStore, private to the PostgreSQL store
+// (pg_conn.cc, pg_txn.cc and pg_store.cc are the only files that include <pqxx>).
+//
+// One relation, trashd_kv `(t smallint, k bytea, v bytea, PRIMARY KEY (t, k))`, keyed
+// by the Table's number: the primary key's b-tree orders each table's keys as LMDB
+// does (bytewise, a prefix first), so a range read is an index scan. (One relation
+// rather than 21: a new store is one CREATE TABLE.) It lives in the connection's
+// current schema (search_path), so one database can hold several stores.
+//
+// A PgConnection is one server connection with this store's statements prepared; a
+// PgPool keeps up to pool_size idle ones and makes more when all are in use (a reader
+// never waits for another to finish). A connection the server dropped is not kept.
+//
+// Thread-safety: a PgConnection belongs to one thread at a time; a PgPool is safe for
+// concurrent use.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/store.h"
+
+namespace trashd {
+
+// The relation that holds every table, and the condition that picks one table's rows.
+inline constexpr const char* kPgRelation = "trashd_kv";
+std::string PgTableIs(Table table);  // "t = <number>"
+
+// The names of the statements prepared on every connection, per table.
+std::string PgGetStatement(Table table);    // $1 key -> v
+std::string PgSeekStatement(Table table);   // $1 key, $2 limit -> k, v (k >= $1)
+std::string PgAfterStatement(Table table);  // $1 key, $2 limit -> k, v (k > $1)
+
+// A Status for a failure of the database: Unavailable when it cannot be reached
+// (the write may be tried again later), Internal otherwise.
+Status PgError(const char* what, const std::exception& e);
+
+// SQLSTATE 40001 (serialization failure) or 40P01 (deadlock): try the transaction
+// again.
+bool PgMustRetry(const std::exception& e);
+
+class PgConnection {
+ public:
+  // Connects and prepares the statements; throws pqxx's exceptions.
+  explicit PgConnection(const std::string& conninfo);
+  pqxx::connection& raw() { return conn_; }
+  bool is_open() const { return conn_.is_open(); }
+
+ private:
+  pqxx::connection conn_;
+};
+
+class PgPool {
+ public:
+  PgPool(std::string conninfo, size_t pool_size)
+      : conninfo_(std::move(conninfo)), pool_size_(pool_size) {}
+
+  // An idle connection, or a new one; an error when the database cannot be reached.
+  Result<std::unique_ptr<PgConnection>> Acquire();
+  // Keeps `conn` for the next Acquire if it is still open and the pool has room.
+  void Release(std::unique_ptr<PgConnection> conn);
+
+  const std::string& conninfo() const { return conninfo_; }
+
+ private:
+  const std::string conninfo_;
+  const size_t pool_size_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<PgConnection>> idle_;  // (mu_)
+};
+
+}  // namespace trashd

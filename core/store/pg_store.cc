@@ -1,0 +1,378 @@
+// The Store on PostgreSQL: one table per Table (pg_conn.h), reads in REPEATABLE READ
+// snapshots on pooled connections, writes through one writer thread and connection.
+//
+// Writes: Write() and WriteAsync() calls queue in queue_; the writer thread takes the
+// calls at the front (at most max_batch), runs them one after another in one
+// SERIALIZABLE transaction and commits it once (one WAL flush for the batch), as the
+// LMDB store does. Each call is all or nothing on its own: a call that refuses has its
+// pending changes undone (PgTxn::UndoCall); one that refuses after some of its changes
+// reached the server (a very large call) makes the batch run again with that call
+// inside a savepoint, rolled back alone. When the server reports a serialization
+// failure or a deadlock (another node wrote the same keys), the whole batch runs again
+// after a short random pause, up to kMaxAttempts times. A call answered OK is durable
+// as the server's synchronous_commit makes it (on: in the primary's WAL on disk; with
+// synchronous replicas configured, on them too).
+//
+// A database lost while running: the batch's calls are answered Unavailable (HTTP
+// 503), the connection is dropped, and the next batch connects again; reads whose
+// connection cannot be made answer Unavailable through ReadTxn::status().
+#include "store/pg_store.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "store/pg_conn.h"
+#include "store/pg_txn.h"
+#include "store/schema_version.h"
+#include "store/write_queue.h"
+
+namespace trashd {
+namespace {
+
+class PgStore final : public Store {
+ public:
+  explicit PgStore(const StoreOptions& options)
+      : pool_(options.postgres_conninfo, std::max<size_t>(1, options.postgres_pool_size)),
+        no_sync_(options.no_sync),
+        max_batch_(std::max<size_t>(1, options.max_batch)),
+        // At most a second each, as in the LMDB store.
+        gather_max_(std::clamp(options.gather_max, std::chrono::microseconds(0),
+                               std::chrono::microseconds(std::chrono::seconds(1)))),
+        gather_gap_(
+            std::clamp(options.gather_gap, std::chrono::microseconds(0), gather_max_)) {}
+
+  ~PgStore() override {
+    StopWriter(queue_mu_, stopping_, writer_wake_, gather_wake_, writer_);
+  }
+
+  Status Init();
+
+  std::unique_ptr<ReadTxn> BeginRead() override {
+    auto conn = pool_.Acquire();
+    if (!conn.ok()) return std::make_unique<PgTxn>(conn.status());
+    return std::make_unique<PgTxn>(&pool_, std::move(conn).value());
+  }
+
+  Status Write(const std::function<Status(WriteTxn&)>& fn) override {
+    WriteRequest request(&fn);
+    std::unique_lock lock(queue_mu_);
+    queue_.push_back(&request);
+    writer_wake_.notify_one();
+    if (gathering_) gather_wake_.notify_one();
+    request.wake.wait(lock, [&] { return request.done; });
+    lock.unlock();
+    for (auto& f : request.on_commit) f();
+    return request.status;
+  }
+
+  void WriteAsync(std::function<Status(WriteTxn&)> fn,
+                  std::function<void(Status)> done) override {
+    auto request = QueuedCall(std::move(fn), std::move(done));
+    bool gathering;
+    {
+      std::lock_guard lock(queue_mu_);
+      queue_.push_back(request.release());
+      gathering = gathering_;
+    }
+    writer_wake_.notify_one();
+    if (gathering) gather_wake_.notify_one();
+  }
+
+  Status Backup(const std::string& path) override {
+    return Conflict(
+        "the store is on PostgreSQL: back it up with the database's own tools "
+        "(pg_dump, pg_basebackup or a replica), not trashctl backup");
+  }
+
+  StoreStats Stats() override;
+
+  uint64_t Generation() const override {
+    return generation_.load(std::memory_order_acquire);
+  }
+
+ private:
+  enum class Attempt { kDone, kRetry, kRerun };
+
+  Status CheckDurability(PgConnection& conn);
+  Status CreateTable(PgConnection& conn);
+  Status CheckSchemaVersion(PgConnection& conn);
+  void WriterLoop();
+  void CommitBatch(bool gather);
+  Attempt TryBatch(bool gather);
+  Attempt RunCalls(PgTxn& txn, bool gather);
+  bool TakeMore(std::chrono::steady_clock::time_point until);
+  void AnswerLive(const Status& status) { AnswerLiveCalls(batch_, status); }
+
+  PgPool pool_;
+  const bool no_sync_;
+  const size_t max_batch_;
+  const std::chrono::microseconds gather_max_;
+  const std::chrono::microseconds gather_gap_;
+  static constexpr int kMaxAttempts = 30;
+  std::unique_ptr<PgConnection> writer_conn_;  // only the writer thread uses it
+  std::mutex queue_mu_;
+  std::deque<WriteRequest*> queue_;  // calls not answered yet, in order (queue_mu_)
+  bool stopping_ = false;            // (queue_mu_)
+  bool gathering_ = false;           // the writer waits in TakeMore (queue_mu_)
+  std::condition_variable gather_wake_;
+  size_t last_batch_ = 0;  // calls in the last batch (queue_mu_)
+  std::condition_variable writer_wake_;
+  std::thread writer_;
+  std::atomic<uint64_t> generation_{0};
+  std::vector<WriteRequest*> batch_;  // the writer thread's batch
+  std::chrono::steady_clock::duration commit_took_{};
+  uint64_t writes_ = 0;                 // (queue_mu_)
+  uint64_t write_batches_ = 0;          // (queue_mu_)
+  DurationHistogram commit_durations_;  // (queue_mu_)
+  std::minstd_rand jitter_{std::random_device{}()};
+};
+
+Status PgStore::Init() {
+  auto conn = pool_.Acquire();
+  if (!conn.ok()) {
+    return Unavailable("cannot connect to PostgreSQL (store.postgres.conninfo): " +
+                       conn.status().message());
+  }
+  TRASHD_RETURN_IF_ERROR(CheckDurability(*conn.value()));
+  TRASHD_RETURN_IF_ERROR(CreateTable(*conn.value()));
+  TRASHD_RETURN_IF_ERROR(CheckSchemaVersion(*conn.value()));
+  pool_.Release(std::move(conn).value());
+  try {
+    writer_ = std::thread([this] { WriterLoop(); });
+  } catch (const std::system_error& e) {
+    return Internal(std::string("cannot start the store's writer thread: ") + e.what());
+  }
+  return Status::Ok();
+}
+
+// An acknowledged write must survive the server's crash: refuse a server that does not
+// flush its WAL at commit, unless the store was opened without durability (no_sync).
+Status PgStore::CheckDurability(PgConnection& conn) {
+  try {
+    pqxx::nontransaction tx(conn.raw());
+    const std::string schema = tx.exec("SELECT current_schema()")[0][0].c_str();
+    if (schema.empty()) {
+      return InvalidArgument(
+          "PostgreSQL: no schema to keep the store in (the search_path names none that "
+          "exists)");
+    }
+    if (no_sync_) return Status::Ok();
+    for (const char* setting : {"fsync", "synchronous_commit"}) {
+      const std::string value = tx.exec(std::string("SHOW ") + setting)[0][0].c_str();
+      if (value == "off") {
+        return InvalidArgument(std::string("PostgreSQL runs with ") + setting +
+                               " = off: a write trashd acknowledges could be lost; "
+                               "trashd needs fsync = on and synchronous_commit other "
+                               "than off");
+      }
+    }
+  } catch (const std::exception& e) {
+    return PgError("PostgreSQL", e);
+  }
+  return Status::Ok();
+}
+
+Status PgStore::CreateTable(PgConnection& conn) {
+  for (int attempt = 0;; ++attempt) {
+    try {
+      pqxx::work tx(conn.raw());
+      tx.exec(std::string("CREATE TABLE IF NOT EXISTS ") + kPgRelation +
+              " (t smallint NOT NULL, k bytea NOT NULL, v bytea NOT NULL,"
+              " PRIMARY KEY (t, k))");
+      tx.commit();
+      return Status::Ok();
+    } catch (const std::exception& e) {
+      // Two nodes creating the table at once: one of them is refused; try again.
+      auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
+      if (attempt < 3 && sql && sql->sqlstate() == "23505") continue;
+      return PgError("cannot create the store's table", e);
+    }
+  }
+}
+
+Status PgStore::CheckSchemaVersion(PgConnection& conn) {
+  for (int attempt = 0;; ++attempt) {
+    PgTxn txn(conn, true, no_sync_);
+    Status checked = CheckOrRecordSchemaVersion(txn);
+    if (checked.ok()) checked = txn.Commit();
+    if (checked.ok() || !txn.must_retry() || attempt >= kMaxAttempts) return checked;
+  }
+}
+
+bool PgStore::TakeMore(std::chrono::steady_clock::time_point until) {
+  return GatherCalls({queue_mu_, queue_, stopping_, gathering_, gather_wake_}, batch_,
+                     max_batch_, gather_gap_, until);
+}
+
+StoreStats PgStore::Stats() {
+  StoreStats s;
+  if (auto conn = pool_.Acquire(); conn.ok()) {
+    try {
+      pqxx::nontransaction tx(conn.value()->raw());
+      const std::string sql =
+          std::string("SELECT pg_total_relation_size('") + kPgRelation + "')";
+      s.used_bytes = tx.exec(sql)[0][0].as<uint64_t>();
+      s.map_bytes = s.used_bytes;
+      tx.commit();
+      pool_.Release(std::move(conn).value());
+    } catch (const std::exception&) {  // figures only: none while the database is away
+    }
+  }
+  std::lock_guard lock(queue_mu_);
+  s.writes = writes_;
+  s.write_batches = write_batches_;
+  s.writes_waiting = queue_.size();
+  s.commit_durations = commit_durations_;
+  return s;
+}
+
+void PgStore::WriterLoop() {
+  std::unique_lock lock(queue_mu_);
+  for (;;) {
+    writer_wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and nothing left to run
+    const auto n = static_cast<std::ptrdiff_t>(std::min(queue_.size(), max_batch_));
+    batch_.assign(queue_.begin(), queue_.begin() + n);
+    // Only after a batch of several: a lone writer does not wait for company.
+    const bool gather = last_batch_ > 1 && gather_gap_.count() > 0;
+    lock.unlock();
+    CommitBatch(gather);
+    generation_.fetch_add(1, std::memory_order_release);
+    lock.lock();
+    // The batch is the front of the queue (TakeMore may have added to it).
+    queue_.erase(queue_.begin(),
+                 queue_.begin() + static_cast<std::ptrdiff_t>(batch_.size()));
+    writes_ += batch_.size();
+    last_batch_ = batch_.size();
+    ++write_batches_;
+    if (commit_took_.count() > 0) commit_durations_.Add(std::exchange(commit_took_, {}));
+    std::vector<WriteRequest*> owned;
+    for (WriteRequest* r : batch_) {
+      if (r->owned) {
+        owned.push_back(r);
+        continue;
+      }
+      r->done = true;
+      r->wake.notify_one();
+    }
+    batch_.clear();
+    if (owned.empty()) continue;
+    lock.unlock();
+    AnswerQueuedCalls(owned);
+    lock.lock();
+  }
+}
+
+void PgStore::CommitBatch(bool gather) {
+  for (WriteRequest* r : batch_) r->settled = r->nested = false;
+  for (int attempt = 0;; gather = false) {  // a batch run again is the one gathered
+    Attempt a = TryBatch(gather);
+    if (a == Attempt::kDone) return;
+    if (a == Attempt::kRerun) continue;  // one more call settled or nested
+    if (++attempt >= kMaxAttempts) {
+      AnswerLive(
+          Unavailable("the database kept refusing this write as conflicting "
+                      "with others; try again"));
+      return;
+    }
+    // Another writer holds the same keys: step aside for a little while.
+    const int most_ms = 1 << std::min(attempt, 7);
+    std::this_thread::sleep_for(std::chrono::microseconds(
+        std::uniform_int_distribution<int>(100, most_ms * 1000)(jitter_)));
+  }
+}
+
+// One attempt at batch_ in one transaction.
+PgStore::Attempt PgStore::TryBatch(bool gather) {
+  if (ResetLiveCalls(batch_) == 0) return Attempt::kDone;
+  if (!writer_conn_ || !writer_conn_->is_open()) {
+    writer_conn_.reset();
+    auto conn = pool_.Acquire();
+    if (!conn.ok()) {
+      AnswerLive(conn.status());
+      return Attempt::kDone;
+    }
+    writer_conn_ = std::move(conn).value();
+  }
+  PgTxn txn(*writer_conn_, true, no_sync_);
+  Attempt attempt = RunCalls(txn, gather);
+  const bool retry = txn.must_retry();
+  const Status failed = txn.status();
+  if (!txn.End()) {
+    // The connection is gone: nothing of this batch can commit now.
+    writer_conn_.reset();
+    if (!failed.ok() && !retry) {
+      AnswerLive(failed);
+      return Attempt::kDone;
+    }
+  }
+  return attempt;
+}
+
+// Runs each live call of batch_ in `txn` and commits. With `gather`, the calls that
+// queue meanwhile join (TakeMore), as in the LMDB store.
+PgStore::Attempt PgStore::RunCalls(PgTxn& txn, bool gather) {
+  if (!txn.status().ok()) {
+    if (txn.must_retry()) return Attempt::kRetry;
+    AnswerLive(txn.status());
+    return Attempt::kDone;
+  }
+  const auto gather_until = std::chrono::steady_clock::now() + gather_max_;
+  auto& pending_hooks = txn.on_commit();
+  for (size_t i = 0;; ++i) {
+    if (i == batch_.size() && !(gather && TakeMore(gather_until))) break;
+    WriteRequest* r = batch_[i];
+    if (r->settled) continue;
+    if (r->nested) {
+      txn.Savepoint();
+    } else {
+      txn.BeginCall();
+    }
+    r->status = RunWriteFn(*r->fn, txn);
+    if (!txn.status().ok()) {
+      if (txn.must_retry()) return Attempt::kRetry;
+      r->status = txn.status();  // its own failure: answered, the rest run again
+      r->settled = true;
+      return Attempt::kRerun;
+    }
+    if (r->status.ok()) {
+      std::move(pending_hooks.begin(), pending_hooks.end(),
+                std::back_inserter(r->on_commit));
+    } else if (r->nested) {
+      txn.RollbackToSavepoint();
+    } else if (txn.flushed_in_call()) {
+      r->nested = true;  // some changes reached the server: run again in a savepoint
+      return Attempt::kRerun;
+    } else {
+      txn.UndoCall();
+    }
+    pending_hooks.clear();
+  }
+  const auto began = std::chrono::steady_clock::now();
+  Status committed = txn.Commit();
+  commit_took_ = std::chrono::steady_clock::now() - began;
+  if (committed.ok()) return Attempt::kDone;
+  if (txn.must_retry()) return Attempt::kRetry;
+  for (WriteRequest* r : batch_) {
+    // A refused call keeps its own status: it would have changed nothing anyway.
+    if (r->settled || !r->status.ok()) continue;
+    r->status = committed;
+    r->on_commit.clear();
+  }
+  return Attempt::kDone;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenPgStore(const StoreOptions& options) {
+  auto store = std::make_unique<PgStore>(options);
+  TRASHD_RETURN_IF_ERROR(store->Init());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace trashd

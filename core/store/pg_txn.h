@@ -1,0 +1,121 @@
+// The PostgreSQL transaction behind ReadTxn and WriteTxn, private to the PostgreSQL
+// store (pg_txn.cc, pg_store.cc).
+//
+// A read is a REPEATABLE READ READ ONLY transaction: one snapshot for its whole life.
+// A write is a SERIALIZABLE transaction whose changes wait in memory (pending) until
+// it commits, counts, or holds more than kFlushAt of them; then they go to the server
+// as multi-row statements, a few round trips however many keys changed. Reads look at
+// the pending changes first, then at what this transaction has already read from the
+// server (known), and only then ask the server; a cursor reads the server in pages
+// that grow as it walks and merges the pending changes in. So a large cascade costs
+// one round trip per key it reads that it has not seen yet, never one per write.
+//
+// As LmdbTxn does, nothing throws: the first failure is remembered (status()), later
+// calls do nothing, and the store answers the write with it, or runs the write again
+// when the server asked for that (must_retry(): a serialization failure or deadlock).
+// Calls (the write functions of one batch) can be undone one at a time: BeginCall()
+// marks where one starts and UndoCall() drops its pending changes, as long as none of
+// them reached the server (flushed_in_call()).
+//
+// Thread-safety: a transaction belongs to one thread at a time, as does its
+// connection, which must outlive it.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/pg_conn.h"
+#include "store/store.h"
+
+namespace trashd {
+
+class PgTxn final : public WriteTxn {
+ public:
+  // Keys of one table, each with its value or nullopt (absent, or to be deleted).
+  using Rows = std::map<std::string, std::optional<std::string>, std::less<>>;
+  // Pending changes reach the server once there are this many (and no cursor is open).
+  static constexpr size_t kFlushAt = 20000;
+
+  // Begins a read snapshot or a serializable write on `conn`; no_sync commits without
+  // waiting for the server's WAL flush (StoreOptions::no_sync).
+  PgTxn(PgConnection& conn, bool write, bool no_sync);
+  // A read snapshot on a pooled connection, given back to `pool` at the end.
+  PgTxn(PgPool* pool, std::unique_ptr<PgConnection> conn);
+  // A transaction that could not begin: it reads nothing and status() says why.
+  explicit PgTxn(Status failed);
+  ~PgTxn() override;
+
+  bool Get(Table table, std::string_view key, std::string_view* value) override;
+  std::unique_ptr<Cursor> OpenCursor(Table table) override;
+  uint64_t Count(Table table) override;
+  const Status& status() const override { return error_; }
+  void Put(Table table, std::string_view key, std::string_view value) override;
+  bool Del(Table table, std::string_view key) override;
+  void OnCommit(std::function<void()> fn) override {
+    on_commit_.push_back(std::move(fn));
+  }
+
+  // ---- the store's side --------------------------------------------------------------
+  void BeginCall();
+  void UndoCall();
+  bool flushed_in_call() const { return flushed_in_call_; }
+  // Writes the pending changes to the server (all of them, in a few statements).
+  void Flush();
+  // A savepoint for one call, and back to it: the call's changes go, pending ones too.
+  void Savepoint();
+  void RollbackToSavepoint();
+  Status Commit();
+  // Ends the transaction (ROLLBACK) if it is still open; false when the connection
+  // is unusable now and must not go back to the pool.
+  bool End();
+  bool must_retry() const { return must_retry_; }
+  std::vector<std::function<void()>>& on_commit() { return on_commit_; }
+
+ private:
+  class PgCursor;
+  friend class PgCursor;
+  using Page = std::vector<std::pair<std::string, std::string>>;
+
+  // Runs `fn` (which talks to the server); on an exception remembers it and false.
+  template <typename F>
+  bool Run(const char* what, F&& fn);
+  // Up to `limit` rows from `from` (after it when `after`), in key order.
+  bool FetchPage(Table table, std::string_view from, bool after, size_t limit,
+                 Page* page);
+  void Remember(Table table, const Page& page);
+  void Change(Table table, std::string_view key, std::optional<std::string> value);
+  void FlushTable(Table table);
+  Rows& Pending(Table t) { return pending_[static_cast<size_t>(t)]; }
+  Rows& Known(Table t) { return known_[static_cast<size_t>(t)]; }
+
+  struct Undo {
+    Table table;
+    std::string key;
+    std::optional<std::optional<std::string>> before;  // nullopt: nothing pending
+  };
+
+  PgConnection* conn_ = nullptr;
+  PgPool* pool_ = nullptr;                    // a reader's: where its connection goes
+  std::unique_ptr<PgConnection> owned_conn_;  // a reader's
+  std::unique_ptr<pqxx::nontransaction> tx_;
+  bool write_ = false;
+  bool open_ = false;  // BEGIN went through and no COMMIT/ROLLBACK yet
+  Status error_;
+  bool must_retry_ = false;
+  bool broken_ = false;  // the connection failed: do not reuse it
+  std::array<Rows, static_cast<size_t>(Table::kCount)> pending_;
+  std::array<Rows, static_cast<size_t>(Table::kCount)> known_;
+  size_t pending_count_ = 0;
+  int open_cursors_ = 0;
+  std::vector<Undo> undo_;
+  bool flushed_in_call_ = false;
+  std::vector<std::function<void()>> on_commit_;
+};
+
+}  // namespace trashd

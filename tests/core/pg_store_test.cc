@@ -1,0 +1,157 @@
+// Tests of the PostgreSQL store that need a server of their own: the database lost
+// while the store runs, and two stores (two trashd nodes) writing the same keys of
+// one database. Each starts a throwaway cluster (tests/support/pg_cluster.sh); the
+// rest of the Store contract runs on PostgreSQL in store_test@pg.
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/schema.h"
+#include "store/store.h"
+#include "support/assertions.h"
+#include "support/test_env.h"
+
+namespace trashd::testing {
+namespace {
+
+// A cluster of its own, in a directory beside a TempDir (which the server's user
+// could not enter), removed at the end.
+class OwnCluster {
+ public:
+  OwnCluster() : dir_(base_.path() + "-pg") { REQUIRE(Run("start")); }
+  ~OwnCluster() { Run("stop"); }
+  bool Run(const char* action) {
+    const std::string command = std::string(TRASHD_PG_CLUSTER_SCRIPT) + " " + action +
+                                " " + dir_ + " >/dev/null 2>&1";
+    return std::system(command.c_str()) == 0;
+  }
+  StoreOptions Options() const {
+    StoreOptions options;
+    options.backend = StoreBackend::kPostgres;
+    options.postgres_conninfo = "host=" + dir_ + " user=trashd dbname=postgres";
+    options.postgres_pool_size = 2;
+    return options;
+  }
+
+ private:
+  TempDir base_;
+  std::string dir_;
+};
+
+std::unique_ptr<Store> Open(const StoreOptions& options) {
+  auto opened = Store::Open("", options);
+  INFO(opened.status().ToString());
+  REQUIRE(opened.ok());
+  return std::move(opened).value();
+}
+
+Status PutKey(Store& store, const std::string& key, const std::string& value) {
+  return store.Write([&](WriteTxn& txn) {
+    txn.Put(Table::kResources, key, value);
+    return Status::Ok();
+  });
+}
+
+std::string Read(Store& store, const std::string& key) {
+  auto txn = store.BeginRead();
+  std::string_view v;
+  if (!txn->Get(Table::kResources, key, &v)) return txn->status().ok() ? "<absent>" : "";
+  return std::string(v);
+}
+
+TEST_CASE(
+    "PgStore: a database lost while running turns writes into Unavailable until "
+    "it is back",
+    "[store][postgres]") {
+  OwnCluster cluster;
+  auto store = Open(cluster.Options());
+  REQUIRE(PutKey(*store, "p_1", "before").ok());
+
+  REQUIRE(cluster.Run("pause"));
+  Status lost = PutKey(*store, "p_2", "while away");
+  CHECK(lost.code() == Code::kUnavailable);
+  std::promise<Status> answered;
+  store->WriteAsync(
+      [](WriteTxn& txn) {
+        txn.Put(Table::kResources, "p_3", "queued while away");
+        return Status::Ok();
+      },
+      [&](Status s) { answered.set_value(s); });
+  CHECK(answered.get_future().get().code() == Code::kUnavailable);
+  auto reader = store->BeginRead();
+  std::string_view v;
+  CHECK_FALSE(reader->Get(Table::kResources, "p_1", &v));
+  CHECK(reader->status().code() == Code::kUnavailable);
+  reader.reset();
+
+  REQUIRE(cluster.Run("resume"));
+  REQUIRE(PutKey(*store, "p_4", "after").ok());
+  CHECK(Read(*store, "p_1") == "before");
+  CHECK(Read(*store, "p_2") == "<absent>");
+  CHECK(Read(*store, "p_3") == "<absent>");
+  CHECK(Read(*store, "p_4") == "after");
+}
+
+TEST_CASE("PgStore: an unreachable database is an error at open that says so",
+          "[store][postgres]") {
+  TempDir dir;
+  StoreOptions options;
+  options.backend = StoreBackend::kPostgres;
+  options.postgres_conninfo = "host=" + dir.path() + " dbname=trashd";
+  auto opened = Store::Open("", options);
+  REQUIRE_FALSE(opened.ok());
+  CHECK(opened.status().code() == Code::kUnavailable);
+  CHECK_THAT(opened.status().message(), Catch::Contains("cannot connect to PostgreSQL"));
+}
+
+TEST_CASE("PgStore: two stores on one database (two nodes) lose no update of shared keys",
+          "[store][postgres]") {
+  OwnCluster cluster;
+  StoreOptions options = cluster.Options();
+  options.no_sync = true;
+  auto first = Open(options);
+  auto second = Open(options);
+  constexpr int kThreads = 4, kWrites = 50;
+  // Every write adds one to the same two counters: the stores' transactions conflict,
+  // and the server's serialization failures make them run again, never lose one.
+  auto increment = [](WriteTxn& txn) {
+    for (const char* key : {"a", "b"}) {
+      std::string_view v;
+      uint64_t n = txn.Get(Table::kCounters, key, &v) ? schema::DecodeNumber(v) : 0;
+      txn.Put(Table::kCounters, key, schema::EncodeNumber(n + 1));
+    }
+    return Status::Ok();
+  };
+  std::vector<std::thread> threads;
+  std::vector<int> failures(2 * kThreads, 0);
+  std::vector<std::string> reasons(2 * kThreads);
+  for (int t = 0; t < 2 * kThreads; ++t) {
+    Store* store = t % 2 ? second.get() : first.get();
+    threads.emplace_back([&, store, t] {
+      for (int i = 0; i < kWrites; ++i) {
+        Status s = store->Write(increment);
+        if (!s.ok()) {
+          ++failures[t];
+          reasons[t] = s.ToString();
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const std::string& r : reasons) UNSCOPED_INFO(r);
+  CHECK(failures == std::vector<int>(2 * kThreads, 0));
+  for (Store* store : {first.get(), second.get()}) {
+    auto txn = store->BeginRead();
+    for (const char* key : {"a", "b"}) {
+      std::string_view v;
+      REQUIRE(txn->Get(Table::kCounters, key, &v));
+      CHECK(schema::DecodeNumber(v) == 2u * kThreads * kWrites);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace trashd::testing
