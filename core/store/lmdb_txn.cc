@@ -11,7 +11,7 @@ const std::array<const char*, static_cast<size_t>(Table::kCount)> kTableNames = 
     "trash_by_time", "trash_by_type",   "expiry",   "assets",
     "asset_refs",    "resource_assets", "jobs",     "jobs_by_resource",
     "counters",      "audit",           "outbox",   "unlink",
-    "sweep_runs"};
+    "sweep_runs",    "passwords",       "sessions"};
 
 Status LmdbError(const char* what, int rc) {
   if (rc == ENOSPC) return Unavailable(std::string(what) + ": the disk is full");
