@@ -98,7 +98,7 @@ json::value Body(const HttpResponse& r) {
   return json::parse(r.body);
 }
 
-TEST_CASE("Web: a member logs in with a password; the cookie is HttpOnly and Strict",
+TEST_CASE("Web: a member logs in with a password, and the cookie is HttpOnly and Strict",
           "[web][session]") {
   Web web;
   HttpResponse wrong = web.LogIn("alice", "wrong horse");
