@@ -36,6 +36,9 @@ set(TRASHD_CONFIG_FILE ${CMAKE_INSTALL_FULL_SYSCONFDIR}/trashd/trashd.yaml)
 
 if(TARGET trashd)
   install(TARGETS trashd RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
+  # The web Trash page, served from here (DefaultUiDir in daemon/app/daemon.cc).
+  install(DIRECTORY daemon/ui/ DESTINATION ${CMAKE_INSTALL_DATADIR}/trashd/ui
+          COMPONENT runtime)
 endif()
 if(TARGET trashctl)
   install(TARGETS trashctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)

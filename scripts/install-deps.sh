@@ -18,7 +18,24 @@ packages=(
   dpkg-dev file binutils systemd lintian devscripts man-db
   # promtool (check metrics / check rules) for tests/integration/metrics_test.cc
   prometheus
+  # Argon2id password hashes for the web page's log-in
+  libsodium-dev
+  # the web page's browser tests (tests/ui): Debian's chromium, driven from node
+  chromium
 )
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
+
+# playwright-core and axe-core for tests/ui, at the versions its package-lock.json
+# pins; playwright-core downloads no browser (the tests use Debian's chromium).
+ui_packages() {
+  local ui
+  ui="$(cd "$(dirname "$0")/.." && pwd)/tests/ui"
+  if [ ! -d "$ui/node_modules/playwright-core" ] || [ ! -d "$ui/node_modules/axe-core" ]; then
+    echo "install-deps: npm ci in tests/ui"
+    (cd "$ui" && npm ci --no-audit --no-fund)
+  fi
+}
+trap 'rc=$?; if [ $rc -eq 0 ]; then ui_packages; fi' EXIT
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi

@@ -76,6 +76,24 @@ struct Principal {
   std::string key_id;
 };
 
+// A web page session (SPEC §8): who its cookie stands for and the CSRF token every
+// change it makes must repeat. The cookie's token itself is never stored.
+struct WebSession {
+  std::string workspace;
+  std::string member_id;
+  std::string member_name;
+  std::string role;
+  std::string csrf_token;
+  TimeMs created = 0;
+  TimeMs expires = 0;
+};
+
+// Returned once by a log-in: the token goes into the cookie and nowhere else.
+struct NewWebSession {
+  WebSession session;
+  std::string token;
+};
+
 enum class ResourceState { kActive, kTrashed };
 
 struct Resource {
@@ -128,12 +146,44 @@ struct TrashItem {
   std::string parent_url;
   bool parent_in_trash = false;  // T7
   std::string section;
+  // The item whose subtree holds this one (trashed before it, T7): its size already
+  // counts this one's bytes. Empty for an item at the top of the Trash.
+  std::string container_id;
+  std::string owner_id;  // the member who owns it (T6)
 };
 
 struct TrashQuery {
   std::string type;  // empty: every type
   size_t limit = 1000;
   std::string cursor;  // from a previous page's next_cursor
+};
+
+// The web page's view of the Trash: search by name, a sort, and an offset page,
+// decided in the daemon so a page never loads the whole Trash.
+enum class TrashSort { kDeletedAt, kDaysLeft, kSize, kName };
+struct TrashSearch {
+  std::string type;  // empty: every type
+  std::string text;  // case-insensitive part of the name; empty: every item
+  TrashSort sort = TrashSort::kDeletedAt;
+  bool descending = true;
+  bool group_by_type = false;  // types in name order first, then the sort
+  size_t offset = 0;
+  size_t limit = 50;  // at most 1000
+};
+struct TrashSearchPage {
+  std::vector<TrashItem> items;
+  uint64_t total = 0;                       // items that match, over every page
+  std::map<std::string, uint64_t> by_type;  // items of each type in the Trash
+};
+
+// What a purge of one item would take away now, for the page's confirmation dialog.
+struct PurgePreview {
+  TrashItem item;
+  uint64_t descendants = 0;       // resources that go with it
+  uint64_t bytes = 0;             // bytes freed (Q3)
+  uint64_t files = 0;             // blob files removed
+  uint64_t exclusive_images = 0;  // images referenced by nothing else, removed
+  uint64_t kept_images = 0;       // images kept: shared, or in the asset library (P2)
 };
 
 struct TrashPage {

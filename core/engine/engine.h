@@ -121,6 +121,32 @@ class Engine {
   bool MemberHas(std::string_view ws, std::string_view member_id,
                  std::string_view permission);
 
+  // ---- Web page log-in (SPEC §8) -----------------------------------------------
+  // Sets a member's password (Argon2id, CheckPasswordRules) and ends every session
+  // the member had. Slow (the hash): not for an event loop.
+  Status SetPassword(const Actor& actor, std::string_view ws, std::string_view member_id,
+                     std::string_view password);
+  // Checks the password and opens a session lasting `lifetime_ms`, kept in the store
+  // (it survives a restart). A wrong member or password is Unauthenticated, audited as
+  // a refused log-in; it takes as long as a right one. Slow: not for an event loop.
+  Result<NewWebSession> LogIn(std::string_view ws, std::string_view member_id,
+                              std::string_view password, TimeMs lifetime_ms);
+  // The session a cookie's token names: Unauthenticated when there is none, it
+  // expired, its member is gone or the member's password changed since.
+  Result<WebSession> CheckSession(std::string_view token);
+  // A1 for the web page: the session is valid (else Unauthenticated) and of `ws`
+  // (else Unauthenticated); when `csrf` is given (every change), it is the session's
+  // token (else PermissionDenied); the member's role holds `permission` (else
+  // PermissionDenied), decided by the same function as Authorize. Refusals audited.
+  Result<Principal> AuthorizeSession(std::string_view token, std::string_view ws,
+                                     std::string_view permission, const std::string* csrf,
+                                     const WriteOptions& options = {});
+  // Ends the session (log-out); NotFound when there is none.
+  Status LogOut(std::string_view token);
+  // The permissions the member's role holds (the page disables what is missing).
+  std::vector<std::string> MemberPermissions(std::string_view ws,
+                                             std::string_view member_id);
+
   // ---- Resources ----------------------------------------------------------------
   // Slugs: 1–100 characters of [a-z0-9-_.], starting with a letter or digit; unique
   // among the active resources of the type in its scope (TypeInfo::slug_scope_type).
@@ -173,6 +199,12 @@ class Engine {
   Result<std::string> ResolveTrashId(std::string_view ws, std::string_view type,
                                      std::string_view public_id,
                                      std::string_view parent_id);
+  // The web page's search: name filter, sort and offset page over one workspace's
+  // Trash, reading each item's record once (not its parents' and members') and
+  // building entries only for the page it answers.
+  Result<TrashSearchPage> SearchTrash(std::string_view ws, const TrashSearch& search);
+  // What purging the item now would remove: descendants, bytes, files and images.
+  Result<PurgePreview> PreviewPurge(std::string_view ws, std::string_view internal_id);
   // P4: a held item is never purged until released.
   Status SetItemHold(const Actor& actor, std::string_view ws,
                      std::string_view internal_id, bool hold);

@@ -253,6 +253,31 @@ std::vector<Role> Engine::ListRoles(std::string_view ws) {
   return out;
 }
 
+Status Engine::Impl::MemberMay(ReadTxn& txn, std::string_view ws,
+                               std::string_view member_id, std::string_view permission,
+                               Status gone, Member* out) {
+  if (!LoadMember(txn, ws, member_id, out)) return Missing(txn, std::move(gone));
+  if (!permission.empty() && !RoleHas(txn, ws, out->role, permission)) {
+    return PermissionDenied("Your role (" + out->role + ") lacks the " +
+                            std::string(permission) + " permission.");
+  }
+  return Status::Ok();
+}
+
+std::vector<std::string> Engine::MemberPermissions(std::string_view ws,
+                                                   std::string_view member_id) {
+  auto txn = impl_->store->BeginRead();
+  Member m;
+  if (!LoadMember(*txn, ws, member_id, &m)) return {};
+  if (m.role == kOwnerRole) return impl_->types->Permissions();
+  std::string_view v;
+  Role r;
+  if (!txn->Get(Table::kRoles, schema::RoleKey{ws, m.role}.Encode(), &v) ||
+      !DecodeRole(v, &r))
+    return {};
+  return r.permissions;
+}
+
 bool Engine::MemberHas(std::string_view ws, std::string_view member_id,
                        std::string_view permission) {
   auto txn = impl_->store->BeginRead();
@@ -365,7 +390,6 @@ Result<Principal> Engine::Authorize(std::string_view secret, std::string_view ws
       const ApiKeyInfo& info = rec->info;
       p = Principal{info.workspace, info.member_id,
                     Impl::MemberName(*txn, info.workspace, info.member_id), info.key_id};
-      Member m;
       if (info.workspace != ws) {
         refusal = Unauthenticated("This API key does not belong to workspace " +
                                   std::string(ws) + ".");
@@ -373,12 +397,11 @@ Result<Principal> Engine::Authorize(std::string_view secret, std::string_view ws
                                              scope) == info.scopes.end()) {
         refusal =
             Unauthenticated("This API key lacks the " + std::string(scope) + " scope.");
-      } else if (!LoadMember(*txn, ws, info.member_id, &m)) {
-        refusal = Impl::Missing(
-            *txn, Unauthenticated("The member of this API key no longer exists."));
-      } else if (!permission.empty() && !RoleHas(*txn, ws, m.role, permission)) {
-        refusal = PermissionDenied("Your role (" + m.role + ") lacks the " +
-                                   std::string(permission) + " permission.");
+      } else {
+        Member m;
+        refusal = Impl::MemberMay(
+            *txn, ws, info.member_id, permission,
+            Unauthenticated("The member of this API key no longer exists."), &m);
       }
     }
   }

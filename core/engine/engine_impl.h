@@ -89,6 +89,12 @@ struct Engine::Impl {
     return txn.status().ok() ? std::move(not_found) : txn.status();
   }
 
+  // A1's decision on a member, for API keys and web sessions alike: the member
+  // exists (else `gone`, or the storage error) and its role holds `permission` (empty:
+  // none needed; else PermissionDenied naming both). Fills *out.
+  static Status MemberMay(ReadTxn& txn, std::string_view ws, std::string_view member_id,
+                          std::string_view permission, Status gone, Member* out);
+
   // ---- audit and events ----
   // Appends to the audit log, naming the actor as its workspace knows it.
   void Audit(WriteTxn& txn, const Actor& actor, std::string_view ws,
@@ -156,6 +162,8 @@ struct Engine::Impl {
   // Conflict, or, with skip_held, noted in out->skipped_held and left as it is.
   Status PurgeItemInTxn(WriteTxn& txn, const Actor& actor, const ResourceRec& item,
                         PurgeOutcome* out, BlobList* unlink, bool skip_held = false);
+  // The whole subtree of `item`, whatever state each part is in; `item` first.
+  static std::vector<ResourceRec> SubtreeOf(ReadTxn& txn, const ResourceRec& item);
   // Whether a hold keeps the item: its own, a containing item's, or the workspace's.
   static bool IsHeld(ReadTxn& txn, const ResourceRec& item);
   // IsHeld, or an item trashed before it and now inside it is held (P4): the same

@@ -18,25 +18,6 @@ using Impl = Engine::Impl;
 // Per asset hash, the references a purge drops: (all, live ones).
 using AssetDrops = std::unordered_map<std::string, std::pair<uint64_t, uint64_t>>;
 
-// The whole subtree of `item`, whatever state each part is in; `item` first.
-std::vector<ResourceRec> PurgeSubtree(WriteTxn& txn, const ResourceRec& item) {
-  std::vector<ResourceRec> all{item};
-  for (size_t i = 0; i < all.size(); ++i) {
-    std::string parent_id = all[i].id;
-    txn.ScanPrefix(Table::kChildren, schema::ChildrenPrefix(item.ws, parent_id),
-                   [&](std::string_view k, auto) {
-                     schema::ChildKey child;
-                     ResourceRec c;
-                     if (schema::ChildKey::Decode(k, &child) &&
-                         Impl::LoadResource(txn, child.id, &c)) {
-                       all.push_back(std::move(c));
-                     }
-                     return true;
-                   });
-  }
-  return all;
-}
-
 // P4: a hold on the item, on an item containing it, on the workspace, or on an item
 // trashed before and now inside it keeps the whole item. Sets *held and answers the
 // refusal (Conflict) unless `skip_held`.
@@ -164,12 +145,30 @@ uint64_t SettleAssets(WriteTxn& txn, const std::string& ws, const AssetDrops& dr
 
 }  // namespace
 
+std::vector<ResourceRec> Engine::Impl::SubtreeOf(ReadTxn& txn, const ResourceRec& item) {
+  std::vector<ResourceRec> all{item};
+  for (size_t i = 0; i < all.size(); ++i) {
+    std::string parent_id = all[i].id;
+    txn.ScanPrefix(
+        Table::kChildren, schema::ChildrenPrefix(item.ws, parent_id),
+        [&](std::string_view k, auto) {
+          schema::ChildKey child;
+          ResourceRec c;
+          if (schema::ChildKey::Decode(k, &child) && LoadResource(txn, child.id, &c)) {
+            all.push_back(std::move(c));
+          }
+          return true;
+        });
+  }
+  return all;
+}
+
 Status Engine::Impl::PurgeItemInTxn(WriteTxn& txn, const Actor& actor,
                                     const ResourceRec& item, PurgeOutcome* out,
                                     BlobList* unlink, bool skip_held) {
   const std::string& ws = item.ws;
   std::string public_id = PublicIdOf(item, TypeOf(item.type));
-  std::vector<ResourceRec> all = PurgeSubtree(txn, item);
+  std::vector<ResourceRec> all = SubtreeOf(txn, item);
   bool held = false;
   TRASHD_RETURN_IF_ERROR(CheckPurgeHolds(*this, txn, all, public_id, skip_held, &held));
   if (held) {  // skip_held: noted, and left as it is

@@ -42,6 +42,8 @@ TrashItem Engine::Impl::MakeTrashItem(ReadTxn& txn, const ResourceRec& r) const 
   item.cleanup_delete_images = r.cleanup_delete_images;
   item.hold = r.hold;
   item.section = type ? type->Info().section : r.type + "s";
+  item.container_id = r.container;
+  item.owner_id = r.owner;
   if (!r.parent_id.empty()) {
     ResourceRec parent;
     if (LoadResource(txn, r.parent_id, &parent)) {

@@ -123,6 +123,37 @@ bool DecodeWorkspace(std::string_view data, Workspace* w) {
   return in.ok();
 }
 
+std::string PasswordRec::Encode() const {
+  return RecordWriter().S(hash).U(version).str();
+}
+bool PasswordRec::Decode(std::string_view data, PasswordRec* out) {
+  RecordReader in(data);
+  out->hash = in.S();
+  out->version = in.U();
+  return in.ok();
+}
+
+std::string SessionRec::Encode() const {
+  return RecordWriter()
+      .S(ws)
+      .S(member_id)
+      .S(csrf_token)
+      .I(created)
+      .I(expires)
+      .U(password_version)
+      .str();
+}
+bool SessionRec::Decode(std::string_view data, SessionRec* out) {
+  RecordReader in(data);
+  out->ws = in.S();
+  out->member_id = in.S();
+  out->csrf_token = in.S();
+  out->created = in.I();
+  out->expires = in.I();
+  out->password_version = in.U();
+  return in.ok();
+}
+
 std::string EncodeMember(const Member& m) {
   return RecordWriter().S(m.id).S(m.name).S(m.role).str();
 }

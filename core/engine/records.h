@@ -64,6 +64,26 @@ struct KeyRec {
   static bool Decode(std::string_view data, KeyRec* out);
 };
 
+// A member's web log-in password. `version` grows at every change; a session made
+// under another version has ended.
+struct PasswordRec {
+  std::string hash;  // libsodium's Argon2id string
+  uint64_t version = 0;
+
+  std::string Encode() const;
+  static bool Decode(std::string_view data, PasswordRec* out);
+};
+
+// A web session as stored under the hash of its token.
+struct SessionRec {
+  std::string ws, member_id, csrf_token;
+  TimeMs created = 0, expires = 0;
+  uint64_t password_version = 0;
+
+  std::string Encode() const;
+  static bool Decode(std::string_view data, SessionRec* out);
+};
+
 std::string EncodeWorkspace(const Workspace& w);
 bool DecodeWorkspace(std::string_view data, Workspace* out);
 std::string EncodeMember(const Member& m);

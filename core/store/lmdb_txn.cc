@@ -13,7 +13,7 @@ const std::array<const char*, static_cast<size_t>(Table::kCount)> kTableNames = 
     "trash_by_time", "trash_by_type",   "expiry",   "assets",
     "asset_refs",    "resource_assets", "jobs",     "jobs_by_resource",
     "counters",      "audit",           "outbox",   "unlink",
-    "sweep_runs"};
+    "sweep_runs",    "passwords",       "sessions"};
 
 Status LmdbError(const char* what, int rc, MDB_env* env) {
   const char* dir = nullptr;

@@ -118,6 +118,11 @@ bool MemberKey::Decode(std::string_view key, MemberKey* out) {
 }
 std::string MembersPrefix(std::string_view ws) { return PrefixOf(ws); }
 
+std::string PasswordKey::Encode() const { return Join(ws, member_id); }
+bool PasswordKey::Decode(std::string_view key, PasswordKey* out) {
+  return Parse(key, &out->ws, &out->member_id);
+}
+
 std::string RoleKey::Encode() const { return Join(ws, role); }
 bool RoleKey::Decode(std::string_view key, RoleKey* out) {
   return Parse(key, &out->ws, &out->role);

@@ -243,4 +243,22 @@ struct SweepRunKey {
   static bool Decode(std::string_view key, SweepRunKey* out);
 };
 
+// ---- kPasswords: ws member_id -> PasswordRecord
+// ----------------------------------------
+
+// A member's web log-in password (its Argon2id hash); same shape as MemberKey.
+struct PasswordKey {
+  std::string_view ws;
+  std::string_view member_id;
+  std::string Encode() const;
+  static bool Decode(std::string_view key, PasswordKey* out);
+};
+
+// ---- kSessions: token hash -> SessionRecord
+// --------------------------------------------
+
+// A web session by the lower-case hex SHA-256 of its cookie's token, so that a copy
+// of the store holds no usable session.
+inline std::string_view SessionKey(std::string_view token_hash) { return token_hash; }
+
 }  // namespace trashd::schema

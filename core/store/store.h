@@ -61,6 +61,8 @@ enum class Table : uint8_t {
   kOutbox,          // seq -> EventRecord
   kUnlink,          // ws.hash -> "" (blob files to remove once committed)
   kSweepRuns,       // started.seq -> SweepRunRecord
+  kPasswords,       // ws.member_id -> PasswordRecord (Argon2id hash; web log-in)
+  kSessions,        // sha256(token) -> SessionRecord (web page sessions)
   kCount
 };
 

@@ -57,6 +57,7 @@ class AdminRoutes {
   Answer AddMember(HttpRequest& request);
   Answer ListMembers(HttpRequest& request);
   Answer SetMemberRole(HttpRequest& request);
+  Answer SetPassword(HttpRequest& request);
   Answer CreateRole(HttpRequest& request);
   Answer ListRoles(HttpRequest& request);
   Answer CreateKey(HttpRequest& request);
@@ -97,6 +98,7 @@ void AdminRoutes::AddTo(Router& router, const std::shared_ptr<AdminRoutes>& self
   add("GET", "/v1/workspaces/:ws/members", &AdminRoutes::ListMembers);
   add("POST", "/v1/workspaces/:ws/members", &AdminRoutes::AddMember);
   add("PUT", "/v1/workspaces/:ws/members/:member/role", &AdminRoutes::SetMemberRole);
+  add("PUT", "/v1/workspaces/:ws/members/:member/password", &AdminRoutes::SetPassword);
   add("GET", "/v1/workspaces/:ws/roles", &AdminRoutes::ListRoles);
   add("POST", "/v1/workspaces/:ws/roles", &AdminRoutes::CreateRole);
   add("GET", "/v1/workspaces/:ws/keys", &AdminRoutes::ListKeys);
@@ -228,6 +230,16 @@ Answer AdminRoutes::SetMemberRole(HttpRequest& request) {
   TRASHD_RETURN_IF_ERROR(
       engine().SetMemberRole(Actor::Admin(), request.params.at("ws"), member, role));
   return json::object{{"member", member}, {"role", role}};
+}
+
+// The web page's log-in password (SPEC §8); the answer never repeats it.
+Answer AdminRoutes::SetPassword(HttpRequest& request) {
+  TRASHD_ASSIGN_OR_RETURN(json::object body, BodyOf(request, {"password"}));
+  TRASHD_ASSIGN_OR_RETURN(std::string password, RequiredString(body, "password"));
+  const std::string& member = request.params.at("member");
+  TRASHD_RETURN_IF_ERROR(
+      engine().SetPassword(Actor::Admin(), request.params.at("ws"), member, password));
+  return json::object{{"member", member}, {"passwordSet", true}};
 }
 
 Answer AdminRoutes::CreateRole(HttpRequest& request) {

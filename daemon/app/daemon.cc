@@ -27,6 +27,9 @@
 #ifndef TRASHD_VERSION
 #define TRASHD_VERSION "0"
 #endif
+#ifndef TRASHD_DEFAULT_UI_DIR
+#define TRASHD_DEFAULT_UI_DIR "/usr/share/trashd/ui"
+#endif
 
 namespace trashd {
 
@@ -127,6 +130,16 @@ std::string DefaultPluginsDir() {
     if (fs::exists(beside / "libtrashd_project.so", ec)) return beside.string();
   }
   return TRASHD_DEFAULT_PLUGINS_DIR;
+}
+
+std::string DefaultUiDir() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    fs::path beside = exe.parent_path().parent_path() / "ui";
+    if (fs::exists(beside / "index.html", ec)) return beside.string();
+  }
+  return TRASHD_DEFAULT_UI_DIR;
 }
 
 Daemon::Daemon(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
@@ -252,6 +265,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonOptions& options) {
   api.metrics = [raw] { return raw->MetricsText(); };
   api.after_write = [raw] { raw->delivery->Notify(); };
   api.version = TRASHD_VERSION;
+  api.ui_dir = DefaultUiDir();
   AddApiRoutes(impl->api_router, std::move(api));
   auto report_exception = [](const HttpRequest& request, std::string_view what) {
     spdlog::error("{} {} failed: {}", request.method, request.path, what);

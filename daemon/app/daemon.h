@@ -49,6 +49,9 @@ bool AdminPeerAllowed(const PeerCredentials& peer, uid_t daemon_uid,
 // Where the built-in plugins are when neither the file nor the build says otherwise:
 // beside the executable in a build tree (<exe dir>/../plugins), else the install dir.
 std::string DefaultPluginsDir();
+// Where the web page's files are: beside the executable in a build tree
+// (<exe dir>/../ui, copied there by the build), else where they were installed.
+std::string DefaultUiDir();
 
 class Daemon {
  public:

@@ -4,6 +4,7 @@
 #include <boost/json/parse.hpp>
 #include <cctype>
 
+#include "http/login_throttle.h"
 #include "http/wire.h"
 
 namespace trashd {
@@ -28,7 +29,9 @@ void TrashPageCache::Put(std::string key, uint64_t generation, std::string body)
 ApiContext::ApiContext(ApiHooks hooks)
     : ApiHooks(std::move(hooks)),
       trash_pages(std::make_shared<TrashPageCache>()),
-      openapi(std::make_shared<const std::string>(ApiOpenApiDocument(version))) {}
+      openapi(std::make_shared<const std::string>(ApiOpenApiDocument(version))),
+      ui(LoadUiFiles(ui_dir)),
+      login_throttle(std::make_shared<LoginThrottle>(&engine->clock())) {}
 
 ApiContext::ApiContext(const ApiContext& shared, WriteOptions options)
     : ApiContext(shared) {

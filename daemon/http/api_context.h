@@ -43,6 +43,11 @@ class TrashPageCache {
   std::unordered_map<std::string, std::pair<uint64_t, std::string>> pages_;
 };
 
+class LoginThrottle;
+// The web page's files, read once (ui_routes.cc).
+struct UiFiles;
+std::shared_ptr<const UiFiles> LoadUiFiles(const std::string& dir);
+
 struct ApiContext : ApiHooks {
   explicit ApiContext(ApiHooks hooks);
   // The same hooks, cache and document as `shared`, with other write options.
@@ -53,6 +58,8 @@ struct ApiContext : ApiHooks {
   // How the handlers given this context may write: may_wait is false for those that
   // run on the event loop, so a refusal's audit entry is queued, not waited for.
   WriteOptions writes;
+  std::shared_ptr<const UiFiles> ui;              // never changes while running
+  std::shared_ptr<LoginThrottle> login_throttle;  // shared by every context
 };
 
 // A success whose body is already text: a cached Trash page, the OpenAPI document,
@@ -64,6 +71,9 @@ struct TextAnswer {
 
 using JsonHandler = Result<boost::json::object> (*)(const ApiContext&, HttpRequest&);
 using TextHandler = Result<TextAnswer> (*)(const ApiContext&, HttpRequest&);
+// A handler that owns its whole response: the web page's (cookies, redirects, cache
+// headers). Errors still go through StatusResponse.
+using WebHandler = HttpResponse (*)(const ApiContext&, HttpRequest&);
 
 // The answer of a write: called exactly once, from any thread (often the store's
 // writer thread, once the write is durable), so it must not wait.
@@ -115,6 +125,17 @@ Actor ActorOf(const Principal& p);
 // Authorizes the request's key for `ws` (the path's workspace).
 Result<Principal> Authorize(const ApiContext& api, const HttpRequest& request,
                             std::string_view scope, std::string_view permission);
+
+// ---- the web page (session_routes.cc) ----
+// The request's web session token: its `trashd_session` cookie, or "".
+std::string SessionTokenOf(const HttpRequest& request);
+// A1 for a request of the web page, for the path's workspace: its session cookie,
+// the member's role holding `permission` (empty: none needed) and, for a `change`,
+// the session's CSRF token repeated in the X-CSRF-Token header.
+Result<Principal> AuthorizeWeb(const ApiContext& api, const HttpRequest& request,
+                               std::string_view permission, bool change);
+// The web page's member as the actor of an engine call.
+Actor WebActorOf(const Principal& p);
 
 // "<type>:<access>", the scope a key needs for a type ("model:update").
 std::string Scope(std::string_view type, const char* access);

@@ -6,7 +6,9 @@
 // Every request is authorized by its key (`?api_key=` or `Authorization: Bearer`)
 // through Engine::Authorize (A1), after the per-key rate limit, so a flood of bad
 // keys is refused before it can write refusal entries to the audit log. Each handler
-// then makes one Engine call as the key's member. There is no purge route (P3).
+// then makes one Engine call as the key's member. The web page's routes (/ui/...)
+// authorize a session cookie instead, and the only purge routes are among them: they
+// refuse any API key (P3).
 //
 // The table is data: the same list registers the handlers and writes the OpenAPI
 // document, so /openapi.json cannot drift from what is served.
@@ -31,6 +33,10 @@ struct ApiHooks {
   // Called after a request changed state (events may be waiting). May be null.
   std::function<void()> after_write;
   std::string version = "0";  // shown by /healthz and the OpenAPI document
+  // The web page's files (index.html, app.js, app.css), read once when the routes are
+  // added; empty, or a folder without them: /ui/ answers 404 saying so.
+  std::string ui_dir;
+  TimeMs session_lifetime_ms = 12 * 3600 * 1000;  // a web log-in lasts this long
 };
 
 // Adds every API route to `router`. `hooks.engine` must outlive the router.

@@ -214,12 +214,90 @@ constexpr ApiRoute kOwnRoutes[] = {
      .rate_limited = false},
 };
 
+// The web Trash page (SPEC §8): its files, its log-in, and the reads and changes it
+// makes with a session cookie (every change also with its CSRF token). The purge
+// routes are here and nowhere else on this listener; they refuse any API key (P3).
+constexpr ApiRoute kWebRoutes[] = {
+    {.method = "GET",
+     .pattern = "/trash",
+     .handler = TrashPageRedirect,
+     .summary = "Redirects to the Trash page (/ui/)",
+     .rate_limited = false},
+    {.method = "GET",
+     .pattern = "/ui",
+     .handler = TrashPageRedirect,
+     .summary = "Redirects to the Trash page (/ui/)",
+     .rate_limited = false},
+    {.method = "GET",
+     .pattern = "/ui/",
+     .handler = UiFileRoute,
+     .summary = "The Trash page",
+     .rate_limited = false},
+    {.method = "GET",
+     .pattern = "/ui/:file",
+     .handler = UiFileRoute,
+     .summary = "The Trash page's script and style sheet",
+     .rate_limited = false},
+    {.method = "POST",
+     .pattern = "/ui/api/login",
+     .handler = LoginRoute,
+     .summary = "Log in {workspace, member, password}: sets the session cookie",
+     .needs = "a member's password",
+     .body = Body::kJson},
+    {.method = "POST",
+     .pattern = "/ui/api/logout",
+     .handler = LogoutRoute,
+     .summary = "Log out: ends the session",
+     .needs = "a session cookie + CSRF token"},
+    {.method = "GET",
+     .pattern = "/ui/api/session",
+     .handler = SessionRoute,
+     .summary = "The session's member, role, permissions and CSRF token",
+     .needs = "a session cookie"},
+    {.method = "GET",
+     .pattern = "/ui/api/:ws/trash",
+     .handler = WebTrashRoute,
+     .summary = "Search the Trash (query: q, type, sort, order, offset, limit)",
+     .needs = "a session cookie + view_trash",
+     .run = RunOn::kPool},
+    {.method = "GET",
+     .pattern = "/ui/api/:ws/usage",
+     .handler = WebUsageRoute,
+     .summary = "Usage against quota, and the Trash treemap",
+     .needs = "a session cookie + view_trash",
+     .run = RunOn::kPool},
+    {.method = "GET",
+     .pattern = "/ui/api/:ws/trash/:type/:id/preview",
+     .handler = WebPurgePreviewRoute,
+     .summary = "What a purge of the item would remove (query: parentId)",
+     .needs = "a session cookie + view_trash"},
+    {.method = "POST",
+     .pattern = "/ui/api/:ws/trash/restore",
+     .handler = WebRestoreRoute,
+     .summary = "Restore {items: [...]} or {all: true} (R6)",
+     .needs = "a session cookie + CSRF token + restore_<type>",
+     .body = Body::kJson},
+    {.method = "POST",
+     .pattern = "/ui/api/:ws/trash/purge",
+     .handler = WebPurgeRoute,
+     .summary = "Delete permanently {type, id, parentId?, confirm: the item's name}",
+     .needs = "a session cookie + CSRF token + purge_trash; never an API key",
+     .body = Body::kJson},
+    {.method = "POST",
+     .pattern = "/ui/api/:ws/trash/empty",
+     .handler = WebEmptyTrashRoute,
+     .summary = "Empty the Trash {confirm: the workspace}",
+     .needs = "a session cookie + CSRF token + purge_trash; never an API key",
+     .body = Body::kJson},
+};
+
 }  // namespace
 
 const std::vector<ApiRoute>& ApiRouteTable() {
   static const std::vector<ApiRoute> table = [] {
     std::vector<ApiRoute> all(std::begin(kReferenceRoutes), std::end(kReferenceRoutes));
     all.insert(all.end(), std::begin(kOwnRoutes), std::end(kOwnRoutes));
+    all.insert(all.end(), std::begin(kWebRoutes), std::end(kWebRoutes));
     return all;
   }();
   return table;
@@ -305,6 +383,13 @@ HttpResponse Serve(const std::shared_ptr<const ApiContext>& api, const ApiRoute&
                [&answered](HttpResponse r) { answered.set_value(std::move(r)); });
     return future.get();
   }
+  if (auto* web = std::get_if<WebHandler>(&route.handler)) {
+    HttpResponse response = (*web)(*api, request);
+    if (std::string_view(route.method) != "GET" && response.status / 100 == 2) {
+      AfterWrite(*api);
+    }
+    return response;
+  }
   Result<TextAnswer> text = std::get<TextHandler>(route.handler)(*api, request);
   if (!text.ok()) return StatusResponse(text.status());
   HttpResponse response;
@@ -373,7 +458,12 @@ void AddApiRoutes(Router& router, ApiHooks hooks) {
       if (auto refused = OverRate(*api, *r, request)) return std::move(*refused);
       return Serve(api, *r, request);
     };
-    router.Add(route.method, route.pattern, std::move(handler), std::move(placement));
+    if (std::string_view(route.pattern).ends_with("/") && route.pattern[1] != '\0') {
+      router.AddIndex(route.method, route.pattern, std::move(handler),
+                      std::move(placement));
+    } else {
+      router.Add(route.method, route.pattern, std::move(handler), std::move(placement));
+    }
   }
 }
 

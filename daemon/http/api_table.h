@@ -30,7 +30,7 @@ enum class Body { kNone, kJson, kBytes };
 struct ApiRoute {
   const char* method;
   const char* pattern;
-  std::variant<JsonHandler, TextHandler, WriteHandler> handler;
+  std::variant<JsonHandler, TextHandler, WriteHandler, WebHandler> handler;
   const char* summary;
   const char* needs = "";  // scope and permission, for the document; "" when public
   Body body = Body::kNone;
@@ -61,6 +61,14 @@ Result<TextAnswer> ListTrashRoute(const ApiContext&, HttpRequest&);
 Status RestoreRoute(const ApiContext&, const HttpRequest&, Reply);
 // Whether a restore's body may be the bulk form ({"items": ...} or {"all": ...}).
 bool IsBulkRestore(const HttpRequest& request);
+// R6 for the API and the web page alike: restores {"items": [...]} or {"all": true}
+// as `actor`, parents first, each item answering on its own; `may(type)` says
+// whether the caller may restore items of a type (OK, or the refusal each of them
+// gets). Waits for the writes: for the pool only.
+Result<boost::json::object> RestoreItems(
+    const ApiContext& api, const std::string& ws, const Actor& actor,
+    const boost::json::object& body,
+    const std::function<Status(const std::string&)>& may);
 
 // resource_routes.cc: trashd's own resources, assets and jobs.
 Status DeleteDatasetRoute(const ApiContext&, const HttpRequest&, Reply);
@@ -82,10 +90,30 @@ Status SetJobStateRoute(const ApiContext&, const HttpRequest&, Reply);
 // usage_routes.cc: usage, the treemap, audit, the second platform's Trash, probes.
 Result<boost::json::object> UsageRoute(const ApiContext&, HttpRequest&);
 Result<boost::json::object> TreemapRoute(const ApiContext&, HttpRequest&);
+// The treemap of a workspace's Trash: by type, then item, each nested item (T7)
+// inside the item that holds it, so each byte counts once in every total.
+Result<boost::json::object> TrashTreemap(Engine& engine, const std::string& ws);
 Result<boost::json::object> AuditRoute(const ApiContext&, HttpRequest&);
 Result<boost::json::object> BearerTrashRoute(const ApiContext&, HttpRequest&);
 Result<boost::json::object> HealthRoute(const ApiContext&, HttpRequest&);
 Result<TextAnswer> MetricsRoute(const ApiContext&, HttpRequest&);
 Result<TextAnswer> OpenApiRoute(const ApiContext&, HttpRequest&);
+
+// ui_routes.cc: the page's files and the redirects to it.
+HttpResponse TrashPageRedirect(const ApiContext&, HttpRequest&);
+HttpResponse UiFileRoute(const ApiContext&, HttpRequest&);
+
+// session_routes.cc: log-in, log-out, the session.
+HttpResponse LoginRoute(const ApiContext&, HttpRequest&);
+HttpResponse LogoutRoute(const ApiContext&, HttpRequest&);
+HttpResponse SessionRoute(const ApiContext&, HttpRequest&);
+
+// web_trash_routes.cc: what the page reads and changes, as the session's member.
+HttpResponse WebTrashRoute(const ApiContext&, HttpRequest&);
+HttpResponse WebUsageRoute(const ApiContext&, HttpRequest&);
+HttpResponse WebPurgePreviewRoute(const ApiContext&, HttpRequest&);
+HttpResponse WebRestoreRoute(const ApiContext&, HttpRequest&);
+HttpResponse WebPurgeRoute(const ApiContext&, HttpRequest&);
+HttpResponse WebEmptyTrashRoute(const ApiContext&, HttpRequest&);
 
 }  // namespace trashd

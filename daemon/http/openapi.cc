@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <cctype>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "http/api_routes.h"
@@ -71,6 +72,13 @@ json::object Operation(const ApiRoute& route) {
   } else {
     op["security"] = json::array();
   }
+  // The web page's routes take its session cookie, not a key (the log-in takes none).
+  const std::string_view pattern = route.pattern;
+  if (pattern.starts_with("/ui/api/") && pattern != "/ui/api/login") {
+    op["security"] = json::array{json::object{{"session", json::array()}}};
+  } else if (pattern.starts_with("/ui") || pattern == "/trash") {
+    op["security"] = json::array();
+  }
   op["operationId"] = std::string(route.method) + " " + route.pattern;
   if (!parameters.empty()) op["parameters"] = std::move(parameters);
   if (route.body == Body::kJson) {
@@ -105,11 +113,15 @@ std::string ApiOpenApiDocument(const std::string& version) {
   }
   json::object doc;
   doc["openapi"] = "3.0.3";
-  doc["info"] = json::object{{"title", "trashd API"},
-                             {"version", version},
-                             {"description",
-                              "The trash API of trashd. Every error is {\"error\": "
-                              "\"<sentence>\"}. No route purges (P3)."}};
+  doc["info"] =
+      json::object{{"title", "trashd API"},
+                   {"version", version},
+                   {"description",
+                    "The trash API of trashd. Every error is {\"error\": "
+                    "\"<sentence>\"}. No API key can purge (P3): the only purge "
+                    "routes, under /ui/api/, are the web page's and take a "
+                    "session cookie, its CSRF token (X-CSRF-Token) and the "
+                    "typed confirmation; an API key sent to them gets 401."}};
   doc["paths"] = std::move(paths);
   doc["components"] = json::object{
       {"schemas", json::object{{"Error", std::move(error_schema)}}},
@@ -117,7 +129,10 @@ std::string ApiOpenApiDocument(const std::string& version) {
        json::object{
            {"apiKeyQuery",
             json::object{{"type", "apiKey"}, {"in", "query"}, {"name", "api_key"}}},
-           {"bearer", json::object{{"type", "http"}, {"scheme", "bearer"}}}}}};
+           {"bearer", json::object{{"type", "http"}, {"scheme", "bearer"}}},
+           {"session", json::object{{"type", "apiKey"},
+                                    {"in", "cookie"},
+                                    {"name", "trashd_session"}}}}}};
   doc["security"] = json::array{json::object{{"apiKeyQuery", json::array()}},
                                 json::object{{"bearer", json::array()}}};
   return json::serialize(doc);

@@ -439,22 +439,17 @@ Result<std::vector<std::pair<std::string, std::string>>> BulkTargets(
   return wanted;
 }
 
-// R6: {"items": [...]} or {"all": true}; each item answers on its own.
-Result<json::object> RestoreMany(const ApiContext& api, const HttpRequest& request,
-                                 const json::object& body) {
-  const std::string& ws = request.params.at("ws");
-  // The key must at least be valid for the workspace before anything is read.
-  TRASHD_ASSIGN_OR_RETURN(Principal p, Authorize(api, request, "", ""));
+}  // namespace
+
+Result<json::object> RestoreItems(const ApiContext& api, const std::string& ws,
+                                  const Actor& actor, const json::object& body,
+                                  const std::function<Status(const std::string&)>& may) {
   BulkRestore bulk;
   TRASHD_ASSIGN_OR_RETURN(auto wanted, BulkTargets(api, ws, body, bulk));
-  // Per type, the key needs <type>:update and restore_<type>.
   std::map<std::string, Status> allowed;
   for (const auto& [type, internal] : wanted) {
     auto it = allowed.find(type);
-    if (it == allowed.end()) {
-      auto a = Authorize(api, request, Scope(type, "update"), "restore_" + type);
-      it = allowed.emplace(type, a.ok() ? Status::Ok() : a.status()).first;
-    }
+    if (it == allowed.end()) it = allowed.emplace(type, may(type)).first;
     if (!it->second.ok()) {
       bulk.Fail(type, internal, it->second);
       continue;
@@ -464,7 +459,7 @@ Result<json::object> RestoreMany(const ApiContext& api, const HttpRequest& reque
   }
   std::vector<RestoreResult> done;
   // The write.
-  if (!bulk.ids.empty()) done = api.engine->RestoreMany(ActorOf(p), ws, bulk.ids);
+  if (!bulk.ids.empty()) done = api.engine->RestoreMany(actor, ws, bulk.ids);
   uint64_t restored = 0;
   for (const RestoreResult& r : done) {
     if (r.status.ok() && r.outcome) {
@@ -479,6 +474,19 @@ Result<json::object> RestoreMany(const ApiContext& api, const HttpRequest& reque
   out["failed"] = bulk.results.size() - restored;
   out["results"] = std::move(bulk.results);
   return out;
+}
+
+namespace {
+
+// R6: {"items": [...]} or {"all": true}; each item answers on its own.
+Result<json::object> RestoreMany(const ApiContext& api, const HttpRequest& request,
+                                 const json::object& body) {
+  // The key must at least be valid for the workspace before anything is read.
+  TRASHD_ASSIGN_OR_RETURN(Principal p, Authorize(api, request, "", ""));
+  // Per type, the key needs <type>:update and restore_<type>.
+  return RestoreItems(api, p.workspace, ActorOf(p), body, [&](const std::string& type) {
+    return Authorize(api, request, Scope(type, "update"), "restore_" + type).status();
+  });
 }
 
 }  // namespace

@@ -83,6 +83,21 @@ void Router::SetExceptionReporter(ExceptionReporter reporter) {
 
 void Router::Add(std::string method, std::string pattern, Handler handler,
                  Placement placement) {
+  Insert(std::move(method), std::move(pattern), std::move(handler), std::move(placement),
+         false);
+}
+
+void Router::AddIndex(std::string method, std::string pattern, Handler handler,
+                      Placement placement) {
+  if (pattern.size() < 2 || pattern.back() != '/') {
+    throw std::invalid_argument("index pattern '" + pattern + "' must end with '/'");
+  }
+  Insert(std::move(method), std::move(pattern), std::move(handler), std::move(placement),
+         true);
+}
+
+void Router::Insert(std::string method, std::string pattern, Handler handler,
+                    Placement placement, bool index) {
   if (!IsHttpToken(method)) {
     throw std::invalid_argument("route method '" + method + "' is not an HTTP token");
   }
@@ -98,7 +113,9 @@ void Router::Add(std::string method, std::string pattern, Handler handler,
       size_t end = pattern.find('/', start);
       if (end == std::string::npos) end = pattern.size();
       std::string segment = pattern.substr(start, end - start);
-      if (segment.empty() || segment == ":") {
+      // An empty last segment is the literal "" of a path ending in '/' (`/ui/`).
+      const bool last_empty = index && segment.empty() && end == pattern.size();
+      if ((segment.empty() && !last_empty) || segment == ":") {
         throw std::invalid_argument("route pattern '" + pattern +
                                     "' has an empty segment or parameter name");
       }

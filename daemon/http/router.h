@@ -10,12 +10,13 @@
 // from the wire and writes the response back.
 //
 // Patterns: `/` or `/seg/seg/...`; a segment `:name` binds one non-empty path segment
-// to params["name"]. Literal segments are compared with the percent-decoded segment.
-// When several patterns match, a literal segment beats a parameter at the first place
-// where they differ (`/:ws/trash` beats `/:ws/:project` for `/acme/trash`), and the
-// first matching pattern, in that order, that has a handler for the method wins. So
-// `DELETE /acme/trash` still reaches `DELETE /:ws/:project` if `/:ws/trash` has no
-// DELETE.
+// to params["name"]. A pattern ending in `/` (`/ui/`, a page's index) is registered
+// with AddIndex only, and matches that path alone. Literal segments are compared with the
+// percent-decoded segment. When several patterns match, a literal segment beats a
+// parameter at the first place where they differ (`/:ws/trash` beats `/:ws/:project` for
+// `/acme/trash`), and the first matching pattern, in that order, that has a handler for
+// the method wins. So `DELETE /acme/trash` still reaches `DELETE /:ws/:project` if
+// `/:ws/trash` has no DELETE.
 //
 // Thread-safety: Add() is for start-up, before any Dispatch(). After that a Router is
 // immutable and Dispatch() may run concurrently from any number of threads; handlers
@@ -130,6 +131,11 @@ class Router {
   void Add(std::string method, std::string pattern, Handler handler,
            Placement placement = {});
 
+  // Add for a pattern that ends in '/' (`/ui/`), which Add refuses: a directory's
+  // index, said on purpose. Throws std::invalid_argument as Add does.
+  void AddIndex(std::string method, std::string pattern, Handler handler,
+                Placement placement = {});
+
   // Parses request.target (Boost.URL origin form) into path, query and params and
   // answers it. Never throws: a throwing handler becomes a 500 and is reported to the
   // exception reporter. Runs the handler on the calling thread, whatever its
@@ -152,6 +158,8 @@ class Router {
  private:
   struct Node;
   struct Route;
+  void Insert(std::string method, std::string pattern, Handler handler,
+              Placement placement, bool index);
   std::unique_ptr<Node> root_;
   ExceptionReporter report_exception_;
 };

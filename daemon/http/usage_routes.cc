@@ -37,26 +37,51 @@ Result<json::object> UsageRoute(const ApiContext& api, HttpRequest& request) {
   return UsageJson(u, json::object{{"workspace", p.workspace}});
 }
 
-Result<json::object> TreemapRoute(const ApiContext& api, HttpRequest& request) {
-  TRASHD_ASSIGN_OR_RETURN(Principal p,
-                          Authorize(api, request, "project:read", "view_trash"));
-  TRASHD_ASSIGN_OR_RETURN(std::vector<TrashItem> items,
-                          WholeTrash(*api.engine, p.workspace));
+namespace {
+
+// One item of the treemap, with the items trashed before it and now inside it (T7)
+// nested under it: its size already counts theirs, so they are drawn inside it.
+json::object TreemapNode(
+    const TrashItem& item,
+    const std::map<std::string, std::vector<const TrashItem*>>& inner) {
+  json::array nested;
+  if (auto it = inner.find(item.internal_id); it != inner.end()) {
+    for (const TrashItem* child : it->second)
+      nested.push_back(TreemapNode(*child, inner));
+  }
+  return json::object{{"id", item.id},
+                      {"internalId", item.internal_id},
+                      {"type", item.type},
+                      {"name", item.name},
+                      {"size", item.size},
+                      {"cascaded", item.cascaded},
+                      {"nested", std::move(nested)}};
+}
+
+}  // namespace
+
+Result<json::object> TrashTreemap(Engine& engine, const std::string& ws) {
+  TRASHD_ASSIGN_OR_RETURN(std::vector<TrashItem> items, WholeTrash(engine, ws));
+  auto larger = [](const TrashItem* a, const TrashItem* b) { return a->size > b->size; };
   std::map<std::string, std::vector<const TrashItem*>> by_type;
-  for (const TrashItem& item : items) by_type[item.type].push_back(&item);
+  std::map<std::string, std::vector<const TrashItem*>> inner;  // by container
+  for (const TrashItem& item : items) {
+    if (item.container_id.empty()) {
+      by_type[item.type].push_back(&item);
+    } else {
+      inner[item.container_id].push_back(&item);
+    }
+  }
+  for (auto& [container, list] : inner) std::sort(list.begin(), list.end(), larger);
   json::array types;
-  uint64_t total = 0;
+  uint64_t total = 0;  // each byte once: the top-level items hold their nested ones
   for (auto& [type, list] : by_type) {
-    std::sort(list.begin(), list.end(),
-              [](const TrashItem* a, const TrashItem* b) { return a->size > b->size; });
+    std::sort(list.begin(), list.end(), larger);
     uint64_t size = 0;
     json::array children;
     for (const TrashItem* item : list) {
       size += item->size;
-      children.push_back(json::object{{"id", item->id},
-                                      {"name", item->name},
-                                      {"size", item->size},
-                                      {"cascaded", item->cascaded}});
+      children.push_back(TreemapNode(*item, inner));
     }
     total += size;
     types.push_back(json::object{{"type", type},
@@ -64,8 +89,13 @@ Result<json::object> TreemapRoute(const ApiContext& api, HttpRequest& request) {
                                  {"size", size},
                                  {"items", std::move(children)}});
   }
-  return json::object{
-      {"workspace", p.workspace}, {"size", total}, {"types", std::move(types)}};
+  return json::object{{"workspace", ws}, {"size", total}, {"types", std::move(types)}};
+}
+
+Result<json::object> TreemapRoute(const ApiContext& api, HttpRequest& request) {
+  TRASHD_ASSIGN_OR_RETURN(Principal p,
+                          Authorize(api, request, "project:read", "view_trash"));
+  return TrashTreemap(*api.engine, p.workspace);
 }
 
 Result<json::object> AuditRoute(const ApiContext& api, HttpRequest& request) {

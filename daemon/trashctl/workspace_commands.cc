@@ -1,6 +1,11 @@
 // The workspace, member, role and key commands, and how their answers read.
+#include <termios.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <iostream>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "trashctl/command_groups.h"
@@ -180,6 +185,57 @@ void AddWorkspaceSettingCommands(CLI::App* group, std::optional<AdminCall>& call
   }
 }
 
+// A password from the terminal, typed twice without echo, or else the first line of
+// standard input (a script's pipe); never from the command line, where other users
+// could read it in the process list.
+std::string ReadPassword() {
+  if (!isatty(STDIN_FILENO)) {
+    std::string line;
+    std::getline(std::cin, line);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) throw CLI::ValidationError("no password on standard input");
+    return line;
+  }
+  termios saved{};
+  tcgetattr(STDIN_FILENO, &saved);
+  termios quiet = saved;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  auto ask = [&](const char* prompt) {
+    std::cerr << prompt << std::flush;
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    std::string line;
+    std::getline(std::cin, line);
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+    std::cerr << "\n";
+    return line;
+  };
+  std::string first = ask("New password: ");
+  if (ask("Repeat it: ") != first) throw CLI::ValidationError("the passwords differ");
+  if (first.empty()) throw CLI::ValidationError("the password is empty");
+  return first;
+}
+
+void AddSetPasswordCommand(CLI::App* members, std::optional<AdminCall>& call) {
+  struct PasswordArgs {
+    std::string ws, id;
+  };
+  auto args = std::make_shared<PasswordArgs>();
+  CLI::App* p = members->add_subcommand(
+      "set-password",
+      "Set a member's web log-in password, read from the terminal or standard input "
+      "(ends the member's sessions)");
+  p->add_option("WS", args->ws, "Workspace url")->required();
+  p->add_option("ID", args->id, "Member id")->required();
+  p->callback([args, &call] {
+    json::object body{{"password", ReadPassword()}};
+    call = Send(
+        "PUT", Target({"v1", "workspaces", args->ws, "members", args->id, "password"}),
+        body, Say([ws = args->ws](const json::object& a) {
+          return "Set the password of member " + Text(a, "member") + " of " + ws + ".";
+        }));
+  });
+}
+
 }  // namespace
 
 void AddWorkspaceCommands(CLI::App& app, std::optional<AdminCall>& call) {
@@ -243,6 +299,7 @@ void AddMemberCommands(CLI::App& app, std::optional<AdminCall>& call) {
                          Text(a, "role") + ".";
                 }));
   });
+  AddSetPasswordCommand(members, call);
 }
 
 void AddRoleCommands(CLI::App& app, std::optional<AdminCall>& call) {

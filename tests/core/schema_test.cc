@@ -90,6 +90,26 @@ TEST_CASE("Schema: a member key's bytes are pinned", "[schema]") {
   CHECK(Hex(MembersPrefix("acme")) == "61636d6500");
 }
 
+TEST_CASE("Schema: a password key round-trips", "[schema]") {
+  std::string key = PasswordKey{kOdd, "ann.b-c_d@example.com"}.Encode();
+  PasswordKey back;
+  REQUIRE(PasswordKey::Decode(key, &back));
+  CHECK(back.ws == kOdd);
+  CHECK(back.member_id == "ann.b-c_d@example.com");
+  CheckRefusesBroken<PasswordKey>(key, back.member_id.size());
+}
+
+TEST_CASE("Schema: a password key's bytes are pinned", "[schema]") {
+  CHECK(Hex(PasswordKey{"acme", "ann@example.com"}.Encode()) ==
+        "61636d6500616e6e406578616d706c652e636f6d");
+}
+
+TEST_CASE("Schema: a session key is the token's hash itself", "[schema]") {
+  const std::string hash = crypto::Sha256Hex("token");
+  CHECK(SessionKey(hash) == hash);
+  CHECK(SessionKey("3c469e9d") == "3c469e9d");
+}
+
 TEST_CASE("Schema: a role key round-trips", "[schema]") {
   std::string key = RoleKey{"acme", kOdd}.Encode();
   RoleKey back;

@@ -75,6 +75,7 @@ check_tree() {
   need_file "$root" "$sysusersdir/trashd.conf"
   need_file "$root" "$conf"
   need_file "$root" "$docdir/README.md"
+  for f in "$src"/daemon/ui/*; do need_file "$root" "$datadir/trashd/ui/$(basename "$f")"; done
   need_file "$root" "$mandir/man8/trashd.8.gz"
   need_file "$root" "$mandir/man8/trashctl.8.gz"
   for pkg in trashd trashd-dev; do
@@ -97,6 +98,7 @@ check_tree() {
     "$(re "$docdir")/README\.md"
     "$(re "$mandir")/man8/trash(d|ctl)\.8\.gz"
     "$(re "$datadir")/doc/trashd(-dev)?/(copyright|changelog\.gz)"
+    "$(re "$datadir")/trashd/ui/[a-z]+\.(html|css|js|svg)"
   )
   local extra
   extra=$(cd "$root" && find . \( -type f -o -type l \) | sed 's|^\.||' |
