@@ -158,6 +158,7 @@ TEST_CASE("every key is described once, with a type", "[config]") {
 const char kChanged[] = R"(
 data_dir: /srv/trashd
 listen: "[::]:9090"
+metrics_listen: 127.0.0.1:9464
 admin_socket: /run/trashd-test/admin.sock
 admin_group: trash-admins
 retention_days_default: 14
