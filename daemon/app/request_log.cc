@@ -76,9 +76,14 @@ std::string RedactedTarget(std::string_view target) {
 
 void LogRequest(const AccessLogEntry& e) {
   const HttpRequest* request = e.request.get();
+  // The one change the API makes that an operator follows (there is no purge there).
+  const bool restored = request && e.method == "POST" &&
+                        e.route == "/:ws/trash/restore" && e.status / 100 == 2;
+  const bool debug = LogEnabled(LogSection::Level::kDebug);
+  if (!debug && !restored) return;  // the common case costs one comparison or two
   const std::string workspace = WorkspaceOf(request);
   const std::string key_id = request ? KeyIdOf(KeyOf(*request)) : "";
-  if (LogEnabled(LogSection::Level::kDebug)) {
+  if (debug) {
     LogLine(LogSection::Level::kDebug,
             e.method + " " + RedactedTarget(e.target) + " " + std::to_string(e.status),
             {{"method", e.method},
@@ -90,9 +95,7 @@ void LogRequest(const AccessLogEntry& e) {
              {"remote_address", e.remote_address},
              {"response_bytes", static_cast<int64_t>(e.response_bytes)}});
   }
-  // The one change the API makes that an operator follows (there is no purge there).
-  if (request && e.method == "POST" && e.route == "/:ws/trash/restore" &&
-      e.status / 100 == 2) {
+  if (restored) {
     LogLine(LogSection::Level::kInfo, "restored from the Trash of " + workspace,
             {{"action", "restore"},
              {"workspace", workspace},
