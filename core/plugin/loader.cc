@@ -41,6 +41,17 @@ Result<PluginSettings> CheckSettings(const std::string& path, const PluginInfo& 
   return out;
 }
 
+// What the dynamic loader said, without Boost.DLL's wrapping: its exceptions read
+// "boost::dll::shared_library::load() failed (dlerror system message: WHY): <errno
+// text>", and errno there is left over from elsewhere ("Bad file descriptor").
+std::string LoaderMessage(const std::string& what) {
+  const std::string marker = "dlerror system message: ";
+  const size_t start = what.find(marker);
+  const size_t end = what.rfind("): ");
+  if (start == std::string::npos || end == std::string::npos || end < start) return what;
+  return what.substr(start + marker.size(), end - start - marker.size());
+}
+
 }  // namespace
 
 const std::vector<std::string>& BuiltinPluginNames() {
@@ -56,12 +67,17 @@ std::string PluginPath(const std::string& dir, const std::string& name_or_path) 
 
 Result<LoadedPlugin> LoadPlugin(const std::string& path, const PluginSettings& settings,
                                 TypeRegistry& registry) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    return Refused(path, "not a loadable shared library (there is no such file)");
+  }
   auto lib = std::make_shared<boost::dll::shared_library>();
   try {
     // RTLD_LOCAL: one plugin's symbols never satisfy another's.
     lib->load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
   } catch (const std::exception& e) {
-    return Refused(path, std::string("not a loadable shared library (") + e.what() + ")");
+    return Refused(path,
+                   "not a loadable shared library (" + LoaderMessage(e.what()) + ")");
   }
   if (!lib->has(kPluginInfoSymbol)) {
     return Refused(path, std::string("it exports no ") + kPluginInfoSymbol);

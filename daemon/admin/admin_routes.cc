@@ -78,6 +78,10 @@ class AdminRoutes {
   Answer Audit(HttpRequest& request);
   Answer Reload(HttpRequest& request);
 
+  void Changed(const std::string& what, AdminHooks::Fields fields) {
+    if (hooks_.changed) hooks_.changed(what, fields);
+  }
+
   AdminHooks hooks_;
 };
 
@@ -200,6 +204,8 @@ Answer AdminRoutes::SetWorkspaceHold(HttpRequest& request) {
   TRASHD_ASSIGN_OR_RETURN(bool hold, RequiredBool(body, "hold"));
   const std::string& ws = request.params.at("ws");
   TRASHD_RETURN_IF_ERROR(engine().SetWorkspaceHold(Actor::Admin(), ws, hold));
+  Changed(std::string(hold ? "hold on" : "hold released on") + " workspace " + ws,
+          {{"action", hold ? "hold" : "release"}, {"workspace", ws}});
   return json::object{{"workspace", ws}, {"hold", hold}};
 }
 
@@ -265,6 +271,12 @@ Answer AdminRoutes::CreateKey(HttpRequest& request) {
   TRASHD_ASSIGN_OR_RETURN(
       NewApiKey key,
       engine().CreateKey(Actor::Admin(), request.params.at("ws"), member, scopes));
+  Changed(
+      "key " + key.info.key_id + " created for " + member + " in " + key.info.workspace,
+      {{"action", "key-create"},
+       {"workspace", key.info.workspace},
+       {"key_id", key.info.key_id},
+       {"member", member}});
   return json::object{{"key", KeyJson(key.info)}, {"secret", key.secret}};
 }
 
@@ -278,6 +290,10 @@ Answer AdminRoutes::RevokeKey(HttpRequest& request) {
   const std::string& key = request.params.at("key");
   TRASHD_RETURN_IF_ERROR(
       engine().RevokeKey(Actor::Admin(), request.params.at("ws"), key));
+  Changed("key " + key + " revoked in " + request.params.at("ws"),
+          {{"action", "key-revoke"},
+           {"workspace", request.params.at("ws")},
+           {"key_id", key}});
   return json::object{{"key", key}, {"revoked", true}};
 }
 
@@ -320,6 +336,13 @@ Answer AdminRoutes::SetItemHold(HttpRequest& request) {
   TRASHD_ASSIGN_OR_RETURN(std::string id, ItemId(request, parent.value_or("")));
   TRASHD_RETURN_IF_ERROR(
       engine().SetItemHold(Actor::Admin(), request.params.at("ws"), id, hold));
+  Changed(std::string(hold ? "hold on " : "hold released on ") +
+              request.params.at("type") + " " + request.params.at("id") +
+              " in the Trash of " + request.params.at("ws"),
+          {{"action", hold ? "hold" : "release"},
+           {"workspace", request.params.at("ws")},
+           {"type", request.params.at("type")},
+           {"id", request.params.at("id")}});
   return json::object{{"type", request.params.at("type")},
                       {"id", request.params.at("id")},
                       {"internalId", id},
@@ -333,6 +356,15 @@ Answer AdminRoutes::Restore(HttpRequest& request) {
   TRASHD_ASSIGN_OR_RETURN(std::string id, ItemId(request, parent.value_or("")));
   TRASHD_ASSIGN_OR_RETURN(RestoreOutcome outcome,
                           engine().Restore(Actor::Admin(), request.params.at("ws"), id));
+  Changed("restored " + outcome.type + " " + outcome.id + " from the Trash of " +
+              request.params.at("ws"),
+          {{"action", "restore"},
+           {"workspace", request.params.at("ws")},
+           {"type", outcome.type},
+           {"id", outcome.id},
+           {"slug", outcome.slug},
+           {"resources", std::to_string(outcome.restored)},
+           {"interface", "admin"}});
   return RestoreJson(outcome);
 }
 
@@ -359,6 +391,13 @@ Answer AdminRoutes::RestoreAll(HttpRequest& request) {
     }
   }
   uint64_t failed = results.size() - restored;
+  Changed("restored the Trash of " + ws + ": " + std::to_string(restored) + " items, " +
+              std::to_string(failed) + " failed",
+          {{"action", "restore"},
+           {"workspace", ws},
+           {"items", std::to_string(restored)},
+           {"failed", std::to_string(failed)},
+           {"interface", "admin"}});
   return json::object{
       {"restored", restored}, {"failed", failed}, {"results", std::move(results)}};
 }
@@ -389,6 +428,14 @@ Answer AdminRoutes::Purge(HttpRequest& request) {
                         {"wouldPurge", json::array{TrashItemJson(item)}}};
   }
   TRASHD_ASSIGN_OR_RETURN(PurgeOutcome outcome, engine().Purge(Actor::Admin(), ws, id));
+  Changed("purged " + request.params.at("type") + " " + public_id +
+              " from the Trash of " + ws,
+          {{"action", "purge"},
+           {"workspace", ws},
+           {"type", request.params.at("type")},
+           {"id", public_id},
+           {"resources", std::to_string(outcome.resources)},
+           {"bytes_freed", std::to_string(outcome.bytes_freed)}});
   return PurgeJson(outcome);
 }
 
@@ -412,6 +459,14 @@ Answer AdminRoutes::EmptyTrash(HttpRequest& request) {
                         ws + "\" exactly; nothing was purged"));
   }
   TRASHD_ASSIGN_OR_RETURN(PurgeOutcome outcome, engine().EmptyTrash(Actor::Admin(), ws));
+  Changed("emptied the Trash of " + ws + ": " + std::to_string(outcome.items) +
+              " items purged, " + std::to_string(outcome.skipped_held.size()) +
+              " kept by a hold",
+          {{"action", "empty-trash"},
+           {"workspace", ws},
+           {"items", std::to_string(outcome.items)},
+           {"held", std::to_string(outcome.skipped_held.size())},
+           {"bytes_freed", std::to_string(outcome.bytes_freed)}});
   return PurgeJson(outcome);
 }
 

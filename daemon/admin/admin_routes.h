@@ -42,6 +42,7 @@
 #include <boost/json/object.hpp>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/engine.h"
@@ -67,6 +68,11 @@ struct AdminHooks {
   std::function<boost::json::object()> status;
   // The plugins the daemon loaded, for `trashctl plugins`.
   std::vector<LoadedPlugin> plugins;
+  // Told of each change an operator follows in the log once it is done (restore,
+  // purge, empty-trash, key create and revoke, hold and release): a sentence and its
+  // fields (name, value), the key id but never a secret. Null: nobody is told.
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+  std::function<void(const std::string& what, const Fields& fields)> changed;
 };
 
 // Adds every admin route to `router`. `hooks` is copied; hooks.engine must outlive

@@ -18,6 +18,7 @@
 #include "admin/admin_routes.h"
 #include "app/daemon_impl.h"
 #include "app/logging.h"
+#include "app/request_log.h"
 #include "http/api_routes.h"
 #include "util/dirs.h"
 
@@ -165,12 +166,18 @@ Result<Settings> Daemon::Impl::ReadSettings() const {
 Status Daemon::Impl::LoadEnabledPlugins() {
   PluginLoadReport report = LoadPlugins(settings.plugins.ForLoader(), types);
   for (const LoadedPlugin& p : report.loaded) {
-    spdlog::info("plugin {} {} loaded from {}", p.type_name, p.version, p.file);
+    LogLine(LogSection::Level::kInfo,
+            "plugin " + p.type_name + " " + p.version + " loaded from " + p.file,
+            {{"action", "plugin-load"},
+             {"plugin", p.type_name},
+             {"version", p.version},
+             {"file", p.file}});
   }
   if (!report.refused.empty()) {
     std::string why;
     for (const PluginRefusal& r : report.refused) {
-      spdlog::error("plugin refused: {}", r.reason);
+      LogLine(LogSection::Level::kError, r.reason,
+              {{"action", "plugin-refuse"}, {"file", r.file}});
       why += (why.empty() ? "" : "; ") + r.reason;
     }
     return InvalidArgument("refused plugins: " + why);
@@ -262,7 +269,6 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonOptions& options) {
   ApiHooks api;
   api.engine = impl->engine.get();
   api.rate_limiter = impl->rate_limiter.get();
-  api.metrics = [raw] { return raw->MetricsText(); };
   api.after_write = [raw] { raw->delivery->Notify(); };
   api.version = TRASHD_VERSION;
   api.ui_dir = DefaultUiDir();
@@ -282,6 +288,12 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonOptions& options) {
   };
   admin.status = [raw] { return raw->StatusJson(); };
   admin.plugins = impl->plugins;
+  admin.changed = [](const std::string& what, const AdminHooks::Fields& fields) {
+    LogFields logged;
+    for (const auto& [name, value] : fields) logged.emplace_back(name, value);
+    LogLine(LogSection::Level::kInfo, what, logged);
+  };
+  impl->AddMetricsRoutes();
   std::unique_ptr<Daemon> daemon(new Daemon(std::move(impl)));
   Daemon* d = daemon.get();
   admin.reload = [d] { return d->Reload(); };
@@ -293,16 +305,12 @@ Status Daemon::Impl::Listen() {
   const Settings s = CurrentSettings();
   server.SetAccessLog([this](const AccessLogEntry& e) {
     request_metrics.Record(e);
-    spdlog::debug("{} {} {} {} {} bytes {} us", e.remote_address, e.method, e.target,
-                  e.status, e.response_bytes, e.duration.count());
+    LogRequest(e);
   });
-  auto port =
-      server.ListenTcp(s.listen.ToString(), &api_router, ToServerLimits(s.limits));
-  if (!port.ok()) {
-    return Status(port.status().code(), "cannot listen on " + s.listen.ToString() + ": " +
-                                            port.status().message());
-  }
-  api_port = *port;
+  // The server's refusal names the address and why, once.
+  TRASHD_ASSIGN_OR_RETURN(api_port, server.ListenTcp(s.listen.ToString(), &api_router,
+                                                     ToServerLimits(s.limits)));
+  TRASHD_RETURN_IF_ERROR(ListenForMetrics(s));
 
   // The admin socket. Where the default directory (/run/trashd) cannot be made — a
   // user running trashd by hand — it goes in the data directory instead.
@@ -352,8 +360,14 @@ Status Daemon::Start() {
   const Settings s = impl_->CurrentSettings();
   ListenAddress bound = s.listen;
   bound.port = impl_->api_port;
-  // Tests and operators read these two lines to find the listeners.
+  // Tests and operators read these lines to find the listeners; "admin socket at"
+  // comes last.
   spdlog::info("API listening on http://{}", bound.ToString());
+  if (!s.metrics_listen.empty()) {
+    ListenAddress metrics = ParseListenAddress(s.metrics_listen).value();
+    metrics.port = impl_->metrics_port;
+    spdlog::info("metrics listening on http://{}/metrics", metrics.ToString());
+  }
   spdlog::info("admin socket at {}", impl_->admin_socket);
   NotifySystemd("READY=1\nSTATUS=serving on " + bound.ToString());
   return Status::Ok();

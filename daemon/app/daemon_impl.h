@@ -50,6 +50,7 @@ struct Daemon::Impl {
   std::unique_ptr<RateLimiter> rate_limiter;
   Router api_router;
   Router admin_router;
+  Router metrics_router;           // GET /metrics alone, for metrics_listen
   RequestMetrics request_metrics;  // fed by the server's access log, so made before it
   HttpServer server;
   std::unique_ptr<SweepScheduler> scheduler;
@@ -61,6 +62,7 @@ struct Daemon::Impl {
 
   std::string admin_socket;  // where it listens
   uint16_t api_port = 0;
+  uint16_t metrics_port = 0;  // 0: no metrics listener
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   Daemon* self = nullptr;
 
@@ -80,7 +82,12 @@ struct Daemon::Impl {
   // One applier per part of Applies a live key may name (reload.cc).
   void RegisterAppliers();
 
+  // The Prometheus text of /metrics. It names every workspace, so it is served only
+  // where the operator chose (metrics.cc): GET /v1/metrics on the admin socket, and
+  // GET /metrics on metrics_listen when that is set; never on the API listener.
   std::string MetricsText();
+  void AddMetricsRoutes();
+  Status ListenForMetrics(const Settings& s);
   boost::json::object StatusJson();
   Status Listen();
 };

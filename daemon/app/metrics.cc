@@ -165,7 +165,31 @@ std::string Daemon::Impl::MetricsText() {
   EventMetrics(delivery->Stats(), clock.Now(), out);
   StoreMetrics(engine->StorageStats(), out);
   DiskMetrics(CurrentSettings().data_dir, out);
+  if (rate_limiter) {
+    out.Single("trashd_rate_limited_total", "Requests refused by the per-key rate limit.",
+               "counter", D(rate_limiter->refused()));
+  }
   return out.text();
+}
+
+void Daemon::Impl::AddMetricsRoutes() {
+  auto metrics = [this](HttpRequest&) {
+    HttpResponse response;
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    response.body = MetricsText();
+    return response;
+  };
+  admin_router.Add("GET", "/v1/metrics", metrics);
+  metrics_router.Add("GET", "/metrics", metrics);
+}
+
+Status Daemon::Impl::ListenForMetrics(const Settings& s) {
+  if (s.metrics_listen.empty()) return Status::Ok();
+  ServerLimits limits = ToServerLimits(s.limits);
+  limits.max_connections = 64;  // a scraper or two
+  TRASHD_ASSIGN_OR_RETURN(metrics_port,
+                          server.ListenTcp(s.metrics_listen, &metrics_router, limits));
+  return Status::Ok();
 }
 
 }  // namespace trashd

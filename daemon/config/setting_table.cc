@@ -123,6 +123,22 @@ ValueKind<T> ParsedKind(std::string type, Parse parse) {
           [](const T& value) { return Quote(value.ToString()); }};
 }
 
+// A listen address or "" for none, kept as written once it parses.
+ValueKind<std::string> OptionalListenKind() {
+  ValueKind<std::string> kind = TextKind();
+  kind.type = "host:port, or \"\" for none";
+  kind.read = [](const SettingValue& v, std::string& out) -> Status {
+    TRASHD_ASSIGN_OR_RETURN(std::string text, v.Text(true));
+    if (!text.empty()) {
+      auto parsed = ParseListenAddress(text);
+      if (!parsed.ok()) return v.Error(parsed.status().message());
+    }
+    out = std::move(text);
+    return Status::Ok();
+  };
+  return kind;
+}
+
 ValueKind<std::vector<std::string>> TextListKind(std::string what, bool null_is_empty) {
   return {"list of " + what,
           [what, null_is_empty](const SettingValue& v,
@@ -349,6 +365,8 @@ SettingTable<Settings> BuildSettingsTable() {
                   IntegerKind<int>(1, 1000)),
       Describe<S>("listen", kRestart, FIELD(listen),
                   ParsedKind<ListenAddress>("host:port", ParseListenAddress)),
+      Describe<S>("metrics_listen", kRestart, FIELD(metrics_listen),
+                  OptionalListenKind()),
       Describe<S>("admin_socket", kRestart, FIELD(admin_socket), SocketPathKind()),
       Describe<S>("admin_group", kRestart, FIELD(admin_group), TextKind()),
       Describe<S>("retention_days_default", kOnUse, FIELD(retention_days_default),

@@ -1,29 +1,13 @@
 // The values of settings that have a syntax of their own, the defaults and the flags.
 #include "config/settings.h"
 
-#include <boost/url/authority_view.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
-#include <charconv>
 #include <cstdio>
 
 #include "config/setting_value.h"
 
 namespace trashd {
-namespace {
-
-// A port as text ("8080") to a number; the URL parsers accept any digits.
-std::optional<uint16_t> PortNumber(std::string_view digits) {
-  unsigned value = 0;
-  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() ||
-      value > 65535) {
-    return std::nullopt;
-  }
-  return static_cast<uint16_t>(value);
-}
-
-}  // namespace
 
 Result<TimeOfDay> ParseTimeOfDay(std::string_view text) {
   auto digit = [&](size_t i) { return text[i] >= '0' && text[i] <= '9'; };
@@ -79,11 +63,6 @@ Status ParseWebhookUrl(const std::string& text, Webhook& hook) {
   return Status::Ok();
 }
 
-std::string ListenAddress::ToString() const {
-  const bool ipv6 = host.find(':') != std::string::npos;
-  return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
-
 std::string TimeOfDay::ToString() const {
   char text[8];
   std::snprintf(text, sizeof text, "%02d:%02d", hour, minute);
@@ -131,32 +110,6 @@ Settings DefaultSettings(std::string plugins_dir) {
   s.plugins.dir = std::move(plugins_dir);
   s.plugins.enable = BuiltinPluginNames();
   return s;
-}
-
-Result<ListenAddress> ParseListenAddress(std::string_view text) {
-  auto parsed = boost::urls::parse_authority(text);
-  if (!parsed || parsed->has_userinfo() ||
-      parsed->host_type() == boost::urls::host_type::ipvfuture) {
-    return InvalidArgument(Quote(text) + " is not host:port (e.g. 127.0.0.1:8080)");
-  }
-  if (!parsed->has_port() || parsed->port().empty()) {
-    return InvalidArgument(Quote(text) + " has no port (write host:port, e.g. " +
-                           "127.0.0.1:8080)");
-  }
-  if (parsed->host_address().empty()) {
-    return InvalidArgument(Quote(text) +
-                           " has no host (write 0.0.0.0:PORT to listen on every "
-                           "interface)");
-  }
-  auto port = PortNumber(parsed->port());
-  if (!port) {
-    return InvalidArgument(Quote(text) + ": port " + std::string(parsed->port()) +
-                           " is out of range (0 to 65535)");
-  }
-  ListenAddress address;
-  address.host = parsed->host_address();
-  address.port = *port;
-  return address;
 }
 
 Result<Settings> ApplyOverrides(Settings settings, const CommandLineOverrides& flags) {

@@ -28,18 +28,9 @@
 
 #include "plugin/loader.h"
 #include "trashd/status.h"
+#include "util/listen_address.h"
 
 namespace trashd {
-
-// `listen`: where the HTTP API accepts connections. Port 0 asks the kernel for any
-// free port (the integration tests read back the one it chose).
-struct ListenAddress {
-  std::string host = "127.0.0.1";  // an IPv4 or IPv6 address (no brackets), or a name
-  uint16_t port = 8080;
-
-  std::string ToString() const;  // "127.0.0.1:8080", "[::1]:8080"
-  bool operator==(const ListenAddress&) const = default;
-};
 
 // A time of day in UTC, minute precision.
 struct TimeOfDay {
@@ -139,6 +130,9 @@ struct Settings {
   std::string data_dir = "/var/lib/trashd";
   StoreSection store;
   ListenAddress listen;
+  // Where GET /metrics is served over HTTP ("127.0.0.1:9464"); "": nowhere but the
+  // admin socket's GET /v1/metrics. Checked by ParseListenAddress.
+  std::string metrics_listen;
   std::string admin_socket = "/run/trashd/admin.sock";
   std::string admin_group = "trashd";  // may use the admin socket
   int retention_days_default = 30;     // for workspaces that set none; 1-365
@@ -173,8 +167,8 @@ struct CommandLineOverrides {
 // `settings` with the flags applied; a bad value is InvalidArgument naming the flag.
 Result<Settings> ApplyOverrides(Settings settings, const CommandLineOverrides& flags);
 
-// Checks a `listen` value: "127.0.0.1:8080", "[::1]:0", "localhost:8080".
-Result<ListenAddress> ParseListenAddress(std::string_view text);
+// A `listen` value is checked by ParseListenAddress (util/listen_address.h), the
+// parser the HTTP server uses too.
 // Checks a `sweep.time` value: "03:00" (HH:MM, UTC).
 Result<TimeOfDay> ParseTimeOfDay(std::string_view text);
 // Checks a webhook's `url` (http://host[:port]/path) and sets url, host, port and

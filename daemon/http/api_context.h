@@ -62,8 +62,7 @@ struct ApiContext : ApiHooks {
   std::shared_ptr<LoginThrottle> login_throttle;  // shared by every context
 };
 
-// A success whose body is already text: a cached Trash page, the OpenAPI document,
-// the Prometheus metrics.
+// A success whose body is already text: a cached Trash page, the OpenAPI document.
 struct TextAnswer {
   std::string body;
   std::string content_type = "application/json";
@@ -115,9 +114,6 @@ StatusCompletion ReplyWithStatus(Reply reply, Make make) {
     ReplyBuilt(reply, make);
   };
 }
-
-// The request's key: `?api_key=`, else `Authorization: Bearer <key>`, else "".
-std::string KeyOf(const HttpRequest& request);
 
 // The key's member as the actor of an engine call made through the API.
 Actor ActorOf(const Principal& p);

@@ -28,8 +28,6 @@ namespace trashd {
 struct ApiHooks {
   Engine* engine = nullptr;             // required
   RateLimiter* rate_limiter = nullptr;  // null: no rate limit
-  // The Prometheus text for GET /metrics. Null: only the route's own counters.
-  std::function<std::string()> metrics;
   // Called after a request changed state (events may be waiting). May be null.
   std::function<void()> after_write;
   std::string version = "0";  // shown by /healthz and the OpenAPI document
@@ -41,6 +39,9 @@ struct ApiHooks {
 
 // Adds every API route to `router`. `hooks.engine` must outlive the router.
 void AddApiRoutes(Router& router, ApiHooks hooks);
+
+// The request's key: `?api_key=`, else `Authorization: Bearer <key>`, else "".
+std::string KeyOf(const HttpRequest& request);
 
 // The OpenAPI 3.0 document of the API listener, as JSON text.
 std::string ApiOpenApiDocument(const std::string& version);

@@ -34,7 +34,7 @@ struct ApiRoute {
   const char* summary;
   const char* needs = "";  // scope and permission, for the document; "" when public
   Body body = Body::kNone;
-  bool rate_limited = true;  // probes (/healthz, /metrics) are not
+  bool rate_limited = true;  // probes (/healthz, /openapi.json) are not
   RunOn run = RunOn::kByMethod;
   // For a WriteHandler: a request this says yes to runs on the pool instead, where
   // the handler may wait (a bulk restore, whose writes are waited for one by one).
@@ -96,7 +96,6 @@ Result<boost::json::object> TrashTreemap(Engine& engine, const std::string& ws);
 Result<boost::json::object> AuditRoute(const ApiContext&, HttpRequest&);
 Result<boost::json::object> BearerTrashRoute(const ApiContext&, HttpRequest&);
 Result<boost::json::object> HealthRoute(const ApiContext&, HttpRequest&);
-Result<TextAnswer> MetricsRoute(const ApiContext&, HttpRequest&);
 Result<TextAnswer> OpenApiRoute(const ApiContext&, HttpRequest&);
 
 // ui_routes.cc: the page's files and the redirects to it.

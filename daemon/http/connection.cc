@@ -50,7 +50,6 @@ constexpr Milliseconds kMaxLinger{2000};
 constexpr size_t kMaxLingerBytes = 1u << 20;
 
 const char* const kInternalError = "Internal server error";
-
 bool IsHeaderValue(std::string_view s) {
   return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
 }
@@ -349,7 +348,7 @@ class BeastConnection final : public Connection,
       FillRequest(*request);
       request->body = std::move(message.body());
       resolved = config_->router->Resolve(*request);
-      route_ = resolved.handler ? resolved.pattern : nullptr;
+      if (resolved.handler) answering_ = {resolved.pattern, request};
     } catch (const std::exception&) {  // out of memory building the request
       resolved = {};
       resolved.response = ErrorResponse(500, kInternalError);
@@ -486,7 +485,8 @@ class BeastConnection final : public Connection,
         entry.duration = std::chrono::duration_cast<std::chrono::microseconds>(
             SteadyClock::now() - head_received_);
       }
-      if (route_) entry.route = *std::exchange(route_, nullptr);
+      if (answering_.first) entry.route = *answering_.first;
+      entry.request = std::exchange(answering_, {}).second;
       entry.status = status;
       entry.response_bytes = body_bytes;
       entry.remote_address = remote_address_;
@@ -580,8 +580,9 @@ class BeastConnection final : public Connection,
   http::response<http::string_body> response_;
   SteadyClock::time_point head_received_;
   SteadyClock::time_point request_deadline_;
-  size_t body_bytes_ = 0;               // of the request being read, since its head
-  const std::string* route_ = nullptr;  // the route being answered, for the access log
+  size_t body_bytes_ = 0;  // of the request being read, since its head
+  // The route and request being answered, for the access log.
+  std::pair<const std::string*, std::shared_ptr<const HttpRequest>> answering_;
   std::array<char, 4096> drain_;
   size_t lingered_bytes_ = 0;
 };

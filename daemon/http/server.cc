@@ -34,6 +34,7 @@
 
 #include "http/connection.h"
 #include "http/server_state.h"
+#include "util/listen_address.h"
 
 namespace trashd {
 
@@ -199,30 +200,14 @@ Status CheckLimits(const ServerLimits& limits) {
   return Status::Ok();
 }
 
-// "127.0.0.1:8080", "[::1]:8080", "localhost:0".
-Result<Tcp::endpoint> ParseListenAddress(const std::string& text) {
-  auto bad = [&] {
-    return InvalidArgument("listen address '" + text +
-                           "' is not ADDRESS:PORT, as in 127.0.0.1:8080");
-  };
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos || colon + 1 == text.size()) return bad();
-  std::string host = text.substr(0, colon);
-  std::string port_text = text.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  if (host == "localhost") host = "127.0.0.1";
-  if (port_text.size() > 5 ||
-      port_text.find_first_not_of("0123456789") != std::string::npos) {
-    return bad();
-  }
-  unsigned long port = std::stoul(port_text);
-  if (port > 65535) return bad();
+// The endpoint of a listen address, read by the parser the settings use.
+Result<Tcp::endpoint> EndpointOf(const std::string& text) {
+  TRASHD_ASSIGN_OR_RETURN(ListenAddress parsed, ParseListenAddress(text));
   error_code ec;
-  auto address = asio::ip::make_address(host, ec);
-  if (ec) return bad();
-  return Tcp::endpoint(address, static_cast<uint16_t>(port));
+  auto address =
+      asio::ip::make_address(parsed.host == "localhost" ? "127.0.0.1" : parsed.host, ec);
+  if (ec) return InvalidArgument("\"" + text + "\": " + ec.message());
+  return Tcp::endpoint(address, parsed.port);
 }
 
 // True if a process accepts connections on the Unix socket at `path`.
@@ -311,7 +296,7 @@ Result<uint16_t> HttpServer::ListenTcp(const std::string& address_port, Router* 
                                        ServerLimits limits) {
   TRASHD_RETURN_IF_ERROR(CheckLimits(limits));
   if (router == nullptr) return InvalidArgument("a listener needs a router");
-  TRASHD_ASSIGN_OR_RETURN(Tcp::endpoint endpoint, ParseListenAddress(address_port));
+  TRASHD_ASSIGN_OR_RETURN(Tcp::endpoint endpoint, EndpointOf(address_port));
 
   std::lock_guard lock(impl_->mu);
   if (impl_->stopped) return Unavailable("the HTTP server is stopped");
@@ -323,6 +308,12 @@ Result<uint16_t> HttpServer::ListenTcp(const std::string& address_port, Router* 
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   Tcp::endpoint bound;
   if (!ec) bound = acceptor.local_endpoint(ec);
+  if (ec == asio::error::address_in_use) {
+    return Unavailable("cannot listen on " + address_port +
+                       ": the address is already in use (another process listens on "
+                       "port " +
+                       std::to_string(endpoint.port()) + ")");
+  }
   if (ec) return Unavailable("cannot listen on " + address_port + ": " + ec.message());
   impl_->AddListener<Tcp>(std::move(acceptor), router, limits, nullptr);
   return bound.port();

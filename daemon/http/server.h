@@ -85,6 +85,9 @@ struct AccessLogEntry {
   size_t response_bytes = 0;              // body only
   std::chrono::microseconds duration{0};  // from the complete request head
   std::string remote_address;
+  // The request as the router resolved it (query, path parameters, headers), when a
+  // route matched; null otherwise.
+  std::shared_ptr<const HttpRequest> request;
 };
 
 class HttpServer {

@@ -1,6 +1,6 @@
 // trashd's read-only routes over a whole workspace (usage, the Trash treemap, the
 // audit log, the second reference platform's Trash) and the probes (/healthz,
-// /metrics, /openapi.json).
+// /openapi.json; /metrics is the daemon's, on the admin socket and metrics_listen).
 #include <algorithm>
 #include <boost/json.hpp>
 #include <map>
@@ -147,20 +147,6 @@ Result<json::object> HealthRoute(const ApiContext& api, HttpRequest&) {
   o["version"] = api.version;
   o["lastSweep"] = last > 0 ? json::value(IsoTime(last)) : json::value(nullptr);
   return o;
-}
-
-Result<TextAnswer> MetricsRoute(const ApiContext& api, HttpRequest&) {
-  TextAnswer answer;
-  answer.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  answer.body = api.metrics ? api.metrics() : std::string();
-  if (api.rate_limiter) {
-    answer.body +=
-        "# HELP trashd_rate_limited_total Requests refused by the per-key rate limit.\n"
-        "# TYPE trashd_rate_limited_total counter\n"
-        "trashd_rate_limited_total " +
-        std::to_string(api.rate_limiter->refused()) + "\n";
-  }
-  return answer;
 }
 
 Result<TextAnswer> OpenApiRoute(const ApiContext& api, HttpRequest&) {

@@ -181,9 +181,9 @@ void PrintLoad(const char* label, const LoadFigures& f, double window_ms,
               f.p99_ms, f.max_ms, DescribeOther(f.other_status).c_str(), extra.c_str());
 }
 
-// A counter from trashd's /metrics (0 when absent).
+// A counter from trashd's metrics, on the admin socket (0 when absent).
 double MetricValue(TrashdProcess& daemon, const std::string& name) {
-  return daemon.Api().Request("GET", "/metrics").Metric(name).value_or(0);
+  return daemon.Admin().Request("GET", "/v1/metrics").Metric(name).value_or(0);
 }
 
 void Writes(TrashdProcess& daemon, int seconds) {

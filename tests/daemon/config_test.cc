@@ -247,8 +247,8 @@ TEST_CASE("a YAML syntax error names file and line", "[config]") {
 TEST_CASE("unknown keys are refused at every depth", "[config]") {
   CHECK(Refusal("data_dir: /srv\nretention_days: 30\n") ==
         "trashd.yaml:2: unknown key \"retention_days\" (known keys: data_dir, store, "
-        "listen, admin_socket, admin_group, retention_days_default, sweep, plugins, log, "
-        "limits, "
+        "listen, metrics_listen, admin_socket, admin_group, retention_days_default, "
+        "sweep, plugins, log, limits, "
         "webhooks)");
   CHECK(Refusal("sweep:\n  time: \"03:00\"\n  batchsize: 10\n") ==
         "trashd.yaml:3: unknown key \"sweep.batchsize\" (sweep takes: time, batch, "

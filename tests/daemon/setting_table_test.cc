@@ -159,6 +159,7 @@ const char kChanged[] = R"(
 data_dir: /srv/trashd
 store: {backend: postgres, postgres: {conninfo: dbname=other, pool_size: 4}}
 listen: "[::]:9090"
+metrics_listen: 127.0.0.1:9464
 admin_socket: /run/trashd-test/admin.sock
 admin_group: trash-admins
 retention_days_default: 14

@@ -804,7 +804,10 @@ TEST_CASE("healthz, metrics and the OpenAPI document", "[integration]") {
   json::value health = Ok(Call(d, "GET", "/healthz", ""));
   REQUIRE(S(health.at("status")) == "ok");
 
-  RawResponse metrics = Call(d, "GET", "/metrics", "");
+  // /metrics names every workspace: not on the API listener (there it is the path of
+  // a workspace, `GET /:ws`, refused without a key), on the admin socket.
+  CHECK(Call(d, "GET", "/metrics", "").status == 401);
+  RawResponse metrics = d.Admin().Request("GET", "/v1/metrics");
   REQUIRE(metrics.status == 200);
   REQUIRE(metrics.Header("content-type").find("text/plain") == 0);
   REQUIRE(metrics.body.find("# TYPE trashd_http_requests_total counter") !=

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <thread>
 
 namespace trashd::testing {
 
@@ -30,7 +31,8 @@ DaemonProcess::~DaemonProcess() {
 }
 
 bool DaemonProcess::Start() {
-  std::vector<std::string> args = {TRASHD_BINARY};
+  std::vector<std::string> args = options_.wrapper;
+  args.push_back(TRASHD_BINARY);
   if (options_.use_config_file) {
     std::ofstream yaml(config_path_);
     yaml << "data_dir: " << data_dir_ << "\n"
@@ -50,8 +52,19 @@ bool DaemonProcess::Start() {
     FAIL(error);
     return false;
   }
-  if (!WaitForLog("admin socket at ", 60)) return false;
-  std::string log = process_.log();
+  std::string log;
+  if (options_.ready_log) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while ((log = options_.ready_log()).find("admin socket at ") == std::string::npos) {
+      if (std::chrono::steady_clock::now() > deadline || process_.Wait({}) != -1) {
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  } else {
+    if (!WaitForLog("admin socket at ", 60)) return false;
+    log = process_.log();
+  }
   port_ = ApiPortFromLog(log);
   admin_socket_ = AdminSocketFromLog(log);
   return port_ != 0;

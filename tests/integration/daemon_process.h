@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,12 @@ struct DaemonProcessOptions {
   std::vector<std::string> args;  // more flags
   bool use_config_file = true;    // false: only --data-dir and --listen flags
   std::vector<std::string> env;   // more environment, "NAME=value"
+  // A command the binary and its flags are appended to, to run it through (unshare,
+  // sh -c ...). Empty: the binary itself.
+  std::vector<std::string> wrapper;
+  // Where Start reads the lines that say the daemon is ready (the journal a test
+  // receives, say). Null: its stderr.
+  std::function<std::string()> ready_log;
 };
 
 // Options with `yaml` appended to the settings file.

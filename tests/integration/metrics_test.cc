@@ -65,11 +65,20 @@ std::string ReadSource(const std::string& relative) {
   return text.str();
 }
 
+// The port of the metrics listener, from the line the daemon logs when it is ready.
+uint16_t MetricsPort(const std::string& log) {
+  const std::string marker = "metrics listening on http://127.0.0.1:";
+  const size_t at = log.find(marker);
+  REQUIRE(at != std::string::npos);
+  return static_cast<uint16_t>(std::stoi(log.substr(at + marker.size())));
+}
+
 // A daemon with some traffic behind it, and its /metrics body.
 struct Scraped {
   TempDir dir;
   DaemonProcess daemon{dir.path(),
-                       WithYaml("limits:\n  rate_limit_per_key: 1\n  rate_burst: 6\n")};
+                       WithYaml("limits:\n  rate_limit_per_key: 1\n  rate_burst: 6\n"
+                                "metrics_listen: 127.0.0.1:0\n")};
   std::string body;
 
   Scraped() {
@@ -94,7 +103,9 @@ struct Scraped {
     }
     REQUIRE(refused == 429);
     AdminCall(d, "POST", "/v1/sweep", "{}");
-    RawResponse metrics = daemon.Api().Request("GET", "/metrics");
+    // Prometheus scrapes the metrics listener, which the daemon names once ready.
+    RawResponse metrics =
+        Client::Tcp(MetricsPort(daemon.log())).Request("GET", "/metrics");
     REQUIRE(metrics.status == 200);
     body = metrics.body;
   }
@@ -193,6 +204,40 @@ TEST_CASE("every trashd metric the Grafana dashboard and the alerts use is serve
     }
   }
   REQUIRE(named >= 10);
+}
+
+TEST_CASE("/metrics is served where the operator chose, never on the API listener",
+          "[integration]") {
+  TempDir dir;
+  // The default: no metrics listener; the admin socket answers GET /v1/metrics.
+  DaemonProcess plain(dir.path());
+  REQUIRE(plain.Start());
+  SetUpWorkspace(plain, "private-workspace");
+  // On the API listener /metrics is only a workspace's path (`GET /:ws`), refused
+  // without a key.
+  RawResponse api = plain.Api().Request("GET", "/metrics");
+  CHECK(api.status == 401);
+  CHECK(api.body.find("private-workspace") == std::string::npos);
+  CHECK(api.body.find("trashd_") == std::string::npos);
+  CHECK(plain.log().find("metrics listening") == std::string::npos);
+  RawResponse admin = plain.Admin().Request("GET", "/v1/metrics");
+  REQUIRE(admin.status == 200);
+  CHECK(admin.Header("content-type").find("text/plain") == 0);
+  CHECK(admin.body.find("trashd_trash_items{workspace=\"private-workspace\"} 0") !=
+        std::string::npos);
+
+  // metrics_listen: GET /metrics there, the same families, and nothing else.
+  TempDir other;
+  DaemonProcess listening(other.path(), WithYaml("metrics_listen: 127.0.0.1:0\n"));
+  REQUIRE(listening.Start());
+  const uint16_t port = MetricsPort(listening.log());
+  REQUIRE(port != listening.port());
+  RawResponse scraped = Client::Tcp(port).Request("GET", "/metrics");
+  REQUIRE(scraped.status == 200);
+  CHECK(Families(scraped.body) == Families(admin.body));
+  CHECK(Client::Tcp(port).Request("GET", "/healthz").status == 404);
+  CHECK(Client::Tcp(port).Request("GET", "/openapi.json").status == 404);
+  CHECK(listening.Api().Request("GET", "/metrics").status == 401);
 }
 
 }  // namespace

@@ -119,7 +119,7 @@ namespace {
 std::string AfterMarker(const std::string& log, const std::string& marker) {
   size_t at = log.find(marker);
   if (at == std::string::npos) return "";
-  size_t end = log.find('\n', at);
+  size_t end = log.find_first_of("\n\"", at);  // a JSON line ends the value with a quote
   if (end == std::string::npos) end = log.size();
   return log.substr(at + marker.size(), end - at - marker.size());
 }
