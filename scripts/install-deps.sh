@@ -16,6 +16,8 @@ packages=(
   dpkg-dev file binutils systemd lintian devscripts man-db
   # promtool (check metrics / check rules) for tests/integration/metrics_test.cc
   prometheus
+  # node for the OpenAPI checks (tests/openapi/: redocly lint, ajv)
+  nodejs
 )
 
 sudo_cmd=()
@@ -25,11 +27,25 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Debian's nodejs comes without npm (NodeSource's has it built in).
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages already installed"
-  exit 0
+else
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -q
+  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -q
-"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+# npm tools of the tests, each folder from its committed package-lock.json; again only
+# when the lock changed since the last install.
+cd "$(dirname "$0")/.."
+for dir in tests/openapi; do
+  if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.installed-lock.json"; then
+    echo "install-deps: npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts &&
+      cp package-lock.json node_modules/.installed-lock.json)
+  fi
+done
+

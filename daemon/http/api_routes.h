@@ -8,8 +8,8 @@
 // keys is refused before it can write refusal entries to the audit log. Each handler
 // then makes one Engine call as the key's member. There is no purge route (P3).
 //
-// The table is data: the same list registers the handlers and writes the OpenAPI
-// document, so /openapi.json cannot drift from what is served.
+// The table is data: it registers the handlers, and a test checks it against the
+// OpenAPI document (openapi.json), so /openapi.json cannot drift from what is served.
 //
 // Thread-safety: handlers run concurrently; the engine and the hooks must allow it.
 #pragma once
@@ -36,7 +36,8 @@ struct ApiHooks {
 // Adds every API route to `router`. `hooks.engine` must outlive the router.
 void AddApiRoutes(Router& router, ApiHooks hooks);
 
-// The OpenAPI 3.0 document of the API listener, as JSON text.
+// The OpenAPI 3.1 document of the API listener (openapi.json, embedded at build
+// time) with `version` as info.version, as JSON text.
 std::string ApiOpenApiDocument(const std::string& version);
 
 }  // namespace trashd
