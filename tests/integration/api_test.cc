@@ -49,8 +49,10 @@ RawResponse Call(const DaemonProcess& d, const std::string& method, std::string 
     target += (target.find('?') == std::string::npos ? "?" : "&");
     target += "api_key=" + key;
   }
-  return c.Request(method, target, body,
-                   body.empty() ? "" : "Content-Type: application/json\r\n");
+  RawResponse r = c.Request(method, target, body,
+                            body.empty() ? "" : "Content-Type: application/json\r\n");
+  RecordApiAnswer(method, target, r);
+  return r;
 }
 
 json::value Ok(const RawResponse& r) {

@@ -1,21 +1,44 @@
 // Checks live answers of the daemon against the OpenAPI document that daemon served.
 //
 //   node conform.mjs EXCHANGES.json [--every-operation]
+//   node conform.mjs --document OPENAPI.json --answers DIR
 //
 // EXCHANGES.json: {"document": <the /openapi.json answer>, "exchanges": [{"method",
-// "target", "status", "contentType", "body"}, ...]}. Each exchange is matched to its
+// "target", "status", "contentType", "body"}, ...]}. The second form reads the same
+// exchanges, one JSON object a line, from every *.jsonl file of DIR (what api_test
+// records with TRASHD_API_ANSWERS_DIR set). Each exchange is matched to its
 // operation the way the router matches (literal segments before parameters); its status
 // must be one the operation documents, its media type that response's, and its body
 // valid against that response's schema (JSON Schema 2020-12, with ajv). A request no
 // operation takes must have been answered 404 or 405 with an Error body.
 // --every-operation: also fail unless every documented operation answered 200 at least
 // once. Prints one line per problem; exits 1 if there was any.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import Ajv2020 from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 
-const [file, ...flags] = process.argv.slice(2);
-const { document: doc, exchanges } = JSON.parse(readFileSync(file, "utf8"));
+const args = process.argv.slice(2);
+const flags = args.filter((a) => a === "--every-operation");
+const option = (name) => args[args.indexOf(name) + 1];
+let doc;
+let exchanges;
+let file;
+if (args.includes("--answers")) {
+  file = option("--answers");
+  doc = JSON.parse(readFileSync(option("--document"), "utf8"));
+  exchanges = readdirSync(file)
+    .filter((name) => name.endsWith(".jsonl"))
+    .flatMap((name) => readFileSync(`${file}/${name}`, "utf8").split("\n"))
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line));
+  if (exchanges.length === 0) {
+    console.log(`${file}: no answers recorded`);
+    process.exit(1);
+  }
+} else {
+  file = args[0];
+  ({ document: doc, exchanges } = JSON.parse(readFileSync(file, "utf8")));
+}
 
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats(ajv);
@@ -52,19 +75,22 @@ function Resolve(value) {
     .reduce((at, part) => at[part.replace(/~1/g, "/").replace(/~0/g, "~")], doc);
 }
 
-// The documented path `target` takes: of the templates it matches, the one with a
-// literal segment where the others have a parameter, first from the left.
-function PathOf(target) {
+// The operation the router gives `method target`: of the documented paths that match
+// the target and have the method, the one with a literal segment where the others have
+// a parameter, first from the left (DELETE /api/trash is DELETE /{ws}/{project}).
+function OperationOf(method, target) {
   const segments = target.split("?")[0].split("/");
   let best = null;
   let bestRank = null;
-  for (const path of Object.keys(doc.paths)) {
+  for (const [path, item] of Object.entries(doc.paths)) {
     const parts = path.split("/");
-    if (parts.length !== segments.length) continue;
-    const fits = parts.every((p, i) => p.startsWith("{") || p === segments[i]);
-    if (!fits || (path === "/" && target.split("?")[0] !== "/")) continue;
+    if (parts.length !== segments.length || !item[method]) continue;
+    const fits = parts.every((p, i) =>
+      p.startsWith("{") ? segments[i] !== "" : p === segments[i],
+    );
+    if (!fits) continue;
     const rank = parts.map((p) => (p.startsWith("{") ? "1" : "0")).join("");
-    if (bestRank === null || rank < bestRank) [best, bestRank] = [path, rank];
+    if (bestRank === null || rank < bestRank) [best, bestRank] = [item[method], rank];
   }
   return best;
 }
@@ -94,8 +120,7 @@ function CheckBody(what, mediaType, schema, ex) {
 
 for (const ex of exchanges) {
   const what = `${ex.method} ${ex.target.replace(/api_key=[^&]*/, "api_key=…")} -> ${ex.status}`;
-  const path = PathOf(ex.target);
-  const op = path && doc.paths[path][ex.method.toLowerCase()];
+  const op = OperationOf(ex.method.toLowerCase(), ex.target);
   const mediaType = (ex.contentType || "").split(";")[0].trim();
   if (!op) {
     if (![404, 405].includes(ex.status)) problems.push(`${what}: no operation takes it`);
