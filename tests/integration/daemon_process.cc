@@ -144,19 +144,24 @@ RawResponse ApiCall(const DaemonProcess& daemon, const std::string& method,
   return r;
 }
 
+json::object ExchangeJson(const std::string& method, const std::string& target,
+                          const RawResponse& answer) {
+  json::object headers;
+  for (const auto& [name, value] : answer.headers) headers[name] = value;
+  return json::object{
+      {"method", method},        {"target", target},
+      {"status", answer.status}, {"contentType", answer.Header("content-type")},
+      {"body", answer.body},     {"headers", std::move(headers)}};
+}
+
 void RecordApiAnswer(const std::string& method, const std::string& target,
                      const RawResponse& answer) {
   const char* dir = std::getenv("TRASHD_API_ANSWERS_DIR");
   if (!dir || !*dir || answer.status == 0) return;
   std::filesystem::create_directories(dir);
-  json::object line{{"method", method},
-                    {"target", target},
-                    {"status", answer.status},
-                    {"contentType", answer.Header("content-type")},
-                    {"body", answer.body}};
   std::ofstream(std::string(dir) + "/answers-" + std::to_string(getpid()) + ".jsonl",
                 std::ios::app)
-      << json::serialize(line) << "\n";
+      << json::serialize(ExchangeJson(method, target, answer)) << "\n";
 }
 
 }  // namespace trashd::testing

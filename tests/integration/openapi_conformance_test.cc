@@ -1,8 +1,8 @@
 // The live answers of the real daemon against the OpenAPI document it serves: a
 // sequence of calls that makes every documented operation answer 200, and answer the
-// refusals a client meets (400, 401, 403, 404, 409), then tests/openapi/conform.mjs
-// checks each answer's status, media type and body against the schema of its
-// operation (JSON Schema 2020-12, ajv). The tools are installed into
+// refusals a client meets (400, 401, 403, 404, 409, 413, 429), then
+// tests/openapi/conform.mjs checks each answer's status, media type and body against the
+// schema of its operation (JSON Schema 2020-12, ajv). The tools are installed into
 // tests/openapi/node_modules by scripts/install-deps.sh.
 #include <sys/wait.h>
 
@@ -29,7 +29,13 @@ const std::string kTools = std::string(TRASHD_SOURCE_DIR) + "/tests/openapi";
 // A running daemon, and every API answer it gave, for conform.mjs.
 class Recorded {
  public:
-  Recorded() : daemon_(dir_.path()) { REQUIRE(daemon_.Start()); }
+  // A key may make 300 requests at once, then one a second: the sequence stays
+  // under it and a flood of one key is refused (429).
+  Recorded()
+      : daemon_(dir_.path(), WithYaml("limits:\n  rate_limit_per_key: 1\n"
+                                      "  rate_burst: 300\n")) {
+    REQUIRE(daemon_.Start());
+  }
 
   // The request with `key` in the query (none when empty); `body` goes as JSON, or as
   // raw bytes when `bytes` is set.
@@ -50,11 +56,7 @@ class Recorded {
     REQUIRE(c.connected());
     RawResponse r = c.Request(method, full, body, headers);
     REQUIRE(r.status != 0);
-    exchanges_.push_back(json::object{{"method", method},
-                                      {"target", full},
-                                      {"status", r.status},
-                                      {"contentType", r.Header("content-type")},
-                                      {"body", r.body}});
+    exchanges_.push_back(ExchangeJson(method, full, r));
     return r;
   }
 
@@ -197,6 +199,15 @@ TEST_CASE("every live answer conforms to the schema the OpenAPI document gives i
   r.Expect(401, "POST", "/acme/cars/generate", rita.secret, R"({})");
   ApiKey other = SetUpWorkspace(r.daemon(), "other");
   r.Call("GET", "/acme/trash", other.secret);
+  // Over the quota (413), and over the rate (429, a key of its own).
+  AdminCall(r.daemon(), "PUT", "/v1/workspaces/other/quota", R"({"bytes":10})");
+  r.Expect(200, "POST", "/other/projects", other.secret, R"({"name":"Big"})");
+  r.Expect(413, "PUT", "/other/big/images/big.jpg", other.secret, "more than ten bytes",
+           true);
+  int status = 0;
+  for (int i = 0; i < 400 && status != 429; ++i)
+    status = r.Call("POST", "/", "tk_flood").status;
+  REQUIRE(status == 429);
   r.Expect(200, "GET", "/healthz", "");
   r.Expect(200, "GET", "/openapi.json", "");
   REQUIRE(r.Call("GET", "/metrics", "").status == 200);

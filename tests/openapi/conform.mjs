@@ -4,7 +4,8 @@
 //   node conform.mjs --document OPENAPI.json --answers DIR
 //
 // EXCHANGES.json: {"document": <the /openapi.json answer>, "exchanges": [{"method",
-// "target", "status", "contentType", "body"}, ...]}. The second form reads the same
+// "target", "status", "contentType", "body", "headers"?}, ...]} (header names in
+// lower case). The second form reads the same
 // exchanges, one JSON object a line, from every *.jsonl file of DIR (what api_test
 // records with TRASHD_API_ANSWERS_DIR set). Each exchange is matched to its
 // operation the way the router matches (literal segments before parameters); its status
@@ -139,6 +140,11 @@ for (const ex of exchanges) {
     continue;
   }
   CheckBody(`${what} (${id})`, mediaType, content.schema, ex);
+  for (const name of Object.keys(response.headers || {})) {
+    if (ex.headers && !(name.toLowerCase() in ex.headers)) {
+      problems.push(`${what} (${id}): no ${name} header`);
+    }
+  }
   if (ex.status === 200) answered.add(id);
 }
 
