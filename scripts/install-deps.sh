@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs every Debian package trashd needs to build, test and benchmark.
-# Safe to run again; needs root (or sudo) on Debian bookworm.
+# Installs every Debian package trashd needs to build, test and benchmark, then the npm
+# tools of the tests from their committed lock files. Safe to run again; needs root
+# (or sudo) on Debian bookworm.
 set -euo pipefail
 
 packages=(
@@ -23,19 +24,10 @@ packages=(
   # the web page's browser tests (tests/ui): Debian's chromium, driven from node
   chromium
 )
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
-
-# playwright-core and axe-core for tests/ui, at the versions its package-lock.json
-# pins; playwright-core downloads no browser (the tests use Debian's chromium).
-ui_packages() {
-  local ui
-  ui="$(cd "$(dirname "$0")/.." && pwd)/tests/ui"
-  if [ ! -d "$ui/node_modules/playwright-core" ] || [ ! -d "$ui/node_modules/axe-core" ]; then
-    echo "install-deps: npm ci in tests/ui"
-    (cd "$ui" && npm ci --no-audit --no-fund)
-  fi
-}
-trap 'rc=$?; if [ $rc -eq 0 ]; then ui_packages; fi' EXIT
+# node for the npm tools below (tests/openapi: redocly lint, ajv; tests/ui:
+# playwright-core, axe-core); Debian's nodejs comes without npm.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
@@ -46,9 +38,21 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages already installed"
-  exit 0
+else
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -q
+  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -q
-"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+# npm tools of the tests, each folder from its committed package-lock.json, again only
+# when the lock changed since the last install. playwright-core downloads no browser
+# (the tests use Debian's chromium).
+cd "$(dirname "$0")/.."
+for dir in tests/openapi tests/ui; do
+  if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.installed-lock.json"; then
+    echo "install-deps: npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts &&
+      cp package-lock.json node_modules/.installed-lock.json)
+  fi
+done

@@ -10,8 +10,8 @@
 // authorize a session cookie instead, and the only purge routes are among them: they
 // refuse any API key (P3).
 //
-// The table is data: the same list registers the handlers and writes the OpenAPI
-// document, so /openapi.json cannot drift from what is served.
+// The table is data: it registers the handlers, and a test checks it against the
+// OpenAPI document (openapi.json), so /openapi.json cannot drift from what is served.
 //
 // Thread-safety: handlers run concurrently; the engine and the hooks must allow it.
 #pragma once
@@ -43,7 +43,8 @@ void AddApiRoutes(Router& router, ApiHooks hooks);
 // The request's key: `?api_key=`, else `Authorization: Bearer <key>`, else "".
 std::string KeyOf(const HttpRequest& request);
 
-// The OpenAPI 3.0 document of the API listener, as JSON text.
+// The OpenAPI 3.1 document of the API listener (openapi.json, embedded at build
+// time) with `version` as info.version, as JSON text.
 std::string ApiOpenApiDocument(const std::string& version);
 
 }  // namespace trashd

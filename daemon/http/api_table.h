@@ -1,8 +1,8 @@
-// The API listener's route table: one ApiRoute per route, naming what serves it,
-// where it runs and what the OpenAPI document says of it. The same table registers
-// the handlers (AddApiRoutes, api_table.cc) and writes the document (openapi.cc), so
-// /openapi.json cannot drift from what is served. Private to the API routes and
-// their test.
+// The API listener's route table: one ApiRoute per route, naming what serves it and
+// where it runs. The table registers the handlers (AddApiRoutes, api_table.cc); the
+// OpenAPI document (openapi.json) describes each route, and tests/daemon/openapi_test.cc
+// walks this table so /openapi.json cannot drift from what is served: a route added
+// here needs its path item there. Private to the API routes and their test.
 //
 // Thread-safety: the table is built once, on first use, and never changes.
 #pragma once
@@ -31,8 +31,8 @@ struct ApiRoute {
   const char* method;
   const char* pattern;
   std::variant<JsonHandler, TextHandler, WriteHandler, WebHandler> handler;
-  const char* summary;
-  const char* needs = "";  // scope and permission, for the document; "" when public
+  const char* summary;     // the document's summary of the route, word for word
+  const char* needs = "";  // scope and permission; "" when public (no key)
   Body body = Body::kNone;
   bool rate_limited = true;  // probes (/healthz, /openapi.json) are not
   RunOn run = RunOn::kByMethod;

@@ -151,8 +151,30 @@ RawResponse ApiCall(const DaemonProcess& daemon, const std::string& method,
   Client c = daemon.Api();
   REQUIRE(c.connected());
   const char* join = target.find('?') == std::string::npos ? "?" : "&";
-  return c.Request(method, target + join + "api_key=" + key, body,
-                   body.empty() ? "" : "Content-Type: application/json\r\n");
+  RawResponse r = c.Request(method, target + join + "api_key=" + key, body,
+                            body.empty() ? "" : "Content-Type: application/json\r\n");
+  RecordApiAnswer(method, target + join + "api_key=" + key, r);
+  return r;
+}
+
+json::object ExchangeJson(const std::string& method, const std::string& target,
+                          const RawResponse& answer) {
+  json::object headers;
+  for (const auto& [name, value] : answer.headers) headers[name] = value;
+  return json::object{
+      {"method", method},        {"target", target},
+      {"status", answer.status}, {"contentType", answer.Header("content-type")},
+      {"body", answer.body},     {"headers", std::move(headers)}};
+}
+
+void RecordApiAnswer(const std::string& method, const std::string& target,
+                     const RawResponse& answer) {
+  const char* dir = std::getenv("TRASHD_API_ANSWERS_DIR");
+  if (!dir || !*dir || answer.status == 0) return;
+  std::filesystem::create_directories(dir);
+  std::ofstream(std::string(dir) + "/answers-" + std::to_string(getpid()) + ".jsonl",
+                std::ios::app)
+      << json::serialize(ExchangeJson(method, target, answer)) << "\n";
 }
 
 }  // namespace trashd::testing

@@ -105,6 +105,17 @@ RawResponse ApiCall(const DaemonProcess& daemon, const std::string& method,
                     const std::string& target, const std::string& key,
                     const std::string& body = "");
 
+// A request and its answer as tests/openapi/conform.mjs reads them: {method, target,
+// status, contentType, body, headers}.
+boost::json::object ExchangeJson(const std::string& method, const std::string& target,
+                                 const RawResponse& answer);
+
+// With TRASHD_API_ANSWERS_DIR set (ctest sets it for api_test), appends the API
+// request and its answer to a file of that directory, one JSON line each, for
+// tests/openapi/conform.mjs to check against the OpenAPI document afterwards.
+void RecordApiAnswer(const std::string& method, const std::string& target,
+                     const RawResponse& answer);
+
 // An admin request, REQUIREd to answer 200; the JSON body.
 boost::json::value AdminCall(const DaemonProcess& daemon, const std::string& method,
                              const std::string& target, const std::string& body = "");
