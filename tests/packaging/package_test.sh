@@ -77,6 +77,7 @@ check_tree() {
   need_file "$root" "$docdir/README.md"
   need_file "$root" "$mandir/man8/trashd.8.gz"
   need_file "$root" "$mandir/man8/trashctl.8.gz"
+  need_file "$root" "$datadir/bash-completion/completions/trashctl"
   for pkg in trashd trashd-dev; do
     need_file "$root" "$datadir/doc/$pkg/copyright"
     need_file "$root" "$datadir/doc/$pkg/changelog.gz"
@@ -96,6 +97,7 @@ check_tree() {
     "$(re "$conf")"
     "$(re "$docdir")/README\.md"
     "$(re "$mandir")/man8/trash(d|ctl)\.8\.gz"
+    "$(re "$datadir")/bash-completion/completions/trashctl"
     "$(re "$datadir")/doc/trashd(-dev)?/(copyright|changelog\.gz)"
   )
   local extra
