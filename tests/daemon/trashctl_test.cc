@@ -412,7 +412,7 @@ TEST_CASE("workspace show: used = active + in trash, and the per-type table adds
   CHECK(Contains(help.out, "used = active + in trash"));
 }
 
-TEST_CASE("sizes and times read in human units; quotas may be given in them",
+TEST_CASE("sizes and times read in human units, and quotas may be given in them",
           "[trashctl]") {
   Daemon daemon;
   Run quota = daemon.Trashctl({"workspace", "set-quota", "acme", "2GiB"});
