@@ -63,6 +63,10 @@ install(FILES config/trashd.sysusers DESTINATION ${TRASHD_INSTALL_SYSUSERSDIR}
         RENAME trashd.conf COMPONENT runtime)
 install(FILES config/trashd.yaml DESTINATION ${TRASHD_INSTALL_CONFDIR} COMPONENT runtime)
 install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT runtime)
+# trashctl's bash completion, where bash-completion loads a command's file by its name.
+install(FILES daemon/trashctl/trashctl.bash
+        DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/bash-completion/completions
+        RENAME trashctl COMPONENT runtime)
 
 # What Debian wants of every package: its copyright (DEP-5) and its changelog in
 # /usr/share/doc/<package>, the man pages, all compressed with gzip -9n (no timestamp,

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   std::string listen;
   std::string admin_socket;
   bool check_only = false;
+  std::string restore_backup;
   app.add_option("--config", config,
                  std::string("Settings file (default: ") + trashd::kDefaultConfigPath +
                      " if it exists, else the embedded defaults)");
@@ -24,8 +25,16 @@ int main(int argc, char** argv) {
   app.add_option("--admin-socket", admin_socket,
                  "The admin socket's path (overrides admin_socket)");
   app.add_flag("--check-config", check_only, "Load the settings and plugins, then exit");
+  app.add_option(
+         "--restore-backup", restore_backup,
+         "Restore the backup at PATH (and PATH.blobs/) into the empty --data-dir, "
+         "then exit; the daemon must not be running")
+      ->option_text("PATH");
   app.set_version_flag("--version", TRASHD_VERSION);
   CLI11_PARSE(app, argc, argv);
+
+  if (!restore_backup.empty())
+    return trashd::RestoreBackupCommand(restore_backup, data_dir);
 
   trashd::DaemonOptions options;
   if (!config.empty()) options.config_path = config;

@@ -127,7 +127,6 @@ const TypeRegistry& Engine::types() const { return *impl_->types; }
 const Clock& Engine::clock() const { return *impl_->clock; }
 Store& Engine::store() { return *impl_->store; }
 StoreStats Engine::StorageStats() { return impl_->store->Stats(); }
-Status Engine::Backup(const std::string& path) { return impl_->store->Backup(path); }
 uint64_t Engine::Generation() const { return impl_->store->Generation(); }
 
 // ---- records ----------------------------------------------------------------------

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/backup.h"
 #include "engine/domain.h"
 #include "plugin/registry.h"
 #include "store/store.h"
@@ -75,8 +76,10 @@ class Engine {
   // ---- The store, as transports see it ------------------------------------------
   // Its size and group-commit figures (/metrics, trashctl status).
   StoreStats StorageStats();
-  // Writes a consistent copy of the store to `path` while serving.
-  Status Backup(const std::string& path);
+  // Writes a backup while serving (backup.h): the store's snapshot at `path` and
+  // every blob file it references in BackupBlobsDir(path), replacing an older backup
+  // there. Blob removals wait while it copies. Runs for as long as the copy takes.
+  Result<BackupReport> Backup(const std::string& path);
   // Grows each time a batch of writes commits (Store::Generation): a cache entry made
   // when this had a value is current while it keeps it.
   uint64_t Generation() const;

@@ -14,6 +14,7 @@
 
 #include "assets/blob_store.h"
 #include "audit/audit_log.h"
+#include "engine/backup.h"
 #include "engine/engine.h"
 #include "engine/records.h"
 #include "events/outbox.h"
@@ -69,6 +70,8 @@ struct Engine::Impl {
   AuditLog audit_log;
   Outbox outbox;
   ExpiryIndex expiry;  // its notices are QueueNotice's
+  // While a backup copies blob files, ProcessUnlinks leaves them in the unlink list.
+  BackupGate backup_gate;
 
   // ---- records ----
   static bool LoadResource(ReadTxn& txn, std::string_view id, ResourceRec* out);
@@ -184,6 +187,9 @@ struct Engine::Impl {
   // this process owns the blob directory, and each under its hash's stripe, so no
   // upload in flight can lose its file.
   void ReclaimOrphanedBlobs();
+  // Removes a blob file an upload wrote but no transaction came to reference; while a
+  // backup runs, leaves it to the unlink list instead (engine_backup.cc).
+  void TakeBackBlob(std::string_view ws, std::string_view hash);
   bool Releases(const ResourceRec& r, std::string_view kind) const;
 
   // ---- fsck (engine_fsck.cc) ----

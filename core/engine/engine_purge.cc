@@ -115,6 +115,9 @@ void Engine::Impl::AddToItemSizes(WriteTxn& txn, std::string_view item_id,
 
 void Engine::Impl::ProcessUnlinks(const BlobList& list) {
   if (list.empty()) return;
+  // A backup is copying the files its snapshot references: the durable list keeps
+  // these until the backup ends and runs RecoverUnlinks().
+  if (!backup_gate.EnterRemovals()) return;
   BlobList done;
   for (const auto& [ws, hash] : list) {
     std::lock_guard stripe(blobs->StripeFor(hash));
@@ -135,6 +138,7 @@ void Engine::Impl::ProcessUnlinks(const BlobList& list) {
     }
     done.emplace_back(ws, hash);
   }
+  backup_gate.LeaveRemovals();
   Status s = store->Write([&](WriteTxn& txn) {
     for (const auto& [ws, hash] : done)
       txn.Del(Table::kUnlink, schema::UnlinkKey{ws, hash}.Encode());

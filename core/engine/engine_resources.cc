@@ -425,7 +425,7 @@ Result<StoredAsset> Engine::PutAsset(const Actor& actor, std::string_view ws,
       AssetRec a;
       // A failed read is no proof that nothing references the file: keep it.
       if (!Impl::LoadAsset(*txn, ws, out.hash, &a) && txn->status().ok())
-        (void)impl_->blobs->Remove(ws, out.hash);
+        impl_->TakeBackBlob(ws, out.hash);
     }
     return s;
   }

@@ -518,9 +518,18 @@ Answer AdminRoutes::Backup(HttpRequest& request) {
                       "replace it");
     }
   }
-  TRASHD_RETURN_IF_ERROR(engine().Backup(path));
-  uint64_t bytes = ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-  return json::object{{"path", path}, {"bytes", bytes}};
+  const std::string blobs = BackupBlobsDir(path);
+  if (::stat(blobs.c_str(), &st) == 0 && !overwrite.value_or(false)) {
+    return Conflict(blobs +
+                    " already exists; set 'overwrite' (trashctl backup --force) " +
+                    "to replace it");
+  }
+  TRASHD_ASSIGN_OR_RETURN(BackupReport report, engine().Backup(path));
+  return json::object{{"path", report.path},
+                      {"bytes", report.store_bytes},
+                      {"blobs", report.blobs_dir},
+                      {"blobFiles", report.blob_files},
+                      {"blobBytes", report.blob_bytes}};
 }
 
 // ---- plugins, audit, reload ---------------------------------------------------------

@@ -30,7 +30,8 @@
 //   GET  /v1/workspaces/:ws/audit?since=&limit=
 //   POST /v1/sweep {dryRun?}    GET /v1/sweep/runs?limit=
 //   GET  /v1/fsck (500 with the differences when there are any)
-//   POST /v1/backup {path (absolute), overwrite?}
+//   POST /v1/backup {path (absolute), overwrite?}: the store at path, its blob files
+//        in path.blobs/ (engine/backup.h)
 //   GET  /v1/plugins            POST /v1/reload
 // Purge and empty refuse (400, nothing purged) unless `confirm` is exactly the item's
 // id or the workspace: the confirmation is checked here, not only by trashctl (P3).

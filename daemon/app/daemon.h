@@ -41,6 +41,11 @@ inline constexpr char kDefaultConfigPath[] = "/etc/trashd/trashd.yaml";
 // starts afterwards. Call first thing in main().
 void BlockSignals();
 
+// trashd --restore-backup PATH --data-dir DIR: puts the backup at PATH (engine/backup.h)
+// into the empty DIR, says what it restored on stdout (or why not on stderr) and
+// returns the exit code: 0 restored, 1 refused or failed, 2 no --data-dir.
+int RestoreBackupCommand(const std::string& backup, const std::string& data_dir);
+
 // A2: whether a peer of the admin socket may use it: root, the daemon's own user, or
 // a member (primary or supplementary group) of the admin group.
 bool AdminPeerAllowed(const PeerCredentials& peer, uid_t daemon_uid,

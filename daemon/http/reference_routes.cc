@@ -246,6 +246,50 @@ Status CreateProjectRoute(const ApiContext& api, const HttpRequest& request,
   return Status::Ok();
 }
 
+namespace {
+
+// A resize side as the SDK sends it: a number, or a string of digits.
+std::string SideOf(const json::object& resize, std::string_view key) {
+  auto it = resize.find(key);
+  if (it == resize.end()) return "";
+  const json::value& v = it->value();
+  if (v.is_int64() && v.get_int64() > 0) return std::to_string(v.get_int64());
+  if (v.is_uint64()) return std::to_string(v.get_uint64());
+  if (v.is_double() && v.get_double() >= 1 && v.get_double() < 1e9) {
+    return std::to_string(static_cast<int64_t>(v.get_double()));
+  }
+  if (v.is_string() && !v.get_string().empty() &&
+      v.get_string().find_first_not_of("0123456789") == json::string::npos) {
+    return std::string(v.get_string());
+  }
+  return "";
+}
+
+// What a version is called when its request names none: how it was made, then the
+// size it was resized to. "augmented" when the augmentation settings say anything,
+// else "preprocessed" when the preprocessing settings do, else "raw"; then
+// "-<side>" for a square preprocessing.resize ({"width": 416, "height": 416}),
+// "-<width>x<height>" for another, nothing without one. So the reference's
+// "augmented-416".
+std::string DefaultVersionName(const json::object& preprocessing,
+                               const json::object& augmentation) {
+  std::string name = !augmentation.empty()    ? "augmented"
+                     : !preprocessing.empty() ? "preprocessed"
+                                              : "raw";
+  auto resize = preprocessing.find("resize");
+  if (resize == preprocessing.end() || !resize->value().is_object()) return name;
+  const json::object& r = resize->value().get_object();
+  std::string width = SideOf(r, "width");
+  std::string height = SideOf(r, "height");
+  if (width.empty() || height.empty() || width == height) {
+    std::string side = width.empty() ? height : width;
+    return side.empty() ? name : name + "-" + side;
+  }
+  return name + "-" + width + "x" + height;
+}
+
+}  // namespace
+
 Status GenerateVersionRoute(const ApiContext& api, const HttpRequest& request,
                             Reply reply) {
   TRASHD_ASSIGN_OR_RETURN(Principal p, Authorize(api, request, "version:update", ""));
@@ -263,7 +307,10 @@ Status GenerateVersionRoute(const ApiContext& api, const HttpRequest& request,
   NewResource spec;
   spec.type = "version";
   spec.parent_id = project.id;
-  spec.name = name.value_or(project.name);
+  spec.name = name && !name->empty()
+                  ? *name
+                  : DefaultVersionName(attrs["preprocessing"].as_object(),
+                                       attrs["augmentation"].as_object());
   spec.attributes = json::serialize(attrs);
   // The write.
   api.engine->CreateResource(

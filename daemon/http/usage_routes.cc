@@ -29,6 +29,41 @@ Result<std::vector<TrashItem>> WholeTrash(Engine& engine, const std::string& ws)
   }
 }
 
+json::object ProjectJson(std::string_view id, std::string_view name, std::string_view url,
+                         bool in_trash) {
+  return json::object{{"id", id}, {"name", name}, {"url", url}, {"inTrash", in_trash}};
+}
+
+// The project a trashed model belongs to, as the second reference platform's Trash
+// gives it: its parent, or the project of the version it was trained from, active or
+// in the Trash. Null when it cannot be found.
+json::value ModelProjectJson(Engine& engine, const std::string& ws,
+                             const TrashItem& model) {
+  if (model.parent_type == "project") {
+    return ProjectJson(model.parent_id, model.parent_name, model.parent_url,
+                       model.parent_in_trash);
+  }
+  if (model.parent_type != "version") return nullptr;
+  // A version's project: from the version, active or a trash item of its own; a
+  // version that went to the Trash with its project has the project's id before its
+  // number ("<project id>.<n>", the numbered types' id form).
+  std::string project_id;
+  if (Result<Resource> v = engine.GetResource(ws, model.parent_id); v.ok()) {
+    project_id = v->parent_id;
+  } else if (Result<TrashItem> t = engine.GetTrashItem(ws, model.parent_id); t.ok()) {
+    project_id = t->parent_id;
+  } else {
+    project_id = model.parent_id.substr(0, model.parent_id.rfind('.'));
+  }
+  if (Result<Resource> p = engine.GetResource(ws, project_id); p.ok()) {
+    return ProjectJson(p->id, p->name, p->slug, false);
+  }
+  if (Result<TrashItem> t = engine.GetTrashItem(ws, project_id); t.ok()) {
+    return ProjectJson(t->internal_id, t->name, t->url, true);
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 Result<json::object> UsageRoute(const ApiContext& api, HttpRequest& request) {
@@ -128,13 +163,17 @@ Result<json::object> BearerTrashRoute(const ApiContext& api, HttpRequest& reques
   json::array out;
   for (const TrashItem& item : items) {
     TimeMs left = std::max<TimeMs>(0, item.scheduled_cleanup_at - now);
-    out.push_back(json::object{{"id", item.id},
-                               {"name", item.name},
-                               {"type", item.type},
-                               {"deletedAt", IsoTime(item.deleted_at)},
-                               {"expiresInDays", (left + kMsPerDay - 1) / kMsPerDay},
-                               {"size", item.size},
-                               {"cascadedCount", item.cascaded}});
+    json::object entry{{"id", item.id},
+                       {"name", item.name},
+                       {"type", item.type},
+                       {"deletedAt", IsoTime(item.deleted_at)},
+                       {"expiresInDays", (left + kMsPerDay - 1) / kMsPerDay},
+                       {"size", item.size},
+                       {"cascadedCount", item.cascaded}};
+    if (item.type == "model") {
+      entry["project"] = ModelProjectJson(*api.engine, p.workspace, item);
+    }
+    out.push_back(std::move(entry));
   }
   return json::object{{"items", std::move(out)}};
 }

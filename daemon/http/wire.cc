@@ -179,6 +179,13 @@ boost::json::object UsageJson(const Usage& u, boost::json::object out) {
   out["trashItems"] = u.trash_items;
   out["activeByType"] = BytesByType(u.active_by_type);
   out["trashByType"] = BytesByType(u.trash_by_type);
+  // The per-type figures' own totals: each resource's files, a shared file once per
+  // resource, so they need not equal activeBytes and trashBytes (README, Usage).
+  uint64_t active_resources = 0, trash_resources = 0;
+  for (const auto& [type, bytes] : u.active_by_type) active_resources += bytes;
+  for (const auto& [type, bytes] : u.trash_by_type) trash_resources += bytes;
+  out["activeResourceBytes"] = active_resources;
+  out["trashResourceBytes"] = trash_resources;
   return out;
 }
 

@@ -71,8 +71,11 @@ Result<TimeMs> ParseSince(const std::string& text, TimeMs now);
 boost::json::object AuditJson(const AuditEntry& entry);
 
 // A workspace's usage (Q1) as both listeners show it: activeBytes, trashBytes,
-// totalBytes, quotaBytes, trashItems, activeByType, trashByType, in that order, after
-// whatever `out` already holds.
+// totalBytes, quotaBytes, trashItems, activeByType, trashByType, activeResourceBytes,
+// trashResourceBytes, in that order, after whatever `out` already holds.
+// totalBytes = activeBytes + trashBytes counts each stored file once (the quota);
+// each *ByType map counts every resource's own files (a shared file once per
+// resource) and adds up to its *ResourceBytes.
 boost::json::object UsageJson(const Usage& usage, boost::json::object out = {});
 
 // A query parameter read as a boolean ("true"/"1"/"false"/"0"); absent: `fallback`.

@@ -2,6 +2,7 @@
 
 #include <boost/json/serialize.hpp>
 #include <cctype>
+#include <cstdio>
 
 #include "trashctl/commands.h"
 #include "trashctl/text_table.h"
@@ -51,12 +52,31 @@ const json::object& ObjectOf(const json::object& object, std::string_view key) {
   return v ? ObjectOf(*v) : ObjectOf(json::value());
 }
 
-// "2026-04-20T17:05:33.000Z" -> "2026-04-20 17:05"; absent -> "-".
-std::string ShortTime(const std::string& iso) {
-  if (iso.size() < 16) return iso.empty() ? "-" : iso;
-  std::string out = iso.substr(0, 16);
+std::string ShortTime(const std::string& iso, bool seconds) {
+  const size_t length = seconds ? 19 : 16;
+  if (iso.size() < length) return iso.empty() ? "-" : iso;
+  std::string out = iso.substr(0, length);
   out[10] = ' ';
   return out;
+}
+
+std::string DurationText(uint64_t ms) {
+  if (ms < 1000) return std::to_string(ms) + " ms";
+  if (ms < 60'000) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.1f s", static_cast<double>(ms) / 1000);
+    return buf;
+  }
+  const uint64_t s = ms / 1000;
+  auto two = [](uint64_t big, const char* big_unit, uint64_t small,
+                const char* small_unit) {
+    std::string out = std::to_string(big) + " " + big_unit;
+    if (small > 0) out += " " + std::to_string(small) + " " + small_unit;
+    return out;
+  };
+  if (s < 3600) return two(s / 60, "min", s % 60, "s");
+  if (s < 86400) return two(s / 3600, "h", s / 60 % 60, "min");
+  return two(s / 86400, "d", s / 3600 % 24, "h");
 }
 
 std::string Joined(const json::array& strings, const char* separator) {
@@ -90,18 +110,31 @@ std::string Words(std::string_view key) {
   return out;
 }
 
-// A fact of any shape as one cell; a number named *Bytes reads as a size.
+// "2026-04-20T17:05:33.000Z", the only way the daemon writes a time.
+bool IsIsoTime(std::string_view s) {
+  return s.size() == 24 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' &&
+         s[16] == ':' && s.back() == 'Z';
+}
+
+// A fact of any shape as one cell, in units a person reads: a number named size or
+// *Bytes as a size, *Ms or *Seconds as a span, a time as ShortTime().
 std::string FactText(std::string_view key, const json::value& v) {
-  if (v.is_string()) return std::string(v.get_string());
+  if (v.is_string()) {
+    std::string_view text = v.get_string();
+    return IsIsoTime(text) ? ShortTime(std::string(text), true) : std::string(text);
+  }
   if (v.is_bool()) return v.get_bool() ? "yes" : "no";
   if (v.is_null()) return "-";
   if (v.is_array()) return Joined(v.get_array());
-  bool bytes = key.size() > 5 && key.substr(key.size() - 5) == "Bytes";
-  if (bytes && v.is_uint64()) return FormatBytes(v.get_uint64());
-  if (bytes && v.is_int64() && v.get_int64() >= 0) {
-    return FormatBytes(static_cast<uint64_t>(v.get_int64()));
+  if (!(v.is_uint64() || (v.is_int64() && v.get_int64() >= 0))) {
+    return json::serialize(v);
   }
-  return json::serialize(v);
+  const uint64_t n =
+      v.is_uint64() ? v.get_uint64() : static_cast<uint64_t>(v.get_int64());
+  if (key == "size" || key.ends_with("Bytes")) return FormatBytes(n);
+  if (key.ends_with("Ms")) return DurationText(n);
+  if (key.ends_with("Seconds")) return DurationText(n * 1000);
+  return std::to_string(n);
 }
 
 // Every field of `object` as a "name  value" line, nested objects with a prefix.

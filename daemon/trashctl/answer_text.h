@@ -37,8 +37,11 @@ const boost::json::object& ObjectOf(const boost::json::object& object,
 
 // ---- text for a person
 
-// "2026-04-20T17:05:33.000Z" -> "2026-04-20 17:05"; absent -> "-".
-std::string ShortTime(const std::string& iso);
+// "2026-04-20T17:05:33.000Z" -> "2026-04-20 17:05" (with `seconds`,
+// "2026-04-20 17:05:33"); absent -> "-". Times are UTC, as the daemon writes them.
+std::string ShortTime(const std::string& iso, bool seconds = false);
+// A span as people read it: "850 ms", "12.3 s", "4 min 5 s", "3 h 12 min", "2 d 3 h".
+std::string DurationText(uint64_t ms);
 std::string Joined(const boost::json::array& strings, const char* separator = ", ");
 // "1 item", "2 items".
 std::string Plural(uint64_t n, const std::string& one, const std::string& many);

@@ -31,6 +31,8 @@ void AddRestoreCommand(CLI::App& app, std::optional<AdminCall>& call);
 void AddPurgeCommands(CLI::App& app, std::optional<AdminCall>& call);
 // operation_commands.cc: status, sweep, fsck, backup, plugins, audit, reload.
 void AddOperationCommands(CLI::App& app, std::optional<AdminCall>& call);
+// completion_command.cc: the hidden `__complete` that trashctl.bash calls.
+void AddCompletionCommand(CLI::App& app);
 
 // An origin-form target from path segments (each percent-encoded as needed) and query
 // parameters, those with an empty value left out.

@@ -41,6 +41,7 @@ void AddCommands(CLI::App& app, GlobalOptions& options, std::optional<AdminCall>
   // Global options may come after the command too: `trashctl workspace list --json`.
   app.fallthrough();
   app.require_subcommand(1);
+  app.set_version_flag("--version", TRASHD_VERSION, "Print trashctl's version and exit");
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
     return "trashctl: " + std::string(e.what()) +
            "\nRun with --help for more information.\n";
@@ -61,6 +62,7 @@ void AddCommands(CLI::App& app, GlobalOptions& options, std::optional<AdminCall>
   AddTrashCommands(app, call);
   AddRestoreCommand(app, call);
   AddPurgeCommands(app, call);
+  AddCompletionCommand(app);
 }
 
 int RunCall(const AdminCall& call, const GlobalOptions& options, std::ostream& out,

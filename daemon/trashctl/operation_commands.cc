@@ -20,7 +20,7 @@ int ShowSweep(const json::object& answer, std::ostream& out) {
         << Plural(Count(answer, "resources"), "resource", "resources") << ", "
         << FormatBytes(Count(answer, "bytes")) << " freed) in "
         << Plural(Count(answer, "batches"), "batch", "batches") << ", "
-        << Count(answer, "durationMs") << " ms.\n";
+        << DurationText(Count(answer, "durationMs")) << ".\n";
   }
   if (uint64_t held = Count(answer, "skippedHeld")) {
     out << Plural(held, "expired item is", "expired items are")
@@ -34,9 +34,10 @@ int ShowSweepRuns(const json::object& answer, std::ostream& out) {
   for (const json::value& v : ListOf(answer, "runs")) {
     const json::object& r = ObjectOf(v);
     std::string finished = Text(r, "finished");
-    table.AddRow({Text(r, "started"), finished.empty() ? "(interrupted)" : finished,
+    table.AddRow({ShortTime(Text(r, "started"), true),
+                  finished.empty() ? "(interrupted)" : ShortTime(finished, true),
                   Text(r, "items"), FormatBytes(Count(r, "bytes")),
-                  Text(r, "durationMs") + " ms"});
+                  DurationText(Count(r, "durationMs"))});
   }
   table.PrintOr("No sweep has run yet.", out);
   return kExitOk;
@@ -81,9 +82,9 @@ int ShowAudit(const json::object& answer, std::ostream& out) {
     target += Text(a, "targetId");
     std::string name = Text(a, "targetName");
     if (!name.empty() && name != Text(a, "targetId")) target += " (" + name + ")";
-    table.AddRow({Text(a, "time"), Text(a, "via"), Text(a, "actor"), Text(a, "action"),
-                  target, Text(a, "descendants"), Flag(a, "ok") ? "ok" : "refused",
-                  Text(a, "detail")});
+    table.AddRow({ShortTime(Text(a, "time"), true), Text(a, "via"), Text(a, "actor"),
+                  Text(a, "action"), target, Text(a, "descendants"),
+                  Flag(a, "ok") ? "ok" : "refused", Text(a, "detail")});
   }
   table.PrintOr("No audit entries.", out);
   return kExitOk;
@@ -134,12 +135,16 @@ void AddBackupCommand(CLI::App& app, std::optional<AdminCall>& call) {
     bool force = false;
   };
   auto backup = std::make_shared<BackupArgs>();
-  CLI::App* b =
-      app.add_subcommand("backup", "Write a consistent copy of the store to PATH");
+  CLI::App* b = app.add_subcommand(
+      "backup", "Back up the store to PATH and its blob files to PATH.blobs/, online");
+  b->footer(
+      "The daemon writes both on its own host while it keeps serving. To restore,\n"
+      "stop trashd and run, as the user trashd runs as:\n"
+      "  trashd --restore-backup PATH --data-dir EMPTY_DIR");
   b->add_option("PATH", backup->path,
                 "Absolute path of the file to write, on the daemon's host")
       ->required();
-  b->add_flag("--force", backup->force, "Replace PATH if it exists");
+  b->add_flag("--force", backup->force, "Replace PATH and PATH.blobs/ if they exist");
   b->callback([backup, &call] {
     if (backup->path.empty() || backup->path.front() != '/') {
       throw CLI::ValidationError(
@@ -150,7 +155,10 @@ void AddBackupCommand(CLI::App& app, std::optional<AdminCall>& call) {
                 {{"path", backup->path}, {"overwrite", backup->force}},
                 Say([](const json::object& a) {
                   return "Backup of the store written to " + Text(a, "path") + " (" +
-                         FormatBytes(Count(a, "bytes")) + ").";
+                         FormatBytes(Count(a, "bytes")) + "), its " +
+                         Plural(Count(a, "blobFiles"), "blob file", "blob files") + " (" +
+                         FormatBytes(Count(a, "blobBytes")) + ") to " + Text(a, "blobs") +
+                         "/.";
                 }));
   });
 }

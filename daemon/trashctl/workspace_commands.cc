@@ -28,6 +28,45 @@ int ShowWorkspaces(const json::object& answer, std::ostream& out) {
   return kExitOk;
 }
 
+// The figures of `workspace show` (and GET /:ws/usage), each defined so they add up:
+// used = active + in trash, counting each stored file once (what the quota counts);
+// the per-type table counts each resource's own files, so its columns add up to
+// its total row, a file held by several resources counting once for each.
+void PrintUsage(const json::object& u, TextTable& facts) {
+  facts.AddRow({"used", FormatBytes(Count(u, "totalBytes")),
+                "each stored file once: what the quota counts"});
+  facts.AddRow({"  active", FormatBytes(Count(u, "activeBytes")),
+                "files something outside the Trash holds"});
+  facts.AddRow({"  in trash", FormatBytes(Count(u, "trashBytes")),
+                "files only the Trash holds: emptying it frees this"});
+  facts.AddRow({"trash items", Text(u, "trashItems")});
+}
+
+void PrintUsageByType(const json::object& u, std::ostream& out) {
+  TextTable by_type({"TYPE", "ACTIVE", "IN TRASH"});
+  const json::object& active = ObjectOf(u, "activeByType");
+  const json::object& trash = ObjectOf(u, "trashByType");
+  std::vector<std::string> types;
+  for (const auto& field : active) types.emplace_back(field.key());
+  for (const auto& field : trash) {
+    if (!active.contains(field.key())) types.emplace_back(field.key());
+  }
+  uint64_t active_total = 0, trash_total = 0;
+  for (const std::string& type : types) {
+    active_total += Count(active, type);
+    trash_total += Count(trash, type);
+    by_type.AddRow(
+        {type, FormatBytes(Count(active, type)), FormatBytes(Count(trash, type))});
+  }
+  if (by_type.empty()) return;
+  by_type.AddRow({"total", FormatBytes(active_total), FormatBytes(trash_total)});
+  out << '\n';
+  by_type.Print(out);
+  out << "\nBy type, each resource counts its own files: a file several resources hold\n"
+         "counts once for each, and a trashed resource's files that something active\n"
+         "also holds (or that a purge keeps) are IN TRASH here but active above.\n";
+}
+
 int ShowWorkspace(const json::object& answer, std::ostream& out) {
   const json::object& w = ObjectOf(answer, "workspace");
   const json::object& u = ObjectOf(answer, "usage");
@@ -37,28 +76,10 @@ int ShowWorkspace(const json::object& answer, std::ostream& out) {
   facts.AddRow({"retention", Text(w, "retentionDays") + " days"});
   facts.AddRow({"quota", QuotaText(Count(w, "quotaBytes"))});
   facts.AddRow({"legal hold", Flag(w, "hold") ? "yes: nothing is purged" : "no"});
-  facts.AddRow({"created", Text(w, "created")});
-  facts.AddRow({"used", FormatBytes(Count(u, "totalBytes"))});
-  facts.AddRow({"  active", FormatBytes(Count(u, "activeBytes"))});
-  facts.AddRow({"  in trash", FormatBytes(Count(u, "trashBytes"))});
-  facts.AddRow({"trash items", Text(u, "trashItems")});
+  facts.AddRow({"created", ShortTime(Text(w, "created"))});
+  PrintUsage(u, facts);
   facts.Print(out);
-  TextTable by_type({"TYPE", "ACTIVE", "IN TRASH"});
-  const json::object& active = ObjectOf(u, "activeByType");
-  const json::object& trash = ObjectOf(u, "trashByType");
-  std::vector<std::string> types;
-  for (const auto& field : active) types.emplace_back(field.key());
-  for (const auto& field : trash) {
-    if (!active.contains(field.key())) types.emplace_back(field.key());
-  }
-  for (const std::string& type : types) {
-    by_type.AddRow(
-        {type, FormatBytes(Count(active, type)), FormatBytes(Count(trash, type))});
-  }
-  if (!by_type.empty()) {
-    out << '\n';
-    by_type.Print(out);
-  }
+  PrintUsageByType(u, out);
   return kExitOk;
 }
 
@@ -118,7 +139,8 @@ void AddWorkspaceCreateCommand(CLI::App* group, std::optional<AdminCall>& call) 
   c->add_option("--name", create->name, "Display name (default: the url)");
   c->add_option("--retention", create->retention,
                 "Days an item stays in the Trash (1-365; default: the daemon's)");
-  c->add_option("--quota", create->quota, "Quota in bytes (0: none)");
+  c->add_option("--quota", create->quota, "Quota: bytes, or 500MiB, 2GiB, … (0: none)")
+      ->transform(CLI::AsSizeValue(false));
   c->callback([create, &call] {
     json::object body{{"url", create->ws}};
     if (!create->name.empty()) body["name"] = create->name;
@@ -156,9 +178,11 @@ void AddWorkspaceSettingCommands(CLI::App* group, std::optional<AdminCall>& call
   });
 
   auto quota = std::make_shared<Number>();
-  CLI::App* q = group->add_subcommand("set-quota", "Set the quota in bytes (0: none)");
+  CLI::App* q = group->add_subcommand("set-quota", "Set the quota (0: none)");
   q->add_option("WS", quota->ws, "Workspace url")->required();
-  q->add_option("BYTES", quota->n, "Bytes; 0 removes the quota")->required();
+  q->add_option("BYTES", quota->n, "Bytes, or 500MiB, 2GiB, …; 0 removes the quota")
+      ->required()
+      ->transform(CLI::AsSizeValue(false));
   q->callback([quota, &call] {
     call = Send("PUT", Target({"v1", "workspaces", quota->ws, "quota"}),
                 {{"bytes", quota->n}}, Say([](const json::object& a) {
@@ -250,6 +274,11 @@ void AddWorkspaceCommands(CLI::App& app, std::optional<AdminCall>& call) {
 
   auto ws = std::make_shared<std::string>();
   CLI::App* show = group->add_subcommand("show", "Show a workspace and its usage");
+  show->footer(
+      "Usage: used = active + in trash, each stored file counted once (what the\n"
+      "quota counts); in trash is what emptying the Trash frees. The per-type table\n"
+      "counts each resource's own files, a file several resources hold once for\n"
+      "each of them, and its columns add up to its total row.");
   show->add_option("WS", *ws, "Workspace url")->required();
   show->callback([ws, &call] {
     call = Get(Target({"v1", "workspaces", *ws}), ShowWorkspace);

@@ -293,3 +293,137 @@ TEST_CASE("the OpenAPI document lists every route once with a unique operationId
 
 }  // namespace
 }  // namespace trashd::testing
+
+namespace trashd::testing {
+namespace {
+
+TEST_CASE("a version is named by its request, else after its settings: augmented-416",
+          "[api]") {
+  Api api;
+  api.Ok("POST", "/acme/projects", R"({"name":"Cars"})");
+  api.Ok(
+      "POST", "/acme/cars/generate",
+      R"({"preprocessing":{"resize":{"width":416,"height":416,"format":"Stretch to"}},)"
+      R"("augmentation":{"flip":{"horizontal":true}}})");
+  api.Ok("POST", "/acme/cars/generate",
+         R"({"preprocessing":{"resize":{"width":"640","height":"480"}}})");
+  api.Ok("POST", "/acme/cars/generate", "{}");
+  api.Ok("POST", "/acme/cars/generate", R"({"name":"night shots"})");
+  std::vector<std::string> names;
+  json::value cars = api.Ok("GET", "/acme/cars");
+  for (const json::value& v : cars.at("versions").as_array()) {
+    names.push_back(S(v.at("name")));
+  }
+  CHECK(names == std::vector<std::string>{"augmented-416", "preprocessed-640x480", "raw",
+                                          "night shots"});
+  CHECK(S(api.Ok("GET", "/acme/cars/1").at("version").at("name")) == "augmented-416");
+
+  // The Trash shows the version under its own name, beside its project's.
+  api.Ok("DELETE", "/acme/cars/1");
+  json::value trash = api.Ok("GET", "/acme/trash");
+  const json::value& entry = trash.at("items").at(0);
+  CHECK(S(entry.at("name")) == "augmented-416");
+  CHECK(S(entry.at("parentName")) == "Cars");
+}
+
+TEST_CASE("GET /api/trash gives each trashed model its project", "[api]") {
+  Api api;
+  api.Ok("POST", "/acme/projects", R"({"name":"Cars"})");
+  api.Ok("POST", "/acme/cars/generate", "{}");
+  api.Ok("POST", "/acme/cars/models", R"({"name":"yolo"})");
+  api.Ok("POST", "/acme/cars/models", R"({"name":"detr","version":1})");
+  api.Ok("POST", "/acme/datasets", R"({"name":"street"})");
+  api.Ok("DELETE", "/acme/cars/models/yolo");
+  api.Ok("DELETE", "/acme/cars/models/detr");
+  api.Ok("DELETE", "/acme/datasets/street");
+
+  json::value trash = api.Ok("GET", "/api/trash");
+  const json::array& items = trash.at("items").as_array();
+  REQUIRE(items.size() == 3);
+  int models = 0;
+  for (const json::value& v : items) {
+    const json::object& item = v.as_object();
+    if (S(item.at("type")) != "model") {
+      CHECK_FALSE(item.contains("project"));  // only models have one
+      continue;
+    }
+    ++models;
+    // Trained from the project itself or from its version 1: the same project.
+    const json::value& project = item.at("project");
+    CHECK(S(project.at("name")) == "Cars");
+    CHECK(S(project.at("url")) == "cars");
+    CHECK(project.at("inTrash") == false);
+    CHECK(S(project.at("id")).starts_with("p_"));
+  }
+  CHECK(models == 2);
+
+  // Once the project is in the Trash too, both models say so.
+  api.Ok("DELETE", "/acme/cars");
+  int seen = 0;
+  json::value after = api.Ok("GET", "/api/trash");
+  for (const json::value& v : after.at("items").as_array()) {
+    if (S(v.at("type")) != "model") continue;
+    ++seen;
+    CHECK(S(v.at("project").at("name")) == "Cars");
+    CHECK(v.at("project").at("inTrash") == true);
+  }
+  CHECK(seen == 2);
+}
+
+}  // namespace
+}  // namespace trashd::testing
+
+namespace trashd::testing {
+namespace {
+
+uint64_t U(const json::value& v) { return v.to_number<uint64_t>(); }
+
+uint64_t SumOf(const json::value& by_type) {
+  uint64_t sum = 0;
+  for (const auto& [type, bytes] : by_type.as_object()) sum += U(bytes);
+  return sum;
+}
+
+TEST_CASE("GET /:ws/usage: its figures add up, with items of several types trashed",
+          "[api][Q1]") {
+  Api api;
+  api.Ok("POST", "/acme/projects", R"({"name":"Cars"})");
+  api.Ok("PUT", "/acme/cars/images/a.jpg", std::string(1000, 'a'));
+  api.Ok("PUT", "/acme/cars/images/b.jpg", std::string(2000, 'b'));
+  api.Ok("POST", "/acme/cars/generate", "{}");
+  api.Ok("POST", "/acme/cars/models", R"({"name":"m1","version":1})");
+  api.Ok("PUT", "/acme/cars/models/m1/weights", std::string(3000, '1'));
+  api.Ok("POST", "/acme/cars/models", R"({"name":"m2"})");
+  api.Ok("PUT", "/acme/cars/models/m2/weights", std::string(4000, '2'));
+  // Two datasets holding the same file: one of them goes to the Trash.
+  for (const char* ds : {"street", "other"}) {
+    api.Ok("POST", "/acme/datasets", std::string(R"({"name":")") + ds + "\"}");
+    api.Ok("PUT", std::string("/acme/datasets/") + ds + "/images/c.jpg",
+           std::string(5000, 'c'));
+  }
+  api.Ok("POST", "/acme/createWorkflow?name=flow", "");
+  // A model trained from version 1, then the version itself (nested items).
+  api.Ok("DELETE", "/acme/cars/models/m1");
+  api.Ok("DELETE", "/acme/cars/1");
+  api.Ok("DELETE", "/acme/datasets/street");
+
+  json::value u = api.Ok("GET", "/acme/usage");
+  INFO(json::serialize(u));
+  // Each stored file once: a, b, the two weights and c.
+  CHECK(U(u.at("totalBytes")) == 15000);
+  CHECK(U(u.at("totalBytes")) == U(u.at("activeBytes")) + U(u.at("trashBytes")));
+  // Only m1's weights are held by nothing but the Trash: c is the active dataset's too.
+  CHECK(U(u.at("trashBytes")) == 3000);
+  // Each resource's own files, by type: they add up to their totals.
+  CHECK(SumOf(u.at("activeByType")) == U(u.at("activeResourceBytes")));
+  CHECK(SumOf(u.at("trashByType")) == U(u.at("trashResourceBytes")));
+  CHECK(U(u.at("trashByType").at("model")) == 3000);
+  CHECK(U(u.at("trashByType").at("dataset")) == 5000);
+  CHECK(U(u.at("activeByType").at("dataset")) == 5000);
+  CHECK(U(u.at("activeByType").at("model")) == 4000);
+  CHECK(U(u.at("trashItems")) == 3);
+  RequireFsckClean(api.env);
+}
+
+}  // namespace
+}  // namespace trashd::testing

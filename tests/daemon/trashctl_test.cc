@@ -386,5 +386,94 @@ TEST_CASE("status, audit and backup read as an operator expects", "[trashctl]") 
   CHECK(daemon.Trashctl({"backup", path, "--force"}).exit_code == 0);
 }
 
+TEST_CASE("workspace show: used = active + in trash, and the per-type table adds up",
+          "[trashctl][Q1]") {
+  Daemon daemon;
+  Resource project = daemon.env.Create("acme", "project", "", "det");
+  REQUIRE_OK(
+      daemon.env->PutAsset(Alice(), "acme", project.id, "image", std::string(2048, 'i')));
+  Resource dataset = daemon.env.Create("acme", "dataset", "", "street");
+  REQUIRE_OK(
+      daemon.env->PutAsset(Alice(), "acme", dataset.id, "image", std::string(1024, 'd')));
+  REQUIRE_OK(daemon.env->Trash(Alice(), "acme", dataset.id));
+
+  Run show = daemon.Trashctl({"workspace", "show", "acme"});
+  REQUIRE(show.exit_code == 0);
+  CHECK(Contains(show.out, "used         3.0 KiB"));
+  CHECK(Contains(show.out, "  active     2.0 KiB"));
+  CHECK(Contains(show.out, "  in trash   1.0 KiB "));
+  CHECK(Contains(show.out, "files only the Trash holds: emptying it frees this\n"));
+  CHECK(Contains(show.out, "dataset   0 B      1.0 KiB\n"));
+  CHECK(Contains(show.out, "project   2.0 KiB  0 B\n"));
+  CHECK(Contains(show.out, "total     2.0 KiB  1.0 KiB\n"));
+  CHECK(Contains(show.out, "created      2026-04-20 17:05\n"));
+
+  Run help = daemon.Trashctl({"workspace", "show", "--help"});
+  CHECK(Contains(help.out, "used = active + in trash"));
+}
+
+TEST_CASE("sizes and times read in human units, and quotas may be given in them",
+          "[trashctl]") {
+  Daemon daemon;
+  Run quota = daemon.Trashctl({"workspace", "set-quota", "acme", "2GiB"});
+  REQUIRE(quota.exit_code == 0);
+  CHECK(quota.out == "Workspace acme: quota 2.0 GiB.\n");
+  CHECK(daemon.env->GetWorkspace("acme")->quota_bytes == 2ull << 30);
+
+  Run audit = daemon.Trashctl({"audit", "acme"});
+  REQUIRE(audit.exit_code == 0);
+  CHECK(Contains(audit.out, "2026-04-20 17:05:"));
+  CHECK_FALSE(Contains(audit.out, "T17:05"));
+
+  REQUIRE(daemon.Trashctl({"sweep"}).exit_code == 0);
+  Run runs = daemon.Trashctl({"sweep", "runs"});
+  REQUIRE(runs.exit_code == 0);
+  CHECK(Contains(runs.out, "2026-04-20 17:05:"));
+  CHECK_FALSE(Contains(runs.out, "T17:"));
+}
+
+TEST_CASE("trashctl --version prints the project's version", "[trashctl]") {
+  Daemon daemon;
+  Run version = daemon.TrashctlRaw({"--version"});
+  CHECK(version.exit_code == 0);
+  CHECK(version.out == std::string(TRASHD_TEST_VERSION) + "\n");
+}
+
+// COMPREPLY of bash, with trashctl.bash sourced, for the command line `words` (the
+// last one being completed), one word a line.
+std::string Completed(Daemon& daemon, const std::vector<std::string>& words) {
+  const std::string script = daemon.dir.path() + "/complete.sh";
+  const std::string out = daemon.dir.path() + "/completion";
+  {
+    std::ofstream s(script);
+    s << "source '" << TRASHCTL_COMPLETION << "'\nCOMP_WORDS=('" << TRASHCTL_PATH << "'";
+    for (const std::string& w : words) s << " '" << w << "'";
+    s << ")\nCOMP_CWORD=" << words.size() << "\n_trashctl\n"
+      << "for w in \"${COMPREPLY[@]}\"; do printf '%s\\n' \"$w\"; done\n";
+  }
+  std::string command = "bash --norc --noprofile " + script + " >" + out;
+  REQUIRE(std::system(command.c_str()) == 0);
+  return ReadAll(out);
+}
+
+TEST_CASE("bash completes trashctl's commands and options from the binary itself",
+          "[trashctl]") {
+  Daemon daemon;
+  CHECK(Completed(daemon, {"wo"}) == "workspace\n");
+  CHECK(Completed(daemon, {"workspace", "s"}) == "show\nset-retention\nset-quota\n");
+  CHECK(Completed(daemon, {"sweep", ""}) == "runs\n");
+  CHECK(Completed(daemon, {"em"}) == "empty-trash\n");
+  CHECK(Completed(daemon, {"--json", "tr"}) == "trash\n");
+  CHECK(Completed(daemon, {"--socket", "/tmp/x", "res"}) == "restore\n");
+  CHECK(Completed(daemon, {"purge", "--d"}) == "--dry-run\n");
+  CHECK(Completed(daemon, {"--ti"}) == "--timeout\n");
+  // After an option that takes a value, and at a command's arguments, nothing:
+  // bash then completes file names.
+  CHECK(Completed(daemon, {"--socket", ""}).empty());
+  CHECK(Completed(daemon, {"backup", "/nonexistent-dir-for-trashctl/"}).empty());
+  // The hidden command never shows.
+  CHECK_FALSE(Contains(Completed(daemon, {""}), "__complete"));
+}
+
 }  // namespace
 }  // namespace trashd::testing

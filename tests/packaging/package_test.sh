@@ -78,6 +78,7 @@ check_tree() {
   for f in "$src"/daemon/ui/*; do need_file "$root" "$datadir/trashd/ui/$(basename "$f")"; done
   need_file "$root" "$mandir/man8/trashd.8.gz"
   need_file "$root" "$mandir/man8/trashctl.8.gz"
+  need_file "$root" "$datadir/bash-completion/completions/trashctl"
   for pkg in trashd trashd-dev; do
     need_file "$root" "$datadir/doc/$pkg/copyright"
     need_file "$root" "$datadir/doc/$pkg/changelog.gz"
@@ -97,6 +98,7 @@ check_tree() {
     "$(re "$conf")"
     "$(re "$docdir")/README\.md"
     "$(re "$mandir")/man8/trash(d|ctl)\.8\.gz"
+    "$(re "$datadir")/bash-completion/completions/trashctl"
     "$(re "$datadir")/doc/trashd(-dev)?/(copyright|changelog\.gz)"
     "$(re "$datadir")/trashd/ui/[a-z]+\.(html|css|js|svg)"
   )
