@@ -162,7 +162,7 @@ std::string Daemon::Impl::MetricsText() {
   request_metrics.Write(out);
   UsageMetrics(*engine, out);
   SweepMetrics(*scheduler, engine->LastSweep(), out);
-  EventMetrics(delivery->Stats(), clock.Now(), out);
+  EventMetrics(delivery->Stats(), clock->Now(), out);
   StoreMetrics(engine->StorageStats(), out);
   DiskMetrics(CurrentSettings().data_dir, out);
   return out.text();
