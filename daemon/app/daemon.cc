@@ -260,7 +260,9 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonOptions& options) {
 
   AdminHooks admin;
   admin.engine = impl->engine.get();
-  admin.sweep = [raw](bool dry_run) { return raw->scheduler->RunNow(dry_run); };
+  admin.sweep = [raw](bool dry_run, bool accept_clock_jump) {
+    return raw->scheduler->RunNow(dry_run, accept_clock_jump);
+  };
   admin.sweep_batch = static_cast<size_t>(s.sweep.batch);
   admin.default_retention_days = [raw] {
     return raw->CurrentSettings().retention_days_default;
