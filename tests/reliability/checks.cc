@@ -45,9 +45,12 @@ std::string Said(const Answer& a) {
              : std::to_string(a.response.status) + " " + a.response.body;
 }
 
-bool Observe(const WorkspaceModel& m, const Project& p, const Endpoint& e, Observed* o,
-             std::string* error) {
-  Answer active = CallApi(e, "GET", "/" + m.ws + "/" + p.slug, m.key);
+bool Observe(const WorkspaceModel& m, const Project& p, const Endpoint& e,
+             ApiConnection& api, Observed* o, std::string* error) {
+  Answer active = CallApi(api, "GET", "/" + m.ws + "/" + p.slug, m.key);
+  if (!active.sent || active.unknown()) {  // a read: ask once more on a new connection
+    active = CallApi(api, "GET", "/" + m.ws + "/" + p.slug, m.key);
+  }
   if (active.response.status == 200) {
     json::value v = active.response.Json().at("project");
     o->state = State::kActive;
@@ -204,12 +207,13 @@ void CheckEmptyWhole(const WorkspaceModel& m, const std::vector<State>& before,
 void ResolveWorkspace(WorkspaceModel& m, const Endpoint& e, const DriverClock& clock,
                       CheckTotals* totals, std::vector<std::string>* failures) {
   Resolver resolver(m, clock, failures);
+  ApiConnection api(e.port);
   std::vector<State> before;
   for (size_t i = 0; i < m.projects.size(); ++i) {
     before.push_back(m.projects[i].state);
     Observed o;
     std::string error;
-    if (!Observe(m, m.projects[i], e, &o, &error)) {
+    if (!Observe(m, m.projects[i], e, api, &o, &error)) {
       failures->push_back(m.ws + "/" + m.projects[i].name + ": " + error);
       continue;
     }

@@ -32,7 +32,7 @@ Answer Call(testing::Client client, const std::string& method, const std::string
 class ClientRun {
  public:
   ClientRun(WorkspaceModel& m, const Endpoint& e, const DriverClock& clock, uint64_t seed)
-      : m_(m), e_(e), clock_(clock), rng_(seed) {}
+      : m_(m), e_(e), clock_(clock), rng_(seed), api_(e.port) {}
 
   // One random operation; false once the daemon is gone.
   bool Step() {
@@ -86,7 +86,7 @@ class ClientRun {
     p.slug = p.name;
     m_.projects.push_back(p);
     size_t i = m_.projects.size() - 1;
-    Answer a = CallApi(e_, "POST", "/" + m_.ws + "/projects", m_.key,
+    Answer a = CallApi(api_, "POST", "/" + m_.ws + "/projects", m_.key,
                        json::serialize(json::object{{"name", p.name}}));
     int status = Fold(a, PendingOp{OpKind::kCreate, i, {}, 0});
     if (status == 0) {
@@ -112,16 +112,8 @@ class ClientRun {
     std::string content = rng_.Bytes(static_cast<size_t>(rng_.Between(64, 4096)));
     image.hash = crypto::Sha256Hex(content);
     image.bytes = content.size();
-    testing::Client c = testing::Client::Tcp(e_.port);
-    Answer a;
-    if (c.connected()) {
-      a.sent = true;
-      c.SetReadTimeout(30);
-      a.response = c.Request(
-          "PUT",
-          "/" + m_.ws + "/" + p.slug + "/images/" + image.name + "?api_key=" + m_.key,
-          content, "Content-Type: application/octet-stream\r\n");
-    }
+    Answer a = CallApi(api_, "PUT", "/" + m_.ws + "/" + p.slug + "/images/" + image.name,
+                       m_.key, content, "application/octet-stream");
     int status = Fold(a, PendingOp{OpKind::kUpload, i, image, 0});
     if (status == 0) return false;
     if (status != 200) {
@@ -135,7 +127,7 @@ class ClientRun {
   bool Trash(size_t i) {
     Project& p = m_.projects[i];
     TimeMs due_min = clock_.NowAtLeast() + kRetentionDays * kMsPerDay;
-    Answer a = CallApi(e_, "DELETE",
+    Answer a = CallApi(api_, "DELETE",
                        "/" + m_.ws + "/" + p.slug + "?cleanupDeleteImages=true", m_.key);
     int status = Fold(a, PendingOp{OpKind::kTrash, i, {}, due_min});
     if (status == 0) return false;
@@ -163,7 +155,7 @@ class ClientRun {
 
   bool Restore(size_t i) {
     Project& p = m_.projects[i];
-    Answer a = CallApi(e_, "POST", "/" + m_.ws + "/trash/restore", m_.key,
+    Answer a = CallApi(api_, "POST", "/" + m_.ws + "/trash/restore", m_.key,
                        json::serialize(json::object{{"type", "project"}, {"id", p.id}}));
     int status = Fold(a, PendingOp{OpKind::kRestore, i, {}, 0});
     if (status == 0) return false;
@@ -216,6 +208,7 @@ class ClientRun {
   const Endpoint& e_;
   const DriverClock& clock_;
   Rng rng_;
+  ApiConnection api_;
 };
 
 // Waits `ms`, in slices, returning early once `stop` is set; false then.
@@ -229,11 +222,30 @@ bool Pause(int64_t ms, const std::atomic<bool>& stop) {
 
 }  // namespace
 
-Answer CallApi(const Endpoint& e, const std::string& method, const std::string& target,
-               const std::string& key, const std::string& body) {
+Answer ApiConnection::Request(const std::string& method, const std::string& target,
+                              const std::string& body, const std::string& content_type) {
+  if (!client_) {
+    client_.emplace(testing::Client::Tcp(port_));
+    if (!client_->connected()) {
+      client_.reset();
+      return Answer{};  // not sent
+    }
+    client_->SetReadTimeout(30);
+  }
+  Answer a;
+  a.sent = true;
+  a.response = client_->Request(
+      method, target, body, body.empty() ? "" : "Content-Type: " + content_type + "\r\n");
+  if (a.response.status == 0 || a.response.Header("connection") == "close")
+    client_.reset();
+  return a;
+}
+
+Answer CallApi(ApiConnection& api, const std::string& method, const std::string& target,
+               const std::string& key, const std::string& body,
+               const std::string& content_type) {
   const char* join = target.find('?') == std::string::npos ? "?" : "&";
-  return Call(testing::Client::Tcp(e.port), method, target + join + "api_key=" + key,
-              body);
+  return api.Request(method, target + join + "api_key=" + key, body, content_type);
 }
 
 Answer CallAdmin(const Endpoint& e, const std::string& method, const std::string& target,

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <optional>
 #include <string>
 
 #include "reliability/crash_model.h"
@@ -29,8 +30,24 @@ struct Answer {
   bool unknown() const { return sent && response.status == 0; }
 };
 
-Answer CallApi(const Endpoint& e, const std::string& method, const std::string& target,
-               const std::string& key, const std::string& body = "");
+// A keep-alive connection to the API, opened again after it breaks: a connection per
+// request would leave thousands of sockets in TIME_WAIT and run out of local ports.
+// One thread at a time.
+class ApiConnection {
+ public:
+  explicit ApiConnection(uint16_t port) : port_(port) {}
+  Answer Request(const std::string& method, const std::string& target,
+                 const std::string& body, const std::string& content_type);
+
+ private:
+  uint16_t port_;
+  std::optional<testing::Client> client_;
+};
+
+// An API request with `key`; a body goes as JSON unless `content_type` says otherwise.
+Answer CallApi(ApiConnection& api, const std::string& method, const std::string& target,
+               const std::string& key, const std::string& body = "",
+               const std::string& content_type = "application/json");
 Answer CallAdmin(const Endpoint& e, const std::string& method, const std::string& target,
                  const std::string& body = "");
 
