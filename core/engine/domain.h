@@ -234,6 +234,15 @@ struct SweepReport {
   uint64_t skipped_held = 0;
   int64_t duration_ms = 0;
   std::vector<TrashItem> would_purge;  // dry run only
+  // The clock-jump guard (SweepOptions::max_clock_jump). clock_jump_ms is how far
+  // `now` is past the start of the last completed sweep (last_sweep) when that is
+  // more than the limit, else 0. held_by_clock_jump: this sweep purged nothing for
+  // that reason, and held_items expired items wait for an operator to accept the
+  // clock.
+  bool held_by_clock_jump = false;
+  TimeMs clock_jump_ms = 0;
+  TimeMs last_sweep = 0;
+  uint64_t held_items = 0;
 };
 
 struct SweepRun {

@@ -50,6 +50,21 @@ struct WriteOptions {
   bool may_wait = true;
 };
 
+// How a sweep runs (Engine::SweepOnce).
+struct SweepOptions {
+  size_t batch = 1000;   // items per write transaction
+  bool dry_run = false;  // list what would go; change nothing
+  // The clock-jump guard: when `now` is more than this after the start of the last
+  // completed sweep, the clock may have jumped forward (or the daemon was down that
+  // long), and purging by it could purge items early: the sweep then purges nothing
+  // and says so in its report (SweepReport::held_by_clock_jump), until an operator
+  // accepts the clock. 0: no guard. A clock that moved backward purges nothing early
+  // anyway: only what is due by `now` is ever purged.
+  TimeMs max_clock_jump = 0;
+  // The operator has checked the clock: purge what is due even after a jump.
+  bool accept_clock_jump = false;
+};
+
 // The completion of a call's asynchronous form (see "Asynchronous forms" below).
 template <typename T>
 using Completion = std::function<void(Result<T>)>;
@@ -232,6 +247,8 @@ class Engine {
   // transaction, reading only the expiry index up to `now`. A dry run lists what would
   // go and changes nothing. Records each real run.
   Result<SweepReport> SweepOnce(TimeMs now, size_t batch, bool dry_run);
+  // The same with every option, the clock-jump guard among them.
+  Result<SweepReport> SweepOnce(TimeMs now, const SweepOptions& options);
   std::vector<SweepRun> SweepRuns(size_t limit);
   // When the last completed sweep started (0: never).
   TimeMs LastSweep();

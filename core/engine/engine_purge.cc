@@ -371,14 +371,31 @@ std::string ReadDue(Engine::Impl& impl, const std::string& after, TimeMs now,
 }  // namespace
 
 Result<SweepReport> Engine::SweepOnce(TimeMs now, size_t batch, bool dry_run) {
-  if (batch == 0) batch = 1000;
+  return SweepOnce(now, SweepOptions{.batch = batch, .dry_run = dry_run});
+}
+
+Result<SweepReport> Engine::SweepOnce(TimeMs now, const SweepOptions& options) {
+  const size_t batch = options.batch == 0 ? 1000 : options.batch;
+  const bool dry_run = options.dry_run;
   SweepReport report;
   report.now = now;
   report.dry_run = dry_run;
   int64_t began = SteadyMs();
   Actor sweep = Actor::Sweep();
-  if (dry_run) {
+  if (options.max_clock_jump > 0) {
+    report.last_sweep = LastSweep();
+    if (report.last_sweep > 0 && now - report.last_sweep > options.max_clock_jump) {
+      report.clock_jump_ms = now - report.last_sweep;
+      report.held_by_clock_jump = !options.accept_clock_jump;
+    }
+  }
+  if (dry_run || report.held_by_clock_jump) {
     DryRunSweep(*impl_, now, &report);
+    if (report.held_by_clock_jump) report.held_items = report.items;
+    if (!dry_run) {  // held back: what would have gone waits, and is not listed
+      report.items = report.bytes = 0;
+      report.would_purge.clear();
+    }
     report.duration_ms = SteadyMs() - began;
     return report;
   }

@@ -473,11 +473,13 @@ Answer AdminRoutes::EmptyTrash(HttpRequest& request) {
 // ---- sweep, fsck, backup ------------------------------------------------------------
 
 Answer AdminRoutes::Sweep(HttpRequest& request) {
-  TRASHD_ASSIGN_OR_RETURN(json::object body, BodyOf(request, {"dryRun"}, true));
+  TRASHD_ASSIGN_OR_RETURN(json::object body,
+                          BodyOf(request, {"dryRun", "acceptClockJump"}, true));
   TRASHD_ASSIGN_OR_RETURN(bool dry_run, DryRun(body));
+  TRASHD_ASSIGN_OR_RETURN(std::optional<bool> accept, BoolField(body, "acceptClockJump"));
   Result<SweepReport> report =
       hooks_.sweep
-          ? hooks_.sweep(dry_run)
+          ? hooks_.sweep(dry_run, accept.value_or(false))
           : engine().SweepOnce(engine().clock().Now(), hooks_.sweep_batch, dry_run);
   TRASHD_RETURN_IF_ERROR(report.status());
   return SweepJson(*report);

@@ -28,7 +28,7 @@
 //   POST /v1/workspaces/:ws/trash/:type/:id/purge {confirm: <id>, parentId?, dryRun?}
 //   POST /v1/workspaces/:ws/trash/empty {confirm: <ws>, dryRun?}
 //   GET  /v1/workspaces/:ws/audit?since=&limit=
-//   POST /v1/sweep {dryRun?}    GET /v1/sweep/runs?limit=
+//   POST /v1/sweep {dryRun?, acceptClockJump?}    GET /v1/sweep/runs?limit=
 //   GET  /v1/fsck (500 with the differences when there are any)
 //   POST /v1/backup {path (absolute), overwrite?}: the store at path, its blob files
 //        in path.blobs/ (engine/backup.h)
@@ -55,8 +55,9 @@ namespace trashd {
 struct AdminHooks {
   Engine* engine = nullptr;  // required
   // Runs a sweep now (dry or real) through the daemon's scheduler, so it never overlaps
-  // the daily one. Null: the route runs Engine::SweepOnce itself with `sweep_batch`.
-  std::function<Result<SweepReport>(bool dry_run)> sweep;
+  // the daily one; `accept_clock_jump` lifts the clock-jump guard for this run. Null:
+  // the route runs Engine::SweepOnce itself with `sweep_batch` and no guard.
+  std::function<Result<SweepReport>(bool dry_run, bool accept_clock_jump)> sweep;
   size_t sweep_batch = 250;
   // Retention of a workspace created without one: the config's
   // retention_days_default, read at each creation (a reload may change it). Null: 30.

@@ -66,6 +66,12 @@ json::object SweepJson(const SweepReport& r) {
                    {"skippedHeld", r.skipped_held},
                    {"durationMs", r.duration_ms}};
   if (r.dry_run) out["wouldPurge"] = TrashItemsJson(r.would_purge);
+  out["heldByClockJump"] = r.held_by_clock_jump;
+  if (r.clock_jump_ms > 0) {  // past the guard's limit: held, or accepted
+    out["clockJump"] = {{"lastSweep", IsoTime(r.last_sweep)},
+                        {"jumpMs", r.clock_jump_ms},
+                        {"heldItems", r.held_items}};
+  }
   return out;
 }
 

@@ -43,7 +43,7 @@ struct Daemon::Impl {
   mutable std::mutex settings_mu;
   Settings settings;
 
-  SystemClock clock;
+  std::unique_ptr<Clock> clock;  // the system clock, or a test build's (daemon_clock.h)
   TypeRegistry types;
   std::vector<LoadedPlugin> plugins;
   std::unique_ptr<Engine> engine;

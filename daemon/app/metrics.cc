@@ -81,6 +81,17 @@ void SweepMetrics(const SweepScheduler& scheduler, TimeMs last_started,
              "gauge", D(last.items));
   out.Single("trashd_sweep_last_duration_seconds", "How long the last sweep took.",
              "gauge", static_cast<double>(last.duration_ms) / 1000);
+  out.Single("trashd_sweep_clock_jump_held",
+             "1 while sweeps are held back by the clock-jump guard, until an operator "
+             "accepts the clock (trashctl sweep --accept-clock-jump).",
+             "gauge", t.clock_jump_held ? 1 : 0);
+  out.Single("trashd_sweep_clock_jump_held_items",
+             "Expired items the clock-jump guard kept back at the last sweep.", "gauge",
+             D(t.clock_jump_held_items));
+  out.Single("trashd_sweep_clock_jump_seconds",
+             "How far the clock was past the last completed sweep when the guard held "
+             "the last sweep back (0: not held).",
+             "gauge", static_cast<double>(t.clock_jump_ms) / 1000);
 }
 
 void EventMetrics(const DeliveryStats& ds, TimeMs now, PrometheusText& out) {
@@ -162,7 +173,7 @@ std::string Daemon::Impl::MetricsText() {
   request_metrics.Write(out);
   UsageMetrics(*engine, out);
   SweepMetrics(*scheduler, engine->LastSweep(), out);
-  EventMetrics(delivery->Stats(), clock.Now(), out);
+  EventMetrics(delivery->Stats(), clock->Now(), out);
   StoreMetrics(engine->StorageStats(), out);
   DiskMetrics(CurrentSettings().data_dir, out);
   if (rate_limiter) {

@@ -65,44 +65,76 @@ SweepReport SweepScheduler::last_report() const {
   return last_report_;
 }
 
-Result<SweepReport> SweepScheduler::RunNow(bool dry_run) {
-  return Run(dry_run, dry_run ? "dry run on demand" : "on demand");
+Result<SweepReport> SweepScheduler::RunNow(bool dry_run, bool accept_clock_jump) {
+  return Run(dry_run, accept_clock_jump, dry_run ? "dry run on demand" : "on demand");
 }
 
-Result<SweepReport> SweepScheduler::Run(bool dry_run, const char* why) {
-  std::lock_guard<std::mutex> run_lock(run_mu_);
-  size_t batch = static_cast<size_t>(settings().batch);
-  Result<SweepReport> report = engine_->SweepOnce(clock_->Now(), batch, dry_run);
-  if (!dry_run) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (report.ok()) {
-      ++totals_.runs;
-      totals_.items += report->items;
-      totals_.bytes += report->bytes;
-      totals_.held += report->skipped_held;
-      totals_.seconds += static_cast<double>(report->duration_ms) / 1000;
-      totals_.last_success = clock_->Now();
-      last_report_ = *report;
-    } else {
-      ++totals_.failures;
-    }
+namespace {
+
+std::string Hours(TimeMs ms) { return std::to_string(ms / 3'600'000) + " h"; }
+
+// The log line of a sweep.
+std::string SweepLine(const SweepReport& r, const char* why, int max_jump_hours) {
+  if (r.held_by_clock_jump && !r.dry_run) {
+    return std::string("sweep (") + why +
+           ") HELD BACK, nothing purged: the clock reads " + IsoTime(r.now) + ", " +
+           Hours(r.clock_jump_ms) + " after the last completed sweep (" +
+           IsoTime(r.last_sweep) + "), more than sweep.max_clock_jump_hours (" +
+           std::to_string(max_jump_hours) + " h); " + std::to_string(r.held_items) +
+           " expired items wait. If the clock is right, run `trashctl sweep "
+           "--accept-clock-jump`; if not, fix it (sweeps stay held until then)";
   }
+  return std::string("sweep (") + why + "): " + (r.dry_run ? "would purge " : "purged ") +
+         std::to_string(r.items) + " items, " + std::to_string(r.resources) +
+         " resources, " + std::to_string(r.bytes) + " bytes in " +
+         std::to_string(r.batches) + " batches, " + std::to_string(r.skipped_held) +
+         " kept by a hold, " + std::to_string(r.duration_ms) + " ms";
+}
+
+}  // namespace
+
+void SweepScheduler::Count(const Result<SweepReport>& report) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!report.ok()) {
+    ++totals_.failures;
+    return;
+  }
+  totals_.clock_jump_held = report->held_by_clock_jump;
+  totals_.clock_jump_held_items = report->held_by_clock_jump ? report->held_items : 0;
+  totals_.clock_jump_ms = report->held_by_clock_jump ? report->clock_jump_ms : 0;
+  if (report->held_by_clock_jump) return;  // nothing ran
+  ++totals_.runs;
+  totals_.items += report->items;
+  totals_.bytes += report->bytes;
+  totals_.held += report->skipped_held;
+  totals_.seconds += static_cast<double>(report->duration_ms) / 1000;
+  totals_.last_success = clock_->Now();
+  last_report_ = *report;
+}
+
+Result<SweepReport> SweepScheduler::Run(bool dry_run, bool accept_clock_jump,
+                                        const char* why) {
+  std::lock_guard<std::mutex> run_lock(run_mu_);
+  const SweepSection s = settings();
+  SweepOptions options;
+  options.batch = static_cast<size_t>(s.batch);
+  options.dry_run = dry_run;
+  options.max_clock_jump = static_cast<TimeMs>(s.max_clock_jump_hours) * 3'600'000;
+  options.accept_clock_jump = accept_clock_jump;
+  Result<SweepReport> report = engine_->SweepOnce(clock_->Now(), options);
+  if (!dry_run) Count(report);
   if (hooks_.log) {
-    if (report.ok()) {
-      hooks_.log(true, std::string("sweep (") + why +
-                           "): " + (dry_run ? "would purge " : "purged ") +
-                           std::to_string(report->items) + " items, " +
-                           std::to_string(report->resources) + " resources, " +
-                           std::to_string(report->bytes) + " bytes in " +
-                           std::to_string(report->batches) + " batches, " +
-                           std::to_string(report->skipped_held) + " kept by a hold, " +
-                           std::to_string(report->duration_ms) + " ms");
-    } else {
+    if (!report.ok()) {
       hooks_.log(false, std::string("sweep (") + why +
                             ") failed: " + report.status().ToString());
+    } else {
+      bool held = report->held_by_clock_jump && !dry_run;
+      hooks_.log(!held, SweepLine(*report, why, s.max_clock_jump_hours));
     }
   }
-  if (report.ok() && !dry_run && hooks_.on_tick) hooks_.on_tick();
+  if (report.ok() && !dry_run && !report->held_by_clock_jump && hooks_.on_tick) {
+    hooks_.on_tick();
+  }
   return report;
 }
 
@@ -110,7 +142,7 @@ void SweepScheduler::Loop() {
   // Catch up: the daily run was missed (the daemon was down) or never happened.
   TimeMs last = engine_->LastSweep();
   if (last == 0 || clock_->Now() - last > kMsPerDay)
-    (void)Run(false, "catch-up at start");
+    (void)Run(false, false, "catch-up at start");
   if (hooks_.on_tick) hooks_.on_tick();
 
   std::unique_lock<std::mutex> lock(mu_);
@@ -122,11 +154,14 @@ void SweepScheduler::Loop() {
     wake_.wait_for(lock, wait);
     if (stopping_) break;
     now = clock_->Now();
+    // The clock went back: the next daily run is today's (or tomorrow's) again, not a
+    // day the clock has yet to reach a second time.
+    if (next_run_ - now > kMsPerDay) next_run_ = NextDailyRun(now, settings_.time);
     bool due = now >= next_run_;
     if (due) next_run_ = NextDailyRun(now, settings_.time);
     lock.unlock();
     if (due) {
-      (void)Run(false, "daily");
+      (void)Run(false, false, "daily");
     } else if (hooks_.on_tick) {
       hooks_.on_tick();
     }

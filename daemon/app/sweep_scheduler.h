@@ -7,6 +7,11 @@
 // so a request waits at most one batch for the write lock (and with group commit
 // joins the batch after it).
 //
+// The clock-jump guard: a sweep that finds the clock more than
+// sweep.max_clock_jump_hours past the last completed sweep purges nothing and logs an
+// error (every run, the daily one included) until an operator accepts the clock
+// (RunNow with accept_clock_jump: `trashctl sweep --accept-clock-jump`).
+//
 // Between sweeps the scheduler also wakes every `tick` to run `on_tick` (the daemon
 // queues `expiring` notices there), and after every real sweep.
 //
@@ -35,6 +40,12 @@ struct SweepTotals {
   uint64_t held = 0;  // items a hold kept back
   double seconds = 0;
   TimeMs last_success = 0;  // when the last completed sweep finished; 0: none yet
+  // The last real sweep was held back by the clock-jump guard (sweep.
+  // max_clock_jump_hours): how many expired items it kept, and how far the clock was
+  // past the last completed sweep. Cleared by the next sweep that runs.
+  bool clock_jump_held = false;
+  uint64_t clock_jump_held_items = 0;
+  TimeMs clock_jump_ms = 0;
 };
 
 class SweepScheduler {
@@ -58,8 +69,9 @@ class SweepScheduler {
   void Configure(SweepSection settings);  // reload: time, batch, notice days
   SweepSection settings() const;
 
-  // Runs a sweep now, after any sweep in progress.
-  Result<SweepReport> RunNow(bool dry_run);
+  // Runs a sweep now, after any sweep in progress. `accept_clock_jump`: an operator
+  // has checked the clock, so a forward jump past the guard does not hold it back.
+  Result<SweepReport> RunNow(bool dry_run, bool accept_clock_jump = false);
 
   // When the next scheduled sweep will start.
   TimeMs next_run() const;
@@ -67,7 +79,8 @@ class SweepScheduler {
   SweepTotals totals() const;
 
  private:
-  Result<SweepReport> Run(bool dry_run, const char* why);
+  Result<SweepReport> Run(bool dry_run, bool accept_clock_jump, const char* why);
+  void Count(const Result<SweepReport>& report);
   void Loop();
 
   Engine* engine_;

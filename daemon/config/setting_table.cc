@@ -377,6 +377,8 @@ SettingTable<Settings> BuildSettingsTable() {
                   IntegerKind<int>(1, 1000000)),
       Describe<S>("sweep.expiring_notice_days", kOnUse, FIELD(sweep.expiring_notice_days),
                   IntegerKind<int>(0, 365, " days")),
+      Describe<S>("sweep.max_clock_jump_hours", kSweep, FIELD(sweep.max_clock_jump_hours),
+                  IntegerKind<int>(0, 87600, " hours")),
       Describe<S>("plugins.dir", kRestart, FIELD(plugins.dir), TextKind()),
       Describe<S>("plugins.enable", kRestart, FIELD(plugins.enable),
                   TextListKind("plugin names", false)),

@@ -63,6 +63,9 @@ struct SweepSection {
   int batch = 250;
   // Days before scheduledCleanupAt at which an `expiring` event is queued; 0: never.
   int expiring_notice_days = 3;
+  // The clock-jump guard: a sweep more than this many hours after the last completed
+  // one purges nothing until an operator accepts the clock; 0: no guard.
+  int max_clock_jump_hours = 72;
 
   bool operator==(const SweepSection&) const = default;
 };

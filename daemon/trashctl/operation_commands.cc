@@ -12,7 +12,24 @@ namespace {
 
 namespace json = boost::json;
 
+// A sweep the clock-jump guard held back (or would hold, for a dry run).
+void ShowClockJump(const json::object& answer, std::ostream& out) {
+  const json::object& jump = ObjectOf(answer, "clockJump");
+  uint64_t hours = Count(jump, "jumpMs") / 3'600'000;
+  out << "HELD BACK by the clock-jump guard: the clock reads " << Text(answer, "now")
+      << ", " << Plural(hours, "hour", "hours") << " after the last completed sweep ("
+      << Text(jump, "lastSweep") << "), more than sweep.max_clock_jump_hours allows.\n"
+      << Plural(Count(jump, "heldItems"), "expired item waits", "expired items wait")
+      << (Flag(answer, "dryRun") ? "" : "; nothing was purged")
+      << ". If the clock is right, run `trashctl sweep --accept-clock-jump`; if not, fix "
+         "the clock.\n";
+}
+
 int ShowSweep(const json::object& answer, std::ostream& out) {
+  if (Flag(answer, "heldByClockJump")) {
+    ShowClockJump(answer, out);
+    if (!Flag(answer, "dryRun")) return kExitError;
+  }
   if (Flag(answer, "dryRun")) {
     ShowWouldPurge(answer, out);
   } else {
@@ -109,12 +126,16 @@ int ShowReload(const json::object& answer, std::ostream& out) {
 void AddSweepCommand(CLI::App& app, std::optional<AdminCall>& call) {
   struct SweepArgs {
     bool dry_run = false;
+    bool accept_clock_jump = false;
     int limit = 20;
   };
   auto sweep = std::make_shared<SweepArgs>();
   CLI::App* s = app.add_subcommand("sweep", "Purge every expired item now");
   s->require_subcommand(0, 1);
   s->add_flag("--dry-run", sweep->dry_run, "List what would go; change nothing");
+  s->add_flag("--accept-clock-jump", sweep->accept_clock_jump,
+              "The clock is right: purge what is due although the clock moved forward "
+              "more than sweep.max_clock_jump_hours since the last sweep");
   CLI::App* runs =
       s->add_subcommand("runs", "List the last sweeps: items, bytes, duration");
   runs->add_option("--limit", sweep->limit, "How many (newest first)")
@@ -125,7 +146,9 @@ void AddSweepCommand(CLI::App& app, std::optional<AdminCall>& call) {
   });
   s->callback([sweep, runs, &call] {
     if (runs->parsed()) return;  // `sweep runs` has set the call already
-    call = Send("POST", Target({"v1", "sweep"}), {{"dryRun", sweep->dry_run}}, ShowSweep);
+    json::object body{{"dryRun", sweep->dry_run}};
+    if (sweep->accept_clock_jump) body["acceptClockJump"] = true;
+    call = Send("POST", Target({"v1", "sweep"}), body, ShowSweep);
   });
 }
 

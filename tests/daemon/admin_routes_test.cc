@@ -595,7 +595,7 @@ TEST_CASE("status, sweep, plugins and reload go through the daemon's hooks", "[a
   hooks.status = [] {
     return json::object{{"version", "9.9.9"}, {"apiListen", "[::]:8080"}};
   };
-  hooks.sweep = [&sweeps](bool dry_run) -> Result<SweepReport> {
+  hooks.sweep = [&sweeps](bool dry_run, bool) -> Result<SweepReport> {
     ++sweeps;
     SweepReport report;
     report.dry_run = dry_run;

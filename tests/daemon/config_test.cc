@@ -66,6 +66,7 @@ Settings EveryKeyChanged() {
   s.sweep.time = {4, 30};
   s.sweep.batch = 500;
   s.sweep.expiring_notice_days = 0;
+  s.sweep.max_clock_jump_hours = 24;
   s.plugins.dir = "/usr/local/lib/trashd/plugins";
   s.plugins.enable = {"project", "model", "/opt/notebook/libtrashd_notebook.so"};
   s.plugins.settings["model"] = {{"max_versions", "20"}, {"label", "ML models"}};
@@ -113,6 +114,7 @@ sweep:
   time: "04:30"
   batch: 500
   expiring_notice_days: 0
+  max_clock_jump_hours: 24
 plugins:
   dir: /usr/local/lib/trashd/plugins
   enable: [project, model, /opt/notebook/libtrashd_notebook.so]
@@ -252,7 +254,7 @@ TEST_CASE("unknown keys are refused at every depth", "[config]") {
         "webhooks)");
   CHECK(Refusal("sweep:\n  time: \"03:00\"\n  batchsize: 10\n") ==
         "trashd.yaml:3: unknown key \"sweep.batchsize\" (sweep takes: time, batch, "
-        "expiring_notice_days)");
+        "expiring_notice_days, max_clock_jump_hours)");
   CHECK(Refusal("log:\n  colour: true\n") ==
         "trashd.yaml:2: unknown key \"log.colour\" (log takes: level, format)");
   CHECK(Refusal("plugins:\n  enabled: [project]\n") ==

@@ -163,7 +163,7 @@ metrics_listen: 127.0.0.1:9464
 admin_socket: /run/trashd-test/admin.sock
 admin_group: trash-admins
 retention_days_default: 14
-sweep: {time: "04:30", batch: 500, expiring_notice_days: 0}
+sweep: {time: "04:30", batch: 500, expiring_notice_days: 0, max_clock_jump_hours: 24}
 plugins:
   dir: /usr/local/lib/trashd/plugins
   enable: [project, model]

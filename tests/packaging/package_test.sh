@@ -273,6 +273,16 @@ if cmake -S "$src" -B "$deb_build" "${cmake_args[@]}" >"$deb_out/configure.log" 
     hardening-check --nocfprotection "$deb_out/root/usr/bin/$exe" 2>&1 || rc=$?
     [ "$rc" -eq 0 ] || fail "hardening-check: /usr/bin/$exe is not hardened (exit $rc)"
   done
+
+  # A release build has no test clock: asked for one, trashd refuses to start.
+  echo "== the release build refuses TRASHD_TEST_CLOCK_FILE"
+  rc=0
+  refusal=$(TRASHD_TEST_CLOCK_FILE=$out/clock "$deb_build/daemon/trashd" --check-config 2>&1) ||
+    rc=$?
+  if [ "$rc" -eq 0 ] || ! grep -q "release build without the test clock" <<<"$refusal"; then
+    printf '%s\n' "$refusal" >&2
+    fail "the release build started with TRASHD_TEST_CLOCK_FILE set (exit $rc)"
+  fi
 else
   cat "$deb_out/configure.log" "$deb_out/build.log" 2>/dev/null | tail -n 60 >&2
   fail "the Debian build (prefix /usr, TRASHD_DEB_HARDENING=ON) failed"
