@@ -1,5 +1,7 @@
 #include "fuzz/api_harness.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <utility>
 
 #include "http/api_routes.h"
@@ -18,6 +20,11 @@ ApiHarness::ApiHarness() {
 
 HttpResponse ApiHarness::Answer(const HttpRequest& request) {
   HttpResponse answer = ServeInProcess(router_, request);
+  static const bool verbose = std::getenv("TRASHD_FUZZ_VERBOSE") != nullptr;
+  if (verbose) {
+    std::fprintf(stderr, "%s %s -> %d %.200s\n", request.method.c_str(),
+                 request.target.c_str(), answer.status, answer.body.c_str());
+  }
   CheckAnswer(request, answer, {.secret_text = env_.data_dir()});
   env_.clock().Advance(1);  // each request at a time of its own
   return answer;
