@@ -93,8 +93,11 @@ void CheckAnswer(const HttpRequest& request, const HttpResponse& answer,
       (answer.status == 500 && !rules.allow_500)) {
     Fail("an answer no input should get: " + Describe(request, answer));
   }
-  if (!rules.secret_text.empty() &&
-      answer.body.find(rules.secret_text) != std::string::npos) {
+  // An answer may echo what the input sent (a name), which is then no leak.
+  const std::string& secret = rules.secret_text;
+  if (!secret.empty() && answer.body.find(secret) != std::string::npos &&
+      request.target.find(secret) == std::string::npos &&
+      request.body.find(secret) == std::string::npos) {
     Fail("an internal path in the answer: " + Describe(request, answer));
   }
   if (answer.content_type != "application/json") return;

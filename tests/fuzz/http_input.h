@@ -28,7 +28,8 @@ HttpResponse ServeInProcess(const Router& router, HttpRequest request);
 
 struct AnswerRules {
   bool allow_500 = false;  // GET /v1/fsck answers 500 with the differences it finds
-  // Text that must never appear in an answer (the data directory: no internal path).
+  // Text that must never appear in an answer unless the request sent it (the data
+  // directory: no internal path).
   std::string secret_text;
 };
 
