@@ -14,6 +14,8 @@ packages=(
   libpqxx-dev postgresql
   # the house format, checked by scripts/test.sh
   clang-format
+  # the fuzz targets (scripts/fuzz.sh): clang with libFuzzer and the sanitizers' runtime
+  clang libclang-rt-14-dev
   # packaging: cpack -G DEB (dpkg-shlibdeps, dpkg-buildflags, file), strings/readelf,
   # systemd-analyze, lintian, hardening-check (devscripts), man (lintian's man page check)
   dpkg-dev file binutils systemd lintian devscripts man-db

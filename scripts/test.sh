@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs the Debian packages, builds with warnings as errors, runs
-# the suite with ctest, then builds and runs the same suite under ASan + UBSan.
+# the suite with ctest, then builds and runs the same suite under ASan + UBSan, then
+# runs each fuzz target for 20 seconds (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -17,3 +18,6 @@ echo "== build (ASan + UBSan) and test"
 bash scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DTRASHD_SANITIZE=ON -DTRASHD_BENCH=OFF
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+echo "== fuzz (libFuzzer, 20 s per target; scripts/fuzz.sh SECONDS for long runs)"
+bash scripts/fuzz.sh 20

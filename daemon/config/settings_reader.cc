@@ -1,9 +1,13 @@
 // LoadSettings: the file to YAML, then the YAML walked with the setting tables.
+#include <yaml-cpp/eventhandler.h>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <vector>
 
 #include "config/setting_table.h"
 #include "config/setting_value.h"
@@ -55,10 +59,50 @@ Result<std::string> ReadFile(const std::string& path) {
   return text.str();
 }
 
+// Records where each document starts; ignores the rest.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> marks;
+  void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// Where yaml-cpp (0.7, Debian bookworm's) would read forever: it never gets past a ','
+// that starts a document, answering one more empty document there at each step, so
+// YAML::LoadAll never returns and its memory grows without bound (found by
+// tests/fuzz/settings_fuzz.cc). The place where a document starts twice, if any.
+std::optional<YAML::Mark> EndlessDocumentAt(const std::string& text) {
+  std::istringstream in(text);
+  DocumentStarts starts;
+  try {
+    YAML::Parser parser(in);
+    while (parser.HandleNextDocument(starts)) {
+      const std::vector<YAML::Mark>& m = starts.marks;
+      if (m.size() >= 2 && m[m.size() - 1].pos == m[m.size() - 2].pos) return m.back();
+    }
+  } catch (const YAML::Exception&) {  // YAML::LoadAll says what is wrong
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<Settings> LoadSettings(const std::string& path, const Settings& defaults) {
   TRASHD_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  if (std::optional<YAML::Mark> at = EndlessDocumentAt(text)) {
+    return InvalidArgument(path + ":" + std::to_string(at->line + 1) +
+                           ": not valid YAML: a document cannot start with ','");
+  }
   std::vector<YAML::Node> documents;
   try {
     documents = YAML::LoadAll(text);

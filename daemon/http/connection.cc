@@ -23,13 +23,14 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <exception>
 #include <optional>
 #include <string_view>
 #include <utility>
+
+#include "http/request_head.h"
 
 namespace trashd::http_internal {
 
@@ -396,19 +397,7 @@ class BeastConnection final : public Connection,
 
   // The request as its head says, without its body.
   void FillRequest(HttpRequest& request) const {
-    const auto& message = parser_->get();
-    request.method = std::string(message.method_string());
-    request.target = std::string(message.target());
-    for (const auto& field : message) {
-      std::string name(field.name_string());
-      for (char& c : name)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      auto [it, inserted] = request.headers.emplace(std::move(name), field.value());
-      if (!inserted) {
-        it->second += ", ";
-        it->second += field.value();
-      }
-    }
+    FillRequestHead(parser_->get(), request);
     request.peer = peer_;
     request.remote_address = remote_address_;
   }

@@ -246,6 +246,20 @@ TEST_CASE("a YAML syntax error names file and line", "[config]") {
         "trashd.yaml:1: the file: expected a mapping of keys, got a list");
 }
 
+// Found by tests/fuzz/settings_fuzz.cc: yaml-cpp 0.7 reads such a file forever, taking
+// memory without bound, so --check-config, start-up and a reload hung.
+TEST_CASE("a document that starts with a comma is refused and not read forever",
+          "[config]") {
+  CHECK(Refusal(",") ==
+        "trashd.yaml:1: not valid YAML: a document cannot start with ','");
+  CHECK(Refusal("# settings\n  ,\n") ==
+        "trashd.yaml:2: not valid YAML: a document cannot start with ','");
+  CHECK(Refusal("sweep:\n  batch: 10\n---\n,\n") ==
+        "trashd.yaml:4: not valid YAML: a document cannot start with ','");
+  REQUIRE_OK(
+      SettingsFile("log: {level: debug, format: json}\n").Load());  // commas inside
+}
+
 TEST_CASE("unknown keys are refused at every depth", "[config]") {
   CHECK(Refusal("data_dir: /srv\nretention_days: 30\n") ==
         "trashd.yaml:2: unknown key \"retention_days\" (known keys: data_dir, store, "
