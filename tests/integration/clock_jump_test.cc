@@ -1,7 +1,8 @@
 // Clock jumps through the real daemon and trashctl (issue 13): the daemon runs on its
 // test clock (TRASHD_TEST_CLOCK_FILE), the test moves it a year ahead, and the sweep
-// is held back (trashctl says so and exits 1, /metrics shows it, the log says it
-// loudly) until `trashctl sweep --accept-clock-jump`; moved back, nothing goes early.
+// is held back (trashctl says so and exits 1, the admin /v1/metrics shows it, the log
+// says it loudly) until `trashctl sweep --accept-clock-jump`; moved back, nothing goes
+// early.
 #include <sys/wait.h>
 
 #include <catch2/catch.hpp>
@@ -47,7 +48,7 @@ size_t TrashCount(const DaemonProcess& d) {
 }
 
 double Metric(const DaemonProcess& d, const std::string& name) {
-  RawResponse r = d.Api().Request("GET", "/metrics");
+  RawResponse r = d.Admin().Request("GET", "/v1/metrics");
   REQUIRE(r.status == 200);
   auto v = r.Metric(name);
   REQUIRE(v);
