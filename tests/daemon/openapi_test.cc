@@ -144,24 +144,43 @@ TEST_CASE("each operation documents its body, its key and its answers",
       CHECK(content.contains(route.body == Body::kJson ? "application/json"
                                                        : "application/octet-stream"));
     }
-    // Public routes say so; the others take the document's key schemes.
-    const bool is_public = *route.needs == '\0';
-    CHECK(op->contains("security") == is_public);
+    // Public routes say so (the page's log-in takes a password, no key); the page's
+    // API takes its session cookie, and each change also the CSRF token; the others
+    // take the document's key schemes.
+    const std::string_view needs = route.needs;
+    const bool is_public = needs.empty() || needs == "a member's password";
+    const bool session =
+        !is_public && std::string_view(route.pattern).starts_with("/ui/");
+    CHECK(op->contains("security") == (is_public || session));
     if (is_public) CHECK(op->at("security").as_array().empty());
-    // A 200 with its schema, and each refusal the route can answer, as an Error.
+    if (session) {
+      json::object schemes{{"sessionCookie", json::array()}};
+      if (needs.find("CSRF token") != needs.npos) schemes["csrfToken"] = json::array();
+      CHECK(op->at("security") == json::array{schemes});
+    }
+    // A 200 with its schema (a redirect: its 302), and each refusal the route can
+    // answer, as an Error.
     const json::object& responses = op->at("responses").as_object();
-    REQUIRE(responses.contains("200"));
-    const json::object& ok = Resolve(responses.at("200"));
+    const bool redirect = !responses.contains("200");
+    const std::string success = redirect ? "302" : "200";
+    REQUIRE(responses.contains(success));
+    const json::object& ok = Resolve(responses.at(success));
     REQUIRE(ok.at("content").as_object().size() == 1);
-    std::set<std::string> want{"200", "400", "500", "503"};
+    if (redirect) CHECK(ok.at("headers").as_object().contains("Location"));
+    std::set<std::string> want{success, "400", "500", "503"};
     if (!is_public) want.insert({"401", "429"});
     if (route.body != Body::kNone) want.insert("413");
+    // Every write may be refused for lack of disk space (507).
+    const std::string_view method = route.method;
+    if (method != "GET" && std::string_view(route.pattern) != "/") want.insert("507");
     for (const std::string& status : want) {
       INFO("status " << status);
       CHECK(responses.contains(status));
     }
     for (const auto& [status, response] : responses) {
-      if (status == "200") continue;
+      if (status == success) continue;
+      // A file's "not modified" has no body.
+      if (status == "304" && method == "GET") continue;
       INFO("status " << std::string(status));
       CHECK(std::regex_match(std::string(status), std::regex("[45][0-9][0-9]")));
       CHECK(S(Resolve(response)
@@ -173,7 +192,8 @@ TEST_CASE("each operation documents its body, its key and its answers",
   }
 }
 
-TEST_CASE("the OpenAPI document names its servers and key schemes", "[api][openapi]") {
+TEST_CASE("the OpenAPI document names its servers, key schemes and session schemes",
+          "[api][openapi]") {
   const json::object& doc = Document();
   REQUIRE_FALSE(doc.at("servers").as_array().empty());
   const json::object& schemes = doc.at("components").at("securitySchemes").as_object();
@@ -181,6 +201,10 @@ TEST_CASE("the OpenAPI document names its servers and key schemes", "[api][opena
   CHECK(S(schemes.at("apiKeyQuery").at("name")) == "api_key");
   CHECK(S(schemes.at("bearer").at("scheme")) == "bearer");
   CHECK(doc.at("security").as_array().size() == 2);
+  CHECK(S(schemes.at("sessionCookie").at("in")) == "cookie");
+  CHECK(S(schemes.at("sessionCookie").at("name")) == "trashd_session");
+  CHECK(S(schemes.at("csrfToken").at("in")) == "header");
+  CHECK(S(schemes.at("csrfToken").at("name")) == "X-CSRF-Token");
 }
 
 }  // namespace

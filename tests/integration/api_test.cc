@@ -532,8 +532,9 @@ TEST_CASE("no route or method of the API listener purges anything", "[integratio
   int tried = 0;
   for (std::string path : paths) {
     for (const char* name : {"{ws}", "{project}", "{id}", "{type}", "{slug}", "{version}",
-                             "{workflowUrl}", "{kind}", "{name}", "{job}"}) {
+                             "{workflowUrl}", "{kind}", "{name}", "{job}", "{file}"}) {
       std::string value = std::string(name) == "{ws}"        ? "acme"
+                          : std::string(name) == "{file}"    ? "app.js"
                           : std::string(name) == "{type}"    ? "project"
                           : std::string(name) == "{project}" ? "cars"
                           : std::string(name) == "{version}" ? "1"

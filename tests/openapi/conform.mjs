@@ -12,8 +12,8 @@
 // must be one the operation documents, its media type that response's, and its body
 // valid against that response's schema (JSON Schema 2020-12, with ajv). A request no
 // operation takes must have been answered 404 or 405 with an Error body.
-// --every-operation: also fail unless every documented operation answered 200 at least
-// once. Prints one line per problem; exits 1 if there was any.
+// --every-operation: also fail unless every documented operation answered its success
+// (200; a redirect's 302) at least once. Prints one line per problem; exits 1 if there was any.
 import { readdirSync, readFileSync } from "node:fs";
 import Ajv2020 from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
@@ -96,6 +96,18 @@ function OperationOf(method, target) {
   return best;
 }
 
+// The content `response` documents for `mediaType`: its own, else its range
+// ("text/*"), else "*/*" (a file route answers each file with its own type).
+function ContentOf(response, mediaType) {
+  const all = response.content || {};
+  return all[mediaType] || all[mediaType.split("/")[0] + "/*"] || all["*/*"];
+}
+
+// An operation's success: 200, or for a redirect its 3XX.
+function SuccessOf(op) {
+  return Object.keys(op.responses).find((s) => /^[23]/.test(s));
+}
+
 const problems = [];
 const answered = new Set();
 const errorSchema = Validator({ $ref: "#/components/schemas/Error" });
@@ -134,7 +146,7 @@ for (const ex of exchanges) {
     problems.push(`${what}: ${id} does not document status ${ex.status}`);
     continue;
   }
-  const content = response.content && response.content[mediaType];
+  const content = ContentOf(response, mediaType);
   if (!content) {
     problems.push(`${what}: ${id} ${ex.status} does not document ${mediaType || "no body"}`);
     continue;
@@ -145,14 +157,14 @@ for (const ex of exchanges) {
       problems.push(`${what} (${id}): no ${name} header`);
     }
   }
-  if (ex.status === 200) answered.add(id);
+  if (String(ex.status) === SuccessOf(op)) answered.add(id);
 }
 
 if (flags.includes("--every-operation")) {
   for (const item of Object.values(doc.paths)) {
     for (const [method, op] of Object.entries(item)) {
       if (method !== "parameters" && !answered.has(op.operationId)) {
-        problems.push(`${op.operationId}: no exchange answered 200`);
+        problems.push(`${op.operationId}: no exchange answered ${SuccessOf(op)}`);
       }
     }
   }
@@ -161,6 +173,6 @@ if (flags.includes("--every-operation")) {
 for (const p of problems) console.log(p);
 console.log(
   `${exchanges.length} answers checked against ${file}: ${problems.length} problem(s); ` +
-    `${answered.size} operations answered 200`,
+    `${answered.size} operations answered their success`,
 );
 process.exit(problems.length ? 1 : 0);
