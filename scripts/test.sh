@@ -17,6 +17,7 @@ ctest --test-dir build-test --output-on-failure -j"$jobs"
 echo "== build (ASan + UBSan) and test"
 bash scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DTRASHD_SANITIZE=ON -DTRASHD_BENCH=OFF
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  LSAN_OPTIONS=suppressions="$PWD/tests/sanitizers/lsan.supp" \
   ctest --test-dir build-asan --output-on-failure -j"$jobs"
 
 echo "== fuzz (libFuzzer, 20 s per target; scripts/fuzz.sh SECONDS for long runs)"
