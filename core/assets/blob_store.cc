@@ -22,14 +22,6 @@ Status Errno(const std::string& what, const std::string& path) {
   return WriteError(errno, what + " " + path, fs::path(path).parent_path().string());
 }
 
-Status SyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Errno("open", dir);
-  int rc = ::fsync(fd);
-  ::close(fd);
-  return rc == 0 ? Status::Ok() : Errno("fsync", dir);
-}
-
 std::atomic<uint64_t> tmp_counter{0};
 
 // Before kUploadDir, temp files went to blobs/tmp as "<hash>.<pid>.<n>", at its top
@@ -114,7 +106,7 @@ Status BlobStore::Write(std::string_view ws, std::string_view hash,
     ::unlink(tmp.c_str());
     return s;
   }
-  return SyncDir(dir);
+  return SyncPath(dir);
 }
 
 Result<std::string> BlobStore::Read(std::string_view ws, std::string_view hash) const {
@@ -131,7 +123,7 @@ Status BlobStore::Remove(std::string_view ws, std::string_view hash) {
     if (errno == ENOENT) return Status::Ok();
     return Errno("unlink", p);
   }
-  return SyncDir(fs::path(p).parent_path().string());
+  return SyncPath(fs::path(p).parent_path().string());
 }
 
 bool BlobStore::Exists(std::string_view ws, std::string_view hash) const {

@@ -47,55 +47,48 @@ namespace {
 
 using BlobList = std::vector<std::pair<std::string, std::string>>;
 
-Status Errno(const std::string& what) {
-  return Internal(what + ": " + std::strerror(errno));
+std::string ParentDir(const std::string& path) {
+  std::string parent = fs::path(path).parent_path().string();
+  return parent.empty() ? "." : parent;
+}
+
+// errno of a failed call on `path`; a full disk is DiskFullStatus (no path).
+Status Errno(const std::string& what, const std::string& path) {
+  return WriteError(errno, what, ParentDir(path));
 }
 
 // Writes `content` to a new file at `path` and fsyncs it.
 Status WriteNewFile(const std::string& path, std::string_view content) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-  if (fd < 0) return Errno("create " + path);
+  if (fd < 0) return Errno("create " + path, path);
   size_t done = 0;
   while (done < content.size()) {
     ssize_t n = ::write(fd, content.data() + done, content.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      Status s = Errno("write " + path);
+      Status s = Errno("write " + path, path);
       ::close(fd);
       return s;
     }
     done += static_cast<size_t>(n);
   }
-  Status s = ::fsync(fd) == 0 ? Status::Ok() : Errno("fsync " + path);
+  Status s = ::fsync(fd) == 0 ? Status::Ok() : Errno("fsync " + path, path);
   ::close(fd);
   return s;
-}
-
-Status SyncPath(const std::string& path, int flags) {
-  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return Errno("open " + path);
-  int rc = ::fsync(fd);
-  ::close(fd);
-  return rc == 0 ? Status::Ok() : Errno("fsync " + path);
 }
 
 // fsyncs `root` and every directory under it, so the names of the files written
 // there are durable too.
 Status SyncDirectories(const std::string& root) {
-  TRASHD_RETURN_IF_ERROR(SyncPath(root, O_RDONLY | O_DIRECTORY));
+  TRASHD_RETURN_IF_ERROR(SyncPath(root));
   std::error_code ec;
   for (const auto& entry : fs::recursive_directory_iterator(root, ec)) {
     if (entry.is_directory()) {
-      TRASHD_RETURN_IF_ERROR(SyncPath(entry.path().string(), O_RDONLY | O_DIRECTORY));
+      TRASHD_RETURN_IF_ERROR(SyncPath(entry.path().string()));
     }
   }
   if (ec) return Internal("cannot list " + root + ": " + ec.message());
   return Status::Ok();
-}
-
-std::string ParentDir(const std::string& path) {
-  std::string parent = fs::path(path).parent_path().string();
-  return parent.empty() ? "." : parent;
 }
 
 // Every blob file (ws, hash) the store in `store_dir` references: its asset table.
@@ -170,12 +163,12 @@ Status Publish(const std::string& staging, const BackupReport& report) {
   fs::remove(report.path, ec);
   fs::remove_all(report.blobs_dir, ec);
   if (::rename((staging + "/data.mdb").c_str(), report.path.c_str()) != 0) {
-    return Errno("rename the store's copy to " + report.path);
+    return Errno("rename the store's copy to " + report.path, report.path);
   }
   if (::rename((staging + "/blobs").c_str(), report.blobs_dir.c_str()) != 0) {
-    return Errno("rename the blob files to " + report.blobs_dir);
+    return Errno("rename the blob files to " + report.blobs_dir, report.blobs_dir);
   }
-  return SyncPath(ParentDir(report.path), O_RDONLY | O_DIRECTORY);
+  return SyncPath(ParentDir(report.path));
 }
 
 }  // namespace
@@ -246,7 +239,7 @@ Result<BackupReport> RestoreBackup(const std::string& path, const std::string& d
   fs::copy_file(path, store_file, ec);
   if (ec)
     return Internal("cannot copy " + path + " to " + store_file + ": " + ec.message());
-  TRASHD_RETURN_IF_ERROR(SyncPath(store_file, O_RDONLY));
+  TRASHD_RETURN_IF_ERROR(SyncPath(store_file));
   BackupReport report;
   report.path = store_file;
   report.store_bytes = FileSize(store_file);

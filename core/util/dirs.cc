@@ -1,7 +1,9 @@
 #include "util/dirs.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -47,6 +49,19 @@ bool MeansDiskFull(int err, const std::string& dir) {
 Status WriteError(int err, const std::string& what, const std::string& dir) {
   if (MeansDiskFull(err, dir)) return DiskFullStatus();
   return Internal(what + ": " + std::strerror(err));
+}
+
+Status SyncPath(const std::string& path) {
+  std::error_code ec;
+  const bool is_dir = std::filesystem::is_directory(path, ec);
+  const std::string dir =
+      is_dir ? path : std::filesystem::path(path).parent_path().string();
+  int fd = ::open(path.c_str(), (is_dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+  if (fd < 0) return WriteError(errno, "open " + path, dir);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  return rc == 0 ? Status::Ok() : WriteError(err, "fsync " + path, dir);
 }
 
 }  // namespace trashd

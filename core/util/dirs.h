@@ -34,4 +34,8 @@ bool MeansDiskFull(int err, const std::string& dir);
 // else Internal "<what>: <strerror>".
 Status WriteError(int err, const std::string& what, const std::string& dir);
 
+// fsyncs the file or directory at `path` (a directory: so the names written in it are
+// durable). Failures as WriteError, under the path's own directory.
+Status SyncPath(const std::string& path);
+
 }  // namespace trashd
