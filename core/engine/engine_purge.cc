@@ -171,10 +171,13 @@ bool IsBlobName(std::string_view hash) {
 void Engine::Impl::ReclaimOrphanedBlobs() {
   if (!blobs->owns_directory()) return;
   size_t reclaimed = 0;
+  // Runs inside Engine::Open, before any upload can start, so one snapshot serves
+  // every file (a read transaction per file made start-up cost a transaction per
+  // blob); the stripe is still taken, as every removal does.
+  auto txn = store->BeginRead();
   for (const auto& [ws, hash] : blobs->List()) {
     if (!IsBlobName(hash)) continue;  // not a file trashd wrote: not ours to remove
     std::lock_guard stripe(blobs->StripeFor(hash));
-    auto txn = store->BeginRead();
     AssetRec a;
     std::string_view pending;
     if (LoadAsset(*txn, ws, hash, &a) ||
