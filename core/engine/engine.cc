@@ -29,6 +29,11 @@ bool ValidWorkspaceSlug(std::string_view s) {
   return true;
 }
 
+const std::vector<std::string>& ReservedWorkspaceSlugs() {
+  static const std::vector<std::string> kReserved{"api", "healthz", "trash", "ui"};
+  return kReserved;
+}
+
 bool ValidSlug(std::string_view s) {
   if (s.empty() || s.size() > 100 || !std::isalnum(static_cast<unsigned char>(s[0])))
     return false;

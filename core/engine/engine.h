@@ -70,6 +70,11 @@ template <typename T>
 using Completion = std::function<void(Result<T>)>;
 using StatusCompletion = std::function<void(Status)>;
 
+// The first path segments of the API listener's own routes (/api, /healthz, /trash,
+// /ui): a workspace of one of these names would be shadowed by them, so none may be
+// created (tests/daemon/openapi_test.cc checks the route table against this list).
+const std::vector<std::string>& ReservedWorkspaceSlugs();
+
 class Engine {
  public:
   // Opens the store under options.data_dir, finishes any blob removal a crash
@@ -100,7 +105,8 @@ class Engine {
   uint64_t Generation() const;
 
   // ---- Workspaces (admin) -------------------------------------------------------
-  // Slugs: 1–64 characters of [a-z0-9-], starting with a letter or digit.
+  // Slugs: 1–64 characters of [a-z0-9-], starting with a letter or digit, and not one
+  // of the names the HTTP API's own paths begin with (ReservedWorkspaceSlugs).
   Result<Workspace> CreateWorkspace(const Actor& actor, const Workspace& spec);
   Result<Workspace> GetWorkspace(std::string_view ws);
   std::vector<Workspace> ListWorkspaces();
@@ -113,6 +119,11 @@ class Engine {
   Status AddMember(const Actor& actor, std::string_view ws, const Member& member);
   Status SetMemberRole(const Actor& actor, std::string_view ws,
                        std::string_view member_id, std::string_view role);
+  // Ends the member's sessions, removes their password and revokes their API keys;
+  // the workspace's last owner cannot be removed (Conflict). Answers how many keys
+  // it revoked.
+  Result<size_t> RemoveMember(const Actor& actor, std::string_view ws,
+                              std::string_view member_id);
   Result<Member> GetMember(std::string_view ws, std::string_view member_id);
   std::vector<Member> ListMembers(std::string_view ws);
   // Permissions must be view_trash, purge_trash or trash_/restore_ of a known type.

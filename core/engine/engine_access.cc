@@ -61,6 +61,14 @@ Result<Workspace> Engine::CreateWorkspace(const Actor& actor, const Workspace& s
                         "\" must be 1-64 characters of a-z, 0-9 and '-', "
                         "starting with a letter or digit"));
   }
+  for (const std::string& reserved : ReservedWorkspaceSlugs()) {
+    if (w.slug != reserved) continue;
+    return impl_->Refuse(actor, w.slug, "workspace.create", "workspace", w.slug,
+                         InvalidArgument("workspace url \"" + w.slug +
+                                         "\" is reserved: the API's own paths begin "
+                                         "with /" +
+                                         w.slug + "/; choose another"));
+  }
   if (w.name.empty()) w.name = w.slug;
   Status s = CheckRetention(w.retention_days);
   if (!s.ok())

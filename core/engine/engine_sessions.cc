@@ -19,6 +19,15 @@ bool LoadPassword(ReadTxn& txn, std::string_view ws, std::string_view member_id,
          PasswordRec::Decode(v, out);
 }
 
+// The member, or NotFound.
+Status FindMember(ReadTxn& txn, std::string_view ws, std::string_view member_id,
+                  Member* out) {
+  return Engine::Impl::MemberMay(txn, ws, member_id, "",
+                                 NotFound("no member " + std::string(member_id) +
+                                          " in workspace " + std::string(ws)),
+                                 out);
+}
+
 // Removes the sessions of one member (all of them when `member_id` is empty: none is
 // kept) and every expired one, inside `txn`.
 void DropSessions(WriteTxn& txn, std::string_view ws, std::string_view member_id,
@@ -73,11 +82,7 @@ Status Engine::SetPassword(const Actor& actor, std::string_view ws,
       actor, ws, "member.set-password", "member", member_id,
       [&](WriteTxn& txn) -> Status {
         Member m;
-        TRASHD_RETURN_IF_ERROR(
-            Impl::MemberMay(txn, ws, member_id, "",
-                            NotFound("no member " + std::string(member_id) +
-                                     " in workspace " + std::string(ws)),
-                            &m));
+        TRASHD_RETURN_IF_ERROR(FindMember(txn, ws, member_id, &m));
         PasswordRec pw;
         uint64_t version = LoadPassword(txn, ws, member_id, &pw) ? pw.version + 1 : 1;
         txn.Put(Table::kPasswords, schema::PasswordKey{ws, member_id}.Encode(),
@@ -87,6 +92,55 @@ Status Engine::SetPassword(const Actor& actor, std::string_view ws,
                      true, "");
         return Status::Ok();
       });
+}
+
+// Removing a member ends everything they could act with: their password, every
+// session, and their API keys (revoked, so the key list still shows them).
+Result<size_t> Engine::RemoveMember(const Actor& actor, std::string_view ws,
+                                    std::string_view member_id) {
+  size_t revoked = 0;
+  Status s = impl_->RunAudited(
+      actor, ws, "member.remove", "member", member_id, [&](WriteTxn& txn) -> Status {
+        Member m;
+        TRASHD_RETURN_IF_ERROR(FindMember(txn, ws, member_id, &m));
+        if (m.role == kOwnerRole) {
+          int owners = 0;
+          txn.ScanPrefix(Table::kMembers, schema::MembersPrefix(ws),
+                         [&](auto, std::string_view v) {
+                           Member other;
+                           if (DecodeMember(v, &other) && other.role == kOwnerRole)
+                             ++owners;
+                           return true;
+                         });
+          if (owners <= 1) {
+            return Conflict("member " + m.id + " is the last owner of workspace " +
+                            std::string(ws) +
+                            "; give another member the owner role first");
+          }
+        }
+        std::vector<std::pair<std::string, KeyRec>> keys;
+        txn.ScanPrefix(Table::kKeys, "", [&](std::string_view k, std::string_view v) {
+          KeyRec rec;
+          if (KeyRec::Decode(v, &rec) && rec.info.workspace == ws &&
+              rec.info.member_id == member_id && !rec.info.revoked) {
+            keys.emplace_back(std::string(k), std::move(rec));
+          }
+          return true;
+        });
+        revoked = keys.size();
+        for (auto& [k, rec] : keys) {
+          rec.info.revoked = true;
+          txn.Put(Table::kKeys, k, rec.Encode());
+        }
+        txn.Del(Table::kMembers, schema::MemberKey{ws, member_id}.Encode());
+        txn.Del(Table::kPasswords, schema::PasswordKey{ws, member_id}.Encode());
+        DropSessions(txn, ws, member_id, impl_->clock->Now());
+        impl_->Audit(txn, actor, ws, "member.remove", "member", m.id, m.name, 0, true,
+                     std::to_string(keys.size()) + " keys revoked");
+        return Status::Ok();
+      });
+  if (!s.ok()) return s;
+  return revoked;
 }
 
 Result<NewWebSession> Engine::LogIn(std::string_view ws, std::string_view member_id,

@@ -57,6 +57,7 @@ class AdminRoutes {
   Answer AddMember(HttpRequest& request);
   Answer ListMembers(HttpRequest& request);
   Answer SetMemberRole(HttpRequest& request);
+  Answer RemoveMember(HttpRequest& request);
   Answer SetPassword(HttpRequest& request);
   Answer CreateRole(HttpRequest& request);
   Answer ListRoles(HttpRequest& request);
@@ -103,6 +104,7 @@ void AdminRoutes::AddTo(Router& router, const std::shared_ptr<AdminRoutes>& self
   add("POST", "/v1/workspaces/:ws/members", &AdminRoutes::AddMember);
   add("PUT", "/v1/workspaces/:ws/members/:member/role", &AdminRoutes::SetMemberRole);
   add("PUT", "/v1/workspaces/:ws/members/:member/password", &AdminRoutes::SetPassword);
+  add("DELETE", "/v1/workspaces/:ws/members/:member", &AdminRoutes::RemoveMember);
   add("GET", "/v1/workspaces/:ws/roles", &AdminRoutes::ListRoles);
   add("POST", "/v1/workspaces/:ws/roles", &AdminRoutes::CreateRole);
   add("GET", "/v1/workspaces/:ws/keys", &AdminRoutes::ListKeys);
@@ -236,6 +238,17 @@ Answer AdminRoutes::SetMemberRole(HttpRequest& request) {
   TRASHD_RETURN_IF_ERROR(
       engine().SetMemberRole(Actor::Admin(), request.params.at("ws"), member, role));
   return json::object{{"member", member}, {"role", role}};
+}
+
+// Ends the member's sessions and revokes their keys (Engine::RemoveMember).
+Answer AdminRoutes::RemoveMember(HttpRequest& request) {
+  const std::string& member = request.params.at("member");
+  TRASHD_ASSIGN_OR_RETURN(
+      size_t revoked,
+      engine().RemoveMember(Actor::Admin(), request.params.at("ws"), member));
+  return json::object{{"member", member},
+                      {"removed", true},
+                      {"keysRevoked", static_cast<uint64_t>(revoked)}};
 }
 
 // The web page's log-in password (SPEC §8); the answer never repeats it.

@@ -329,6 +329,19 @@ void AddMemberCommands(CLI::App& app, std::optional<AdminCall>& call) {
                 }));
   });
   AddSetPasswordCommand(members, call);
+
+  auto rm = std::make_shared<MemberArgs>();
+  CLI::App* r = members->add_subcommand(
+      "remove", "Remove a member: ends their sessions and revokes their API keys");
+  r->add_option("WS", rm->ws, "Workspace url")->required();
+  r->add_option("ID", rm->id, "Member id")->required();
+  r->callback([rm, &call] {
+    call = Send("DELETE", Target({"v1", "workspaces", rm->ws, "members", rm->id}), {},
+                Say([ws = rm->ws](const json::object& a) {
+                  return "Removed member " + Text(a, "member") + " from " + ws + " (" +
+                         Text(a, "keysRevoked") + " API keys revoked).";
+                }));
+  });
 }
 
 void AddRoleCommands(CLI::App& app, std::optional<AdminCall>& call) {

@@ -403,7 +403,9 @@ TEST_CASE("Workspaces: a malformed or taken slug and an unknown workspace are re
   TestEnv env;
   env.MakeWorkspace("acme");
   for (const std::string& slug : std::vector<std::string>{
-           "", "Bad WS", "-dash", "under_score", std::string(65, 'a')}) {
+           "", "Bad WS", "-dash", "under_score", std::string(65, 'a'),
+           // Reserved: the API's own paths begin with these.
+           "api", "healthz", "trash", "ui"}) {
     INFO("slug '" << slug << "'");
     Workspace spec;
     spec.slug = slug;

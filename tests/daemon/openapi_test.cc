@@ -5,6 +5,7 @@
 // against what the route says of itself. tests/openapi/ lints the document with
 // `redocly lint`, and tests/integration/openapi_conformance_test.cc checks the live
 // answers against its schemas.
+#include <algorithm>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <regex>
@@ -12,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/engine.h"
 #include "http/api_routes.h"
 #include "http/api_table.h"
 
@@ -96,6 +98,28 @@ TEST_CASE("every route of the table is in the OpenAPI document, and only those",
     CHECK(S(op->at("summary")) == route.summary);
   }
   REQUIRE(operations == ApiRouteTable().size());
+}
+
+TEST_CASE("no workspace may be named like the first segment of a route's path",
+          "[api][openapi]") {
+  const std::vector<std::string>& reserved = ReservedWorkspaceSlugs();
+  std::set<std::string> firsts;
+  for (const ApiRoute& route : ApiRouteTable()) {
+    std::string_view p = route.pattern;
+    p.remove_prefix(1);
+    std::string first(p.substr(0, p.find('/')));
+    // A parameter, or a name no workspace slug can take ("openapi.json").
+    if (first.empty() || first[0] == ':' || first.find('.') != std::string::npos)
+      continue;
+    firsts.insert(first);
+    INFO("route " << route.method << " " << route.pattern << ": add \"" << first
+                  << "\" to ReservedWorkspaceSlugs()");
+    CHECK(std::find(reserved.begin(), reserved.end(), first) != reserved.end());
+  }
+  for (const std::string& name : reserved) {
+    INFO(name << " is reserved but no route's path begins with it");
+    CHECK(firsts.count(name) == 1);
+  }
 }
 
 TEST_CASE("the OpenAPI operationIds are unique and URL-safe", "[api][openapi]") {

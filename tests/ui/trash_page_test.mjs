@@ -335,6 +335,22 @@ async function scenarios(d, page, context, key) {
     check(r.status === 401, 'the old cookie gets 401, got ' + r.status);
     await shot(page, 'logged-out');
   });
+
+  await step('removing a member ends their session at once; the last owner stays', async () => {
+    let refused = '';
+    try { d.ctl(['member', 'remove', 'acme', 'alice']); } catch (e) { refused = String(e.stderr || e.message); }
+    check(refused.includes('last owner'), 'the last owner cannot be removed: ' + refused);
+    await page.fill('#login-member', 'vic');
+    await page.fill('#login-password', 'vic password');
+    await loads(page, () => page.press('#login-password', 'Enter'), true);
+    const removed = d.ctl(['member', 'remove', 'acme', 'vic']);
+    check(removed.member === 'vic' && removed.removed === true, 'removed: ' + JSON.stringify(removed));
+    await page.fill('#search', 'Bo');
+    await page.waitForSelector('#login-view:not([hidden])');
+    const why = await page.textContent('#login-error');
+    check(why.includes('session has ended'), 'the page says why: ' + why);
+    await shot(page, 'member-removed');
+  });
 }
 
 main().catch((e) => {
