@@ -17,6 +17,7 @@
 #include "engine/backup.h"
 #include "engine/engine.h"
 #include "engine/records.h"
+#include "engine/trash_search_cache.h"
 #include "events/outbox.h"
 #include "quota/quota_ledger.h"
 #include "store/schema.h"
@@ -72,6 +73,8 @@ struct Engine::Impl {
   ExpiryIndex expiry;  // its notices are QueueNotice's
   // While a backup copies blob files, ProcessUnlinks leaves them in the unlink list.
   BackupGate backup_gate;
+  // The web page's search indexes (engine_trash_search.cc).
+  TrashSearchCache search_cache;
 
   // ---- records ----
   static bool LoadResource(ReadTxn& txn, std::string_view id, ResourceRec* out);

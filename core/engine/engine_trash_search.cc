@@ -12,16 +12,6 @@ namespace {
 
 using Impl = Engine::Impl;
 
-// What a search sorts and filters by: a few numbers and the name, per item.
-struct Candidate {
-  std::string id;  // internal
-  std::string type;
-  std::string name;
-  TimeMs deleted_at = 0;
-  TimeMs cleanup_at = 0;
-  uint64_t size = 0;
-};
-
 std::string Lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(),
@@ -31,8 +21,8 @@ std::string Lower(std::string_view s) {
 
 // Whether a sorts before b in the search's order; ties go newest first, then by id,
 // so that pages never overlap.
-bool Before(const Candidate& a, const Candidate& b, const TrashSearch& search) {
-  auto key = [&](const Candidate& c) -> int64_t {
+bool Before(const TrashCandidate& a, const TrashCandidate& b, const TrashSearch& search) {
+  auto key = [&](const TrashCandidate& c) -> int64_t {
     switch (search.sort) {
       case TrashSort::kDaysLeft:
         return c.cleanup_at;
@@ -46,7 +36,7 @@ bool Before(const Candidate& a, const Candidate& b, const TrashSearch& search) {
   };
   if (search.group_by_type && a.type != b.type) return a.type < b.type;
   if (search.sort == TrashSort::kName) {
-    int cmp = Lower(a.name).compare(Lower(b.name));
+    int cmp = a.lower_name.compare(b.lower_name);
     if (cmp != 0) return search.descending ? cmp > 0 : cmp < 0;
   } else if (key(a) != key(b)) {
     return search.descending ? key(a) > key(b) : key(a) < key(b);
@@ -55,8 +45,30 @@ bool Before(const Candidate& a, const Candidate& b, const TrashSearch& search) {
   return a.id < b.id;
 }
 
+// Every item of the workspace's Trash, from the snapshot `txn` reads.
+std::shared_ptr<TrashSearchIndex> ReadIndex(ReadTxn& txn, std::string_view ws) {
+  auto index = std::make_shared<TrashSearchIndex>();
+  const std::string prefix = schema::TrashByTimePrefix(ws);
+  ResourceRec r;
+  txn.ScanPrefix(Table::kTrashByTime, prefix, [&](std::string_view k, auto) {
+    schema::TrashPosition at;
+    if (!schema::TrashPosition::Decode(k.substr(prefix.size()), &at) ||
+        !Impl::LoadResource(txn, at.id, &r) || !r.is_item()) {
+      return true;
+    }
+    index->by_type[r.type]++;
+    index->items.push_back({r.id, r.type, r.name, Lower(r.name), r.deleted_at,
+                            r.scheduled_cleanup_at, r.size});
+    return true;
+  });
+  return index;
+}
+
 }  // namespace
 
+// The index comes from the cache when the store has not changed since it was read
+// (TrashSearchCache); otherwise it is read from this search's snapshot, and kept
+// when no write committed while it was read.
 Result<TrashSearchPage> Engine::SearchTrash(std::string_view ws,
                                             const TrashSearch& search) {
   if (!search.type.empty() && !impl_->TypeOf(search.type)) {
@@ -64,37 +76,39 @@ Result<TrashSearchPage> Engine::SearchTrash(std::string_view ws,
   }
   const size_t limit = std::clamp<size_t>(search.limit, 1, 1000);
   const std::string text = Lower(search.text);
+  const uint64_t generation = impl_->store->Generation();
   auto txn = impl_->store->BeginRead();
   Workspace w;
   if (!Impl::LoadWorkspace(*txn, ws, &w))
     return Impl::Missing(*txn, NotFound("no workspace " + std::string(ws)));
+  std::shared_ptr<const TrashSearchIndex> index =
+      impl_->search_cache.Find(ws, generation);
+  if (!index || impl_->store->Generation() != generation) {
+    std::shared_ptr<TrashSearchIndex> read = ReadIndex(*txn, ws);
+    if (!txn->status().ok()) return txn->status();
+    if (impl_->store->Generation() == generation)
+      impl_->search_cache.Keep(ws, generation, read);
+    index = std::move(read);
+  }
   TrashSearchPage page;
-  std::vector<Candidate> found;
-  const std::string prefix = schema::TrashByTimePrefix(ws);
-  ResourceRec r;
-  txn->ScanPrefix(Table::kTrashByTime, prefix, [&](std::string_view k, auto) {
-    schema::TrashPosition at;
-    if (!schema::TrashPosition::Decode(k.substr(prefix.size()), &at) ||
-        !Impl::LoadResource(*txn, at.id, &r) || !r.is_item()) {
-      return true;
-    }
-    page.by_type[r.type]++;
-    if (!search.type.empty() && r.type != search.type) return true;
-    if (!text.empty() && Lower(r.name).find(text) == std::string::npos) return true;
-    found.push_back({r.id, r.type, r.name, r.deleted_at, r.scheduled_cleanup_at, r.size});
-    return true;
-  });
-  if (!txn->status().ok()) return txn->status();
+  page.by_type = index->by_type;
+  std::vector<const TrashCandidate*> found;
+  found.reserve(index->items.size());
+  for (const TrashCandidate& c : index->items) {
+    if (!search.type.empty() && c.type != search.type) continue;
+    if (!text.empty() && c.lower_name.find(text) == std::string::npos) continue;
+    found.push_back(&c);
+  }
   page.total = found.size();
   const size_t from = std::min(search.offset, found.size());
   const size_t to = std::min(found.size(), from + limit);
-  auto before = [&](const Candidate& a, const Candidate& b) {
-    return Before(a, b, search);
-  };
   std::partial_sort(found.begin(), found.begin() + static_cast<ptrdiff_t>(to),
-                    found.end(), before);
+                    found.end(), [&](const TrashCandidate* a, const TrashCandidate* b) {
+                      return Before(*a, *b, search);
+                    });
+  ResourceRec r;
   for (size_t i = from; i < to; ++i) {
-    if (Impl::LoadResource(*txn, found[i].id, &r))
+    if (Impl::LoadResource(*txn, found[i]->id, &r) && r.is_item())
       page.items.push_back(impl_->MakeTrashItem(*txn, r));
   }
   if (!txn->status().ok()) return txn->status();
