@@ -92,7 +92,11 @@ Result<boost::json::object> UsageRoute(const ApiContext&, HttpRequest&);
 Result<boost::json::object> TreemapRoute(const ApiContext&, HttpRequest&);
 // The treemap of a workspace's Trash: by type, then item, each nested item (T7)
 // inside the item that holds it, so each byte counts once in every total.
-Result<boost::json::object> TrashTreemap(Engine& engine, const std::string& ws);
+// With `largest` > 0, each type lists only its `largest` biggest items (and each item
+// only that many nested ones); the rest of a type are summed in its "others"
+// ({count, size}), so that a page draws a Trash of any size in a few hundred cells.
+Result<boost::json::object> TrashTreemap(Engine& engine, const std::string& ws,
+                                         size_t largest = 0);
 Result<boost::json::object> AuditRoute(const ApiContext&, HttpRequest&);
 Result<boost::json::object> BearerTrashRoute(const ApiContext&, HttpRequest&);
 Result<boost::json::object> HealthRoute(const ApiContext&, HttpRequest&);

@@ -78,11 +78,13 @@ namespace {
 // nested under it: its size already counts theirs, so they are drawn inside it.
 json::object TreemapNode(
     const TrashItem& item,
-    const std::map<std::string, std::vector<const TrashItem*>>& inner) {
+    const std::map<std::string, std::vector<const TrashItem*>>& inner, size_t largest) {
   json::array nested;
   if (auto it = inner.find(item.internal_id); it != inner.end()) {
-    for (const TrashItem* child : it->second)
-      nested.push_back(TreemapNode(*child, inner));
+    for (const TrashItem* child : it->second) {
+      if (largest && nested.size() == largest) break;
+      nested.push_back(TreemapNode(*child, inner, largest));
+    }
   }
   return json::object{{"id", item.id},
                       {"internalId", item.internal_id},
@@ -95,7 +97,7 @@ json::object TreemapNode(
 
 }  // namespace
 
-Result<json::object> TrashTreemap(Engine& engine, const std::string& ws) {
+Result<json::object> TrashTreemap(Engine& engine, const std::string& ws, size_t largest) {
   TRASHD_ASSIGN_OR_RETURN(std::vector<TrashItem> items, WholeTrash(engine, ws));
   auto larger = [](const TrashItem* a, const TrashItem* b) { return a->size > b->size; };
   std::map<std::string, std::vector<const TrashItem*>> by_type;
@@ -112,17 +114,24 @@ Result<json::object> TrashTreemap(Engine& engine, const std::string& ws) {
   uint64_t total = 0;  // each byte once: the top-level items hold their nested ones
   for (auto& [type, list] : by_type) {
     std::sort(list.begin(), list.end(), larger);
-    uint64_t size = 0;
+    uint64_t size = 0, others_size = 0, others = 0;
     json::array children;
     for (const TrashItem* item : list) {
       size += item->size;
-      children.push_back(TreemapNode(*item, inner));
+      if (largest && children.size() == largest) {
+        others_size += item->size;
+        ++others;
+      } else {
+        children.push_back(TreemapNode(*item, inner, largest));
+      }
     }
     total += size;
-    types.push_back(json::object{{"type", type},
-                                 {"section", list.front()->section},
-                                 {"size", size},
-                                 {"items", std::move(children)}});
+    json::object entry{{"type", type},
+                       {"section", list.front()->section},
+                       {"size", size},
+                       {"items", std::move(children)}};
+    if (others) entry["others"] = json::object{{"count", others}, {"size", others_size}};
+    types.push_back(std::move(entry));
   }
   return json::object{{"workspace", ws}, {"size", total}, {"types", std::move(types)}};
 }

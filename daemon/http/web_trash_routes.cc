@@ -18,6 +18,10 @@ namespace json = boost::json;
 
 namespace {
 
+// The page's treemap draws each type's largest items and one cell for the rest: a
+// Trash of 100,000 items is still a few hundred cells (and a small answer).
+constexpr size_t kTreemapLargest = 150;
+
 HttpResponse Answer(const Result<json::object>& answer) {
   HttpResponse r = AnswerResponse(answer);
   r.headers.emplace_back("Cache-Control", "no-store");
@@ -196,7 +200,8 @@ HttpResponse WebUsageRoute(const ApiContext& api, HttpRequest& request) {
   return Answer([&]() -> Result<json::object> {
     TRASHD_ASSIGN_OR_RETURN(Principal p, AuthorizeWeb(api, request, "view_trash", false));
     TRASHD_ASSIGN_OR_RETURN(Usage u, api.engine->GetUsage(p.workspace));
-    TRASHD_ASSIGN_OR_RETURN(json::object treemap, TrashTreemap(*api.engine, p.workspace));
+    TRASHD_ASSIGN_OR_RETURN(json::object treemap,
+                            TrashTreemap(*api.engine, p.workspace, kTreemapLargest));
     return json::object{{"usage", UsageJson(u)}, {"treemap", std::move(treemap)}};
   }());
 }

@@ -399,7 +399,11 @@ function renderTreemap() {
     'aria-label': 'Treemap of the Trash: ' + bytes(tm.size) + ' in all; ' +
       tm.types.map((t) => typeLabel(t.section) + ' ' + bytes(t.size)).join(', ') });
   for (const tcell of squarify(tm.types, 0, 0, W, H)) {
-    for (const c of squarify(tcell.node.items, tcell.x, tcell.y, tcell.w, tcell.h)) {
+    // The daemon lists a type's largest items and sums the rest in `others`.
+    const o = tcell.node.others;
+    const cells = o ? [...tcell.node.items, { type: tcell.node.type, size: o.size, nested: [],
+      name: plural(o.count, 'smaller item') }] : tcell.node.items;
+    for (const c of squarify(cells, tcell.x, tcell.y, tcell.w, tcell.h)) {
       drawCell(root, c, tcell.node.type, 0);
     }
   }

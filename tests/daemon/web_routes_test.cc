@@ -270,6 +270,37 @@ TEST_CASE(
   CHECK(item.at("nested").as_array()[0].at("size").as_int64() == 42648);
 }
 
+TEST_CASE("The page's treemap lists each type's 150 largest items and sums the rest",
+          "[web][treemap]") {
+  Web web;
+  REQUIRE(web.LogIn().status == 200);
+  uint64_t all = 0;
+  TrashOptions images;  // so that an item's size counts its image (Q3)
+  images.cleanup_delete_images = true;
+  for (int i = 0; i < 160; ++i) {
+    Resource w = web.env.Create("acme", "project", "", "cars-" + std::to_string(i));
+    REQUIRE_OK(
+        web.env->PutAsset(Alice(), "acme", w.id, "image", std::string(100 + i, 'f')));
+    all += 100 + i;
+    REQUIRE_OK(web.env->Trash(Alice(), "acme", w.id, images));
+  }
+  json::value page = Body(web.Page("GET", "/ui/api/acme/usage", "", false));
+  const json::value& flows = page.at("treemap").at("types").as_array()[0];
+  CHECK(page.at("treemap").at("size").as_int64() == static_cast<int64_t>(all));
+  CHECK(flows.at("size").as_int64() == static_cast<int64_t>(all));
+  const json::array& items = flows.at("items").as_array();
+  REQUIRE(items.size() == 150);
+  CHECK(items.front().at("size").as_int64() == 259);  // the largest first
+  CHECK(items.back().at("size").as_int64() == 110);
+  CHECK(flows.at("others").at("count").as_int64() == 10);
+  CHECK(flows.at("others").at("size").as_int64() ==
+        100 + 101 + 102 + 103 + 104 + 105 + 106 + 107 + 108 + 109);
+  // The API's own treemap lists every item.
+  json::value api = Body(web.Send("GET", "/acme/trash/treemap?api_key=" + web.key));
+  CHECK(api.at("types").as_array()[0].at("items").as_array().size() == 160);
+  CHECK(!api.at("types").as_array()[0].as_object().contains("others"));
+}
+
 TEST_CASE("The page's files are served with caching headers, and /trash redirects",
           "[web][ui]") {
   Web web;
