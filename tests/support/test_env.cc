@@ -40,6 +40,10 @@ TestEnv::~TestEnv() = default;
 
 void TestEnv::Reopen() {
   engine_.reset();
+  engine_ = OpenAnotherNode();
+}
+
+std::unique_ptr<Engine> TestEnv::OpenAnotherNode() {
   EngineOptions eo;
   eo.data_dir = dir_.path();
   eo.store.no_sync = options_.no_sync;
@@ -48,7 +52,7 @@ void TestEnv::Reopen() {
   UseTestBackend(&eo.store, dir_.path());
   auto opened = Engine::Open(eo, &types_, &clock_);
   if (!opened.ok()) throw std::runtime_error(opened.status().ToString());
-  engine_ = std::move(opened).value();
+  return std::move(opened).value();
 }
 
 Workspace TestEnv::MakeWorkspace(const std::string& ws, int retention_days,

@@ -53,6 +53,10 @@ class TestEnv {
 
   // Closes and opens the engine again on the same data directory.
   void Reopen();
+  // Another engine on the same store and blob directory, as a second trashd node
+  // would open them (the same clock and types): on PostgreSQL only, since one
+  // process owns an LMDB store.
+  std::unique_ptr<Engine> OpenAnotherNode();
 
   // Creates workspace `ws` with an owner-role member "alice" (name "Alice") and a
   // member "bob" (name "Bob") of role "owner" too; returns the workspace.
