@@ -49,7 +49,7 @@ std::unique_ptr<Engine> TestEnv::OpenAnotherNode() {
   eo.store.no_sync = options_.no_sync;
   eo.store.initial_map_bytes = options_.initial_map_bytes;
   eo.queued_event_types = options_.queued_event_types;
-  UseTestBackend(&eo.store, dir_.path());
+  if (!options_.lmdb) UseTestBackend(&eo.store, dir_.path());
   auto opened = Engine::Open(eo, &types_, &clock_);
   if (!opened.ok()) throw std::runtime_error(opened.status().ToString());
   return std::move(opened).value();
