@@ -31,10 +31,24 @@ int main(int argc, char** argv) {
          "then exit; the daemon must not be running")
       ->option_text("PATH");
   app.set_version_flag("--version", TRASHD_VERSION);
+  trashd::MigrateOptions migrate;
+  CLI::App* migrate_cmd = app.add_subcommand(
+      "migrate",
+      "Copy the LMDB store of the data directory into an empty PostgreSQL database, "
+      "then fsck the copy; the daemon must not be running");
+  migrate_cmd->add_option("--to", migrate.to, "The PostgreSQL database (libpq URI)")
+      ->option_text("CONNINFO")
+      ->required();
+  migrate_cmd->fallthrough();  // --data-dir and --config of the command line apply
   CLI11_PARSE(app, argc, argv);
 
   if (!restore_backup.empty())
     return trashd::RestoreBackupCommand(restore_backup, data_dir);
+  if (migrate_cmd->parsed()) {
+    if (!config.empty()) migrate.config_path = config;
+    migrate.data_dir = data_dir;
+    return trashd::MigrateCommand(migrate);
+  }
 
   trashd::DaemonOptions options;
   if (!config.empty()) options.config_path = config;

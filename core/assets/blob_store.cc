@@ -45,10 +45,11 @@ BlobStore::~BlobStore() {
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
-Status BlobStore::Init() {
+Status BlobStore::Init(Sharing sharing) {
   const fs::path upload_dir = fs::path(root_) / kUploadDir;
   TRASHD_RETURN_IF_ERROR(MakeDirectories(upload_dir.string()));
-  if (lock_fd_ < 0) {
+  const bool shared = sharing == Sharing::kShared;
+  if (lock_fd_ < 0 && !shared) {
     int fd = ::open(upload_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return Internal("open " + upload_dir.string() + ": " + strerror(errno));
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -57,9 +58,12 @@ Status BlobStore::Init() {
     }
     lock_fd_ = fd;
   }
+  // Shared: other processes' uploads in flight touched theirs recently.
+  const auto stale_before = fs::file_time_type::clock::now() - kSharedTempAge;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(upload_dir, ec)) {
     std::error_code file_ec;
+    if (shared && entry.last_write_time(file_ec) > stale_before) continue;
     fs::remove_all(entry.path(), file_ec);
   }
   RemoveOldTempFiles(fs::path(root_) / "tmp");

@@ -6,17 +6,22 @@
 // this class's: the engine removes a file only after the transaction that dropped its
 // last reference has committed, and at start-up the files no record references.
 //
-// One process writes a blob directory at a time: Init() takes an exclusive lock on
-// kUploadDir, held until the BlobStore is destroyed. Only the holder clears temp files
-// and may reclaim orphans (owns_directory()); another process opening the same data
-// (a tool) leaves both alone, since they may be the holder's uploads in flight.
+// On a store of one process (LMDB), one process writes a blob directory at a time:
+// Init() takes an exclusive lock on kUploadDir, held until the BlobStore is destroyed.
+// Only the holder clears temp files and may reclaim orphans (owns_directory()); another
+// process opening the same data (a tool) leaves both alone, since they may be the
+// holder's uploads in flight. On a store several processes share (PostgreSQL, each
+// perhaps on another host, the directory on a shared filesystem), nobody owns it:
+// Init(kShared) takes no lock and clears only temp files untouched for kSharedTempAge,
+// and who may write or remove a file is decided in the store (assets/blob_claims.h).
 //
-// Thread-safety: safe for concurrent use. StripeFor(hash) gives the mutex that orders
-// "write the file, commit the reference" against "check no reference, remove the file"
-// for one hash.
+// Thread-safety: safe for concurrent use. StripeFor(hash) gives a mutex that keeps
+// this process's own uploads and removals of one hash apart (an optimization: the
+// claims of blob_claims.h are what keeps processes apart).
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -32,16 +37,22 @@ class BlobStore {
   // Where blobs are written before they are renamed into place, under the root.
   static constexpr const char* kUploadDir = ".tmp";
 
+  // Temp files of a shared directory older than this belong to no live upload (an
+  // upload's claim expires sooner, BlobClaims::kUploadLease).
+  static constexpr std::chrono::hours kSharedTempAge{2};
+  enum class Sharing { kOneProcess, kShared };
+
   explicit BlobStore(std::string root);
   ~BlobStore();
   BlobStore(const BlobStore&) = delete;
   BlobStore& operator=(const BlobStore&) = delete;
 
   // Creates the directories and takes the directory's lock; if it got it, removes the
-  // half-written files a crash left in kUploadDir. Also moves a store of the old
+  // half-written files a crash left in kUploadDir. kShared: no lock; removes only the
+  // temp files older than kSharedTempAge. Also moves a store of the old
   // layout on (temp files in blobs/tmp, which is workspace "tmp"'s directory now):
   // removes the temp files there, keeping any blobs of a workspace named "tmp".
-  Status Init();
+  Status Init(Sharing sharing = Sharing::kOneProcess);
   // This process holds the directory's lock: no other writes blobs here.
   bool owns_directory() const { return lock_fd_ >= 0; }
 

@@ -122,7 +122,10 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options,
   TRASHD_ASSIGN_OR_RETURN(impl->store,
                           Store::Open((dir / "store").string(), options.store));
   impl->blobs = std::make_unique<BlobStore>((dir / "blobs").string());
-  TRASHD_RETURN_IF_ERROR(impl->blobs->Init());
+  TRASHD_RETURN_IF_ERROR(impl->blobs->Init(impl->SharedStore()
+                                               ? BlobStore::Sharing::kShared
+                                               : BlobStore::Sharing::kOneProcess));
+  impl->DropDeadClaims();
   impl->RecoverUnlinks();
   impl->ReclaimOrphanedBlobs();
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
@@ -242,6 +245,7 @@ void Engine::Impl::Audit(WriteTxn& txn, const Actor& actor, std::string_view ws,
   a.ok = ok;
   a.detail = detail;
   audit_log.Append(txn, std::move(a));
+  if (ok) CountChange(txn, ws);
 }
 
 namespace {

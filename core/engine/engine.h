@@ -6,7 +6,9 @@
 // the audit entry and outbox events commit together or not at all. A refused call
 // changes nothing but writes a refusal entry to the audit log. Blob files are written
 // before the transaction that references them and removed only after the transaction
-// that drops the last reference has committed (through the durable unlink list).
+// that drops the last reference has committed (through the durable unlink list), each
+// under a claim in the store, so that several engines (processes, hosts) may share one
+// PostgreSQL store and one blob directory (assets/blob_claims.h).
 //
 // Ids: every call takes the workspace from the caller's path or key and answers
 // NotFound for an id that belongs to another workspace.
@@ -103,6 +105,11 @@ class Engine {
   // Grows each time a batch of writes commits (Store::Generation): a cache entry made
   // when this had a value is current while it keeps it.
   uint64_t Generation() const;
+  // On a store several processes share (PostgreSQL): a number that grows with every
+  // change to `ws` that any of them commits (each audited change bumps it in its own
+  // transaction), read now; with Generation(), a cache entry about `ws` made when both
+  // had their values is current while both keep them. 0 on a store of one process.
+  uint64_t WorkspaceChanges(std::string_view ws);
 
   // ---- Workspaces (admin) -------------------------------------------------------
   // Slugs: 1–64 characters of [a-z0-9-], starting with a letter or digit, and not one

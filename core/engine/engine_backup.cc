@@ -173,21 +173,6 @@ Status Publish(const std::string& staging, const BackupReport& report) {
 
 }  // namespace
 
-void Engine::Impl::TakeBackBlob(std::string_view ws, std::string_view hash) {
-  if (backup_gate.EnterRemovals()) {
-    (void)blobs->Remove(ws, hash);
-    backup_gate.LeaveRemovals();
-    return;
-  }
-  // The backup may be copying a file of the same content that its snapshot references
-  // (purged since): RecoverUnlinks() at its end removes this one if still unreferenced.
-  Status s = store->Write([&](WriteTxn& txn) {
-    txn.Put(Table::kUnlink, schema::UnlinkKey{ws, hash}.Encode(), "");
-    return Status::Ok();
-  });
-  if (!s.ok() && options.log) options.log(LogLevel::kWarn, "unlink list: " + s.message());
-}
-
 // ---- Engine::Backup ----------------------------------------------------------------
 
 Result<BackupReport> Engine::Backup(const std::string& path) {

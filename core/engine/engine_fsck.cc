@@ -4,6 +4,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "assets/blob_claims.h"
 #include "engine/engine_impl.h"
 
 namespace trashd {
@@ -378,8 +379,8 @@ void Engine::Impl::FsckRun::CheckCounters() {
   }
 }
 
-// Blob files: none missing (CheckAssets), none orphaned: each is an asset's or on the
-// unlink list.
+// Blob files: none missing (CheckAssets), none orphaned: each is an asset's, on the
+// unlink list, or under a live claim (an upload or a removal in flight).
 void Engine::Impl::FsckRun::CheckBlobFiles() {
   std::set<WsKey> pending_unlink;
   txn_.ScanPrefix(Table::kUnlink, "", [&](std::string_view k, auto) {
@@ -387,6 +388,10 @@ void Engine::Impl::FsckRun::CheckBlobFiles() {
     if (schema::UnlinkKey::Decode(k, &blob)) pending_unlink.emplace(blob.ws, blob.hash);
     return true;
   });
+  const TimeMs now = impl_.clock->Now();
+  for (const BlobClaim& c : BlobClaims::On(txn_, "", "")) {
+    if (BlobClaims::Fresh(c, now)) pending_unlink.emplace(c.ws, c.hash);
+  }
   for (const auto& file : impl_.blobs->List()) {
     report_.blob_files++;
     if (!assets_.count(file) && !pending_unlink.count(file)) {

@@ -38,6 +38,11 @@ std::string SlugFromName(std::string_view name, std::string_view fallback);
 std::string PublicIdOf(const ResourceRec& r, const ResourceType* type);
 // "<type> <id> is not in Trash" ("item" for an unknown type).
 std::string NotInTrash(std::string_view type, std::string_view id);
+// "a <noun>" or "an <noun>".
+std::string Article(std::string_view noun);
+// An active resource of `ws`, or NotFound (T2: trashed ones do not exist out here).
+Status LoadActive(ReadTxn& txn, std::string_view ws, std::string_view id,
+                  ResourceRec* out);
 
 // The hooks' window on the current transaction.
 class HostImpl;
@@ -181,18 +186,34 @@ struct Engine::Impl {
   // Adds delta to the size of an item and of every item containing it.
   static void AddToItemSizes(WriteTxn& txn, std::string_view item_id, int64_t delta);
   TrashItem MakeTrashItem(ReadTxn& txn, const ResourceRec& item) const;
-  // Removes blob files whose assets are gone (called after the commit).
+  // ---- blob files (engine_blobs.cc; the protocol: assets/blob_claims.h) ----
+  // Whether other processes may share the store and the blob directory (PostgreSQL).
+  bool SharedStore() const { return options.store.backend == StoreBackend::kPostgres; }
+  // Removes blob files whose assets are gone (called after the commit), each under a
+  // removal claim; leaves the ones a backup may be copying to the unlink list.
   void ProcessUnlinks(const BlobList& blobs);
+  // At start-up, first: drops the claims of dead processes (every claim, on a store
+  // one process owns; the expired ones on a shared store).
+  void DropDeadClaims();
   // Finishes removals a crash interrupted (the durable unlink list).
   void RecoverUnlinks();
   // At start-up, once RecoverUnlinks has run: removes the blob files no asset record
-  // references (an upload a crash cut off between its file and its commit). Only when
-  // this process owns the blob directory, and each under its hash's stripe, so no
-  // upload in flight can lose its file.
+  // references and no live upload claims (an upload a crash cut off between its file
+  // and its commit).
   void ReclaimOrphanedBlobs();
-  // Removes a blob file an upload wrote but no transaction came to reference; while a
-  // backup runs, leaves it to the unlink list instead (engine_backup.cc).
-  void TakeBackBlob(std::string_view ws, std::string_view hash);
+  // Takes an upload claim on a blob before its file is written, waiting while another
+  // process removes the same file; Unavailable if that takes too long.
+  Status ClaimUpload(std::string_view ws, std::string_view hash, std::string* token);
+  // An upload that wrote its file under `token` and will not commit: drops the claim
+  // and removes the file if nothing references it.
+  void AbandonUpload(std::string_view ws, std::string_view hash, std::string_view token);
+  // The blobs of `list` that nothing references (with only_listed, only those still on
+  // the unlink list) are claimed, unlinked, and their claims and entries deleted.
+  // Returns how many files it removed.
+  size_t RemoveUnreferenced(const BlobList& list, bool only_listed);
+  // The workspace's change counter (schema::WorkspaceChangesKey), bumped by every
+  // change that commits, on a store other processes share.
+  void CountChange(WriteTxn& txn, std::string_view ws);
   bool Releases(const ResourceRec& r, std::string_view kind) const;
 
   // ---- fsck (engine_fsck.cc) ----

@@ -1,4 +1,5 @@
-// Purge (P1–P4), Empty Trash, the expiry sweep (S1–S2) and blob removal.
+// Purge (P1–P4), Empty Trash and the expiry sweep (S1–S2); blob removal is in
+// engine_blobs.cc.
 #include <algorithm>
 #include <chrono>
 #include <unordered_map>
@@ -110,91 +111,6 @@ void Engine::Impl::AddToItemSizes(WriteTxn& txn, std::string_view item_id,
     r.size = static_cast<uint64_t>(static_cast<int64_t>(r.size) + delta);
     PutResource(txn, r);
     id = r.container;
-  }
-}
-
-void Engine::Impl::ProcessUnlinks(const BlobList& list) {
-  if (list.empty()) return;
-  // A backup is copying the files its snapshot references: the durable list keeps
-  // these until the backup ends and runs RecoverUnlinks().
-  if (!backup_gate.EnterRemovals()) return;
-  BlobList done;
-  for (const auto& [ws, hash] : list) {
-    std::lock_guard stripe(blobs->StripeFor(hash));
-    bool referenced;
-    {
-      auto txn = store->BeginRead();
-      AssetRec a;
-      referenced = LoadAsset(*txn, ws, hash, &a);  // the same content came back meanwhile
-      // A failed read proves nothing: the file and its entry stay for the next open.
-      if (!txn->status().ok()) {
-        if (options.log) options.log(LogLevel::kWarn, txn->status().message());
-        continue;
-      }
-    }
-    if (!referenced) {
-      Status s = blobs->Remove(ws, hash);
-      if (!s.ok() && options.log) options.log(LogLevel::kWarn, s.message());
-    }
-    done.emplace_back(ws, hash);
-  }
-  backup_gate.LeaveRemovals();
-  Status s = store->Write([&](WriteTxn& txn) {
-    for (const auto& [ws, hash] : done)
-      txn.Del(Table::kUnlink, schema::UnlinkKey{ws, hash}.Encode());
-    return Status::Ok();
-  });
-  if (!s.ok() && options.log) options.log(LogLevel::kWarn, "unlink list: " + s.message());
-}
-
-void Engine::Impl::RecoverUnlinks() {
-  BlobList pending;
-  {
-    auto txn = store->BeginRead();
-    txn->ScanPrefix(Table::kUnlink, "", [&](std::string_view k, auto) {
-      schema::UnlinkKey blob;
-      if (schema::UnlinkKey::Decode(k, &blob)) pending.emplace_back(blob.ws, blob.hash);
-      return true;
-    });
-  }
-  ProcessUnlinks(pending);
-}
-
-namespace {
-bool IsBlobName(std::string_view hash) {
-  return hash.size() == 64 && std::all_of(hash.begin(), hash.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-}  // namespace
-
-void Engine::Impl::ReclaimOrphanedBlobs() {
-  if (!blobs->owns_directory()) return;
-  size_t reclaimed = 0;
-  // Runs inside Engine::Open, before any upload can start, so one snapshot serves
-  // every file (a read transaction per file made start-up cost a transaction per
-  // blob); the stripe is still taken, as every removal does.
-  auto txn = store->BeginRead();
-  for (const auto& [ws, hash] : blobs->List()) {
-    if (!IsBlobName(hash)) continue;  // not a file trashd wrote: not ours to remove
-    std::lock_guard stripe(blobs->StripeFor(hash));
-    AssetRec a;
-    std::string_view pending;
-    if (LoadAsset(*txn, ws, hash, &a) ||
-        txn->Get(Table::kUnlink, schema::UnlinkKey{ws, hash}.Encode(), &pending)) {
-      continue;
-    }
-    if (!txn->status().ok()) return;  // a failed read proves nothing: keep them all
-    Status s = blobs->Remove(ws, hash);
-    if (s.ok()) {
-      ++reclaimed;
-    } else if (options.log) {
-      options.log(LogLevel::kWarn, s.message());
-    }
-  }
-  if (reclaimed > 0 && options.log) {
-    options.log(LogLevel::kInfo, "removed " + std::to_string(reclaimed) +
-                                     " blob file(s) of uploads a crash interrupted");
   }
 }
 

@@ -1,4 +1,4 @@
-// Resources, their assets (Q1, Q2), jobs and the serving flag.
+// Resources, jobs and the serving flag (their assets: engine_assets.cc).
 #include <algorithm>
 
 #include "engine/engine_impl.h"
@@ -9,6 +9,25 @@ namespace trashd {
 
 // The engine's inside, for the calls built outside Engine's members.
 using Impl = Engine::Impl;
+
+std::string Article(std::string_view noun) {
+  return (std::string_view("aeiou").find(noun.empty() ? 'x' : noun[0]) !=
+                  std::string_view::npos
+              ? "an "
+              : "a ") +
+         std::string(noun);
+}
+
+// An active resource of `ws`, or NotFound (T2: trashed ones do not exist out here).
+Status LoadActive(ReadTxn& txn, std::string_view ws, std::string_view id,
+                  ResourceRec* out) {
+  TRASHD_RETURN_IF_ERROR(Engine::Impl::LoadOwned(txn, ws, id, out));
+  if (out->state != ResourceState::kActive) {
+    return NotFound(out->type + " " + std::string(id) + " not found (it is in Trash)");
+  }
+  return Status::Ok();
+}
+
 namespace {
 
 // Crockford base32 of the time, then randomness: ids made together sort together.
@@ -25,14 +44,6 @@ std::string NewOpaqueId(std::string_view prefix, TimeMs now) {
 bool HasParentType(const TypeInfo& info, std::string_view parent_type) {
   return std::find(info.parent_types.begin(), info.parent_types.end(), parent_type) !=
          info.parent_types.end();
-}
-
-std::string Article(std::string_view noun) {
-  return (std::string_view("aeiou").find(noun.empty() ? 'x' : noun[0]) !=
-                  std::string_view::npos
-              ? "an "
-              : "a ") +
-         std::string(noun);
 }
 
 Resource ToResource(const ResourceRec& r, const ResourceType* type) {
@@ -54,27 +65,6 @@ Resource ToResource(const ResourceRec& r, const ResourceType* type) {
   out.open_jobs = r.open_jobs;
   out.trash_item_id = r.trash_item;
   return out;
-}
-
-// An active resource of `ws`, or NotFound (T2: trashed ones do not exist out here).
-Status LoadActive(ReadTxn& txn, std::string_view ws, std::string_view id,
-                  ResourceRec* out) {
-  TRASHD_RETURN_IF_ERROR(Engine::Impl::LoadOwned(txn, ws, id, out));
-  if (out->state != ResourceState::kActive) {
-    return NotFound(out->type + " " + std::string(id) + " not found (it is in Trash)");
-  }
-  return Status::Ok();
-}
-
-// Whether the resource references `hash` under any kind.
-bool References(ReadTxn& txn, const ResourceRec& r, const TypeInfo& info,
-                std::string_view hash) {
-  for (const auto& kind : info.asset_kinds) {
-    if (txn.Has(Table::kResourceAssets,
-                schema::ResourceAssetKey{r.id, kind, hash}.Encode()))
-      return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -309,182 +299,6 @@ void Engine::SetServing(const Actor& actor, std::string_view ws, std::string_vie
   impl_->Submit<NoValue>(
       ServingCall(impl_.get(), actor, ws, id, serving),
       [done = std::move(done)](Result<NoValue> r) { done(StatusOf(r)); });
-}
-
-// ---- assets -----------------------------------------------------------------------
-
-namespace {
-
-// Adds the reference (resource, kind, hash) to an asset record that exists in `txn`;
-// keeps usage counters and the resource's own bytes right. Returns false if it was
-// there already.
-bool AddReference(WriteTxn& txn, ResourceRec& r, const TypeInfo& info,
-                  std::string_view kind, std::string_view hash, AssetRec& asset) {
-  std::string ra = schema::ResourceAssetKey{r.id, kind, hash}.Encode();
-  if (txn.Has(Table::kResourceAssets, ra)) return false;
-  bool already_own = References(txn, r, info, hash);
-  txn.Put(Table::kResourceAssets, ra, "");
-  txn.Put(Table::kAssetRefs, schema::AssetRefKey{r.ws, hash, r.id, kind}.Encode(), "");
-  if (asset.live_refs == 0 && asset.refs > 0) {
-    // Content that only the Trash held is live again.
-    QuotaLedger::Add(txn, r.ws, QuotaLedger::kTrashBytes,
-                     -static_cast<int64_t>(asset.bytes));
-    QuotaLedger::Add(txn, r.ws, QuotaLedger::kActiveBytes,
-                     static_cast<int64_t>(asset.bytes));
-    if (!asset.holder.empty()) {
-      Engine::Impl::AddToItemSizes(txn, asset.holder, -static_cast<int64_t>(asset.bytes));
-      asset.holder.clear();
-    }
-  } else if (asset.refs == 0) {
-    QuotaLedger::Add(txn, r.ws, QuotaLedger::kActiveBytes,
-                     static_cast<int64_t>(asset.bytes));
-  }
-  asset.refs++;
-  asset.live_refs++;
-  txn.Put(Table::kAssets, schema::AssetKey{r.ws, hash}.Encode(), asset.Encode());
-  r.asset_refs++;
-  if (!already_own) {
-    r.own_bytes += asset.bytes;
-    QuotaLedger::Add(txn, r.ws, QuotaLedger::ActiveByType(r.type),
-                     static_cast<int64_t>(asset.bytes));
-  }
-  Engine::Impl::PutResource(txn, r);
-  return true;
-}
-
-Status CheckKind(const ResourceType* type, const ResourceRec& r, std::string_view kind) {
-  const auto& kinds = type->Info().asset_kinds;
-  if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) {
-    return InvalidArgument(Article(r.type) + " holds no assets of kind \"" +
-                           std::string(kind) + "\"");
-  }
-  return Status::Ok();
-}
-
-}  // namespace
-
-Result<StoredAsset> Engine::PutAsset(const Actor& actor, std::string_view ws,
-                                     std::string_view resource_id, std::string_view kind,
-                                     std::string_view content) {
-  StoredAsset out;
-  out.hash = crypto::Sha256Hex(content);
-  out.bytes = content.size();
-  std::lock_guard stripe(impl_->blobs->StripeFor(out.hash));
-  bool known = false;
-  {
-    auto txn = impl_->store->BeginRead();
-    AssetRec a;
-    known = Impl::LoadAsset(*txn, ws, out.hash, &a);
-  }
-  if (!known || !impl_->blobs->Exists(ws, out.hash)) {
-    // Check before writing the file what cannot work anyway.
-    ResourceRec r;
-    {
-      auto txn = impl_->store->BeginRead();
-      Status s = LoadActive(*txn, ws, resource_id, &r);
-      if (!s.ok()) return impl_->Refuse(actor, ws, "upload", "", resource_id, s);
-    }
-    Status s = impl_->blobs->Write(ws, out.hash, content);
-    if (!s.ok()) return impl_->Refuse(actor, ws, "upload", r.type, resource_id, s);
-  }
-  bool in_store_before = false;
-  Status s = impl_->RunAudited(
-      actor, ws, "upload", "", resource_id, [&](WriteTxn& txn) -> Status {
-        ResourceRec r;
-        TRASHD_RETURN_IF_ERROR(LoadActive(txn, ws, resource_id, &r));
-        const ResourceType* type = impl_->TypeOf(r.type);
-        TRASHD_RETURN_IF_ERROR(CheckKind(type, r, kind));
-        AssetRec asset;
-        in_store_before = Impl::LoadAsset(txn, ws, out.hash, &asset);
-        out.created = !in_store_before;
-        if (!in_store_before) {
-          Workspace w;
-          Impl::LoadWorkspace(txn, ws, &w);
-          uint64_t used = QuotaLedger::Get(txn, ws, QuotaLedger::kActiveBytes) +
-                          QuotaLedger::Get(txn, ws, QuotaLedger::kTrashBytes);
-          if (w.quota_bytes > 0 && used + out.bytes > w.quota_bytes) {
-            return QuotaExceeded(
-                "Storage quota exceeded: workspace " + std::string(ws) + " uses " +
-                std::to_string(used) + " of " + std::to_string(w.quota_bytes) +
-                " bytes and this upload needs " + std::to_string(out.bytes) + " more.");
-          }
-          asset.bytes = out.bytes;
-          asset.created = impl_->clock->Now();
-        }
-        AddReference(txn, r, type->Info(), kind, out.hash, asset);
-        impl_->Audit(txn, actor, ws, "upload", r.type, r.id, r.name, 0, true,
-                     std::string(kind) + " " + out.hash + " " +
-                         std::to_string(out.bytes) + " bytes");
-        return Status::Ok();
-      });
-  if (!s.ok()) {
-    // Nothing references a file this call wrote: take it back (the stripe lock keeps
-    // any other upload of the same content out meanwhile).
-    if (!in_store_before) {
-      auto txn = impl_->store->BeginRead();
-      AssetRec a;
-      // A failed read is no proof that nothing references the file: keep it.
-      if (!Impl::LoadAsset(*txn, ws, out.hash, &a) && txn->status().ok())
-        impl_->TakeBackBlob(ws, out.hash);
-    }
-    return s;
-  }
-  return out;
-}
-
-Status Engine::LinkAsset(const Actor& actor, std::string_view ws,
-                         std::string_view resource_id, std::string_view kind,
-                         std::string_view hash) {
-  std::lock_guard stripe(impl_->blobs->StripeFor(hash));
-  return impl_->RunAudited(
-      actor, ws, "link", "", resource_id, [&](WriteTxn& txn) -> Status {
-        ResourceRec r;
-        TRASHD_RETURN_IF_ERROR(LoadActive(txn, ws, resource_id, &r));
-        const ResourceType* type = impl_->TypeOf(r.type);
-        TRASHD_RETURN_IF_ERROR(CheckKind(type, r, kind));
-        AssetRec asset;
-        if (!Impl::LoadAsset(txn, ws, hash, &asset)) {
-          return NotFound("no asset " + std::string(hash) + " in workspace " +
-                          std::string(ws));
-        }
-        if (AddReference(txn, r, type->Info(), kind, hash, asset)) {
-          impl_->Audit(txn, actor, ws, "link", r.type, r.id, r.name, 0, true,
-                       std::string(kind) + " " + std::string(hash));
-        }
-        return Status::Ok();
-      });
-}
-
-std::vector<std::pair<std::string, std::string>> Engine::ResourceAssets(
-    std::string_view ws, std::string_view id) {
-  std::vector<std::pair<std::string, std::string>> out;
-  auto txn = impl_->store->BeginRead();
-  ResourceRec r;
-  if (!Impl::LoadOwned(*txn, ws, id, &r).ok()) return out;
-  txn->ScanPrefix(Table::kResourceAssets, schema::ResourceAssetsPrefix(id),
-                  [&](std::string_view k, auto) {
-                    schema::ResourceAssetKey ref;
-                    if (schema::ResourceAssetKey::Decode(k, &ref))
-                      out.emplace_back(ref.kind, ref.hash);
-                    return true;
-                  });
-  return out;
-}
-
-Result<std::string> Engine::ReadAsset(std::string_view ws, std::string_view hash) {
-  {
-    auto txn = impl_->store->BeginRead();
-    AssetRec a;
-    if (!Impl::LoadAsset(*txn, ws, hash, &a)) {
-      return Impl::Missing(*txn, NotFound("no asset " + std::string(hash) +
-                                          " in workspace " + std::string(ws)));
-    }
-  }
-  return impl_->blobs->Read(ws, hash);
-}
-
-std::string Engine::BlobPath(std::string_view ws, std::string_view hash) const {
-  return impl_->blobs->Path(ws, hash);
 }
 
 // ---- jobs -------------------------------------------------------------------------

@@ -67,8 +67,8 @@ std::shared_ptr<TrashSearchIndex> ReadIndex(ReadTxn& txn, std::string_view ws) {
 }  // namespace
 
 // The index comes from the cache when the store has not changed since it was read
-// (TrashSearchCache); otherwise it is read from this search's snapshot, and kept
-// when no write committed while it was read.
+// (TrashSearchCache: by this process, nor the workspace by another); otherwise it is read
+// from this search's snapshot, and kept when no write committed while it was read.
 Result<TrashSearchPage> Engine::SearchTrash(std::string_view ws,
                                             const TrashSearch& search) {
   if (!search.type.empty() && !impl_->TypeOf(search.type)) {
@@ -81,13 +81,20 @@ Result<TrashSearchPage> Engine::SearchTrash(std::string_view ws,
   Workspace w;
   if (!Impl::LoadWorkspace(*txn, ws, &w))
     return Impl::Missing(*txn, NotFound("no workspace " + std::string(ws)));
+  // Other processes' changes to the workspace, as this snapshot sees them.
+  uint64_t changes = 0;
+  std::string_view counter;
+  if (impl_->SharedStore() &&
+      txn->Get(Table::kMeta, schema::WorkspaceChangesKey(ws), &counter)) {
+    changes = schema::DecodeNumber(counter);
+  }
   std::shared_ptr<const TrashSearchIndex> index =
-      impl_->search_cache.Find(ws, generation);
+      impl_->search_cache.Find(ws, generation, changes);
   if (!index || impl_->store->Generation() != generation) {
     std::shared_ptr<TrashSearchIndex> read = ReadIndex(*txn, ws);
     if (!txn->status().ok()) return txn->status();
     if (impl_->store->Generation() == generation)
-      impl_->search_cache.Keep(ws, generation, read);
+      impl_->search_cache.Keep(ws, generation, changes, read);
     index = std::move(read);
   }
   TrashSearchPage page;

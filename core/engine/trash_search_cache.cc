@@ -6,18 +6,19 @@
 namespace trashd {
 
 std::shared_ptr<const TrashSearchIndex> TrashSearchCache::Find(std::string_view ws,
-                                                               uint64_t generation) {
+                                                               uint64_t generation,
+                                                               uint64_t changes) {
   std::lock_guard lock(mu_);
   for (Entry& e : entries_) {
     if (e.ws != ws) continue;
-    if (e.generation != generation) return nullptr;
+    if (e.generation != generation || e.changes != changes) return nullptr;
     e.used = ++clock_;
     return e.index;
   }
   return nullptr;
 }
 
-void TrashSearchCache::Keep(std::string_view ws, uint64_t generation,
+void TrashSearchCache::Keep(std::string_view ws, uint64_t generation, uint64_t changes,
                             std::shared_ptr<const TrashSearchIndex> index) {
   std::lock_guard lock(mu_);
   auto it = std::find_if(entries_.begin(), entries_.end(),
@@ -35,6 +36,7 @@ void TrashSearchCache::Keep(std::string_view ws, uint64_t generation,
     return;  // a newer read got there first
   }
   it->generation = generation;
+  it->changes = changes;
   it->used = ++clock_;
   it->index = std::move(index);
 }

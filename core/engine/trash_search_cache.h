@@ -3,11 +3,14 @@
 // not changed, so that a search or a sort of a large Trash is a pass over memory
 // instead of a read of every item record (Engine::SearchTrash).
 //
-// An index is tagged with the store's Generation at which it was read: SearchTrash
-// keeps one only when the generation was the same before and after its read, and uses
-// one only when its tag is the store's generation now, so an index never hides a
-// write a caller has been told of. A few workspaces' indexes are kept (the most
-// recently used); each is immutable once kept and shared with the searches using it.
+// An index is tagged with the store's Generation at which it was read (this process's
+// writes) and, on a store several processes share, the workspace's change counter in
+// the snapshot it was read from (every process's audited changes; 0 otherwise):
+// SearchTrash keeps one only when the generation was the same before and after its
+// read, and uses one only when both tags are the ones now, so an index never hides a
+// write a caller has been told of, by this node or another. A few workspaces' indexes are
+// kept (the most recently used); each is immutable once kept and shared with the searches
+// using it.
 //
 // Thread-safety: every method may be called from any thread.
 #pragma once
@@ -41,9 +44,10 @@ struct TrashSearchIndex {
 
 class TrashSearchCache {
  public:
-  // The index of `ws` read at `generation`, or null.
-  std::shared_ptr<const TrashSearchIndex> Find(std::string_view ws, uint64_t generation);
-  void Keep(std::string_view ws, uint64_t generation,
+  // The index of `ws` read at `generation` and `changes`, or null.
+  std::shared_ptr<const TrashSearchIndex> Find(std::string_view ws, uint64_t generation,
+                                               uint64_t changes);
+  void Keep(std::string_view ws, uint64_t generation, uint64_t changes,
             std::shared_ptr<const TrashSearchIndex> index);
 
  private:
@@ -51,6 +55,7 @@ class TrashSearchCache {
   struct Entry {
     std::string ws;
     uint64_t generation = 0;
+    uint64_t changes = 0;
     uint64_t used = 0;
     std::shared_ptr<const TrashSearchIndex> index;
   };

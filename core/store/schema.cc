@@ -6,6 +6,8 @@ namespace {
 constexpr char kSep = '\0';
 constexpr size_t kNumberBytes = 8;
 constexpr std::string_view kExpiringHeld = "expiring_held";
+constexpr std::string_view kBlobClaim = "blob_claim";
+constexpr std::string_view kWorkspaceChanges = "ws_changes";
 
 size_t PartSize(std::string_view name) { return name.size(); }
 size_t PartSize(uint64_t) { return kNumberBytes; }
@@ -110,6 +112,20 @@ std::string ExpiringHeldKey::Encode() const { return Join(kExpiringHeld, ws, id)
 bool ExpiringHeldKey::Decode(std::string_view key, ExpiringHeldKey* out) {
   std::string_view tag;
   return Parse(key, &tag, &out->ws, &out->id) && tag == kExpiringHeld;
+}
+
+std::string BlobClaimKey::Encode() const { return Join(kBlobClaim, ws, hash, token); }
+bool BlobClaimKey::Decode(std::string_view key, BlobClaimKey* out) {
+  std::string_view tag;
+  return Parse(key, &tag, &out->ws, &out->hash, &out->token) && tag == kBlobClaim;
+}
+std::string BlobClaimsPrefix(std::string_view ws, std::string_view hash) {
+  return PrefixOf(kBlobClaim, ws, hash);
+}
+std::string BlobClaimsPrefix() { return PrefixOf(kBlobClaim); }
+
+std::string WorkspaceChangesKey(std::string_view ws) {
+  return Join(kWorkspaceChanges, ws);
 }
 
 std::string MemberKey::Encode() const { return Join(ws, member_id); }

@@ -48,6 +48,23 @@ struct ExpiringHeldKey {
   static bool Decode(std::string_view key, ExpiringHeldKey* out);
 };
 
+// "blob_claim" ws hash token -> a claim on one blob file (assets/blob_claims.h): an
+// upload writing it or a process removing it, and when it was taken.
+struct BlobClaimKey {
+  std::string_view ws;
+  std::string_view hash;
+  std::string_view token;
+  std::string Encode() const;
+  static bool Decode(std::string_view key, BlobClaimKey* out);
+};
+// The claims on one blob; with no arguments, every claim.
+std::string BlobClaimsPrefix(std::string_view ws, std::string_view hash);
+std::string BlobClaimsPrefix();
+
+// "ws_changes" ws -> number: grows with every change to the workspace that commits,
+// on a store several processes share (Engine::WorkspaceChanges).
+std::string WorkspaceChangesKey(std::string_view ws);
+
 // ---- tables keyed by one name: the key is the name itself ----------------------------
 
 inline std::string_view WorkspaceKey(std::string_view ws) { return ws; }  // kWorkspaces

@@ -46,6 +46,18 @@ void BlockSignals();
 // returns the exit code: 0 restored, 1 refused or failed, 2 no --data-dir.
 int RestoreBackupCommand(const std::string& backup, const std::string& data_dir);
 
+// trashd migrate --to CONNINFO [--data-dir DIR] [--config FILE]: copies the LMDB store
+// of the data directory into an empty PostgreSQL database (store/store_copy.h), with
+// the daemon stopped, then runs fsck on the copy (blob files stay in DIR/blobs) and
+// prints both. Returns 0 copied and clean, 1 refused, failed or fsck found
+// differences, 2 no --to.
+struct MigrateOptions {
+  std::optional<std::string> config_path;  // for the plugins and data_dir
+  std::string data_dir;                    // overrides the settings' data_dir
+  std::string to;                          // libpq connection string or URI
+};
+int MigrateCommand(const MigrateOptions& options);
+
 // A2: whether a peer of the admin socket may use it: root, the daemon's own user, or
 // a member (primary or supplementary group) of the admin group.
 bool AdminPeerAllowed(const PeerCredentials& peer, uid_t daemon_uid,

@@ -400,10 +400,13 @@ Result<TextAnswer> ListTrashRoute(const ApiContext& api, HttpRequest& request) {
   auto cursor = request.query.find("cursor");
   if (cursor != request.query.end()) query.cursor = cursor->second;
   // The generation is read before the Trash: a write that commits in between makes
-  // the cached answer look older than it is, never newer.
+  // the cached answer look older than it is, never newer. On a store other processes
+  // share, the workspace's change counter (read now, from the database) keys the page
+  // too, so a write another process acknowledged before this request is seen.
   const uint64_t generation = api.engine->Generation();
   std::string cache_key = p.workspace + '\n' + query.type + '\n' +
-                          std::to_string(query.limit) + '\n' + query.cursor;
+                          std::to_string(query.limit) + '\n' + query.cursor + '\n' +
+                          std::to_string(api.engine->WorkspaceChanges(p.workspace));
   TextAnswer answer;
   if (api.trash_pages->Find(cache_key, generation, &answer.body)) return answer;
   TRASHD_ASSIGN_OR_RETURN(TrashPage page, api.engine->ListTrash(p.workspace, query));

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <string>
 
+#include "assets/blob_claims.h"
 #include "assets/blob_store.h"
 #include "engine/engine.h"
 #include "store/schema.h"
@@ -104,6 +105,40 @@ TEST_CASE("blob files of uploads a crash cut off are gone after the next open",
   CHECK(fs::exists(blobs / "acme" / "notes.txt"));
   fs::remove(blobs / "acme" / "notes.txt");
   CHECK(env->ReadAsset("acme", kept->hash).ok());
+  RequireFsckClean(env);
+}
+
+TEST_CASE(
+    "an upload and a removal a crash cut off under their claims are finished at "
+    "the next open",
+    "[assets][crash]") {
+  TestEnv env;
+  env.MakeWorkspace("acme");
+  // A kill -9 after an upload claimed "a dog" and wrote its file, and another after a
+  // purge claimed the removal of "a cow" (off the asset records, on the unlink list)
+  // but before it unlinked the file.
+  const std::string dog = crypto::Sha256Hex("a dog");
+  const std::string cow = crypto::Sha256Hex("a cow");
+  WriteFile(env->BlobPath("acme", dog), "a dog");
+  WriteFile(env->BlobPath("acme", cow), "a cow");
+  bool claimed = false;
+  REQUIRE_OK(env->store().Write([&](WriteTxn& txn) {
+    const TimeMs now = env.clock().Now();
+    txn.Put(Table::kUnlink, schema::UnlinkKey{"acme", cow}.Encode(), "");
+    claimed = BlobClaims::ClaimUpload(txn, "acme", dog, "dead-upload", now) &&
+              BlobClaims::ClaimRemoval(txn, "acme", cow, "dead-removal", now, true) ==
+                  BlobClaims::Removal::kClaimed;
+    return Status::Ok();
+  }));
+  REQUIRE(claimed);
+  RequireFsckClean(env);  // both in flight
+
+  env.Reopen();  // the one owner of the directory: every claim it finds is dead
+  CHECK_FALSE(fs::exists(env->BlobPath("acme", dog)));
+  CHECK_FALSE(fs::exists(env->BlobPath("acme", cow)));
+  auto txn = env->store().BeginRead();
+  CHECK(BlobClaims::On(*txn, "", "").empty());
+  CHECK(txn->Count(Table::kUnlink) == 0);
   RequireFsckClean(env);
 }
 

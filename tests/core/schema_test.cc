@@ -75,6 +75,29 @@ TEST_CASE("Schema: an expiring-held key's bytes are pinned", "[schema]") {
         "6578706972696e675f68656c640061636d6500705f31");
 }
 
+TEST_CASE("Schema: a blob claim key round-trips, its prefixes select it", "[schema]") {
+  std::string key = BlobClaimKey{kOdd, "abcd", "f00d"}.Encode();
+  BlobClaimKey back;
+  REQUIRE(BlobClaimKey::Decode(key, &back));
+  CHECK(back.ws == kOdd);
+  CHECK(back.hash == "abcd");
+  CHECK(back.token == "f00d");
+  CheckRefusesBroken<BlobClaimKey>(key, 4);
+  ExpiringHeldKey other_kind;  // another kind of kMeta key
+  CHECK_FALSE(ExpiringHeldKey::Decode(key, &other_kind));
+  CHECK(key.starts_with(BlobClaimsPrefix(kOdd, "abcd")));
+  CHECK(key.starts_with(BlobClaimsPrefix()));
+  CHECK_FALSE(BlobClaimKey{kOdd, "abcde", "f"}.Encode().starts_with(
+      BlobClaimsPrefix(kOdd, "abcd")));
+}
+
+TEST_CASE("Schema: a blob claim key's and a change counter's bytes are pinned",
+          "[schema]") {
+  CHECK(Hex(BlobClaimKey{"acme", "abababab", "t1"}.Encode()) ==
+        "626c6f625f636c61696d0061636d65006162616261626162007431");
+  CHECK(Hex(WorkspaceChangesKey("acme")) == "77735f6368616e6765730061636d65");
+}
+
 TEST_CASE("Schema: a member key round-trips", "[schema]") {
   std::string key = MemberKey{kOdd, "ann.b-c_d@example.com"}.Encode();
   MemberKey back;

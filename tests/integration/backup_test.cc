@@ -37,24 +37,6 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
-// Runs `trashd args…` to its end; its exit code, and its stdout and stderr in `*log`.
-int RunTrashd(const std::vector<std::string>& args, const std::string& dir,
-              std::string* log) {
-  const std::string out = dir + "/restore.out";
-  std::vector<std::string> sh = {"/bin/sh", "-c", "exec \"$0\" \"$@\" >" + out,
-                                 TRASHD_BINARY};
-  sh.insert(sh.end(), args.begin(), args.end());
-  ChildProcess process;
-  std::string error;
-  if (!process.Start(sh, {}, &error)) {
-    *log = error;
-    return -1;
-  }
-  int code = process.Wait(std::chrono::seconds(120));
-  *log = ReadFile(out) + process.log();
-  return code;
-}
-
 // Clients uploading distinct images to project `cars` until told to stop.
 class Writers {
  public:

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -175,6 +176,26 @@ void RecordApiAnswer(const std::string& method, const std::string& target,
   std::ofstream(std::string(dir) + "/answers-" + std::to_string(getpid()) + ".jsonl",
                 std::ios::app)
       << json::serialize(ExchangeJson(method, target, answer)) << "\n";
+}
+
+int RunTrashd(const std::vector<std::string>& args, const std::string& dir,
+              std::string* log) {
+  const std::string out = dir + "/trashd.out";
+  std::vector<std::string> sh = {"/bin/sh", "-c", "exec \"$0\" \"$@\" >" + out,
+                                 TRASHD_BINARY};
+  sh.insert(sh.end(), args.begin(), args.end());
+  ChildProcess process;
+  std::string error;
+  if (!process.Start(sh, {}, &error)) {
+    *log = error;
+    return -1;
+  }
+  int code = process.Wait(std::chrono::seconds(120));
+  std::ifstream in(out, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  *log = text.str() + process.log();
+  return code;
 }
 
 }  // namespace trashd::testing

@@ -116,6 +116,12 @@ boost::json::object ExchangeJson(const std::string& method, const std::string& t
 void RecordApiAnswer(const std::string& method, const std::string& target,
                      const RawResponse& answer);
 
+// Runs `trashd args…` (a one-shot command: --restore-backup, migrate) to its end, its
+// stdout going to a file in `dir`; its exit code (-1: it did not start or end within
+// two minutes), and its stdout and stderr in `*log`.
+int RunTrashd(const std::vector<std::string>& args, const std::string& dir,
+              std::string* log);
+
 // An admin request, REQUIREd to answer 200; the JSON body.
 boost::json::value AdminCall(const DaemonProcess& daemon, const std::string& method,
                              const std::string& target, const std::string& body = "");

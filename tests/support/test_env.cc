@@ -40,15 +40,19 @@ TestEnv::~TestEnv() = default;
 
 void TestEnv::Reopen() {
   engine_.reset();
+  engine_ = OpenAnotherNode();
+}
+
+std::unique_ptr<Engine> TestEnv::OpenAnotherNode() {
   EngineOptions eo;
   eo.data_dir = dir_.path();
   eo.store.no_sync = options_.no_sync;
   eo.store.initial_map_bytes = options_.initial_map_bytes;
   eo.queued_event_types = options_.queued_event_types;
-  UseTestBackend(&eo.store, dir_.path());
+  if (!options_.lmdb) UseTestBackend(&eo.store, dir_.path());
   auto opened = Engine::Open(eo, &types_, &clock_);
   if (!opened.ok()) throw std::runtime_error(opened.status().ToString());
-  engine_ = std::move(opened).value();
+  return std::move(opened).value();
 }
 
 Workspace TestEnv::MakeWorkspace(const std::string& ws, int retention_days,

@@ -36,6 +36,8 @@ struct TestEnvOptions {
   uint64_t initial_map_bytes = 64ull << 20;
   // Registers more types after the built-in ones (a test's own plugin, say).
   std::function<Status(TypeRegistry&)> extra_types;
+  // On LMDB even when the suite runs on PostgreSQL (a store to copy from).
+  bool lmdb = false;
   // EngineOptions::queued_event_types (default: every type).
   std::optional<std::set<std::string>> queued_event_types;
 };
@@ -53,6 +55,12 @@ class TestEnv {
 
   // Closes and opens the engine again on the same data directory.
   void Reopen();
+  // Closes the engine (until Reopen).
+  void Close() { engine_.reset(); }
+  // Another engine on the same store and blob directory, as a second trashd node
+  // would open them (the same clock and types): on PostgreSQL only, since one
+  // process owns an LMDB store.
+  std::unique_ptr<Engine> OpenAnotherNode();
 
   // Creates workspace `ws` with an owner-role member "alice" (name "Alice") and a
   // member "bob" (name "Bob") of role "owner" too; returns the workspace.
