@@ -6,6 +6,7 @@ namespace {
 constexpr char kSep = '\0';
 constexpr size_t kNumberBytes = 8;
 constexpr std::string_view kExpiringHeld = "expiring_held";
+constexpr std::string_view kLease = "lease";
 
 size_t PartSize(std::string_view name) { return name.size(); }
 size_t PartSize(uint64_t) { return kNumberBytes; }
@@ -110,6 +111,12 @@ std::string ExpiringHeldKey::Encode() const { return Join(kExpiringHeld, ws, id)
 bool ExpiringHeldKey::Decode(std::string_view key, ExpiringHeldKey* out) {
   std::string_view tag;
   return Parse(key, &tag, &out->ws, &out->id) && tag == kExpiringHeld;
+}
+
+std::string LeaseKey::Encode() const { return Join(kLease, name); }
+bool LeaseKey::Decode(std::string_view key, LeaseKey* out) {
+  std::string_view tag;
+  return Parse(key, &tag, &out->name) && tag == kLease;
 }
 
 std::string MemberKey::Encode() const { return Join(ws, member_id); }

@@ -75,6 +75,15 @@ TEST_CASE("Schema: an expiring-held key's bytes are pinned", "[schema]") {
         "6578706972696e675f68656c640061636d6500705f31");
 }
 
+TEST_CASE("Schema: a lease key round-trips and its bytes are pinned", "[schema]") {
+  LeaseKey back;
+  REQUIRE(LeaseKey::Decode(LeaseKey{"sweep"}.Encode(), &back));
+  CHECK(back.name == "sweep");
+  CHECK(Hex(LeaseKey{"sweep"}.Encode()) == "6c65617365007377656570");
+  CHECK_FALSE(LeaseKey::Decode(std::string("least\0sweep", 11), &back));
+  CHECK_FALSE(LeaseKey::Decode(ExpiringHeldKey{"acme", "p_1"}.Encode(), &back));
+}
+
 TEST_CASE("Schema: a member key round-trips", "[schema]") {
   std::string key = MemberKey{kOdd, "ann.b-c_d@example.com"}.Encode();
   MemberKey back;
