@@ -19,7 +19,7 @@ LeaseRecord Claim(TestEnv& env, const std::string& node, TimeMs now) {
   return *got;
 }
 
-TEST_CASE("A lease is held by one node until it expires; a takeover bumps the epoch",
+TEST_CASE("A lease is held by one node until it expires and a takeover bumps the epoch",
           "[lease]") {
   TestEnv env;
   const TimeMs t = kStart;
