@@ -53,6 +53,10 @@ void NodeLeases::Stop() {
   for (const std::string& name : options_.names) {
     LeaseHold hold = Hold(name);
     if (!hold.fence) continue;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      states_[name].held = false;  // from now on, whether the release commits or not
+    }
     Status s = engine_->ReleaseLease(*hold.fence);
     if (log_) {
       log_(s.ok() ? LogLevel::kInfo : LogLevel::kWarn,

@@ -183,13 +183,18 @@ void SweepScheduler::Loop() {
 }
 
 void SweepScheduler::SweepIfOwed() {
-  if (!leases_->Hold(kSweepLease).held) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < retry_at_ || !leases_->Hold(kSweepLease).held) return;
   const TimeMs day_run = NextDailyRun(clock_->Now(), settings().time) - kMsPerDay;
   if (swept_for_ == day_run || engine_->LastSweep() >= day_run) return;
   Result<SweepReport> report = Run(false, false, "daily");
-  // A lease lost meanwhile: the node that has it now finishes the day's sweep (and if
-  // it dies too, whoever leads next); otherwise this node has had its go for the day.
-  if (report.ok() || report.status().code() != Code::kConflict) swept_for_ = day_run;
+  if (report.ok()) {
+    swept_for_ = day_run;  // done, or held back by the clock-jump guard until accepted
+  } else if (report.status().code() != Code::kConflict) {
+    retry_at_ = now + hooks_.tick;  // the store failed: again a tick later
+  }
+  // Conflict: the lease was lost meanwhile; the node that has it now finishes the
+  // day's sweep (and if it dies too, whoever leads next).
 }
 
 void SweepScheduler::LeaderLoop() {

@@ -103,6 +103,7 @@ class SweepScheduler {
   Hooks hooks_;
   const NodeLeases* leases_;  // null or alone: no other node
   TimeMs swept_for_ = -1;     // LeaderLoop: the daily time this node last swept for
+  std::chrono::steady_clock::time_point retry_at_{};  // LeaderLoop: after a failure
 
   mutable std::mutex mu_;  // guards the fields below
   std::condition_variable wake_;

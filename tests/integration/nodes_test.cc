@@ -378,7 +378,7 @@ TEST_CASE("one sweep per day across the nodes, finished by another when its lead
   REQUIRE(TrashOf(nodes[watcher], "keep").size() == 5);
   // One completed sweep for the day (the killed one never completed), and no second
   // one, from the new leader, the third node, or the killed node once back.
-  REQUIRE(CompletedSweeps(nodes[next]) == 2);
+  REQUIRE(Eventually([&] { return CompletedSweeps(nodes[next]) == 2; }));
   nodes.Restart(leader);
   std::this_thread::sleep_for(seconds(3));
   REQUIRE(CompletedSweeps(nodes[leader]) == 2);
