@@ -26,6 +26,7 @@
 
 #include "engine/backup.h"
 #include "engine/domain.h"
+#include "lease/lease.h"
 #include "plugin/registry.h"
 #include "store/store.h"
 #include "trashd/clock.h"
@@ -65,6 +66,12 @@ struct SweepOptions {
   TimeMs max_clock_jump = 0;
   // The operator has checked the clock: purge what is due even after a jump.
   bool accept_clock_jump = false;
+  // Several nodes on one store: the sweep's lease. Every write of the sweep (its run
+  // record, each batch, the record of its end) first checks, in its own transaction,
+  // that this claim still holds the lease (lease::Check); once it does not, that write
+  // changes nothing and the sweep stops with the Conflict, so a node that lost the
+  // lease purges nothing more. None: one node alone, nothing to check.
+  std::optional<LeaseClaim> lease;
 };
 
 // The completion of a call's asynchronous form (see "Asynchronous forms" below).
@@ -270,6 +277,14 @@ class Engine {
   std::vector<SweepRun> SweepRuns(size_t limit);
   // When the last completed sweep started (0: never).
   TimeMs LastSweep();
+
+  // ---- Leases (several nodes on one store: lease/lease.h) ----------------------
+  // Takes or renews lease `name` for `node` at `now` for `ttl`, in one write
+  // transaction; the lease as it is afterwards (held by `node` or by another).
+  Result<LeaseRecord> ClaimLease(std::string_view name, std::string_view node, TimeMs now,
+                                 TimeMs ttl);
+  // Gives the lease up, if `claim` still holds it, so another node may take it now.
+  Status ReleaseLease(const LeaseClaim& claim);
 
   // ---- Quota (Q1–Q4) ------------------------------------------------------------
   Result<Usage> GetUsage(std::string_view ws);  // O(1) in the size of the workspace

@@ -161,11 +161,16 @@ namespace {
 struct BatchResult {
   PurgeOutcome outcome;  // outcome.skipped_held: the items a hold kept
   std::vector<std::pair<std::string, Status>> failures;  // (id, why)
+  Status fenced;  // the guard refused the batch: nothing of it changed
 };
+
+// A check made first in each batch's transaction (the sweep's lease); null: none.
+using BatchGuard = std::function<Status(ReadTxn&)>;
 
 BatchResult PurgeItems(Engine::Impl& impl, const Actor& actor,
                        const std::vector<std::pair<std::string, std::string>>& items,
-                       const std::function<bool(const ResourceRec&)>& skip) {
+                       const std::function<bool(const ResourceRec&)>& skip,
+                       const BatchGuard& guard = nullptr) {
   BatchResult result;
   auto run = [&](size_t from, size_t to, BatchResult* into) -> Status {
     BlobList unlink;
@@ -173,6 +178,10 @@ BatchResult PurgeItems(Engine::Impl& impl, const Actor& actor,
     Status s = impl.store->Write([&](WriteTxn& txn) -> Status {
       local = BatchResult{};
       unlink.clear();
+      if (guard) {
+        local.fenced = guard(txn);
+        if (!local.fenced.ok()) return local.fenced;
+      }
       for (size_t i = from; i < to; ++i) {
         ResourceRec r;
         if (!Engine::Impl::LoadResource(txn, items[i].second, &r) || !r.is_item() ||
@@ -184,7 +193,10 @@ BatchResult PurgeItems(Engine::Impl& impl, const Actor& actor,
       }
       return Status::Ok();
     });
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      if (!local.fenced.ok()) into->fenced = local.fenced;
+      return s;
+    }
     impl.ProcessUnlinks(unlink);
     into->outcome.items += local.outcome.items;
     into->outcome.resources += local.outcome.resources;
@@ -193,9 +205,10 @@ BatchResult PurgeItems(Engine::Impl& impl, const Actor& actor,
     return s;
   };
   if (items.empty()) return result;
-  if (run(0, items.size(), &result).ok()) return result;
+  if (run(0, items.size(), &result).ok() || !result.fenced.ok()) return result;
   for (size_t i = 0; i < items.size(); ++i) {
     Status s = run(i, i + 1, &result);
+    if (!result.fenced.ok()) return result;
     if (!s.ok()) {
       result.failures.emplace_back(items[i].second, s);
       (void)impl.Refuse(actor, items[i].first, "purge", "", items[i].second, s);
@@ -290,7 +303,10 @@ std::string ReadDue(Engine::Impl& impl, const std::string& after, TimeMs now,
 }  // namespace
 
 Result<SweepReport> Engine::SweepOnce(TimeMs now, size_t batch, bool dry_run) {
-  return SweepOnce(now, SweepOptions{.batch = batch, .dry_run = dry_run});
+  SweepOptions options;
+  options.batch = batch;
+  options.dry_run = dry_run;
+  return SweepOnce(now, options);
 }
 
 Result<SweepReport> Engine::SweepOnce(TimeMs now, const SweepOptions& options) {
@@ -319,9 +335,15 @@ Result<SweepReport> Engine::SweepOnce(TimeMs now, const SweepOptions& options) {
     return report;
   }
 
+  // Several nodes: every write below first checks that the lease is still ours.
+  BatchGuard guard;
+  if (options.lease) {
+    guard = [claim = *options.lease](ReadTxn& txn) { return lease::Check(txn, claim); };
+  }
   TimeMs started = impl_->clock->Now();
   std::string run_key;
   Status s = impl_->store->Write([&](WriteTxn& txn) {
+    if (guard) TRASHD_RETURN_IF_ERROR(guard(txn));
     run_key =
         schema::SweepRunKey{started, QuotaLedger::NextSeq(txn, schema::kSweepSeqKey)}
             .Encode();
@@ -336,9 +358,13 @@ Result<SweepReport> Engine::SweepOnce(TimeMs now, const SweepOptions& options) {
     std::string last = ReadDue(*impl_, after, now, batch, &due);
     if (due.empty()) break;
     after = last;
-    BatchResult r = PurgeItems(*impl_, sweep, due, [now](const ResourceRec& item) {
-      return item.scheduled_cleanup_at > now;  // never early
-    });
+    BatchResult r = PurgeItems(
+        *impl_, sweep, due,
+        [now](const ResourceRec& item) {
+          return item.scheduled_cleanup_at > now;  // never early
+        },
+        guard);
+    if (!r.fenced.ok()) return r.fenced;
     report.items += r.outcome.items;
     report.resources += r.outcome.resources;
     report.bytes += r.outcome.bytes_freed;
@@ -347,6 +373,7 @@ Result<SweepReport> Engine::SweepOnce(TimeMs now, const SweepOptions& options) {
   }
   report.duration_ms = SteadyMs() - began;
   s = impl_->store->Write([&](WriteTxn& txn) {
+    if (guard) TRASHD_RETURN_IF_ERROR(guard(txn));
     SweepRun run{started, impl_->clock->Now(), report.items, report.bytes,
                  report.duration_ms};
     txn.Put(Table::kSweepRuns, run_key, EncodeSweepRun(run));

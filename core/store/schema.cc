@@ -8,6 +8,7 @@ constexpr size_t kNumberBytes = 8;
 constexpr std::string_view kExpiringHeld = "expiring_held";
 constexpr std::string_view kBlobClaim = "blob_claim";
 constexpr std::string_view kWorkspaceChanges = "ws_changes";
+constexpr std::string_view kLease = "lease";
 
 size_t PartSize(std::string_view name) { return name.size(); }
 size_t PartSize(uint64_t) { return kNumberBytes; }
@@ -126,6 +127,12 @@ std::string BlobClaimsPrefix() { return PrefixOf(kBlobClaim); }
 
 std::string WorkspaceChangesKey(std::string_view ws) {
   return Join(kWorkspaceChanges, ws);
+}
+
+std::string LeaseKey::Encode() const { return Join(kLease, name); }
+bool LeaseKey::Decode(std::string_view key, LeaseKey* out) {
+  std::string_view tag;
+  return Parse(key, &tag, &out->name) && tag == kLease;
 }
 
 std::string MemberKey::Encode() const { return Join(ws, member_id); }

@@ -65,6 +65,13 @@ std::string BlobClaimsPrefix();
 // on a store several processes share (Engine::WorkspaceChanges).
 std::string WorkspaceChangesKey(std::string_view ws);
 
+// "lease" name -> LeaseRecord (lease/lease.h): which node leads `name` ("sweep").
+struct LeaseKey {
+  std::string_view name;
+  std::string Encode() const;
+  static bool Decode(std::string_view key, LeaseKey* out);
+};
+
 // ---- tables keyed by one name: the key is the name itself ----------------------------
 
 inline std::string_view WorkspaceKey(std::string_view ws) { return ws; }  // kWorkspaces

@@ -152,6 +152,7 @@ Daemon::Daemon(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
 Daemon::~Daemon() {
   if (impl_->scheduler) impl_->scheduler->Stop();
   if (impl_->delivery) impl_->delivery->Stop();
+  if (impl_->leases) impl_->leases->Stop();
   impl_->server.Stop(std::chrono::milliseconds(0));
 }
 
@@ -214,9 +215,37 @@ Status Daemon::Impl::OpenEngine() {
   return Status::Ok();
 }
 
+// Several nodes share the store on PostgreSQL: the sweep and webhook delivery each run
+// where their lease is held. On LMDB this process is alone and holds both, always.
+void Daemon::Impl::MakeLeases() {
+  const NodeSection& n = settings.node;
+  NodeLeasesOptions lo;
+  lo.node_id = n.id.empty() ? DefaultNodeId() : n.id;
+  lo.ttl = std::chrono::milliseconds(n.lease_ttl_ms);
+  lo.renew = std::chrono::milliseconds(n.lease_renew_ms);
+  lo.alone = settings.store.backend != StoreSection::Backend::kPostgres;
+  if (!lo.alone) spdlog::info("node {}: sweep and webhook delivery by lease", lo.node_id);
+  leases = std::make_unique<NodeLeases>(engine.get(), &wall_clock, std::move(lo),
+                                        [](LogLevel level, const std::string& line) {
+                                          if (level == LogLevel::kInfo) {
+                                            spdlog::info("{}", line);
+                                          } else {
+                                            spdlog::warn("{}", line);
+                                          }
+                                        });
+}
+
 void Daemon::Impl::MakeBackgroundWork() {
-  delivery =
-      std::make_unique<EventDelivery>(engine.get(), settings.webhooks, EngineLog());
+  MakeLeases();
+  EventDeliveryOptions delivery_options;
+  if (!leases->alone()) {
+    delivery_options.leads = [this] { return leases->Hold(kWebhooksLease).held; };
+  }
+  delivery = std::make_unique<EventDelivery>(engine.get(), settings.webhooks, EngineLog(),
+                                             delivery_options);
+  leases->OnChange([this](const std::string& name, bool) {
+    if (name == kWebhooksLease) delivery->Notify();
+  });
   SweepScheduler::Hooks sweep_hooks;
   sweep_hooks.log = [](bool ok, const std::string& line) {
     if (ok) {
@@ -237,7 +266,7 @@ void Daemon::Impl::MakeBackgroundWork() {
     delivery->Notify();
   };
   scheduler = std::make_unique<SweepScheduler>(engine.get(), clock.get(), settings.sweep,
-                                               std::move(sweep_hooks));
+                                               std::move(sweep_hooks), leases.get());
 }
 
 Result<std::unique_ptr<Daemon>> Daemon::Create(const DaemonOptions& options) {
@@ -366,6 +395,7 @@ Status Daemon::Start() {
   // queues its one engine write for the store's next batch, holding no thread while
   // it commits.
   TRASHD_RETURN_IF_ERROR(impl_->server.Start(EventLoopThreads(), kBlockingThreads));
+  impl_->leases->Start();  // several nodes: the leases free now are this node's
   impl_->delivery->Start();
   impl_->scheduler->Start();
   const Settings s = impl_->CurrentSettings();
@@ -418,6 +448,7 @@ int Daemon::Run() {
   impl_->server.Stop(drain);
   impl_->scheduler->Stop();
   impl_->delivery->Stop();  // what was not delivered stays in the outbox for next time
+  impl_->leases->Stop();    // gives them up: another node takes over at once
   impl_->engine.reset();    // closes the store
   spdlog::info("stopped");
   return 0;

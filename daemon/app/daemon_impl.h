@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "app/daemon.h"
+#include "app/node_leases.h"
 #include "app/request_metrics.h"
 #include "app/sweep_scheduler.h"
 #include "engine/engine.h"
@@ -53,6 +54,10 @@ struct Daemon::Impl {
   Router metrics_router;           // GET /metrics alone, for metrics_listen
   RequestMetrics request_metrics;  // fed by the server's access log, so made before it
   HttpServer server;
+  // Several nodes: the leases of the sweep and of webhook delivery, dated by the real
+  // clock (a test clock moves product time, not the nodes' agreement on expiry).
+  SystemClock wall_clock;
+  std::unique_ptr<NodeLeases> leases;  // before (so destroyed after) the two below
   std::unique_ptr<SweepScheduler> scheduler;
   std::unique_ptr<EventDelivery> delivery;
 
@@ -74,10 +79,11 @@ struct Daemon::Impl {
   Result<Settings> ReadSettings() const;
 
   // Create's steps: the plugins the settings enable (refusing the start if one is
-  // refused), the engine on data_dir, and the sweep scheduler and event delivery
-  // (made, not started).
+  // refused), the engine on data_dir, and the leases, sweep scheduler and event
+  // delivery (made, not started).
   Status LoadEnabledPlugins();
   Status OpenEngine();
+  void MakeLeases();
   void MakeBackgroundWork();
   // One applier per part of Applies a live key may name (reload.cc).
   void RegisterAppliers();

@@ -110,6 +110,34 @@ void EventMetrics(const DeliveryStats& ds, TimeMs now, PrometheusText& out) {
              oldest > 0 && now > oldest ? static_cast<double>(now - oldest) / 1000 : 0);
 }
 
+// Several nodes: which lease this node holds, and who holds each as it last read.
+void LeaseMetrics(const NodeLeases& leases, PrometheusText& out) {
+  const std::vector<LeaseView> views = leases.Views();
+  PrometheusText epochs, holders;
+  out.Family("trashd_lease_held",
+             "1 where this node holds the lease now (sweep: the daily sweep and the "
+             "expiring notices; webhooks: webhook delivery); always 1 on LMDB.",
+             "gauge");
+  epochs.Family("trashd_lease_epoch",
+                "The lease's epoch as this node last read it: grows at each change of "
+                "holder.",
+                "gauge");
+  holders.Family("trashd_lease_holder",
+                 "The node holding the lease as this node last read it (always 1).",
+                 "gauge");
+  for (const LeaseView& v : views) {
+    const std::string name = "name=\"" + LabelValue(v.name) + "\"";
+    out.Sample("trashd_lease_held", name, v.held ? 1 : 0);
+    epochs.Sample("trashd_lease_epoch", name, D(v.epoch));
+    if (!v.holder.empty()) {
+      holders.Sample("trashd_lease_holder",
+                     name + ",holder=\"" + LabelValue(v.holder) + "\"", 1);
+    }
+  }
+  out.Append(epochs);
+  out.Append(holders);
+}
+
 void StoreMetrics(const StoreStats& ss, PrometheusText& out) {
   out.Single("trashd_store_map_bytes", "Size of the LMDB map.", "gauge", D(ss.map_bytes));
   out.Single("trashd_store_used_bytes", "Bytes of the LMDB map in use.", "gauge",
@@ -174,6 +202,7 @@ std::string Daemon::Impl::MetricsText() {
   UsageMetrics(*engine, out);
   SweepMetrics(*scheduler, engine->LastSweep(), out);
   EventMetrics(delivery->Stats(), clock->Now(), out);
+  LeaseMetrics(*leases, out);
   StoreMetrics(engine->StorageStats(), out);
   DiskMetrics(CurrentSettings().data_dir, out);
   if (rate_limiter) {

@@ -12,8 +12,12 @@ TimeMs NextDailyRun(TimeMs now, TimeOfDay at) {
 }
 
 SweepScheduler::SweepScheduler(Engine* engine, const Clock* clock, SweepSection settings,
-                               Hooks hooks)
-    : engine_(engine), clock_(clock), hooks_(std::move(hooks)), settings_(settings) {
+                               Hooks hooks, const NodeLeases* leases)
+    : engine_(engine),
+      clock_(clock),
+      hooks_(std::move(hooks)),
+      leases_(leases && !leases->alone() ? leases : nullptr),
+      settings_(settings) {
   next_run_ = NextDailyRun(clock_->Now(), settings_.time);
 }
 
@@ -121,6 +125,14 @@ Result<SweepReport> SweepScheduler::Run(bool dry_run, bool accept_clock_jump,
   options.dry_run = dry_run;
   options.max_clock_jump = static_cast<TimeMs>(s.max_clock_jump_hours) * 3'600'000;
   options.accept_clock_jump = accept_clock_jump;
+  if (leases_ && !dry_run) {
+    options.lease = leases_->Hold(kSweepLease).fence;
+    if (!options.lease) {  // not a failed sweep: none ran
+      return Conflict("this node (" + leases_->node_id() +
+                      ") does not hold the sweep lease: the node that holds it sweeps "
+                      "(trashd_lease_held{name=\"sweep\"} is 1 in its /metrics)");
+    }
+  }
   Result<SweepReport> report = engine_->SweepOnce(clock_->Now(), options);
   if (!dry_run) Count(report);
   if (hooks_.log) {
@@ -139,6 +151,7 @@ Result<SweepReport> SweepScheduler::Run(bool dry_run, bool accept_clock_jump,
 }
 
 void SweepScheduler::Loop() {
+  if (leases_) return LeaderLoop();
   // Catch up: the daily run was missed (the daemon was down) or never happened.
   TimeMs last = engine_->LastSweep();
   if (last == 0 || clock_->Now() - last > kMsPerDay)
@@ -166,6 +179,41 @@ void SweepScheduler::Loop() {
       hooks_.on_tick();
     }
     lock.lock();
+  }
+}
+
+void SweepScheduler::SweepIfOwed() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < retry_at_ || !leases_->Hold(kSweepLease).held) return;
+  const TimeMs day_run = NextDailyRun(clock_->Now(), settings().time) - kMsPerDay;
+  if (swept_for_ == day_run || engine_->LastSweep() >= day_run) return;
+  Result<SweepReport> report = Run(false, false, "daily");
+  if (report.ok()) {
+    swept_for_ = day_run;  // done, or held back by the clock-jump guard until accepted
+  } else if (report.status().code() != Code::kConflict) {
+    retry_at_ = now + hooks_.tick;  // the store failed: again a tick later
+  }
+  // Conflict: the lease was lost meanwhile; the node that has it now finishes the
+  // day's sweep (and if it dies too, whoever leads next).
+}
+
+void SweepScheduler::LeaderLoop() {
+  using std::chrono::steady_clock;
+  steady_clock::time_point last_tick = steady_clock::now() - hooks_.tick;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    SweepIfOwed();
+    if (hooks_.on_tick && leases_->Hold(kSweepLease).held &&
+        steady_clock::now() - last_tick >= hooks_.tick) {
+      last_tick = steady_clock::now();
+      hooks_.on_tick();
+    }
+    lock.lock();
+    next_run_ = NextDailyRun(clock_->Now(), settings_.time);
+    if (stopping_) break;
+    wake_.wait_for(lock,
+                   std::min<std::chrono::milliseconds>(leases_->renew(), hooks_.tick));
   }
 }
 

@@ -15,6 +15,15 @@
 // Between sweeps the scheduler also wakes every `tick` to run `on_tick` (the daemon
 // queues `expiring` notices there), and after every real sweep.
 //
+// Several nodes on one store (`leases` given and not alone): only the node holding the
+// sweep lease sweeps, and each batch checks the lease's epoch (SweepOptions::lease).
+// The record of the last completed sweep is shared, so the leader sweeps when no node
+// has completed one since the latest sweep.time: a leader that died mid-sweep leaves
+// the day's sweep owed, and the node that takes the lease over finishes it. The
+// leader checks every `leases` renew period, and queues the notices every `tick`;
+// the other nodes do neither. A sweep asked for on a node that does not hold the
+// lease is refused (Conflict, naming the holder); a dry run goes anywhere.
+//
 // Thread-safety: every public method may be called from any thread.
 #pragma once
 
@@ -23,6 +32,7 @@
 #include <mutex>
 #include <thread>
 
+#include "app/node_leases.h"
 #include "config/settings.h"
 #include "engine/engine.h"
 
@@ -56,7 +66,9 @@ class SweepScheduler {
     std::chrono::milliseconds tick{std::chrono::hours(1)};
   };
 
-  SweepScheduler(Engine* engine, const Clock* clock, SweepSection settings, Hooks hooks);
+  // `leases` (may be null: one node alone) must outlive the scheduler.
+  SweepScheduler(Engine* engine, const Clock* clock, SweepSection settings, Hooks hooks,
+                 const NodeLeases* leases = nullptr);
   ~SweepScheduler();  // Stop()
 
   // Starts the scheduling thread; the catch-up sweep, if due, runs on it first.
@@ -82,10 +94,16 @@ class SweepScheduler {
   Result<SweepReport> Run(bool dry_run, bool accept_clock_jump, const char* why);
   void Count(const Result<SweepReport>& report);
   void Loop();
+  void LeaderLoop();  // several nodes
+  // Several nodes: sweeps if this node leads and the day's sweep is owed.
+  void SweepIfOwed();
 
   Engine* engine_;
   const Clock* clock_;
   Hooks hooks_;
+  const NodeLeases* leases_;  // null or alone: no other node
+  TimeMs swept_for_ = -1;     // LeaderLoop: the daily time this node last swept for
+  std::chrono::steady_clock::time_point retry_at_{};  // LeaderLoop: after a failure
 
   mutable std::mutex mu_;  // guards the fields below
   std::condition_variable wake_;

@@ -70,6 +70,17 @@ ValueKind<std::string> TextKind() {
           [](const std::string& s) { return Quote(s); }};
 }
 
+// Text that may be "" (a default chosen at start).
+ValueKind<std::string> OptionalTextKind() {
+  ValueKind<std::string> kind = TextKind();
+  kind.type = "text, or \"\" for the default";
+  kind.read = [](const SettingValue& v, std::string& out) -> Status {
+    TRASHD_ASSIGN_OR_RETURN(out, v.Text(true));
+    return Status::Ok();
+  };
+  return kind;
+}
+
 ValueKind<std::string> SocketPathKind() {
   ValueKind<std::string> kind = TextKind();
   kind.type = "path, at most " + std::to_string(kMaxSocketPath) + " bytes";
@@ -335,6 +346,18 @@ Status CheckPluginSections(const SettingValue& plugins, Settings& s) {
   return Status::Ok();
 }
 
+// A lease is renewed before it can expire.
+Status CheckNodeLeases(const SettingValue& node, Settings& s) {
+  if (s.node.lease_renew_ms >= s.node.lease_ttl_ms) {
+    return node.ChildError(
+        node.Given("lease_renew_ms") ? "lease_renew_ms" : "lease_ttl_ms",
+        "lease_renew_ms (" + std::to_string(s.node.lease_renew_ms) +
+            ") must be less than lease_ttl_ms (" + std::to_string(s.node.lease_ttl_ms) +
+            ")");
+  }
+  return Status::Ok();
+}
+
 Status CheckWebhook(const SettingValue& item, Webhook& hook) {
   if (!item.Given("url")) return item.Error("url is required");
   if (hook.backoff_max_ms < hook.backoff_initial_ms) {
@@ -363,6 +386,11 @@ SettingTable<Settings> BuildSettingsTable() {
                   ConninfoKind()),
       Describe<S>("store.postgres.pool_size", kRestart, FIELD(store.postgres_pool_size),
                   IntegerKind<int>(1, 1000)),
+      Describe<S>("node.id", kRestart, FIELD(node.id), OptionalTextKind()),
+      Describe<S>("node.lease_ttl_ms", kRestart, FIELD(node.lease_ttl_ms),
+                  IntegerKind<int64_t>(100, kMsPerDay)),
+      Describe<S>("node.lease_renew_ms", kRestart, FIELD(node.lease_renew_ms),
+                  IntegerKind<int64_t>(10, kMsPerDay)),
       Describe<S>("listen", kRestart, FIELD(listen),
                   ParsedKind<ListenAddress>("host:port", ParseListenAddress)),
       Describe<S>("metrics_listen", kRestart, FIELD(metrics_listen),
@@ -412,7 +440,7 @@ SettingTable<Settings> BuildSettingsTable() {
                   IntegerKind<int>(1, 1000000)),
       Describe<S>("webhooks", kWebhooks, FIELD(webhooks), WebhooksKind()),
   };
-  t.checks = {{"plugins", CheckPluginSections}};
+  t.checks = {{"plugins", CheckPluginSections}, {"node", CheckNodeLeases}};
   return t;
 }
 

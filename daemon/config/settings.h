@@ -55,6 +55,18 @@ struct StoreSection {
 // As written in the file, in the enum's order.
 inline constexpr std::array<const char*, 2> kStoreBackendNames = {"lmdb", "postgres"};
 
+// This process among several on one PostgreSQL store (node.*): its id, and the leases
+// by which one node at a time runs the sweep and delivers webhooks. A holder renews
+// each lease every lease_renew_ms; another node takes it over once lease_ttl_ms have
+// passed without a renewal. Unused on LMDB, where the one process always leads.
+struct NodeSection {
+  std::string id;  // "": <hostname>-<pid>, new at each start
+  int64_t lease_ttl_ms = 15000;
+  int64_t lease_renew_ms = 5000;  // less than lease_ttl_ms
+
+  bool operator==(const NodeSection&) const = default;
+};
+
 struct SweepSection {
   TimeOfDay time;  // when the daily sweep runs, UTC
   // Expired items deleted per write transaction. 250 keeps a batch near 3 ms, so a
@@ -132,6 +144,7 @@ struct Webhook {
 struct Settings {
   std::string data_dir = "/var/lib/trashd";
   StoreSection store;
+  NodeSection node;
   ListenAddress listen;
   // Where GET /metrics is served over HTTP ("127.0.0.1:9464"); "": nowhere but the
   // admin socket's GET /v1/metrics. Checked by ParseListenAddress.

@@ -111,6 +111,7 @@ struct EventDelivery::Impl {
   Impl(Engine* engine, std::vector<Webhook> configs, Log log,
        EventDeliveryOptions options)
       : engine(engine), log(std::move(log)), options(options) {
+    leading = !this->options.leads;  // alone: leads from the start, unannounced
     SetHooks(std::move(configs));
   }
 
@@ -124,7 +125,7 @@ struct EventDelivery::Impl {
   }
 
   void Pump() {
-    if (stopped) return;
+    if (stopped || !Lead()) return;
     ReadOutbox();
     for (size_t h = 0; h < hooks.size(); ++h) Dispatch(h);
     Acknowledge();
@@ -173,7 +174,7 @@ struct EventDelivery::Impl {
   }
 
   void Dispatch(size_t h) {
-    if (draining > 0 || stopped) return;
+    if (draining > 0 || stopped || !Lead()) return;
     Hook& hook = *hooks[h];
     while (hook.in_flight < std::max<size_t>(options.max_in_flight_per_hook, 1) &&
            !hook.ready.empty()) {
@@ -316,6 +317,32 @@ struct EventDelivery::Impl {
     read_after = finished_up_to;
     Pump();
   }
+
+  // Whether this node delivers now. On a change: standing down drops every event read
+  // (answers still to come are ignored, as after a Reconfigure); starting over reads
+  // from the oldest event the store still holds, i.e. not acknowledged by any node.
+  bool Lead() {
+    const bool now = !options.leads || options.leads();
+    if (now == leading) return now;
+    leading = now;
+    generation++;
+    for (const auto& hook : hooks) {
+      draining += hook->in_flight;
+      hook->in_flight = 0;
+      hook->ready.clear();
+      hook->lanes.clear();  // their backoff timers are cancelled
+    }
+    buffered.clear();
+    read_after = 0;
+    finished_up_to = 0;
+    CountPending();
+    Report(LogLevel::kInfo,
+           now ? "webhook delivery: this node delivers now, from the "
+                 "oldest event not acknowledged"
+               : "webhook delivery: standing by (another node delivers)");
+    return now;
+  }
+  bool leading = false;
 
   void Report(LogLevel level, const std::string& message) {
     if (log) log(level, message);

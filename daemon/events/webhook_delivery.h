@@ -25,6 +25,14 @@
 //     outbox does not grow forever (the daemon then queues none: EventTypesTaken;
 //     what is read is what was queued before a reload removed the hooks).
 //
+// Several nodes (EventDeliveryOptions::leads): only the node holding the webhooks
+// lease delivers and acknowledges; the others read nothing. A node that stops leading
+// drops what it had read (requests in flight are abandoned, nothing more is
+// acknowledged); one that starts leading begins at the oldest event not acknowledged
+// in the store. So across a change of leader every event is delivered, in order per
+// workspace; the events the old leader delivered after its last acknowledgement go
+// again (at least once), and the old leader stands down before the lease can pass.
+//
 // Reconfigure (SIGHUP) with other webhooks starts over from the oldest event not
 // acknowledged, once the requests in flight have ended: a hook may get again what
 // it got since the last acknowledgement.
@@ -59,6 +67,9 @@ struct EventDeliveryOptions {
   size_t max_in_flight_per_hook = 8;
   // Events read from the outbox and not yet acknowledged, at most.
   size_t max_buffered_events = 10000;
+  // Whether this node delivers now (it holds the webhooks lease); asked before every
+  // read and request. Null: always (one node alone).
+  std::function<bool()> leads;
 };
 
 // Counters since Start(), for /metrics. Per (event, hook) pair, but `pending`.

@@ -98,6 +98,15 @@ TEST_CASE("Schema: a blob claim key's and a change counter's bytes are pinned",
   CHECK(Hex(WorkspaceChangesKey("acme")) == "77735f6368616e6765730061636d65");
 }
 
+TEST_CASE("Schema: a lease key round-trips and its bytes are pinned", "[schema]") {
+  LeaseKey back;
+  REQUIRE(LeaseKey::Decode(LeaseKey{"sweep"}.Encode(), &back));
+  CHECK(back.name == "sweep");
+  CHECK(Hex(LeaseKey{"sweep"}.Encode()) == "6c65617365007377656570");
+  CHECK_FALSE(LeaseKey::Decode(std::string("least\0sweep", 11), &back));
+  CHECK_FALSE(LeaseKey::Decode(ExpiringHeldKey{"acme", "p_1"}.Encode(), &back));
+}
+
 TEST_CASE("Schema: a member key round-trips", "[schema]") {
   std::string key = MemberKey{kOdd, "ann.b-c_d@example.com"}.Encode();
   MemberKey back;

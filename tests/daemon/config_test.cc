@@ -59,6 +59,9 @@ Settings EveryKeyChanged() {
   s.store.backend = StoreSection::Backend::kPostgres;
   s.store.postgres_conninfo = "host=db.internal dbname=trashd user=trashd";
   s.store.postgres_pool_size = 4;
+  s.node.id = "web-2";
+  s.node.lease_ttl_ms = 30000;
+  s.node.lease_renew_ms = 10000;
   s.listen = {"::", 9090};
   s.admin_socket = "/run/trashd-test/admin.sock";
   s.admin_group = "trash-admins";
@@ -106,6 +109,10 @@ store:
   postgres:
     conninfo: host=db.internal dbname=trashd user=trashd
     pool_size: 4
+node:
+  id: web-2
+  lease_ttl_ms: 30000
+  lease_renew_ms: 10000
 listen: "[::]:9090"
 admin_socket: /run/trashd-test/admin.sock
 admin_group: trash-admins
@@ -261,11 +268,12 @@ TEST_CASE("a document that starts with a comma is refused and not read forever",
 }
 
 TEST_CASE("unknown keys are refused at every depth", "[config]") {
-  CHECK(Refusal("data_dir: /srv\nretention_days: 30\n") ==
-        "trashd.yaml:2: unknown key \"retention_days\" (known keys: data_dir, store, "
-        "listen, metrics_listen, admin_socket, admin_group, retention_days_default, "
-        "sweep, plugins, log, limits, "
-        "webhooks)");
+  CHECK(
+      Refusal("data_dir: /srv\nretention_days: 30\n") ==
+      "trashd.yaml:2: unknown key \"retention_days\" (known keys: data_dir, store, "
+      "node, listen, metrics_listen, admin_socket, admin_group, retention_days_default, "
+      "sweep, plugins, log, limits, "
+      "webhooks)");
   CHECK(Refusal("sweep:\n  time: \"03:00\"\n  batchsize: 10\n") ==
         "trashd.yaml:3: unknown key \"sweep.batchsize\" (sweep takes: time, batch, "
         "expiring_notice_days, max_clock_jump_hours)");
@@ -530,6 +538,20 @@ TEST_CASE("store.backend is lmdb or postgres, with a database to connect to",
   CHECK(loaded->store.backend == StoreSection::Backend::kPostgres);
   CHECK(loaded->store.postgres_conninfo == "dbname=t");
   CHECK(loaded->store.postgres_pool_size == 8);
+}
+
+TEST_CASE("node leases are renewed more often than they expire", "[config]") {
+  CHECK(Refusal("node:\n  lease_ttl_ms: 3000\n  lease_renew_ms: 3000\n") ==
+        "trashd.yaml:3: node.lease_renew_ms: lease_renew_ms (3000) must be less than "
+        "lease_ttl_ms (3000)");
+  SettingsFile given(
+      "node:\n  id: web-1\n  lease_ttl_ms: 3000\n  lease_renew_ms: 1000\n");
+  auto loaded = given.Load();
+  REQUIRE_OK(loaded);
+  CHECK(loaded->node.id == "web-1");
+  CHECK(loaded->node.lease_ttl_ms == 3000);
+  CHECK(loaded->node.lease_renew_ms == 1000);
+  CHECK(DefaultSettings().node.id.empty());  // hostname-pid at start
 }
 
 }  // namespace

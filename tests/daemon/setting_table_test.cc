@@ -158,6 +158,7 @@ TEST_CASE("every key is described once, with a type", "[config]") {
 const char kChanged[] = R"(
 data_dir: /srv/trashd
 store: {backend: postgres, postgres: {conninfo: dbname=other, pool_size: 4}}
+node: {id: web-2, lease_ttl_ms: 30000, lease_renew_ms: 10000}
 listen: "[::]:9090"
 metrics_listen: 127.0.0.1:9464
 admin_socket: /run/trashd-test/admin.sock
