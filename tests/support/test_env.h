@@ -53,6 +53,8 @@ class TestEnv {
 
   // Closes and opens the engine again on the same data directory.
   void Reopen();
+  // Closes the engine (until Reopen): before a fork, say, whose child opens its own.
+  void Close() { engine_.reset(); }
 
   // Creates workspace `ws` with an owner-role member "alice" (name "Alice") and a
   // member "bob" (name "Bob") of role "owner" too; returns the workspace.
