@@ -35,7 +35,8 @@ mapfile -t targets < <(cmake --build "$dir" --target help |
 cmake --build "$dir" -j"$(nproc)" --target "${targets[@]}"
 
 for name in "${targets[@]}"; do
-  [ "$name" = bench_http ] && continue  # last: it starts daemons and takes the cores
+  # last: they start daemons (and bench_pg a PostgreSQL cluster) and take the cores
+  [ "$name" = bench_http ] || [ "$name" = bench_pg ] && continue
   b="$dir/tests/bench/$name"
   [ -x "$b" ] || continue
   echo "== $name"
@@ -44,4 +45,8 @@ done
 if [ -x "$dir/tests/bench/bench_http" ]; then
   echo "== bench_http"
   "$dir/tests/bench/bench_http" "${SCALE:-1}"
+fi
+if [ -x "$dir/tests/bench/bench_pg" ]; then
+  echo "== bench_pg"
+  "$dir/tests/bench/bench_pg" "${SCALE:-1}"
 fi

@@ -20,6 +20,7 @@ std::string StatementName(char kind, Table table) {
 std::string PgGetStatement(Table table) { return StatementName('g', table); }
 std::string PgSeekStatement(Table table) { return StatementName('s', table); }
 std::string PgAfterStatement(Table table) { return StatementName('a', table); }
+std::string PgBackStatement(Table table) { return StatementName('b', table); }
 
 Status PgError(const char* what, const std::exception& e) {
   // The first line of the server's message says it; the rest repeats the query.
@@ -59,6 +60,8 @@ PgConnection::PgConnection(const std::string& conninfo) : conn_(conninfo) {
                   "SELECT k, v" + rows + " AND k >= $1 ORDER BY t, k LIMIT $2");
     conn_.prepare(PgAfterStatement(t),
                   "SELECT k, v" + rows + " AND k > $1 ORDER BY t, k LIMIT $2");
+    conn_.prepare(PgBackStatement(t),
+                  "SELECT k, v" + rows + " AND k <= $1 ORDER BY t DESC, k DESC LIMIT $2");
   }
 }
 

@@ -34,6 +34,7 @@ std::string PgTableIs(Table table);  // "t = <number>"
 std::string PgGetStatement(Table table);    // $1 key -> v
 std::string PgSeekStatement(Table table);   // $1 key, $2 limit -> k, v (k >= $1)
 std::string PgAfterStatement(Table table);  // $1 key, $2 limit -> k, v (k > $1)
+std::string PgBackStatement(Table table);   // $1 key, $2 limit -> k, v (k <= $1, down)
 
 // A Status for a failure of the database: Unavailable when it cannot be reached
 // (the write may be tried again later), Internal otherwise.

@@ -10,6 +10,10 @@ namespace {
 // one is larger, so a long walk takes few round trips.
 constexpr size_t kFirstPage = 16;
 constexpr size_t kLargestPage = 4096;
+// A point read's read-ahead: a few rows (one index page) at first; four times more each
+// time the last one answered later reads, up to the most.
+constexpr size_t kFirstReadAhead = 8;
+constexpr size_t kMostReadAhead = 1024;
 // Rows per INSERT or DELETE statement of a flush (two parameters each, of 65,535).
 constexpr size_t kRowsPerStatement = 1000;
 constexpr size_t kMaxKeyBytes = 511;
@@ -152,15 +156,11 @@ bool PgTxn::Get(Table table, std::string_view key, std::string_view* value) {
   if (it == pending.end()) {
     Rows& known = Known(table);
     it = known.find(key);
-    if (it == known.end()) {
-      std::optional<std::string> found;
-      if (!Run("read", [&] {
-            pqxx::result r = tx_->exec_prepared(PgGetStatement(table), Bytes(key));
-            if (!r.empty()) found = FromBytea(r[0][0]);
-          })) {
-        return false;
-      }
-      it = known.emplace(std::string(key), std::move(found)).first;
+    if (it != known.end()) {
+      ++ahead_[static_cast<size_t>(table)].hits;
+    } else {
+      if (!ReadAhead(table, key)) return false;
+      it = known.find(key);
     }
   }
   if (!it->second) return false;
@@ -168,14 +168,99 @@ bool PgTxn::Get(Table table, std::string_view key, std::string_view* value) {
   return true;
 }
 
+bool PgTxn::ReadAhead(Table table, std::string_view key) {
+  Ahead& ahead = ahead_[static_cast<size_t>(table)];
+  const bool down = !ahead.last_key.empty() && key < ahead.last_key;
+  // Four times more when the last read-ahead (or a cursor's page) answered Gets since.
+  ahead.rows = ahead.hits > 0
+                   ? std::min(std::max(ahead.rows, kFirstReadAhead) * 4, kMostReadAhead)
+                   : kFirstReadAhead;
+  ahead.hits = 0;
+  ahead.last_key.assign(key);
+  Page page;
+  if (!Run("read", [&] {
+        pqxx::result r =
+            tx_->exec_prepared(down ? PgBackStatement(table) : PgSeekStatement(table),
+                               Bytes(key), ahead.rows);
+        page.reserve(r.size());
+        for (const auto& row : r) page.emplace_back(FromBytea(row[0]), FromBytea(row[1]));
+      })) {
+    return false;
+  }
+  // What the server holds for this transaction (its own flushed writes included), so a
+  // row known already is the same row.
+  if (page.size() == ahead.rows) {
+    Cover(table, down ? page.back().first : std::string(key),
+          down ? std::string(key) : page.back().first);
+  } else {
+    Cover(table, down ? std::string() : std::string(key),
+          down ? std::optional<std::string>(std::string(key)) : std::nullopt);
+  }
+  Rows& known = Known(table);
+  for (auto& [k, v] : page) known.try_emplace(std::move(k), std::move(v));
+  known.try_emplace(std::string(key), std::nullopt);  // absent, if not among them
+  return true;
+}
+
 bool PgTxn::FetchPage(Table table, std::string_view from, bool after, size_t limit,
                       Page* page) {
-  return Run("read", [&] {
-    pqxx::result r = tx_->exec_prepared(
-        after ? PgAfterStatement(table) : PgSeekStatement(table), Bytes(from), limit);
-    page->reserve(r.size());
-    for (const auto& row : r) page->emplace_back(FromBytea(row[0]), FromBytea(row[1]));
-  });
+  const std::optional<std::string>* end = CoverOf(table, from, after);
+  if (!end) return FetchServerPage(table, from, after, limit, page);
+  Ahead& ahead = ahead_[static_cast<size_t>(table)];
+  ahead.page_rows = std::min(std::max(ahead.page_rows, limit) * 4, kLargestPage);
+  const Rows& known = Known(table);
+  for (auto it = after ? known.upper_bound(from) : known.lower_bound(from);
+       it != known.end() && (!*end || it->first <= **end) && page->size() < limit; ++it) {
+    if (it->second) page->emplace_back(it->first, *it->second);
+  }
+  if (page->size() == limit || !*end) return true;
+  const std::string resume = **end;  // the rest is the server's, after the range
+  return FetchServerPage(table, resume, true, limit - page->size(), page);
+}
+
+bool PgTxn::FetchServerPage(Table table, std::string_view from, bool after, size_t limit,
+                            Page* page) {
+  const size_t rows =
+      write_ ? std::max(limit, ahead_[static_cast<size_t>(table)].page_rows) : limit;
+  const size_t base = page->size();
+  if (!Run("read", [&] {
+        pqxx::result r = tx_->exec_prepared(
+            after ? PgAfterStatement(table) : PgSeekStatement(table), Bytes(from), rows);
+        page->reserve(base + r.size());
+        for (const auto& row : r) {
+          page->emplace_back(FromBytea(row[0]), FromBytea(row[1]));
+        }
+      })) {
+    return false;
+  }
+  if (write_) {
+    // The smallest key after `from` is `from` and a zero byte.
+    std::string first = after ? std::string(from) + '\0' : std::string(from);
+    const bool full = page->size() - base == rows;
+    Cover(table, std::move(first),
+          full ? std::optional<std::string>(page->back().first) : std::nullopt);
+  }
+  return true;
+}
+
+void PgTxn::Cover(Table table, std::string first, std::optional<std::string> last) {
+  if (!write_) return;
+  Covered& covered = covered_[static_cast<size_t>(table)];
+  auto [it, added] = covered.try_emplace(std::move(first), last);
+  if (!added && it->second && (!last || *it->second < *last))
+    it->second = std::move(last);
+}
+
+const std::optional<std::string>* PgTxn::CoverOf(Table table, std::string_view from,
+                                                 bool after) const {
+  if (!write_) return nullptr;
+  const Covered& covered = covered_[static_cast<size_t>(table)];
+  auto it = covered.upper_bound(from);
+  if (it == covered.begin()) return nullptr;
+  --it;  // the range starting at or before `from`
+  const std::optional<std::string>& last = it->second;
+  if (last && (after ? !(from < *last) : *last < from)) return nullptr;
+  return &last;
 }
 
 // What a write transaction read it need not ask again (a Del that follows a walk).
@@ -315,6 +400,7 @@ void PgTxn::RollbackToSavepoint() {
   for (size_t i = 0; i < pending_.size(); ++i) {
     pending_[i].clear();
     known_[i].clear();  // it may hold what the call flushed
+    covered_[i].clear();
   }
   pending_count_ = 0;
   BeginCall();

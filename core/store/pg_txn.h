@@ -7,8 +7,14 @@
 // as multi-row statements, a few round trips however many keys changed. Reads look at
 // the pending changes first, then at what this transaction has already read from the
 // server (known), and only then ask the server; a cursor reads the server in pages
-// that grow as it walks and merges the pending changes in. So a large cascade costs
-// one round trip per key it reads that it has not seen yet, never one per write.
+// that grow as it walks and merges the pending changes in. A key read from the server
+// comes with its neighbours (read-ahead: the rows after it, or before it when this
+// table's reads walk down), as many as the last read-ahead proved useful, so a walk
+// that reads records in key order (a cascade's, a sweep's, a Trash page's) takes a
+// round trip per batch of records, and a write never takes one. A write transaction
+// also remembers which key ranges it has read whole (covered), and a cursor that seeks
+// into one is served from what it read, so many short walks over neighbouring
+// prefixes (each descendant's assets, children) share their round trips.
 //
 // As LmdbTxn does, nothing throws: the first failure is remembered (status()), later
 // calls do nothing, and the store answers the write with it, or runs the write again
@@ -85,14 +91,36 @@ class PgTxn final : public WriteTxn {
   // Runs `fn` (which talks to the server); on an exception remembers it and false.
   template <typename F>
   bool Run(const char* what, F&& fn);
-  // Up to `limit` rows from `from` (after it when `after`), in key order.
+  // Up to `limit` rows from `from` (after it when `after`), in key order (a write may
+  // give more): from known where it covers them, else from the server.
   bool FetchPage(Table table, std::string_view from, bool after, size_t limit,
                  Page* page);
+  // The same from the server only, appended to `page`; a write asks for more rows when
+  // its last pages were served from known, and remembers what it read as covered.
+  bool FetchServerPage(Table table, std::string_view from, bool after, size_t limit,
+                       Page* page);
+  // A write's: known holds every row of [first, last] (last nullopt: to the end).
+  void Cover(Table table, std::string first, std::optional<std::string> last);
+  // The end of the covered range holding `from` (rows after it, when `after`), or null.
+  const std::optional<std::string>* CoverOf(Table table, std::string_view from,
+                                            bool after) const;
+  // Reads `key` from the server with its read-ahead into known; false on failure.
+  bool ReadAhead(Table table, std::string_view key);
   void Remember(Table table, const Page& page);
   void Change(Table table, std::string_view key, std::optional<std::string> value);
   void FlushTable(Table table);
   Rows& Pending(Table t) { return pending_[static_cast<size_t>(t)]; }
   Rows& Known(Table t) { return known_[static_cast<size_t>(t)]; }
+
+  // Per table: where the last read from the server was, and how many rows it read.
+  struct Ahead {
+    std::string last_key;
+    size_t rows = 0;
+    size_t hits = 0;       // Gets answered from known since then
+    size_t page_rows = 0;  // a write's cursor pages: rows asked of the server
+  };
+  // Ranges of keys, first -> last, as Cover() says.
+  using Covered = std::map<std::string, std::optional<std::string>, std::less<>>;
 
   struct Undo {
     Table table;
@@ -111,6 +139,8 @@ class PgTxn final : public WriteTxn {
   bool broken_ = false;  // the connection failed: do not reuse it
   std::array<Rows, static_cast<size_t>(Table::kCount)> pending_;
   std::array<Rows, static_cast<size_t>(Table::kCount)> known_;
+  std::array<Ahead, static_cast<size_t>(Table::kCount)> ahead_;
+  std::array<Covered, static_cast<size_t>(Table::kCount)> covered_;
   size_t pending_count_ = 0;
   int open_cursors_ = 0;
   std::vector<Undo> undo_;

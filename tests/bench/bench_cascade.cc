@@ -34,22 +34,7 @@ int Main(double scale) {
   Stopwatch setup;
   BenchEngine env(dir.Sub("engine"), /*no_sync=*/true);
   env.MakeWorkspace(kWs);
-  std::string project = env.Create(kWs, "project", "", "big-project");
-  for (uint64_t v = 0; v < shape.versions; ++v) {
-    env.clock().Advance(60 * 1000);
-    std::string version = env.Create(kWs, "version", project, "");
-    for (uint64_t m = 0; m < shape.models_per_version; ++m) {
-      env.clock().Advance(1000);
-      std::string model = env.Create(kWs, "model", version,
-                                     "m-" + std::to_string(v) + "-" + std::to_string(m));
-      if (shape.asset_every && m % shape.asset_every == 0) {
-        std::string content(1024, 'w');
-        content.replace(0, model.size(), model);  // distinct content, distinct asset
-        auto a = env->PutAsset(Alice(), kWs, model, "weights", content);
-        Check(a.ok(), "PutAsset: " + a.status().ToString());
-      }
-    }
-  }
+  std::string project = BuildProjectTree(env, kWs, shape);
   shape.sizes.resource = static_cast<size_t>(env.AverageValueSize(Table::kResources));
   env.Reopen(/*no_sync=*/true);
   std::printf("setup: engine built in %.1fs\n", setup.Ms() / 1000);

@@ -147,32 +147,6 @@ void GetTrash(TrashdProcess& daemon, const ScratchDir& dir, int seconds) {
 
 // ---- writes ----------------------------------------------------------------------
 
-struct Workload {
-  std::string ws;
-  std::string key;
-  std::vector<std::string> projects;
-};
-
-Workload MakeProjects(TrashdProcess& daemon, const std::string& ws, size_t count) {
-  Workload w{ws, SetUpWorkspace(daemon, ws), {}};
-  Client api = daemon.Api();
-  for (size_t i = 0; i < count; ++i) {
-    w.projects.push_back(
-        CreateOverApi(api, ws, w.key, "project", "project-" + std::to_string(i)));
-  }
-  return w;
-}
-
-// Brings every project back from the Trash (a run may stop between its two calls).
-void RestoreAll(TrashdProcess& daemon, const Workload& w) {
-  Client api = daemon.Api();
-  for (const std::string& id : w.projects) {
-    api.Request("POST", "/" + w.ws + "/trash/restore?api_key=" + w.key,
-                R"({"type":"project","id":")" + id + R"("})",
-                "Content-Type: application/json\r\n");
-  }
-}
-
 void PrintLoad(const char* label, const LoadFigures& f, double window_ms,
                const std::string& extra = "") {
   std::printf("%s ops=%llu ops/s=%.0f p50=%.2fms p99=%.2fms max=%.2fms non200=%s%s\n",

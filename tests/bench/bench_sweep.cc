@@ -20,11 +20,7 @@ int Main(double scale) {
   shape.items = Scaled(1000000, scale);
   shape.workspaces = 4;
   const TimeMs now = kBenchStart + 40 * kMsPerDay;
-  shape.expired = 0;
-  while (shape.expired < shape.items &&
-         TrashSetDeletedAt(shape, shape.expired, kBenchStart) + 30 * kMsPerDay <= now) {
-    ++shape.expired;
-  }
+  shape.expired = TrashSetExpired(shape, now);
   std::printf(
       "sweep: %llu workflows in the trash of %llu workspaces, %llu expired at now\n",
       static_cast<unsigned long long>(shape.items),

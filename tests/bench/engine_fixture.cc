@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "builtin.h"
 #include "plugin/loader.h"
@@ -17,8 +20,9 @@ bool TypesFromCode() {
   return mode && std::string(mode) == "code";
 }
 
-BenchEngine::BenchEngine(const std::string& data_dir, bool no_sync)
-    : data_dir_(data_dir) {
+BenchEngine::BenchEngine(const std::string& data_dir, bool no_sync,
+                         std::string pg_conninfo)
+    : data_dir_(data_dir), pg_conninfo_(std::move(pg_conninfo)) {
   Status s;
   if (TypesFromCode()) {
     s = RegisterBuiltinTypes(types_);
@@ -52,9 +56,10 @@ void BenchEngine::Reopen(bool no_sync, size_t max_batch) {
   // Large enough from the start that setup does not spend its time growing the map.
   options.store.initial_map_bytes = 4ull << 30;
   // TRASHD_BENCH_PG=CONNINFO: the store on PostgreSQL instead (an empty schema).
-  if (const char* pg = std::getenv("TRASHD_BENCH_PG"); pg && *pg) {
+  const char* pg = std::getenv("TRASHD_BENCH_PG");
+  if (!pg_conninfo_.empty() || (pg && *pg)) {
     options.store.backend = StoreBackend::kPostgres;
-    options.store.postgres_conninfo = pg;
+    options.store.postgres_conninfo = pg_conninfo_.empty() ? pg : pg_conninfo_;
   }
   auto opened = Engine::Open(options, &types_, &clock_);
   Check(opened.ok(), "opening the engine: " + opened.status().ToString());
@@ -134,6 +139,70 @@ void FillTrashSet(BenchEngine& env, const TrashSetShape& shape) {
                    static_cast<unsigned long long>(shape.items),
                    static_cast<double>(i + 1) * 1000 / watch.Ms());
     }
+  }
+}
+
+}  // namespace trashd::bench
+
+namespace trashd::bench {
+
+uint64_t TrashSetExpired(const TrashSetShape& shape, TimeMs now) {
+  uint64_t expired = 0;
+  while (expired < shape.items &&
+         TrashSetDeletedAt(shape, expired, kBenchStart) + 30 * kMsPerDay <= now) {
+    ++expired;
+  }
+  return expired;
+}
+
+std::string BuildProjectTree(BenchEngine& env, const std::string& ws,
+                             const CascadeShape& shape) {
+  std::string project = env.Create(ws, "project", "", "big-project");
+  for (uint64_t v = 0; v < shape.versions; ++v) {
+    env.clock().Advance(60 * 1000);
+    std::string version = env.Create(ws, "version", project, "");
+    for (uint64_t m = 0; m < shape.models_per_version; ++m) {
+      env.clock().Advance(1000);
+      std::string model = env.Create(ws, "model", version,
+                                     "m-" + std::to_string(v) + "-" + std::to_string(m));
+      if (shape.asset_every && m % shape.asset_every == 0) {
+        std::string content(1024, 'w');
+        content.replace(0, model.size(), model);  // distinct content, distinct asset
+        auto a = env->PutAsset(Alice(), ws, model, "weights", content);
+        Check(a.ok(), "PutAsset: " + a.status().ToString());
+      }
+    }
+  }
+  return project;
+}
+
+void CopyStore(BenchEngine& from, BenchEngine& to, const std::string& from_dir,
+               const std::string& to_dir) {
+  constexpr size_t kRowsPerWrite = 50000;
+  auto reader = from->store().BeginRead();
+  for (size_t t = 0; t < static_cast<size_t>(Table::kCount); ++t) {
+    const auto table = static_cast<Table>(t);
+    auto c = reader->OpenCursor(table);
+    c->Seek("");
+    while (c->Valid()) {
+      std::vector<std::pair<std::string, std::string>> rows;
+      for (; c->Valid() && rows.size() < kRowsPerWrite; c->Next()) {
+        rows.emplace_back(std::string(c->key()), std::string(c->value()));
+      }
+      Status s = to->store().Write([&](WriteTxn& txn) {
+        for (const auto& [k, v] : rows) txn.Put(table, k, v);
+        return Status::Ok();
+      });
+      Check(s.ok(),
+            "copying table " + std::string(TableName(table)) + ": " + s.ToString());
+    }
+    Check(reader->status().ok(),
+          "reading the store to copy: " + reader->status().ToString());
+  }
+  namespace fs = std::filesystem;
+  if (fs::exists(from_dir + "/blobs")) {
+    fs::copy(from_dir + "/blobs", to_dir + "/blobs",
+             fs::copy_options::recursive | fs::copy_options::overwrite_existing);
   }
 }
 

@@ -27,7 +27,9 @@ using TableCounts = std::array<uint64_t, static_cast<size_t>(Table::kCount)>;
 class BenchEngine {
  public:
   // Opens an engine on `data_dir`. `no_sync` true: commits are not fsynced (setup).
-  BenchEngine(const std::string& data_dir, bool no_sync);
+  // `pg_conninfo` not empty: the store on that PostgreSQL database instead of LMDB
+  // (blobs stay under `data_dir`).
+  BenchEngine(const std::string& data_dir, bool no_sync, std::string pg_conninfo = "");
   ~BenchEngine();
 
   Engine& engine() { return *engine_; }
@@ -53,6 +55,7 @@ class BenchEngine {
 
  private:
   std::string data_dir_;
+  std::string pg_conninfo_;
   FakeClock clock_{kBenchStart};
   TypeRegistry types_;
   std::unique_ptr<Engine> engine_;
@@ -62,6 +65,22 @@ class BenchEngine {
 // retention), then for each item i a workflow created and trashed at
 // TrashSetDeletedAt(i), as alice. Prints its pace to stderr.
 void FillTrashSet(BenchEngine& env, const TrashSetShape& shape);
+// How many items of `shape`'s trash set, made from kBenchStart, are past their 30 days
+// at `now`: the first ones.
+uint64_t TrashSetExpired(const TrashSetShape& shape, TimeMs now);
+
+// Makes the cascade of `shape` in workspace `ws` through the engine: one project
+// ("big-project") with its versions, each with its models trained from it, every
+// `asset_every`-th model holding a distinct 1 KiB weights asset. Returns the project's
+// internal id.
+std::string BuildProjectTree(BenchEngine& env, const std::string& ws,
+                             const CascadeShape& shape);
+
+// Copies every entry of every table of `from`'s store, and its blob files, into `to`
+// (an empty store: a fresh PostgreSQL schema, say), in write calls of bounded size, so
+// a large setup made fast on LMDB is measured on another backend. Setup only.
+void CopyStore(BenchEngine& from, BenchEngine& to, const std::string& from_dir,
+               const std::string& to_dir);
 
 inline Actor Alice() { return Actor::Member("alice", Interface::kApi); }
 

@@ -103,4 +103,23 @@ std::string CreateOverApi(testing::Client& api, const std::string& ws,
   return std::string(r.Json().at("internalId").as_string());
 }
 
+Workload MakeProjects(TrashdProcess& daemon, const std::string& ws, size_t count) {
+  Workload w{ws, SetUpWorkspace(daemon, ws), {}};
+  testing::Client api = daemon.Api();
+  for (size_t i = 0; i < count; ++i) {
+    w.projects.push_back(
+        CreateOverApi(api, ws, w.key, "project", "project-" + std::to_string(i)));
+  }
+  return w;
+}
+
+void RestoreAll(TrashdProcess& daemon, const Workload& w) {
+  testing::Client api = daemon.Api();
+  for (const std::string& id : w.projects) {
+    api.Request("POST", "/" + w.ws + "/trash/restore?api_key=" + w.key,
+                R"({"type":"project","id":")" + id + R"("})",
+                "Content-Type: application/json\r\n");
+  }
+}
+
 }  // namespace trashd::bench

@@ -70,4 +70,16 @@ std::string CreateOverApi(testing::Client& api, const std::string& ws,
                           const std::string& key, const std::string& type,
                           const std::string& name);
 
+// A workspace of projects, one per client of a delete/restore load (http_load.h).
+struct Workload {
+  std::string ws;
+  std::string key;
+  std::vector<std::string> projects;
+};
+
+// Creates workspace `ws` and `count` projects in it over the API.
+Workload MakeProjects(TrashdProcess& daemon, const std::string& ws, size_t count);
+// Brings every project back from the Trash (a run may stop between its two calls).
+void RestoreAll(TrashdProcess& daemon, const Workload& w);
+
 }  // namespace trashd::bench

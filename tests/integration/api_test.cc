@@ -20,6 +20,7 @@
 #include "plugin/loader.h"
 #include "store/schema.h"
 #include "support/eventually.h"
+#include "support/test_store.h"
 
 namespace trashd::testing {
 namespace {
@@ -427,6 +428,7 @@ void SeedExpiredTrash(const std::string& data_dir, const std::string& ws, int it
   EngineOptions options;
   options.data_dir = data_dir;
   options.store.no_sync = true;
+  UseTestBackend(&options.store, data_dir);  // the store the daemon of data_dir opens
   auto engine = Engine::Open(options, &types, &clock);
   REQUIRE(engine.ok());
   Engine& e = *engine.value();

@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/test_store.h"
+
 namespace trashd::testing {
 
 namespace fs = std::filesystem;
@@ -31,6 +33,19 @@ DaemonProcess::~DaemonProcess() {
   fs::remove_all(socket_dir_, ec);
 }
 
+std::string TestStoreYaml(const std::string& data_dir, const std::string& extra_yaml) {
+  // A test that chooses a store of its own keeps it.
+  if (!TestsOnPostgres() || extra_yaml.rfind("store:", 0) == 0 ||
+      extra_yaml.find("\nstore:") != std::string::npos) {
+    return "";
+  }
+  StoreOptions store;
+  UseTestBackend(&store, data_dir);
+  return "store:\n  backend: postgres\n  postgres:\n    conninfo: \"" +
+         store.postgres_conninfo +
+         "\"\n    pool_size: " + std::to_string(store.postgres_pool_size) + "\n";
+}
+
 bool DaemonProcess::Start() {
   std::vector<std::string> args = options_.wrapper;
   args.push_back(TRASHD_BINARY);
@@ -39,7 +54,7 @@ bool DaemonProcess::Start() {
     yaml << "data_dir: " << data_dir_ << "\n"
          << "listen: 127.0.0.1:0\n"
          << "admin_socket: " << admin_socket_ << "\n"
-         << options_.extra_yaml;
+         << options_.extra_yaml << TestStoreYaml(data_dir_, options_.extra_yaml);
     yaml.close();
     args.push_back("--config");
     args.push_back(config_path_);

@@ -1,7 +1,8 @@
 // DaemonProcess: the real trashd binary, started for a test on a temp data directory,
-// port 0 and a short admin socket path, with its stderr captured. It finds the port
-// the daemon chose and its admin socket from the two lines the daemon logs when it is
-// ready ("API listening on http://…", "admin socket at …").
+// port 0 and a short admin socket path, with its stderr captured; its store is on the
+// backend under test (with TRASHD_TEST_PG, a PostgreSQL schema of its own). It finds the
+// port the daemon chose and its admin socket from the two lines the daemon logs when it
+// is ready ("API listening on http://…", "admin socket at …").
 #pragma once
 
 #include <sys/types.h>
@@ -79,6 +80,11 @@ class DaemonProcess {
   uint16_t port_ = 0;
   ChildProcess process_;
 };
+
+// The settings that put the store of `data_dir` on the backend under test
+// (support/test_store.h): with TRASHD_TEST_PG, a `store:` section for a PostgreSQL
+// schema of its own, unless `extra_yaml` has a `store:` section already; else nothing.
+std::string TestStoreYaml(const std::string& data_dir, const std::string& extra_yaml);
 
 // What the tests do through the admin socket to set a workspace up.
 struct ApiKey {

@@ -39,8 +39,9 @@ RawResponse Call(const DaemonProcess& d, const std::string& method,
       body);
 }
 
+// [lmdb]: without a settings file the store is the default, LMDB.
 TEST_CASE("trashd --data-dir runs on the embedded defaults without a settings file",
-          "[integration][process]") {
+          "[integration][process][lmdb]") {
   TempDir dir;
   DaemonProcess d(dir.path(), NoConfigFile());
   bool started = d.Start();
@@ -112,8 +113,9 @@ TEST_CASE("trashd --check-config creates and changes nothing on disk",
   CHECK_FALSE(std::filesystem::exists(dir.path() + "/run"));
 }
 
+// [lmdb]: the store directory holds LMDB's files.
 TEST_CASE("the data, store and blob directories are created 0750 whatever the umask",
-          "[integration][process]") {
+          "[integration][process][lmdb]") {
   TempDir dir;
   DaemonProcess d(dir.path());
   const std::string data = d.data_dir();

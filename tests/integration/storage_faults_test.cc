@@ -58,10 +58,12 @@ json::value Fsck(const DaemonProcess& d) {
 
 }  // namespace
 
+// [lmdb]: the full disk is the one under the LMDB file; on PostgreSQL the store's
+// writes go to the server's disk, not this one.
 TEST_CASE(
     "a full disk refuses writes and uploads with 507, reads go on, freeing space "
     "lets writes in again",
-    "[integration][disk]") {
+    "[integration][disk][lmdb]") {
   TempDir dir;
   SmallDisk disk(dir.path() + "/data", 48u << 20);
   if (!disk.mounted()) {

@@ -1,0 +1,260 @@
+// bench_pg SCALE [PARTS]: the foundation benchmarks with the store on PostgreSQL,
+// against a raw-PostgreSQL peer doing the same logical work the way a soft-delete
+// service usually does (pg_peer.h), and beside them the LMDB backend's figures, all in
+// one run on one throwaway cluster (fsync on, synchronous_commit on; every timed
+// commit durable on every side). The three sides take turns, round after round, so a
+// machine busy with other work slows each of them alike; medians are the figures.
+//
+//  cascade  trash, then restore, one project with 100,000 descendants (1,000 versions
+//           x 99 models): PostgreSQL store <= 1.0x the peer's recursive-CTE UPDATE.
+//  trash    1,000,000 workflows in one workspace's Trash: the first page (limit 100)
+//           < 5 ms on PostgreSQL; then the sweep of the 100,000 expired among them,
+//           1,000 per batch: <= 1.0x the peer's batched DELETE in cleanup_at order.
+//  writes   durable deletes + restores over HTTP, 32 clients on keep-alive
+//           connections to the real trashd: >= the peer's 32-connection rate of
+//           single-row UPDATEs (one soft delete or restore each).
+//
+// The engine's stores are made on LMDB (fast, not durable: setup) and copied into
+// PostgreSQL (CopyStore), so the PostgreSQL engine runs on the very same records.
+// SCALE shrinks the sizes (0.01 for a quick look); PARTS is a comma-separated subset
+// of "cascade,trash,writes" (default: all).
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_util.h"
+#include "engine_fixture.h"
+#include "http_load.h"
+#include "http_trashd.h"
+#include "pg_peer.h"
+#include "raw_floor.h"
+#include "store/schema.h"
+
+namespace trashd::bench {
+namespace {
+
+constexpr char kWs[] = "bench";
+
+double Median(std::vector<double> v) { return Quantile(v, 0.5); }
+
+void Line(const char* name, double lmdb, double pg, double peer, const char* unit,
+          const std::string& target, const std::string& extra = "") {
+  std::printf("%-22s lmdb=%.3f%s  pg=%.3f%s  peer=%.3f%s  pg/peer=%.2f  target %s%s\n",
+              name, lmdb, unit, pg, unit, peer, unit, pg / peer, target.c_str(),
+              extra.c_str());
+}
+
+// ---- cascade ---------------------------------------------------------------------
+
+void Cascade(BenchCluster& cluster, double scale) {
+  CascadeShape shape;
+  shape.versions = Scaled(1000, scale);
+  const uint64_t descendants = shape.versions * (1 + shape.models_per_version);
+  std::printf("== cascade: 1 project, %llu descendants\n",
+              static_cast<unsigned long long>(descendants));
+  ScratchDir dir("pg-cascade");
+  Stopwatch setup;
+  const std::string lmdb_dir = dir.Sub("lmdb"), pg_dir = dir.Sub("pg");
+  BenchEngine lmdb(lmdb_dir, /*no_sync=*/true);
+  lmdb.MakeWorkspace(kWs);
+  const std::string project = BuildProjectTree(lmdb, kWs, shape);
+  BenchEngine pg(pg_dir, /*no_sync=*/true, cluster.NewSchema("engine_cascade"));
+  CopyStore(lmdb, pg, lmdb_dir, pg_dir);
+  pg.clock().Set(lmdb.clock().Now());
+  lmdb.Reopen(/*no_sync=*/false);
+  pg.Reopen(/*no_sync=*/false);
+  const auto resource_bytes =
+      static_cast<size_t>(lmdb.AverageValueSize(Table::kResources));
+  SoftDeletePeer peer(cluster.NewSchema("peer_cascade"), resource_bytes);
+  peer.BuildTree(shape.versions, shape.models_per_version);
+  std::printf("setup: %.1fs (records of %zu bytes on every side)\n", setup.Ms() / 1000,
+              resource_bytes);
+
+  const int rounds = scale >= 0.5 ? 3 : 5;
+  std::vector<double> trash[3], restore[3];  // lmdb, pg, peer
+  for (int round = 0; round < rounds; ++round) {
+    for (int side = 0; side < 2; ++side) {
+      BenchEngine& env = side == 0 ? lmdb : pg;
+      Result<TrashOutcome> t = Status(Code::kInternal, "not run");
+      Stopwatch tw;
+      t = env->Trash(Alice(), kWs, project);
+      trash[side].push_back(tw.Ms());
+      Check(t.ok() && t->item.cascaded == descendants, "Trash: " + t.status().ToString());
+      Result<RestoreOutcome> r = Status(Code::kInternal, "not run");
+      Stopwatch rw;
+      r = env->Restore(Alice(), kWs, t->item.internal_id);
+      restore[side].push_back(rw.Ms());
+      Check(r.ok() && r->restored == descendants + 1,
+            "Restore: " + r.status().ToString());
+    }
+    trash[2].push_back(peer.TrashTree(pg.clock().Now()));
+    Check(peer.touched() == descendants + 1, "peer trash touched too few rows");
+    restore[2].push_back(peer.RestoreTree());
+    Check(peer.touched() == descendants + 1, "peer restore touched too few rows");
+    std::printf(
+        "  round %d: trash lmdb=%.0fms pg=%.0fms peer=%.0fms; restore lmdb=%.0fms "
+        "pg=%.0fms peer=%.0fms\n",
+        round + 1, trash[0].back(), trash[1].back(), trash[2].back(), restore[0].back(),
+        restore[1].back(), restore[2].back());
+  }
+  const std::string n = " (median of " + std::to_string(rounds) + ")";
+  Line("cascade.trash", Median(trash[0]), Median(trash[1]), Median(trash[2]), "ms",
+       "pg<=1.0x peer", n);
+  Line("cascade.restore", Median(restore[0]), Median(restore[1]), Median(restore[2]),
+       "ms", "pg<=1.0x peer", n);
+}
+
+// ---- trash: the first page, then the sweep -----------------------------------------
+
+void TrashSet(BenchCluster& cluster, double scale) {
+  TrashSetShape shape;
+  shape.items = Scaled(1000000, scale, 1000);
+  shape.workspaces = 1;
+  const TimeMs now = kBenchStart + 40 * kMsPerDay;
+  shape.expired = TrashSetExpired(shape, now);
+  std::printf("== trash: %llu workflows in one workspace's Trash, %llu expired\n",
+              static_cast<unsigned long long>(shape.items),
+              static_cast<unsigned long long>(shape.expired));
+  ScratchDir dir("pg-trash");
+  Stopwatch setup;
+  const std::string lmdb_dir = dir.Sub("lmdb"), pg_dir = dir.Sub("pg");
+  BenchEngine lmdb(lmdb_dir, /*no_sync=*/true);
+  FillTrashSet(lmdb, shape);
+  BenchEngine pg(pg_dir, /*no_sync=*/true, cluster.NewSchema("engine_trash"));
+  CopyStore(lmdb, pg, lmdb_dir, pg_dir);
+  lmdb.Reopen(/*no_sync=*/false);
+  pg.Reopen(/*no_sync=*/false);
+  const auto resource_bytes =
+      static_cast<size_t>(lmdb.AverageValueSize(Table::kResources));
+  SoftDeletePeer peer(cluster.NewSchema("peer_trash"), resource_bytes);
+  const int64_t per_item =
+      TrashSetDeletedAt(shape, 1, 0) > 0 ? TrashSetDeletedAt(shape, 1, 0) : 1;
+  peer.BuildTrashSet(shape.items, kBenchStart, per_item);
+  std::printf("setup: %.1fs\n", setup.Ms() / 1000);
+
+  // The first page, 50 calls a side per round.
+  constexpr size_t kLimit = 100, kCallsPerRound = 50, kRounds = 6;
+  std::vector<double> page[3];
+  TrashQuery query;
+  query.limit = kLimit;
+  for (size_t round = 0; round < kRounds; ++round) {
+    for (int side = 0; side < 2; ++side) {
+      BenchEngine& env = side == 0 ? lmdb : pg;
+      for (size_t i = 0; i < kCallsPerRound; ++i) {
+        Stopwatch watch;
+        auto listed = env->ListTrash(TrashSetWorkspace(shape, 0), query);
+        page[side].push_back(watch.Ms());
+        Check(listed.ok() && listed->items.size() == kLimit,
+              "ListTrash: " + listed.status().ToString());
+      }
+    }
+    for (double ms : peer.ListFirstPage(kCallsPerRound, kLimit)) page[2].push_back(ms);
+  }
+  std::vector<double> pg_page = page[1];
+  const double pg_p99 = Quantile(pg_page, 0.99);
+  Line("trash.first_page", Median(page[0]), Median(page[1]), Median(page[2]), "ms",
+       "pg<5ms",
+       " (median of " + std::to_string(kRounds * kCallsPerRound) +
+           " calls a side; pg p99=" + std::to_string(pg_p99) + "ms)");
+
+  // The sweep: destructive, so once a side, in turn.
+  double sweep[3];
+  for (int side = 0; side < 2; ++side) {
+    BenchEngine& env = side == 0 ? lmdb : pg;
+    Stopwatch watch;
+    auto report = env->SweepOnce(now, 1000, false);
+    sweep[side] = watch.Ms();
+    Check(report.ok() && report->items == shape.expired,
+          "SweepOnce: " + report.status().ToString());
+  }
+  sweep[2] = peer.Sweep(now, 1000);
+  Check(peer.touched() == shape.expired,
+        "peer swept " + std::to_string(peer.touched()) + " rows");
+  Line("trash.sweep", sweep[0], sweep[1], sweep[2], "ms", "pg<=1.0x peer",
+       " (" + std::to_string(shape.expired) + " items, batches of 1000, once a side)");
+}
+
+// ---- writes over HTTP ------------------------------------------------------------
+
+double DaemonWrites(TrashdProcess& daemon, const Workload& w, size_t clients,
+                    double seconds) {
+  LoadSpec spec;
+  spec.port = daemon.port();
+  spec.ws = w.ws;
+  spec.key = w.key;
+  spec.project_ids.assign(w.projects.begin(), w.projects.begin() + clients);
+  using Clock = DeleteRestoreLoad::Clock;
+  const auto origin = Clock::now();
+  const auto since = [&] {
+    return std::chrono::duration<double, std::milli>(Clock::now() - origin).count();
+  };
+  DeleteRestoreLoad load(spec, origin);
+  load.Start();
+  const double started = since();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  const double stopped = since();
+  load.Stop();
+  const double ms = stopped - started;
+  LoadFigures f =
+      Summarize(load.Samples(), {OpKind::kDelete, OpKind::kRestore}, started, stopped);
+  RestoreAll(daemon, w);
+  Check(f.other_status.empty(),
+        "writes: answers other than 200: " + DescribeOther(f.other_status));
+  return static_cast<double>(f.ok) * 1000 / ms;
+}
+
+void Writes(BenchCluster& cluster, double scale) {
+  constexpr size_t kClients = 32;
+  const double seconds = std::max(2.0, 10 * scale);
+  std::printf(
+      "== writes: %zu clients, each alternating DELETE and POST /trash/restore of "
+      "a project of its own over HTTP for %.0f s a round (durable commits)\n",
+      kClients, seconds);
+  ScratchDir dir("pg-writes");
+  const std::string no_limit = "limits:\n  rate_limit_per_key: 0\n";
+  TrashdProcess lmdb(TRASHD_BENCH_TRASHD, dir.Sub("lmdb"), dir.Sub("lmdb-data"),
+                     no_limit);
+  TrashdProcess pg(TRASHD_BENCH_TRASHD, dir.Sub("pg"), dir.Sub("pg-data"),
+                   no_limit +
+                       "store:\n  backend: postgres\n  postgres:\n    conninfo: \"" +
+                       cluster.NewSchema("engine_http") + "\"\n");
+  lmdb.Start();
+  pg.Start();
+  const Workload lmdb_work = MakeProjects(lmdb, "writes", kClients);
+  const Workload pg_work = MakeProjects(pg, "writes", kClients);
+  SoftDeletePeer peer(cluster.NewSchema("peer_http"), 300);
+  constexpr int kRounds = 3;
+  std::vector<double> rate[3];
+  for (int round = 0; round < kRounds; ++round) {
+    rate[0].push_back(DaemonWrites(lmdb, lmdb_work, kClients, seconds));
+    rate[1].push_back(DaemonWrites(pg, pg_work, kClients, seconds));
+    rate[2].push_back(peer.UpdateLoad(kClients, seconds));
+    std::printf("  round %d: lmdb=%.0f/s pg=%.0f/s peer=%.0f/s\n", round + 1,
+                rate[0].back(), rate[1].back(), rate[2].back());
+  }
+  Line("writes.32_clients", Median(rate[0]), Median(rate[1]), Median(rate[2]), "/s",
+       "pg>=1.0x peer", " (operations per second, median of 3 rounds)");
+}
+
+int Main(double scale, const std::string& parts) {
+  auto wanted = [&](const char* part) {
+    return parts.empty() ||
+           ("," + parts + ",").find("," + std::string(part) + ",") != std::string::npos;
+  };
+  BenchCluster cluster;
+  std::printf("postgresql: %s; lmdb: fsync at every commit\n",
+              cluster.Durability().c_str());
+  if (wanted("cascade")) Cascade(cluster, scale);
+  if (wanted("trash")) TrashSet(cluster, scale);
+  if (wanted("writes")) Writes(cluster, scale);
+  return 0;
+}
+
+}  // namespace
+}  // namespace trashd::bench
+
+int main(int argc, char** argv) {
+  const double scale = trashd::bench::ParseScale(argc, argv);
+  return trashd::bench::Main(scale, argc > 2 ? argv[2] : "");
+}

@@ -1,0 +1,249 @@
+#include "pg_peer.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "bench_util.h"
+
+namespace trashd::bench {
+
+namespace {
+
+constexpr int64_t kRetentionMs = 30LL * 24 * 3600 * 1000;
+
+std::string Quoted(const std::string& s) { return "'" + s + "'"; }
+
+}  // namespace
+
+BenchCluster::BenchCluster() {
+  char templ[] = "/tmp/trashd-bpg-XXXXXX";  // short: it holds the server's socket
+  Check(mkdtemp(templ) != nullptr, "mkdtemp for the PostgreSQL cluster");
+  dir_ = templ;
+  const std::string start =
+      std::string(TRASHD_PG_CLUSTER_SCRIPT) + " start " + dir_ + " >/dev/null";
+  Check(std::system(start.c_str()) == 0, "starting a PostgreSQL cluster: " + start);
+}
+
+BenchCluster::~BenchCluster() {
+  const std::string stop = std::string(TRASHD_PG_CLUSTER_SCRIPT) + " stop " + dir_;
+  if (std::system(stop.c_str()) != 0)
+    std::fprintf(stderr, "bench: %s failed\n", stop.c_str());
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+std::string BenchCluster::NewSchema(const std::string& name) {
+  const std::string server = "host=" + dir_ + " user=trashd dbname=postgres";
+  pqxx::connection conn(server);
+  pqxx::nontransaction tx(conn);
+  tx.exec("DROP SCHEMA IF EXISTS " + name + " CASCADE");
+  tx.exec("CREATE SCHEMA " + name);
+  return server + " options=" + Quoted("-c search_path=" + name);
+}
+
+std::string BenchCluster::Durability() {
+  pqxx::connection conn("host=" + dir_ + " user=trashd dbname=postgres");
+  pqxx::nontransaction tx(conn);
+  return "fsync=" + tx.exec("SHOW fsync")[0][0].as<std::string>() +
+         " synchronous_commit=" +
+         tx.exec("SHOW synchronous_commit")[0][0].as<std::string>() +
+         " shared_buffers=" + tx.exec("SHOW shared_buffers")[0][0].as<std::string>();
+}
+
+struct SoftDeletePeer::Conn {
+  explicit Conn(const std::string& conninfo) : raw(conninfo) {}
+  pqxx::connection raw;
+};
+
+SoftDeletePeer::SoftDeletePeer(const std::string& conninfo, size_t body_bytes)
+    : conninfo_(conninfo),
+      body_bytes_(body_bytes),
+      conn_(std::make_unique<Conn>(conninfo)) {
+  pqxx::nontransaction tx(conn_->raw);
+  tx.exec(
+      "CREATE TABLE items (id bigint PRIMARY KEY, ws int NOT NULL, parent_id bigint, "
+      "type text NOT NULL, name text NOT NULL, body bytea NOT NULL, "
+      "created_at bigint NOT NULL, deleted_at bigint, cleanup_at bigint)");
+  tx.exec("CREATE INDEX items_parent ON items (parent_id)");
+  // The Trash page: a workspace's deleted rows, newest first.
+  tx.exec(
+      "CREATE INDEX items_deleted ON items (ws, deleted_at DESC, id DESC) "
+      "WHERE deleted_at IS NOT NULL");
+  // The sweep: the rows due, oldest first.
+  tx.exec(
+      "CREATE INDEX items_cleanup ON items (cleanup_at) WHERE cleanup_at IS NOT NULL");
+}
+
+SoftDeletePeer::~SoftDeletePeer() = default;
+
+std::string SoftDeletePeer::BodySql() const {
+  return "decode(repeat('ab', " + std::to_string(body_bytes_ / 2) + "), 'hex')";
+}
+
+void SoftDeletePeer::BuildTree(uint64_t versions, uint64_t models) {
+  pqxx::work tx(conn_->raw);
+  const std::string body = BodySql();
+  tx.exec(
+      "INSERT INTO items (id, ws, parent_id, type, name, body, created_at) VALUES (1, 1, "
+      "NULL, 'project', 'big-project', " +
+      body + ", 0)");
+  // Version v: id 2 + v; model m of version v: after every version.
+  tx.exec_params(
+      "INSERT INTO items (id, ws, parent_id, type, name, body, created_at) "
+      "SELECT 2 + v, 1, 1, 'version', 'v' || v, " +
+          body + ", v FROM generate_series(0, $1 - 1) v",
+      static_cast<int64_t>(versions));
+  tx.exec_params(
+      "INSERT INTO items (id, ws, parent_id, type, name, body, created_at) "
+      "SELECT 2 + $1 + v * $2 + m, 1, 2 + v, 'model', 'm-' || v || '-' || m, " +
+          body + ", v FROM generate_series(0, $1 - 1) v, generate_series(0, $2 - 1) m",
+      static_cast<int64_t>(versions), static_cast<int64_t>(models));
+  tx.commit();
+  pqxx::nontransaction analyze(conn_->raw);
+  analyze.exec("VACUUM ANALYZE items");
+}
+
+double SoftDeletePeer::TrashTree(int64_t now_ms) {
+  Stopwatch watch;
+  pqxx::work tx(conn_->raw);
+  pqxx::result r = tx.exec_params(
+      "WITH RECURSIVE tree(id) AS ("
+      "  SELECT id FROM items WHERE id = 1 AND deleted_at IS NULL"
+      "  UNION ALL"
+      "  SELECT c.id FROM items c JOIN tree ON c.parent_id = tree.id"
+      "  WHERE c.deleted_at IS NULL)"
+      "UPDATE items SET deleted_at = $1, cleanup_at = $2 FROM tree WHERE items.id = "
+      "tree.id",
+      now_ms, now_ms + kRetentionMs);
+  tx.commit();
+  touched_ = r.affected_rows();
+  return watch.Ms();
+}
+
+double SoftDeletePeer::RestoreTree() {
+  Stopwatch watch;
+  pqxx::work tx(conn_->raw);
+  // What the root's deletion took with it: the descendants deleted at the same time.
+  pqxx::result r = tx.exec(
+      "WITH RECURSIVE root AS (SELECT id, deleted_at FROM items WHERE id = 1), "
+      "tree(id) AS ("
+      "  SELECT id FROM root"
+      "  UNION ALL"
+      "  SELECT c.id FROM items c JOIN tree ON c.parent_id = tree.id"
+      "  WHERE c.deleted_at = (SELECT deleted_at FROM root))"
+      "UPDATE items SET deleted_at = NULL, cleanup_at = NULL FROM tree "
+      "WHERE items.id = tree.id");
+  tx.commit();
+  touched_ = r.affected_rows();
+  return watch.Ms();
+}
+
+void SoftDeletePeer::BuildTrashSet(uint64_t items, int64_t start_ms,
+                                   int64_t per_item_ms) {
+  pqxx::work tx(conn_->raw);
+  const std::string body = BodySql();
+  tx.exec_params(
+      "INSERT INTO items (id, ws, parent_id, type, name, body, created_at, deleted_at, "
+      "cleanup_at) SELECT i, 1, NULL, 'workflow', 'wf-' || i, " +
+          body +
+          ", $2::bigint + i * $3::bigint, $2::bigint + i * $3::bigint, "
+          "$2::bigint + i * $3::bigint + $4::bigint FROM generate_series(0::bigint, "
+          "$1::bigint - 1) i",
+      static_cast<int64_t>(items), start_ms, per_item_ms, kRetentionMs);
+  tx.commit();
+  pqxx::nontransaction analyze(conn_->raw);
+  analyze.exec("VACUUM ANALYZE items");
+}
+
+double SoftDeletePeer::Sweep(int64_t now_ms, size_t batch) {
+  touched_ = 0;
+  Stopwatch watch;
+  for (;;) {
+    pqxx::work tx(conn_->raw);
+    pqxx::result r = tx.exec_params(
+        "DELETE FROM items WHERE ctid IN (SELECT ctid FROM items WHERE cleanup_at <= $1 "
+        "ORDER BY cleanup_at LIMIT $2)",
+        now_ms, static_cast<int64_t>(batch));
+    tx.commit();
+    touched_ += r.affected_rows();
+    if (r.affected_rows() == 0) break;
+  }
+  return watch.Ms();
+}
+
+std::vector<double> SoftDeletePeer::ListFirstPage(size_t calls, size_t limit) {
+  conn_->raw.prepare("first_page",
+                     "SELECT id, parent_id, type, name, body, created_at, deleted_at, "
+                     "cleanup_at FROM items WHERE ws = 1 AND deleted_at IS NOT NULL "
+                     "ORDER BY deleted_at DESC, id DESC LIMIT $1");
+  std::vector<double> ms;
+  for (size_t i = 0; i < calls; ++i) {
+    Stopwatch watch;
+    pqxx::read_transaction tx(conn_->raw);
+    pqxx::result r = tx.exec_prepared("first_page", static_cast<int64_t>(limit));
+    tx.commit();
+    ms.push_back(watch.Ms());
+    Check(r.size() == limit, "peer: short first page");
+  }
+  return ms;
+}
+
+double SoftDeletePeer::UpdateLoad(size_t clients, double seconds) {
+  // Rows of their own for the clients, ids after any built so far.
+  {
+    pqxx::work tx(conn_->raw);
+    const std::string body = BodySql();
+    tx.exec_params(
+        "INSERT INTO items (id, ws, parent_id, type, name, body, created_at) "
+        "SELECT -1 - c, 2, NULL, 'project', 'p' || c, " +
+            body + ", 0 FROM generate_series(0, $1 - 1) c ON CONFLICT (id) DO NOTHING",
+        static_cast<int64_t>(clients));
+    tx.commit();
+  }
+  std::atomic<bool> stop{false}, go{false};
+  std::atomic<uint64_t> ops{0};
+  std::atomic<size_t> ready{0};
+  std::vector<std::thread> threads;
+  for (size_t c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      pqxx::connection conn(conninfo_);
+      conn.prepare("delete",
+                   "UPDATE items SET deleted_at = $2::bigint, cleanup_at = $2::bigint + "
+                   "$3::bigint "
+                   "WHERE id = $1 "
+                   "AND deleted_at IS NULL");
+      conn.prepare(
+          "restore",
+          "UPDATE items SET deleted_at = NULL, cleanup_at = NULL WHERE id = $1 AND "
+          "deleted_at IS NOT NULL");
+      const int64_t id = -1 - static_cast<int64_t>(c);
+      ++ready;
+      while (!go) std::this_thread::yield();
+      for (bool del = true; !stop; del = !del) {
+        pqxx::work tx(conn);
+        pqxx::result r =
+            del ? tx.exec_prepared("delete", id, static_cast<int64_t>(c), kRetentionMs)
+                : tx.exec_prepared("restore", id);
+        tx.commit();
+        if (r.affected_rows() == 1) ++ops;
+      }
+    });
+  }
+  while (ready < clients) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  Stopwatch watch;
+  go = true;
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  const uint64_t done = ops;
+  const double ms = watch.Ms();
+  stop = true;
+  for (auto& t : threads) t.join();
+  return static_cast<double>(done) * 1000 / ms;
+}
+
+}  // namespace trashd::bench
