@@ -39,7 +39,8 @@ TEST_CASE(
   std::string key;
   std::string data_dir;
   {
-    DaemonProcess lmdb(dir.path());
+    // On LMDB, whatever backend the other tests of this run use.
+    DaemonProcess lmdb(dir.path(), WithYaml("store:\n  backend: lmdb\n"));
     REQUIRE(lmdb.Start());
     data_dir = lmdb.data_dir();
     key = SetUpWorkspace(lmdb, "acme").secret;
