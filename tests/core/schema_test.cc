@@ -99,8 +99,9 @@ TEST_CASE("Schema: a blob claim key's and a change counter's bytes are pinned",
 }
 
 TEST_CASE("Schema: a lease key round-trips and its bytes are pinned", "[schema]") {
+  const std::string key = LeaseKey{"sweep"}.Encode();  // back's views point into it
   LeaseKey back;
-  REQUIRE(LeaseKey::Decode(LeaseKey{"sweep"}.Encode(), &back));
+  REQUIRE(LeaseKey::Decode(key, &back));
   CHECK(back.name == "sweep");
   CHECK(Hex(LeaseKey{"sweep"}.Encode()) == "6c65617365007377656570");
   CHECK_FALSE(LeaseKey::Decode(std::string("least\0sweep", 11), &back));
