@@ -186,13 +186,17 @@ void Engine::Impl::CountChange(WriteTxn& txn, std::string_view ws) {
   txn.Put(Table::kMeta, key, schema::EncodeNumber(n + 1));
 }
 
+uint64_t Engine::Impl::WorkspaceChangesIn(ReadTxn& txn, std::string_view ws) const {
+  std::string_view v;
+  if (!SharedStore() || !txn.Get(Table::kMeta, schema::WorkspaceChangesKey(ws), &v))
+    return 0;
+  return schema::DecodeNumber(v);
+}
+
 uint64_t Engine::WorkspaceChanges(std::string_view ws) {
   if (!impl_->SharedStore()) return 0;
   auto txn = impl_->store->BeginRead();
-  std::string_view v;
-  return txn->Get(Table::kMeta, schema::WorkspaceChangesKey(ws), &v)
-             ? schema::DecodeNumber(v)
-             : 0;
+  return impl_->WorkspaceChangesIn(*txn, ws);
 }
 
 }  // namespace trashd

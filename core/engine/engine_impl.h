@@ -189,6 +189,9 @@ struct Engine::Impl {
   // ---- blob files (engine_blobs.cc; the protocol: assets/blob_claims.h) ----
   // Whether other processes may share the store and the blob directory (PostgreSQL).
   bool SharedStore() const { return options.store.backend == StoreBackend::kPostgres; }
+  // The workspace's change counter as `txn` sees it (Engine::WorkspaceChanges); 0 on
+  // a store of one process.
+  uint64_t WorkspaceChangesIn(ReadTxn& txn, std::string_view ws) const;
   // Removes blob files whose assets are gone (called after the commit), each under a
   // removal claim; leaves the ones a backup may be copying to the unlink list.
   void ProcessUnlinks(const BlobList& blobs);

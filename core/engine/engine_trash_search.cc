@@ -82,12 +82,7 @@ Result<TrashSearchPage> Engine::SearchTrash(std::string_view ws,
   if (!Impl::LoadWorkspace(*txn, ws, &w))
     return Impl::Missing(*txn, NotFound("no workspace " + std::string(ws)));
   // Other processes' changes to the workspace, as this snapshot sees them.
-  uint64_t changes = 0;
-  std::string_view counter;
-  if (impl_->SharedStore() &&
-      txn->Get(Table::kMeta, schema::WorkspaceChangesKey(ws), &counter)) {
-    changes = schema::DecodeNumber(counter);
-  }
+  const uint64_t changes = impl_->WorkspaceChangesIn(*txn, ws);
   std::shared_ptr<const TrashSearchIndex> index =
       impl_->search_cache.Find(ws, generation, changes);
   if (!index || impl_->store->Generation() != generation) {
