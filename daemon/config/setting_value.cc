@@ -143,6 +143,9 @@ Status SettingValue::ForEachKey(
                             Named() + ": a key must be text, got " + Describe(key_node));
     }
     const std::string& name = key_node.Scalar();
+    if (name.empty()) {  // no setting is named so, and "" would name the mapping itself
+      return file_->ErrorAt(key_node.Mark(), Named() + ": a key must not be empty");
+    }
     const std::string key = Child(name);
     if (known && std::find(known->begin(), known->end(), name) == known->end()) {
       return file_->ErrorAt(key_node.Mark(), "unknown key " + Quote(key) + " (" +

@@ -267,6 +267,19 @@ TEST_CASE("a document that starts with a comma is refused and not read forever",
       SettingsFile("log: {level: debug, format: json}\n").Load());  // commas inside
 }
 
+// Found by tests/fuzz/settings_fuzz.cc: an empty key under plugins.settings was taken
+// for the mapping itself, and listing the plugins it names threw (std::out_of_range).
+TEST_CASE("an empty key is refused wherever keys are free", "[config]") {
+  CHECK(Refusal("plugins:\n  settings: {\"\": 1}\n") ==
+        "trashd.yaml:2: plugins.settings: a key must not be empty");
+  CHECK(Refusal("plugins:\n  settings:\n    model:\n      \"\": 2\n") ==
+        "trashd.yaml:4: plugins.settings.model: a key must not be empty");
+  CHECK(Refusal("\"\": 1\n") == "trashd.yaml:1: the file: a key must not be empty");
+  const std::string crash =  // the fuzzer's input, cut down to what matters
+      "plugins:\n  settings: {a, !format :}\n";
+  CHECK(Refusal(crash) == "trashd.yaml:2: plugins.settings: a key must not be empty");
+}
+
 TEST_CASE("unknown keys are refused at every depth", "[config]") {
   CHECK(
       Refusal("data_dir: /srv\nretention_days: 30\n") ==
