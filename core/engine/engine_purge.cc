@@ -182,14 +182,28 @@ BatchResult PurgeItems(Engine::Impl& impl, const Actor& actor,
         local.fenced = guard(txn);
         if (!local.fenced.ok()) return local.fenced;
       }
-      for (size_t i = from; i < to; ++i) {
+      // Independent steps (Each): on PostgreSQL the reads of many items take one round
+      // trip. A step may run again, so each keeps its outcome apart until the end.
+      std::vector<PurgeOutcome> outcomes(to - from);
+      std::vector<BlobList> unlinks(to - from);
+      TRASHD_RETURN_IF_ERROR(txn.Each(to - from, [&](size_t k) -> Status {
+        outcomes[k] = PurgeOutcome{};
+        unlinks[k].clear();
+        const auto& [ws, id] = items[from + k];
         ResourceRec r;
-        if (!Engine::Impl::LoadResource(txn, items[i].second, &r) || !r.is_item() ||
-            r.ws != items[i].first || skip(r)) {
-          continue;
+        if (!Engine::Impl::LoadResource(txn, id, &r) || !r.is_item() || r.ws != ws ||
+            skip(r)) {
+          return txn.status();
         }
-        TRASHD_RETURN_IF_ERROR(impl.PurgeItemInTxn(txn, actor, r, &local.outcome, &unlink,
-                                                   /*skip_held=*/true));
+        return impl.PurgeItemInTxn(txn, actor, r, &outcomes[k], &unlinks[k],
+                                   /*skip_held=*/true);
+      }));
+      for (size_t k = 0; k < outcomes.size(); ++k) {
+        local.outcome.items += outcomes[k].items;
+        local.outcome.resources += outcomes[k].resources;
+        local.outcome.bytes_freed += outcomes[k].bytes_freed;
+        for (auto& h : outcomes[k].skipped_held) local.outcome.skipped_held.push_back(h);
+        unlink.insert(unlink.end(), unlinks[k].begin(), unlinks[k].end());
       }
       return Status::Ok();
     });

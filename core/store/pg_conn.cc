@@ -63,6 +63,24 @@ PgConnection::PgConnection(const std::string& conninfo) : conn_(conninfo) {
     conn_.prepare(PgBackStatement(t),
                   "SELECT k, v" + rows + " AND k <= $1 ORDER BY t DESC, k DESC LIMIT $2");
   }
+  // One index scan per read: the reads up (kinds 0 and 1; the key itself dropped for
+  // 1) and the reads down (2) each join only their own reads, so that no scan runs
+  // under a test that fails for all its rows.
+  const std::string reads =
+      "SELECT r.q, x.k, x.v FROM unnest($1::int[], $2::smallint[], $3::bytea[], "
+      "$4::int[], $5::int[]) AS r(q, t, k, m, n) CROSS JOIN LATERAL (SELECT k, v FROM " +
+      std::string(kPgRelation) + " WHERE t = r.t AND ";
+  conn_.prepare(kPgReadsStatement,
+                reads + "k >= r.k AND (r.m = 0 OR k <> r.k) ORDER BY t, k LIMIT r.n) " +
+                    "AS x WHERE r.m <> 2 UNION ALL " + reads +
+                    "k <= r.k ORDER BY t DESC, k DESC LIMIT r.n) AS x WHERE r.m = 2");
+  conn_.prepare(kPgFlushStatement,
+                std::string("WITH d AS (DELETE FROM ") + kPgRelation +
+                    " AS kv USING unnest($1::smallint[], $2::bytea[]) AS x(t, k)"
+                    " WHERE kv.t = x.t AND kv.k = x.k) INSERT INTO " +
+                    kPgRelation +
+                    " (t, k, v) SELECT * FROM unnest($3::smallint[], $4::bytea[], "
+                    "$5::bytea[]) ON CONFLICT (t, k) DO UPDATE SET v = EXCLUDED.v");
 }
 
 Result<std::unique_ptr<PgConnection>> PgPool::Acquire() {

@@ -35,6 +35,14 @@ std::string PgGetStatement(Table table);    // $1 key -> v
 std::string PgSeekStatement(Table table);   // $1 key, $2 limit -> k, v (k >= $1)
 std::string PgAfterStatement(Table table);  // $1 key, $2 limit -> k, v (k > $1)
 std::string PgBackStatement(Table table);   // $1 key, $2 limit -> k, v (k <= $1, down)
+// Many reads in one round trip: arrays of the same length, one element per read —
+// $1 its number, $2 its table, $3 its key, $4 its kind (0: k >= key, 1: k > key, 2:
+// k <= key, walking down), $5 its limit -> q (the read's number), k, v; each read's
+// rows in its own order.
+inline constexpr const char* kPgReadsStatement = "reads";
+// A write transaction's changes: $1, $2 the tables and keys to delete; $3, $4, $5 the
+// tables, keys and values to put (arrays, each key once).
+inline constexpr const char* kPgFlushStatement = "flush";
 
 // A Status for a failure of the database: Unavailable when it cannot be reached
 // (the write may be tried again later), Internal otherwise.

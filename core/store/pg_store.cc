@@ -13,6 +13,17 @@
 // as the server's synchronous_commit makes it (on: in the primary's WAL on disk; with
 // synchronous replicas configured, on them too).
 //
+// Waves: the calls of a batch would each wait for the server at every read it cannot
+// answer from memory, one round trip after another, call after call. So while two or
+// more calls wait, they run in waves (PgTxn's deferred reads): every waiting call runs
+// until its first read the transaction cannot answer, which is written down instead of
+// made; the calls before the first one stopped that way are done (they ran to the end
+// on the state every call before them left), and the later ones are undone, to run
+// again; then the reads written down are made in one round trip. A batch then takes a
+// round trip per read of its deepest call, not per read of every call. A call that
+// read much before stopping (a cascade) and anything a wave cannot batch stop the
+// waves; the rest of the batch runs one call at a time, as before.
+//
 // A database lost while running: the batch's calls are answered Unavailable (HTTP
 // 503), the connection is dropped, and the next batch connects again; reads whose
 // connection cannot be made answer Unavailable through ReadTxn::status().
@@ -23,6 +34,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -105,6 +117,9 @@ class PgStore final : public Store {
   void CommitBatch(bool gather);
   Attempt TryBatch(bool gather);
   Attempt RunCalls(PgTxn& txn, bool gather);
+  std::optional<Attempt> RunCall(PgTxn& txn, WriteRequest* r);
+  std::optional<Attempt> RunWave(PgTxn& txn, size_t* next, bool* waves);
+  bool WaveFits(size_t from) const;
   bool TakeMore(std::chrono::steady_clock::time_point until);
   void AnswerLive(const Status& status) { AnswerLiveCalls(batch_, status); }
 
@@ -114,6 +129,10 @@ class PgStore final : public Store {
   const std::chrono::microseconds gather_max_;
   const std::chrono::microseconds gather_gap_;
   static constexpr int kMaxAttempts = 30;
+  // Waves in one attempt at a batch, and how much a call may have read before its stop
+  // for the waves to go on.
+  static constexpr int kMaxWaves = 16;
+  static constexpr size_t kWaveCallReads = 2000;
   std::unique_ptr<PgConnection> writer_conn_;  // only the writer thread uses it
   std::mutex queue_mu_;
   std::deque<WriteRequest*> queue_;  // calls not answered yet, in order (queue_mu_)
@@ -323,35 +342,17 @@ PgStore::Attempt PgStore::RunCalls(PgTxn& txn, bool gather) {
     return Attempt::kDone;
   }
   const auto gather_until = std::chrono::steady_clock::now() + gather_max_;
-  auto& pending_hooks = txn.on_commit();
-  for (size_t i = 0;; ++i) {
+  bool waves = true;
+  int wave = 0;
+  for (size_t i = 0;;) {
     if (i == batch_.size() && !(gather && TakeMore(gather_until))) break;
-    WriteRequest* r = batch_[i];
-    if (r->settled) continue;
-    if (r->nested) {
-      txn.Savepoint();
-    } else {
-      txn.BeginCall();
+    if (waves && wave < kMaxWaves && WaveFits(i)) {
+      ++wave;
+      if (auto a = RunWave(txn, &i, &waves)) return *a;
+      continue;
     }
-    r->status = RunWriteFn(*r->fn, txn);
-    if (!txn.status().ok()) {
-      if (txn.must_retry()) return Attempt::kRetry;
-      r->status = txn.status();  // its own failure: answered, the rest run again
-      r->settled = true;
-      return Attempt::kRerun;
-    }
-    if (r->status.ok()) {
-      std::move(pending_hooks.begin(), pending_hooks.end(),
-                std::back_inserter(r->on_commit));
-    } else if (r->nested) {
-      txn.RollbackToSavepoint();
-    } else if (txn.flushed_in_call()) {
-      r->nested = true;  // some changes reached the server: run again in a savepoint
-      return Attempt::kRerun;
-    } else {
-      txn.UndoCall();
-    }
-    pending_hooks.clear();
+    if (auto a = RunCall(txn, batch_[i])) return *a;
+    ++i;
   }
   const auto began = std::chrono::steady_clock::now();
   Status committed = txn.Commit();
@@ -364,6 +365,94 @@ PgStore::Attempt PgStore::RunCalls(PgTxn& txn, bool gather) {
     r->status = committed;
     r->on_commit.clear();
   }
+  return Attempt::kDone;
+}
+
+// Whether the calls from `from` on are for a wave: two or more waiting, none of them to
+// run in a savepoint.
+bool PgStore::WaveFits(size_t from) const {
+  size_t waiting = 0;
+  for (size_t i = from; i < batch_.size(); ++i) {
+    if (batch_[i]->nested) return false;
+    if (!batch_[i]->settled) ++waiting;
+  }
+  return waiting >= 2;
+}
+
+// Runs one call to its end (nothing deferred). nullopt: go on with the next call.
+std::optional<PgStore::Attempt> PgStore::RunCall(PgTxn& txn, WriteRequest* r) {
+  if (r->settled) return std::nullopt;
+  if (r->nested) {
+    txn.Savepoint();
+  } else {
+    txn.BeginCall();
+  }
+  auto& pending_hooks = txn.on_commit();
+  r->status = RunWriteFn(*r->fn, txn);
+  if (!txn.status().ok()) {
+    if (txn.must_retry()) return Attempt::kRetry;
+    r->status = txn.status();  // its own failure: answered, the rest run again
+    r->settled = true;
+    return Attempt::kRerun;
+  }
+  if (r->status.ok()) {
+    std::move(pending_hooks.begin(), pending_hooks.end(),
+              std::back_inserter(r->on_commit));
+  } else if (r->nested) {
+    txn.RollbackToSavepoint();
+  } else if (txn.flushed_in_call()) {
+    r->nested = true;  // some changes reached the server: run again in a savepoint
+    return Attempt::kRerun;
+  } else {
+    txn.UndoCall();
+  }
+  pending_hooks.clear();
+  return std::nullopt;
+}
+
+// One wave over the calls from *next on (see the top of this file); moves *next past
+// the calls done. Clears *waves when the batch should go on without them.
+std::optional<PgStore::Attempt> PgStore::RunWave(PgTxn& txn, size_t* next, bool* waves) {
+  auto& pending_hooks = txn.on_commit();
+  bool stopped = false;  // a call before this one stopped: this one only looks ahead
+  txn.SetDeferring(true);
+  for (size_t i = *next; i < batch_.size(); ++i) {
+    WriteRequest* r = batch_[i];
+    if (r->settled) {
+      if (!stopped) *next = i + 1;
+      continue;
+    }
+    txn.BeginCall();
+    Status status = RunWriteFn(*r->fn, txn);
+    if (stopped || txn.deferred()) {
+      if (txn.deferred() && txn.served_in_call() > kWaveCallReads) *waves = false;
+      txn.UndoCall();
+      txn.ForgetProbe();
+      pending_hooks.clear();
+      stopped = true;
+      continue;
+    }
+    if (!txn.status().ok()) {  // its own failure (nothing reached the server)
+      txn.SetDeferring(false);
+      r->status = txn.status();
+      r->settled = true;
+      return Attempt::kRerun;
+    }
+    r->status = std::move(status);
+    if (r->status.ok()) {
+      std::move(pending_hooks.begin(), pending_hooks.end(),
+                std::back_inserter(r->on_commit));
+    } else {
+      txn.UndoCall();  // nothing was flushed while deferring
+    }
+    pending_hooks.clear();
+    *next = i + 1;
+  }
+  txn.SetDeferring(false);
+  if (stopped && txn.wanted() == 0) *waves = false;  // a stop no wave can serve
+  if (txn.FetchWanted()) return std::nullopt;
+  if (txn.must_retry()) return Attempt::kRetry;
+  AnswerLive(txn.status());
   return Attempt::kDone;
 }
 

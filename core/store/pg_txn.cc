@@ -10,18 +10,35 @@ namespace {
 // one is larger, so a long walk takes few round trips.
 constexpr size_t kFirstPage = 16;
 constexpr size_t kLargestPage = 4096;
+// A deferred cursor page: most walks of a wave's calls or steps end within it.
+constexpr size_t kDeferredPage = 4;
 // A point read's read-ahead: a few rows (one index page) at first; four times more each
 // time the last one answered later reads, up to the most.
 constexpr size_t kFirstReadAhead = 8;
 constexpr size_t kMostReadAhead = 1024;
-// Rows per INSERT or DELETE statement of a flush (two parameters each, of 65,535).
-constexpr size_t kRowsPerStatement = 1000;
+// Changes (puts and deletes) per statement of a flush.
+constexpr size_t kRowsPerFlush = 5000;
 constexpr size_t kMaxKeyBytes = 511;
+// Each(): waves at most, and how much a step may read before its stop for the waves
+// to go on (a large subtree is read better by its own read-ahead).
+constexpr int kEachWaves = 32;
+constexpr size_t kEachStepReads = 2000;
 
 pqxx::binarystring Bytes(std::string_view s) { return {s.data(), s.size()}; }
 std::string FromBytea(const pqxx::field& f) {
   pqxx::binarystring b(f);
   return std::string(b.get(), b.size());
+}
+
+// An element of a PostgreSQL array literal: a bytea in hex.
+void AppendHexBytea(std::string* out, std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->append("\"\\\\x");
+  for (unsigned char c : bytes) {
+    out->push_back(kHex[c >> 4]);
+    out->push_back(kHex[c & 15]);
+  }
+  out->push_back('"');
 }
 
 }  // namespace
@@ -84,6 +101,7 @@ class PgTxn::PgCursor final : public Cursor {
         ++over_;
         continue;
       }
+      ++txn_.served_in_call_;
       if (from_pending_) {
         key_ = over_->first;
         value_ = *over_->second;
@@ -158,11 +176,15 @@ bool PgTxn::Get(Table table, std::string_view key, std::string_view* value) {
     it = known.find(key);
     if (it != known.end()) {
       ++ahead_[static_cast<size_t>(table)].hits;
+    } else if (CoverOf(table, key, false)) {
+      ++served_in_call_;  // in a range read whole, and not among its rows: absent
+      return false;
     } else {
       if (!ReadAhead(table, key)) return false;
       it = known.find(key);
     }
   }
+  ++served_in_call_;
   if (!it->second) return false;
   *value = *it->second;
   return true;
@@ -177,6 +199,14 @@ bool PgTxn::ReadAhead(Table table, std::string_view key) {
                    : kFirstReadAhead;
   ahead.hits = 0;
   ahead.last_key.assign(key);
+  if (deferring_) {
+    // Many calls or steps read side by side, in one round trip, and the keys they
+    // read are rarely neighbours: the key alone (its reruns answer from memory, which
+    // says nothing of the next key).
+    ahead.rows = 1;
+    return Defer({table, std::string(key), down ? ReadKind::kBack : ReadKind::kSeek,
+                  ahead.rows, true});
+  }
   Page page;
   if (!Run("read", [&] {
         pqxx::result r =
@@ -187,9 +217,15 @@ bool PgTxn::ReadAhead(Table table, std::string_view key) {
       })) {
     return false;
   }
+  LearnAhead(table, key, down, ahead.rows, std::move(page));
+  return true;
+}
+
+void PgTxn::LearnAhead(Table table, std::string_view key, bool down, size_t rows,
+                       Page page) {
   // What the server holds for this transaction (its own flushed writes included), so a
   // row known already is the same row.
-  if (page.size() == ahead.rows) {
+  if (page.size() == rows) {
     Cover(table, down ? page.back().first : std::string(key),
           down ? std::string(key) : page.back().first);
   } else {
@@ -199,29 +235,102 @@ bool PgTxn::ReadAhead(Table table, std::string_view key) {
   Rows& known = Known(table);
   for (auto& [k, v] : page) known.try_emplace(std::move(k), std::move(v));
   known.try_emplace(std::string(key), std::nullopt);  // absent, if not among them
+}
+
+bool PgTxn::Defer(Wanted wanted) {
+  wanted_.push_back(std::move(wanted));
+  deferred_ = true;
+  error_ = Unavailable("read deferred to the batch's next wave");
+  return false;
+}
+
+void PgTxn::ForgetProbe() {
+  // While deferring nothing reaches the server, so any failure is this run's own.
+  if (must_retry_ || broken_) return;
+  deferred_ = false;
+  error_ = Status::Ok();
+}
+
+bool PgTxn::FetchWanted() {
+  if (wanted_.empty()) return error_.ok();
+  std::vector<Wanted> wanted = std::move(wanted_);
+  wanted_.clear();
+  std::string numbers = "{", tables = "{", keys = "{", kinds = "{", limits = "{";
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    const char* sep = i ? "," : "";
+    numbers += sep + std::to_string(i);
+    tables += sep + std::to_string(static_cast<int>(wanted[i].table));
+    keys += sep;
+    AppendHexBytea(&keys, wanted[i].key);
+    kinds += sep + std::to_string(static_cast<int>(wanted[i].kind));
+    limits += sep + std::to_string(wanted[i].rows);
+  }
+  for (std::string* a : {&numbers, &tables, &keys, &kinds, &limits}) a->push_back('}');
+  std::vector<Page> pages(wanted.size());
+  if (!Run("read", [&] {
+        pqxx::result r =
+            tx_->exec_prepared(kPgReadsStatement, numbers, tables, keys, kinds, limits);
+        for (const auto& row : r) {
+          const auto q = row[0].as<size_t>();
+          if (q < pages.size()) {
+            pages[q].emplace_back(FromBytea(row[1]), FromBytea(row[2]));
+          }
+        }
+      })) {
+    return false;
+  }
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    Wanted& w = wanted[i];
+    Page& page = pages[i];
+    // Each read's rows in its own order, whatever order the server joined them in.
+    if (w.kind == ReadKind::kBack) {
+      std::sort(page.begin(), page.end(), std::greater<>());
+    } else {
+      std::sort(page.begin(), page.end());
+    }
+    if (w.ahead) {
+      LearnAhead(w.table, w.key, w.kind == ReadKind::kBack, w.rows, std::move(page));
+    } else {
+      LearnPage(w.table, w.key, w.kind == ReadKind::kAfter, w.rows, page, 0);
+      Remember(w.table, page);
+    }
+  }
   return true;
 }
 
 bool PgTxn::FetchPage(Table table, std::string_view from, bool after, size_t limit,
                       Page* page) {
-  const std::optional<std::string>* end = CoverOf(table, from, after);
-  if (!end) return FetchServerPage(table, from, after, limit, page);
-  Ahead& ahead = ahead_[static_cast<size_t>(table)];
-  ahead.page_rows = std::min(std::max(ahead.page_rows, limit) * 4, kLargestPage);
-  const Rows& known = Known(table);
-  for (auto it = after ? known.upper_bound(from) : known.lower_bound(from);
-       it != known.end() && (!*end || it->first <= **end) && page->size() < limit; ++it) {
-    if (it->second) page->emplace_back(it->first, *it->second);
+  std::string next;  // where the range just read ended, and a zero byte
+  for (bool first = true;; first = false) {
+    const std::optional<std::string>* end = CoverOf(table, from, after);
+    if (!end) return FetchServerPage(table, from, after, limit - page->size(), page);
+    Ahead& ahead = ahead_[static_cast<size_t>(table)];
+    if (first) {
+      ahead.page_rows = std::min(std::max(ahead.page_rows, limit) * 4, kLargestPage);
+    }
+    const Rows& known = Known(table);
+    for (auto it = after ? known.upper_bound(from) : known.lower_bound(from);
+         it != known.end() && (!*end || it->first <= **end) && page->size() < limit;
+         ++it) {
+      if (it->second) page->emplace_back(it->first, *it->second);
+    }
+    if (page->size() == limit || !*end) return true;
+    // The rest is after the range: in one read whole that starts right after it, or
+    // the server's.
+    next = **end + '\0';
+    from = next;
+    after = false;
   }
-  if (page->size() == limit || !*end) return true;
-  const std::string resume = **end;  // the rest is the server's, after the range
-  return FetchServerPage(table, resume, true, limit - page->size(), page);
 }
 
 bool PgTxn::FetchServerPage(Table table, std::string_view from, bool after, size_t limit,
                             Page* page) {
   const size_t rows =
       write_ ? std::max(limit, ahead_[static_cast<size_t>(table)].page_rows) : limit;
+  if (deferring_) {  // a few rows (most walks in a step are short); more in a next wave
+    return Defer({table, std::string(from), after ? ReadKind::kAfter : ReadKind::kSeek,
+                  std::min(limit, kDeferredPage), false});
+  }
   const size_t base = page->size();
   if (!Run("read", [&] {
         pqxx::result r = tx_->exec_prepared(
@@ -233,14 +342,18 @@ bool PgTxn::FetchServerPage(Table table, std::string_view from, bool after, size
       })) {
     return false;
   }
-  if (write_) {
-    // The smallest key after `from` is `from` and a zero byte.
-    std::string first = after ? std::string(from) + '\0' : std::string(from);
-    const bool full = page->size() - base == rows;
-    Cover(table, std::move(first),
-          full ? std::optional<std::string>(page->back().first) : std::nullopt);
-  }
+  LearnPage(table, from, after, rows, *page, base);
   return true;
+}
+
+void PgTxn::LearnPage(Table table, std::string_view from, bool after, size_t rows,
+                      const Page& page, size_t base) {
+  if (!write_) return;
+  // The smallest key after `from` is `from` and a zero byte.
+  std::string first = after ? std::string(from) + '\0' : std::string(from);
+  const bool full = page.size() - base == rows;
+  Cover(table, std::move(first),
+        full ? std::optional<std::string>(page.back().first) : std::nullopt);
 }
 
 void PgTxn::Cover(Table table, std::string first, std::optional<std::string> last) {
@@ -275,6 +388,11 @@ std::unique_ptr<Cursor> PgTxn::OpenCursor(Table table) {
 }
 
 uint64_t PgTxn::Count(Table table) {
+  if (deferring_) {  // not a read a wave makes: the call runs on its own
+    deferred_ = true;
+    error_ = Unavailable("count deferred to a call run on its own");
+    return 0;
+  }
   if (write_ && open_cursors_ == 0) Flush();
   uint64_t n = 0;
   Run("count", [&] {
@@ -318,75 +436,117 @@ void PgTxn::Change(Table table, std::string_view key, std::optional<std::string>
     undo_.push_back({table, it->first, std::move(it->second)});
     it->second = std::move(value);
   }
-  if (pending_count_ >= kFlushAt && open_cursors_ == 0) Flush();
+  if (pending_count_ >= kFlushAt && open_cursors_ == 0 && !deferring_) Flush();
 }
 
 void PgTxn::BeginCall() {
   undo_.clear();
   flushed_in_call_ = false;
+  served_in_call_ = 0;
 }
 
-void PgTxn::UndoCall() {
-  for (auto u = undo_.rbegin(); u != undo_.rend(); ++u) {
-    Rows& pending = Pending(u->table);
-    if (u->before) {
-      pending.insert_or_assign(u->key, std::move(*u->before));
-    } else if (pending.erase(u->key) > 0) {
+void PgTxn::UndoCall() { UndoTo(0); }
+
+void PgTxn::UndoTo(size_t mark) {
+  while (undo_.size() > mark) {
+    Undo& u = undo_.back();
+    Rows& pending = Pending(u.table);
+    if (u.before) {
+      pending.insert_or_assign(u.key, std::move(*u.before));
+    } else if (pending.erase(u.key) > 0) {
       --pending_count_;
     }
+    undo_.pop_back();
   }
-  undo_.clear();
 }
 
+Status PgTxn::Each(size_t n, const std::function<Status(size_t)>& step) {
+  size_t next = 0;  // the first step not run to its end
+  // In a call that a wave of the batch runs already, or in a read-only one: a loop.
+  if (write_ && !deferring_) {
+    struct Stop {  // deferring ends however the steps end, an exception included
+      PgTxn& txn;
+      ~Stop() {
+        txn.deferring_ = false;
+        if (txn.deferred_) txn.ForgetProbe();  // a step that threw while stopped
+      }
+    } stop{*this};
+    for (int wave = 0; wave < kEachWaves && n - next >= 2 && error_.ok(); ++wave) {
+      deferring_ = true;
+      bool stopped = false;  // a step before this one stopped: this one only looks ahead
+      bool large = false;
+      for (size_t i = next; i < n; ++i) {
+        const size_t mark = undo_.size(), hooks = on_commit_.size();
+        served_in_call_ = 0;
+        Status s = step(i);
+        if (stopped || deferred_) {
+          large = large || (deferred_ && served_in_call_ > kEachStepReads);
+          UndoTo(mark);
+          on_commit_.resize(hooks);
+          ForgetProbe();
+          stopped = true;
+          continue;
+        }
+        if (!s.ok()) return s;
+        if (!error_.ok()) return error_;
+        next = i + 1;
+      }
+      deferring_ = false;
+      if (!stopped) return Status::Ok();
+      if (wanted_.empty() || large) break;  // a stop no wave serves, or a large step
+      if (!FetchWanted()) return error_;
+    }
+  }
+  for (size_t i = next; i < n; ++i) {  // the rest one at a time
+    Status s = step(i);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+// Every table's pending changes in one prepared statement per kRowsPerFlush of them:
+// the keys to delete and the rows to put as arrays, so that the server neither parses
+// nor plans anew however many there are.
 void PgTxn::Flush() {
   if (pending_count_ == 0 || !error_.ok()) return;
-  for (size_t i = 0; i < pending_.size(); ++i) FlushTable(static_cast<Table>(i));
+  std::string del_t = "{", del_k = "{", put_t = "{", put_k = "{", put_v = "{";
+  size_t rows = 0;
+  auto send = [&] {
+    if (rows == 0) return;
+    for (std::string* a : {&del_t, &del_k, &put_t, &put_k, &put_v}) a->push_back('}');
+    Run("write", [&] {
+      tx_->exec_prepared(kPgFlushStatement, del_t, del_k, put_t, put_k, put_v);
+    });
+    for (std::string* a : {&del_t, &del_k, &put_t, &put_k, &put_v}) a->assign("{");
+    rows = 0;
+  };
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    const std::string t = std::to_string(i);
+    for (const auto& [k, v] : pending_[i]) {
+      std::string& tables = v ? put_t : del_t;
+      std::string& keys = v ? put_k : del_k;
+      if (tables.size() > 1) {
+        tables.push_back(',');
+        keys.push_back(',');
+      }
+      tables += t;
+      AppendHexBytea(&keys, k);
+      if (v) {
+        if (put_v.size() > 1) put_v.push_back(',');
+        AppendHexBytea(&put_v, *v);
+      }
+      if (++rows == kRowsPerFlush) send();
+    }
+  }
+  send();
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    Rows& known = known_[i];
+    for (auto& [k, v] : pending_[i]) known.insert_or_assign(k, std::move(v));
+    pending_[i].clear();
+  }
   pending_count_ = 0;
   flushed_in_call_ = true;
   undo_.clear();
-}
-
-void PgTxn::FlushTable(Table table) {
-  Rows& pending = Pending(table);
-  if (pending.empty()) return;
-  const std::string t = std::to_string(static_cast<int>(table));
-  std::vector<pqxx::binarystring> puts, dels;
-  auto send_puts = [&] {
-    std::string sql = std::string("INSERT INTO ") + kPgRelation + " (t, k, v) VALUES ";
-    for (size_t i = 0; i < puts.size(); i += 2) {
-      sql += (i ? ",(" : "(") + t + ",$" + std::to_string(i + 1) + ",$" +
-             std::to_string(i + 2) + ")";
-    }
-    sql += " ON CONFLICT (t, k) DO UPDATE SET v = EXCLUDED.v";
-    Run("write",
-        [&] { tx_->exec_params(sql, pqxx::prepare::make_dynamic_params(puts)); });
-    puts.clear();
-  };
-  auto send_dels = [&] {
-    std::string sql = std::string("DELETE FROM ") + kPgRelation + " WHERE " +
-                      PgTableIs(table) + " AND k IN (";
-    for (size_t i = 0; i < dels.size(); ++i)
-      sql += (i ? ",$" : "$") + std::to_string(i + 1);
-    sql += ")";
-    Run("delete",
-        [&] { tx_->exec_params(sql, pqxx::prepare::make_dynamic_params(dels)); });
-    dels.clear();
-  };
-  for (const auto& [k, v] : pending) {
-    if (v) {
-      puts.push_back(Bytes(k));
-      puts.push_back(Bytes(*v));
-      if (puts.size() == 2 * kRowsPerStatement) send_puts();
-    } else {
-      dels.push_back(Bytes(k));
-      if (dels.size() == kRowsPerStatement) send_dels();
-    }
-  }
-  if (!puts.empty()) send_puts();
-  if (!dels.empty()) send_dels();
-  Rows& known = Known(table);
-  for (auto& [k, v] : pending) known.insert_or_assign(k, std::move(v));
-  pending.clear();
 }
 
 void PgTxn::Savepoint() {

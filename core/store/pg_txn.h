@@ -23,6 +23,13 @@
 // marks where one starts and UndoCall() drops its pending changes, as long as none of
 // them reached the server (flushed_in_call()).
 //
+// Deferred reads (the store's waves, pg_store.cc): while deferring, a read that would
+// ask the server is not made; it is written down (wanted), the call stops there as if
+// the read had failed (deferred()), and FetchWanted() later makes every read written
+// down, by every call of the batch, in one round trip. The calls then run again and
+// find what they wanted among the known rows. Nothing reaches the server while
+// deferring, so a run cut short is undone (UndoCall, ForgetProbe) without a trace.
+//
 // Thread-safety: a transaction belongs to one thread at a time, as does its
 // connection, which must outlive it.
 #pragma once
@@ -66,6 +73,8 @@ class PgTxn final : public WriteTxn {
   void OnCommit(std::function<void()> fn) override {
     on_commit_.push_back(std::move(fn));
   }
+  // The steps in waves, as the store runs a batch's calls (deferred reads, below).
+  Status Each(size_t n, const std::function<Status(size_t)>& step) override;
 
   // ---- the store's side --------------------------------------------------------------
   void BeginCall();
@@ -81,6 +90,16 @@ class PgTxn final : public WriteTxn {
   // is unusable now and must not go back to the pool.
   bool End();
   bool must_retry() const { return must_retry_; }
+  // Deferred reads (above).
+  void SetDeferring(bool on) { deferring_ = on; }
+  bool deferred() const { return deferred_; }
+  size_t wanted() const { return wanted_.size(); }
+  // Rows the current call read from this transaction's memory (pending and known).
+  size_t served_in_call() const { return served_in_call_; }
+  // Forgets a deferring run's stop or failure: none of it reached the server.
+  void ForgetProbe();
+  // Makes every wanted read in one round trip; false on failure (status()).
+  bool FetchWanted();
   std::vector<std::function<void()>>& on_commit() { return on_commit_; }
 
  private:
@@ -107,8 +126,24 @@ class PgTxn final : public WriteTxn {
   // Reads `key` from the server with its read-ahead into known; false on failure.
   bool ReadAhead(Table table, std::string_view key);
   void Remember(Table table, const Page& page);
+  // What ReadAhead and FetchServerPage learn from the server's rows (`page`, in the
+  // order read).
+  void LearnAhead(Table table, std::string_view key, bool down, size_t rows, Page page);
+  void LearnPage(Table table, std::string_view from, bool after, size_t rows,
+                 const Page& page, size_t base);
+  // A read the server is not asked yet (deferring): false, as a failed read.
+  enum class ReadKind : int { kSeek = 0, kAfter = 1, kBack = 2 };
+  struct Wanted {
+    Table table;
+    std::string key;
+    ReadKind kind;
+    size_t rows;
+    bool ahead;  // ReadAhead's (else a cursor page's)
+  };
+  bool Defer(Wanted wanted);
+  // Drops the pending changes made since the undo log held `mark` entries.
+  void UndoTo(size_t mark);
   void Change(Table table, std::string_view key, std::optional<std::string> value);
-  void FlushTable(Table table);
   Rows& Pending(Table t) { return pending_[static_cast<size_t>(t)]; }
   Rows& Known(Table t) { return known_[static_cast<size_t>(t)]; }
 
@@ -145,6 +180,10 @@ class PgTxn final : public WriteTxn {
   int open_cursors_ = 0;
   std::vector<Undo> undo_;
   bool flushed_in_call_ = false;
+  size_t served_in_call_ = 0;
+  bool deferring_ = false;
+  bool deferred_ = false;
+  std::vector<Wanted> wanted_;
   std::vector<std::function<void()>> on_commit_;
 };
 

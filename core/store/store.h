@@ -118,6 +118,20 @@ class WriteTxn : public ReadTxn {
   virtual bool Del(Table table, std::string_view key) = 0;
   // Runs `fn` to be called once this transaction (or the batch holding it) is durable.
   virtual void OnCommit(std::function<void()> fn) = 0;
+  // Runs step(0), step(1), … step(n - 1) in this transaction, in order, as a loop
+  // would, and stops at the first step that fails, returning its status. Each step sees
+  // what the steps before it wrote. A backend that waits for its reads may run a step
+  // more than once, undoing all but its last run (its OnCommit callbacks included), so
+  // as to make the reads of many steps together (PostgreSQL: one round trip for a wave
+  // of them, not one per step); so a step keeps its results only where its next run
+  // overwrites them. LMDB runs the loop.
+  virtual Status Each(size_t n, const std::function<Status(size_t)>& step) {
+    for (size_t i = 0; i < n; ++i) {
+      Status s = step(i);
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
+  }
 };
 
 enum class StoreBackend { kLmdb, kPostgres };

@@ -18,8 +18,9 @@
 namespace trashd::testing {
 namespace {
 
-// A "crashy" type whose purge hook ends the process on its Nth call: a kill -9 in the
-// middle of a sweep, at a point the test controls.
+// A "crashy" type whose purge hook ends the process when called for its Nth item: a
+// kill -9 in the middle of a sweep, at a point the test controls. It counts items, not
+// calls: a store may call a hook more than once for one purge (store.h, WriteTxn::Each).
 class CrashyType final : public BasicType {
  public:
   CrashyType() : BasicType(MakeInfo(), BasicBehaviour{}) {}
@@ -32,11 +33,12 @@ class CrashyType final : public BasicType {
     return info;
   }
   Status OnPurged(HostApi& host, const ResourceView& r) const override {
-    if (crash_after > 0 && ++calls >= crash_after) _exit(9);
+    items.emplace(r.id);
+    if (crash_after > 0 && items.size() >= crash_after) _exit(9);
     return BasicType::OnPurged(host, r);
   }
-  static inline int crash_after = 0;
-  static inline int calls = 0;
+  static inline size_t crash_after = 0;
+  static inline std::set<std::string> items;
 };
 
 TestEnvOptions WithCrashy() {
@@ -92,7 +94,8 @@ TEST_CASE("S2: a sweep killed mid-run resumes without purging twice or early",
   TimeMs now = kStart + 31 * kMsPerDay;
   env.clock().Set(now);
 
-  // The child dies on the 23rd purge hook: two batches of 10 committed, the third not.
+  // The child dies in the purge hook of the 23rd item: two batches of 10 committed, the
+  // third not.
   // It opens the store itself, as a process of its own does: a store's threads and
   // connections (PostgreSQL's writer thread, say) do not cross a fork.
   env.Close();

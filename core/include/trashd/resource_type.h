@@ -5,7 +5,10 @@
 // does through HostApi commits or rolls back with the operation. A hook that returns a
 // non-OK Status (or throws: the engine guards every call) aborts the whole operation
 // and leaves the store unchanged. Hooks never see the store, sockets or threads; effects
-// outside the store go through QueueEvent.
+// outside the store go through QueueEvent. A hook may be called more than once for one
+// operation (the store may run its transaction again, and on PostgreSQL runs parts of
+// it ahead to gather their reads): only what the last call did through HostApi
+// counts, so a hook keeps no state of its own from one call to the next.
 //
 // Thread-safety: a ResourceType is immutable after construction and its methods may be
 // called from several threads at once. A HostApi is valid only during the hook call it
