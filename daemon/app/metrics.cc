@@ -75,8 +75,9 @@ void SweepMetrics(const SweepScheduler& scheduler, TimeMs last_started,
              "When the last sweep of this process completed (Unix time; 0: none yet).",
              "gauge", static_cast<double>(t.last_success) / 1000);
   out.Single("trashd_sweep_last_started_seconds",
-             "When the last completed sweep started (Unix time).", "gauge",
-             static_cast<double>(last_started) / 1000);
+             "When the last completed sweep, of this node or another on the same "
+             "store, started (Unix time; 0: none yet).",
+             "gauge", static_cast<double>(last_started) / 1000);
   out.Single("trashd_sweep_last_items", "Items the last sweep of this process purged.",
              "gauge", D(last.items));
   out.Single("trashd_sweep_last_duration_seconds", "How long the last sweep took.",
