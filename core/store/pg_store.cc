@@ -202,7 +202,7 @@ Status PgStore::CreateTable(PgConnection& conn) {
       pqxx::work tx(conn.raw());
       tx.exec(std::string("CREATE TABLE IF NOT EXISTS ") + kPgRelation +
               " (t smallint NOT NULL, k bytea NOT NULL, v bytea NOT NULL,"
-              " PRIMARY KEY (t, k))");
+              " PRIMARY KEY (t, k)) WITH (fillfactor = 80)");
       tx.commit();
       return Status::Ok();
     } catch (const std::exception& e) {
