@@ -54,6 +54,16 @@ class TestDatabase {
   std::string conninfo() const {
     return "host=" + PgDir() + " user=trashd dbname=" + name_;
   }
+  // The database gone for its clients (away) or back: no new connection is let in and
+  // every open one is ended, while the cluster goes on serving the other tests.
+  void SetAway(bool away) {
+    Exec("ALTER DATABASE " + name_ + " WITH ALLOW_CONNECTIONS " +
+         (away ? "false" : "true"));
+    if (away) {
+      Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" +
+           name_ + "'");
+    }
+  }
 
  private:
   static void Exec(const std::string& sql) {
@@ -125,11 +135,14 @@ class Nodes {
   bool alive(size_t i) const { return alive_.at(i); }
 
   // Whether node i holds `lease` now, as its /metrics says.
-  bool Holds(size_t i, const std::string& lease) {
+  bool Holds(size_t i, const std::string& lease) { return LeaseHeld(i, lease) == 1; }
+  // trashd_lease_held for `lease` on node i: 1 or 0, or -1 when /metrics says nothing.
+  double LeaseHeld(size_t i, const std::string& lease) {
     RawResponse r = nodes_.at(i)->Admin().Request("GET", "/v1/metrics");
     auto held = r.Metric("trashd_lease_held{name=\"" + lease + "\"}");
-    return r.status == 200 && held && *held == 1;
+    return r.status == 200 && held ? *held : -1;
   }
+  TestDatabase& database() { return db_; }
   // The node among the living that holds `lease`, waiting up to 20 s for one.
   size_t Leader(const std::string& lease) {
     size_t leader = nodes_.size();
@@ -330,6 +343,42 @@ double TrashItems(DaemonProcess& node, const std::string& ws) {
   RawResponse r = node.Admin().Request("GET", "/v1/metrics");
   auto items = r.Metric("trashd_trash_items{workspace=\"" + ws + "\"}");
   return r.status == 200 && items ? *items : -1;
+}
+
+TEST_CASE("a lease lapses while the database is away, and one node leads once it is back",
+          "[integration][nodes][lease]") {
+  REQUIRE_FALSE(PgDir().empty());
+  Nodes nodes("nodes_away", 2);
+  ApiKey key = SetUpWorkspace(nodes[0], "acme");
+  TrashProject(nodes[1], key, "acme", "before");
+  const size_t leader = nodes.Leader("sweep");
+
+  nodes.database().SetAway(true);
+  // The leader cannot renew: it stops counting on the lease before the lease could
+  // have passed to another node (2 s), and while the database is away no node holds
+  // either lease. Writes are answered 503, and the nodes keep running.
+  REQUIRE(Eventually([&] { return nodes.LeaseHeld(leader, "sweep") == 0; }, seconds(5)));
+  std::this_thread::sleep_for(seconds(3));
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    INFO("node n" << i + 1);
+    CHECK(nodes.LeaseHeld(i, "sweep") == 0);
+    CHECK(nodes.LeaseHeld(i, "webhooks") == 0);
+    CHECK(Call(nodes[i], "POST", "/acme/projects", key, R"({"name":"away"})").status ==
+          503);
+  }
+
+  nodes.database().SetAway(false);
+  // Back: each lease is held again, by one node only, and writes go through on both.
+  for (const char* lease : {"sweep", "webhooks"}) {
+    const size_t holder = nodes.Leader(lease);
+    std::this_thread::sleep_for(seconds(1));
+    CHECK(nodes.LeaseHeld(1 - holder, lease) == 0);
+    CHECK(nodes.LeaseHeld(holder, lease) == 1);
+  }
+  TrashProject(nodes[0], key, "acme", "after-0");
+  TrashProject(nodes[1], key, "acme", "after-1");
+  CHECK(TrashOf(nodes[0], "acme").size() == 3);
+  RequireFsckClean(nodes[1]);
 }
 
 #if TRASHD_TEST_CLOCK_BUILT
