@@ -125,9 +125,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options,
   TRASHD_RETURN_IF_ERROR(impl->blobs->Init(impl->SharedStore()
                                                ? BlobStore::Sharing::kShared
                                                : BlobStore::Sharing::kOneProcess));
-  impl->DropDeadClaims();
-  impl->RecoverUnlinks();
-  impl->ReclaimOrphanedBlobs();
+  impl->ReclaimBlobFiles();
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 

@@ -204,6 +204,14 @@ struct Engine::Impl {
   // references and no live upload claims (an upload a crash cut off between its file
   // and its commit).
   void ReclaimOrphanedBlobs();
+  // The three above, in order: what an engine does at open, and on a shared store what
+  // the sweep's node does after each sweep, so that a file a dead node's upload left
+  // does not wait for some node's restart.
+  void ReclaimBlobFiles() {
+    DropDeadClaims();
+    RecoverUnlinks();
+    ReclaimOrphanedBlobs();
+  }
   // Takes an upload claim on a blob before its file is written, waiting while another
   // process removes the same file; Unavailable if that takes too long.
   Status ClaimUpload(std::string_view ws, std::string_view hash, std::string* token);

@@ -396,6 +396,9 @@ Result<SweepReport> Engine::SweepOnce(TimeMs now, const SweepOptions& options) {
     return Status::Ok();
   });
   if (!s.ok()) return s;
+  // Several nodes: a node that died mid-upload left a file its expired claim no longer
+  // keeps; the sweep's node takes such files back, as every node does at its start.
+  if (impl_->SharedStore()) impl_->ReclaimBlobFiles();
   return report;
 }
 

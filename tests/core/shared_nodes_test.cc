@@ -170,6 +170,34 @@ TEST_CASE("A node that crashed mid-upload leaves its file only until its claim e
 }
 
 TEST_CASE(
+    "The sweep takes back a dead upload's file once its claim expired, not a live one's",
+    "[shared][assets][crash][sweep]") {
+  REQUIRE(TestsOnPostgres());
+  TestEnv a;
+  a.MakeWorkspace("acme");
+  BlobStore blobs((fs::path(a.data_dir()) / "blobs").string());
+  // Node B died after its claim and its file, before the commit referencing it.
+  const std::string dead = "half an upload", dead_hash = crypto::Sha256Hex(dead);
+  ClaimAsDeadNode(a, dead_hash);
+  REQUIRE_OK(blobs.Write("acme", dead_hash, dead));
+  a.clock().Advance(BlobClaims::kUploadLease + 1);
+  // Node C is uploading now: its claim is fresh.
+  const std::string live = "an upload in flight", live_hash = crypto::Sha256Hex(live);
+  ClaimAsDeadNode(a, live_hash);
+  REQUIRE_OK(blobs.Write("acme", live_hash, live));
+
+  // No node restarts: the day's sweep, on a running node, takes the dead one's back.
+  auto swept = a->SweepOnce(a.clock().Now(), 100, false);
+  REQUIRE_OK(swept);
+  CHECK_FALSE(fs::exists(a->BlobPath("acme", dead_hash)));
+  CHECK(fs::exists(a->BlobPath("acme", live_hash)));
+  RequireClean(a.engine());
+  auto txn = a->store().BeginRead();
+  CHECK(BlobClaims::On(*txn, "acme", dead_hash).empty());
+  CHECK(BlobClaims::On(*txn, "acme", live_hash).size() == 1);
+}
+
+TEST_CASE(
     "An upload on one node while another's crashed upload of the same content "
     "holds its claim keeps its file",
     "[shared][assets][crash]") {
