@@ -266,6 +266,7 @@ TEST_CASE("SIGTERM drains, closes the store and exits 0 with the data kept",
     REQUIRE(Call(d, "DELETE", "/acme/cars", key.secret).status == 200);
     d.Signal(SIGTERM);
     REQUIRE(d.Wait() == 0);
+    INFO("trashd's log:\n" << d.log());
     REQUIRE(d.log().find("stopped") != std::string::npos);
   }
   DaemonProcess again(dir.path());

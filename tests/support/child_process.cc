@@ -81,6 +81,11 @@ int ChildProcess::Wait(std::chrono::milliseconds timeout) {
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       exited_ = true;
       exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      // What it wrote last may still be in the pipe: read it all before answering, so
+      // that log() holds its last lines (a child it left holding the pipe open may keep
+      // the end from coming: wait a few seconds at most).
+      std::unique_lock<std::mutex> lock(mu_);
+      changed_.wait_for(lock, std::chrono::seconds(5), [&] { return eof_; });
       return exit_code_;
     }
     if (std::chrono::steady_clock::now() > deadline) return -1;

@@ -30,7 +30,8 @@ class ChildProcess {
              std::string* error);
 
   void Signal(int sig);
-  // The exit code (128+N for a death by signal N) once it exits; -1 after `timeout`.
+  // The exit code (128+N for a death by signal N) once it exits and its stderr has been
+  // read to the end (log() then holds its last lines); -1 after `timeout`.
   int Wait(std::chrono::milliseconds timeout);
   bool running() const { return pid_ > 0 && !exited_; }
   pid_t pid() const { return pid_; }
