@@ -30,16 +30,29 @@ std::string FromBytea(const pqxx::field& f) {
   return std::string(b.get(), b.size());
 }
 
-// An element of a PostgreSQL array literal: a bytea in hex.
-void AppendHexBytea(std::string* out, std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->append("\"\\\\x");
-  for (unsigned char c : bytes) {
-    out->push_back(kHex[c >> 4]);
-    out->push_back(kHex[c & 15]);
+// A PostgreSQL array literal ({1,2} or {"\\x0a0b"}), built one element at a time:
+// the parameters of the batched reads and of a flush.
+class ArrayLiteral {
+ public:
+  void Add(uint64_t number) { Next() += std::to_string(number); }
+  void AddBytes(std::string_view bytes) {  // a bytea, in hex
+    static constexpr char kHex[] = "0123456789abcdef";
+    Next().append("\"\\\\x");
+    for (unsigned char c : bytes) {
+      text_.push_back(kHex[c >> 4]);
+      text_.push_back(kHex[c & 15]);
+    }
+    text_.push_back('"');
   }
-  out->push_back('"');
-}
+  std::string Text() const { return text_ + '}'; }
+
+ private:
+  std::string& Next() {
+    if (text_.size() > 1) text_.push_back(',');
+    return text_;
+  }
+  std::string text_ = "{";
+};
 
 }  // namespace
 
@@ -255,21 +268,19 @@ bool PgTxn::FetchWanted() {
   if (wanted_.empty()) return error_.ok();
   std::vector<Wanted> wanted = std::move(wanted_);
   wanted_.clear();
-  std::string numbers = "{", tables = "{", keys = "{", kinds = "{", limits = "{";
+  ArrayLiteral numbers, tables, keys, kinds, limits;
   for (size_t i = 0; i < wanted.size(); ++i) {
-    const char* sep = i ? "," : "";
-    numbers += sep + std::to_string(i);
-    tables += sep + std::to_string(static_cast<int>(wanted[i].table));
-    keys += sep;
-    AppendHexBytea(&keys, wanted[i].key);
-    kinds += sep + std::to_string(static_cast<int>(wanted[i].kind));
-    limits += sep + std::to_string(wanted[i].rows);
+    numbers.Add(i);
+    tables.Add(static_cast<uint64_t>(wanted[i].table));
+    keys.AddBytes(wanted[i].key);
+    kinds.Add(static_cast<uint64_t>(wanted[i].kind));
+    limits.Add(wanted[i].rows);
   }
-  for (std::string* a : {&numbers, &tables, &keys, &kinds, &limits}) a->push_back('}');
   std::vector<Page> pages(wanted.size());
   if (!Run("read", [&] {
         pqxx::result r =
-            tx_->exec_prepared(kPgReadsStatement, numbers, tables, keys, kinds, limits);
+            tx_->exec_prepared(kPgReadsStatement, numbers.Text(), tables.Text(),
+                               keys.Text(), kinds.Text(), limits.Text());
         for (const auto& row : r) {
           const auto q = row[0].as<size_t>();
           if (q < pages.size()) {
@@ -509,32 +520,22 @@ Status PgTxn::Each(size_t n, const std::function<Status(size_t)>& step) {
 // nor plans anew however many there are.
 void PgTxn::Flush() {
   if (pending_count_ == 0 || !error_.ok()) return;
-  std::string del_t = "{", del_k = "{", put_t = "{", put_k = "{", put_v = "{";
+  ArrayLiteral del_t, del_k, put_t, put_k, put_v;
   size_t rows = 0;
   auto send = [&] {
     if (rows == 0) return;
-    for (std::string* a : {&del_t, &del_k, &put_t, &put_k, &put_v}) a->push_back('}');
     Run("write", [&] {
-      tx_->exec_prepared(kPgFlushStatement, del_t, del_k, put_t, put_k, put_v);
+      tx_->exec_prepared(kPgFlushStatement, del_t.Text(), del_k.Text(), put_t.Text(),
+                         put_k.Text(), put_v.Text());
     });
-    for (std::string* a : {&del_t, &del_k, &put_t, &put_k, &put_v}) a->assign("{");
+    del_t = del_k = put_t = put_k = put_v = ArrayLiteral();
     rows = 0;
   };
   for (size_t i = 0; i < pending_.size(); ++i) {
-    const std::string t = std::to_string(i);
     for (const auto& [k, v] : pending_[i]) {
-      std::string& tables = v ? put_t : del_t;
-      std::string& keys = v ? put_k : del_k;
-      if (tables.size() > 1) {
-        tables.push_back(',');
-        keys.push_back(',');
-      }
-      tables += t;
-      AppendHexBytea(&keys, k);
-      if (v) {
-        if (put_v.size() > 1) put_v.push_back(',');
-        AppendHexBytea(&put_v, *v);
-      }
+      (v ? put_t : del_t).Add(i);
+      (v ? put_k : del_k).AddBytes(k);
+      if (v) put_v.AddBytes(*v);
       if (++rows == kRowsPerFlush) send();
     }
   }
