@@ -30,6 +30,16 @@ namespace trashd {
 inline constexpr const char* kPgRelation = "trashd_kv";
 std::string PgTableIs(Table table);  // "t = <number>"
 
+// Every write transaction first locks this empty relation (EXCLUSIVE, until it ends):
+// one writer at a time on the database, whichever node it runs on, as LMDB has one
+// writer. Every write touches the same few rows (the outbox's sequence, the
+// workspace's counters), so two writers at once would only have one of them refused as
+// conflicting and run again, and a slower node could be refused again and again.
+// LOCK TABLE takes no snapshot, so the transaction's snapshot is taken after the wait
+// and sees what the writer before it committed (an advisory lock taken with SELECT
+// would come too late for that).
+inline constexpr const char* kPgWriterLock = "trashd_writer";
+
 // The names of the statements prepared on every connection, per table.
 std::string PgGetStatement(Table table);    // $1 key -> v
 std::string PgSeekStatement(Table table);   // $1 key, $2 limit -> k, v (k >= $1)

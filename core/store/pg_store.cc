@@ -7,9 +7,11 @@
 // LMDB store does. Each call is all or nothing on its own: a call that refuses has its
 // pending changes undone (PgTxn::UndoCall); one that refuses after some of its changes
 // reached the server (a very large call) makes the batch run again with that call
-// inside a savepoint, rolled back alone. When the server reports a serialization
-// failure or a deadlock (another node wrote the same keys), the whole batch runs again
-// after a short random pause, up to kMaxAttempts times. A call answered OK is durable
+// inside a savepoint, rolled back alone. Each batch's transaction first takes the
+// writer lock (kPgWriterLock): the nodes' batches commit one after another. When the
+// server still reports a serialization failure or a deadlock (a transaction that
+// does not take the lock wrote the same keys), the whole batch runs again after a
+// short random pause, up to kMaxAttempts times. A call answered OK is durable
 // as the server's synchronous_commit makes it (on: in the primary's WAL on disk; with
 // synchronous replicas configured, on them too).
 //
@@ -145,8 +147,9 @@ class PgStore final : public Store {
   std::atomic<uint64_t> generation_{0};
   std::vector<WriteRequest*> batch_;  // the writer thread's batch
   std::chrono::steady_clock::duration commit_took_{};
-  uint64_t writes_ = 0;                 // (queue_mu_)
-  uint64_t write_batches_ = 0;          // (queue_mu_)
+  uint64_t writes_ = 0;         // (queue_mu_)
+  uint64_t write_batches_ = 0;  // (queue_mu_)
+  std::atomic<uint64_t> write_conflicts_{0};
   DurationHistogram commit_durations_;  // (queue_mu_)
   std::minstd_rand jitter_{std::random_device{}()};
 };
@@ -203,6 +206,7 @@ Status PgStore::CreateTable(PgConnection& conn) {
       tx.exec(std::string("CREATE TABLE IF NOT EXISTS ") + kPgRelation +
               " (t smallint NOT NULL, k bytea NOT NULL, v bytea NOT NULL,"
               " PRIMARY KEY (t, k)) WITH (fillfactor = 80)");
+      tx.exec(std::string("CREATE TABLE IF NOT EXISTS ") + kPgWriterLock + " ()");
       tx.commit();
       return Status::Ok();
     } catch (const std::exception& e) {
@@ -245,6 +249,7 @@ StoreStats PgStore::Stats() {
   std::lock_guard lock(queue_mu_);
   s.writes = writes_;
   s.write_batches = write_batches_;
+  s.write_conflicts = write_conflicts_.load(std::memory_order_relaxed);
   s.writes_waiting = queue_.size();
   s.commit_durations = commit_durations_;
   return s;
@@ -293,6 +298,7 @@ void PgStore::CommitBatch(bool gather) {
     Attempt a = TryBatch(gather);
     if (a == Attempt::kDone) return;
     if (a == Attempt::kRerun) continue;  // one more call settled or nested
+    write_conflicts_.fetch_add(1, std::memory_order_relaxed);
     if (++attempt >= kMaxAttempts) {
       AnswerLive(
           Unavailable("the database kept refusing this write as conflicting "

@@ -142,8 +142,10 @@ class PgTxn::PgCursor final : public Cursor {
 
 PgTxn::PgTxn(PgConnection& conn, bool write, bool no_sync) : conn_(&conn), write_(write) {
   // A reader's snapshot is taken now (by its first query), not at its first read.
-  std::string begin = write ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
-                            : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1";
+  std::string begin =
+      write ? std::string("BEGIN ISOLATION LEVEL SERIALIZABLE; LOCK TABLE ") +
+                  kPgWriterLock + " IN EXCLUSIVE MODE"
+            : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1";
   // StoreOptions::no_sync: a commit survives trashd's crash, not the server's.
   if (write && no_sync) begin += "; SET LOCAL synchronous_commit = off";
   open_ = Run("begin", [&] {

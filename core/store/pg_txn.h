@@ -55,8 +55,9 @@ class PgTxn final : public WriteTxn {
   // Pending changes reach the server once there are this many (and no cursor is open).
   static constexpr size_t kFlushAt = 20000;
 
-  // Begins a read snapshot or a serializable write on `conn`; no_sync commits without
-  // waiting for the server's WAL flush (StoreOptions::no_sync).
+  // Begins a read snapshot or a serializable write on `conn` (a write first waits for
+  // kPgWriterLock); no_sync commits without waiting for the server's WAL flush
+  // (StoreOptions::no_sync).
   PgTxn(PgConnection& conn, bool write, bool no_sync);
   // A read snapshot on a pooled connection, given back to `pool` at the end.
   PgTxn(PgPool* pool, std::unique_ptr<PgConnection> conn);

@@ -203,6 +203,9 @@ struct StoreStats {
   uint64_t writes = 0;
   uint64_t write_batches = 0;
   uint64_t writes_waiting = 0;
+  // Batches the database refused as conflicting with another node's writes, each run
+  // again (PostgreSQL only).
+  uint64_t write_conflicts = 0;
   DurationHistogram commit_durations;  // each batch's durable commit (the fsync)
 };
 

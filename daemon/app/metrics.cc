@@ -153,6 +153,10 @@ void StoreMetrics(const StoreStats& ss, PrometheusText& out) {
              "counter", D(ss.write_batches));
   out.Single("trashd_store_writes_waiting", "Writes queued for the next batch now.",
              "gauge", D(ss.writes_waiting));
+  out.Single("trashd_store_write_conflicts_total",
+             "Write batches the database refused as conflicting with another node's "
+             "writes, each run again (PostgreSQL).",
+             "counter", D(ss.write_conflicts));
   out.Single("trashd_store_map_grows_total", "Times the LMDB map has grown.", "counter",
              static_cast<double>(ss.map_grows));
   out.Family("trashd_store_commit_duration_seconds",
