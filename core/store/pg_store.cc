@@ -114,6 +114,7 @@ class PgStore final : public Store {
 
   Status CheckDurability(PgConnection& conn);
   Status CreateTable(PgConnection& conn);
+  bool HasWriterLock(PgConnection& conn);
   Status CheckSchemaVersion(PgConnection& conn);
   void WriterLoop();
   void CommitBatch(bool gather);
@@ -127,6 +128,7 @@ class PgStore final : public Store {
 
   PgPool pool_;
   const bool no_sync_;
+  PgWriteMode write_mode_;  // set by Init
   const size_t max_batch_;
   const std::chrono::microseconds gather_max_;
   const std::chrono::microseconds gather_gap_;
@@ -162,6 +164,7 @@ Status PgStore::Init() {
   }
   TRASHD_RETURN_IF_ERROR(CheckDurability(*conn.value()));
   TRASHD_RETURN_IF_ERROR(CreateTable(*conn.value()));
+  write_mode_ = {.writer_lock = HasWriterLock(*conn.value()), .no_sync = no_sync_};
   TRASHD_RETURN_IF_ERROR(CheckSchemaVersion(*conn.value()));
   pool_.Release(std::move(conn).value());
   try {
@@ -206,7 +209,6 @@ Status PgStore::CreateTable(PgConnection& conn) {
       tx.exec(std::string("CREATE TABLE IF NOT EXISTS ") + kPgRelation +
               " (t smallint NOT NULL, k bytea NOT NULL, v bytea NOT NULL,"
               " PRIMARY KEY (t, k)) WITH (fillfactor = 80)");
-      tx.exec(std::string("CREATE TABLE IF NOT EXISTS ") + kPgWriterLock + " ()");
       tx.commit();
       return Status::Ok();
     } catch (const std::exception& e) {
@@ -218,9 +220,28 @@ Status PgStore::CreateTable(PgConnection& conn) {
   }
 }
 
+// Creates the writer lock's relation and tries the lock once. An engine that has no
+// LOCK TABLE (some PostgreSQL-compatible ones) runs writes without it: they rely on the
+// retries alone.
+bool PgStore::HasWriterLock(PgConnection& conn) {
+  for (int attempt = 0;; ++attempt) {
+    try {
+      pqxx::work tx(conn.raw());
+      tx.exec(std::string("CREATE TABLE IF NOT EXISTS ") + kPgWriterLock + " ()");
+      tx.exec(std::string("LOCK TABLE ") + kPgWriterLock + " IN EXCLUSIVE MODE");
+      tx.commit();
+      return true;
+    } catch (const std::exception& e) {
+      auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
+      if (attempt < 3 && sql && sql->sqlstate() == "23505") continue;  // made at once
+      return false;
+    }
+  }
+}
+
 Status PgStore::CheckSchemaVersion(PgConnection& conn) {
   for (int attempt = 0;; ++attempt) {
-    PgTxn txn(conn, true, no_sync_);
+    PgTxn txn(conn, write_mode_);
     Status checked = CheckOrRecordSchemaVersion(txn);
     if (checked.ok()) checked = txn.Commit();
     if (checked.ok() || !txn.must_retry() || attempt >= kMaxAttempts) return checked;
@@ -324,7 +345,7 @@ PgStore::Attempt PgStore::TryBatch(bool gather) {
     }
     writer_conn_ = std::move(conn).value();
   }
-  PgTxn txn(*writer_conn_, true, no_sync_);
+  PgTxn txn(*writer_conn_, write_mode_);
   Attempt attempt = RunCalls(txn, gather);
   const bool retry = txn.must_retry();
   const Status failed = txn.status();

@@ -140,22 +140,29 @@ class PgTxn::PgCursor final : public Cursor {
   std::string_view key_, value_;
 };
 
-PgTxn::PgTxn(PgConnection& conn, bool write, bool no_sync) : conn_(&conn), write_(write) {
-  // A reader's snapshot is taken now (by its first query), not at its first read.
-  std::string begin =
-      write ? std::string("BEGIN ISOLATION LEVEL SERIALIZABLE; LOCK TABLE ") +
-                  kPgWriterLock + " IN EXCLUSIVE MODE"
-            : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1";
+PgTxn::PgTxn(PgConnection& conn, const PgWriteMode& mode) : conn_(&conn), write_(true) {
+  std::string begin = "BEGIN ISOLATION LEVEL SERIALIZABLE";
+  // LOCK takes no snapshot: the transaction's is taken after the wait, by its first read.
+  if (mode.writer_lock)
+    begin += std::string("; LOCK TABLE ") + kPgWriterLock + " IN EXCLUSIVE MODE";
   // StoreOptions::no_sync: a commit survives trashd's crash, not the server's.
-  if (write && no_sync) begin += "; SET LOCAL synchronous_commit = off";
+  if (mode.no_sync) begin += "; SET LOCAL synchronous_commit = off";
+  Begin(begin);
+}
+
+PgTxn::PgTxn(PgConnection& conn) : conn_(&conn) {
+  // A reader's snapshot is taken now (by its first query), not at its first read.
+  Begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1");
+}
+
+void PgTxn::Begin(const std::string& sql) {
   open_ = Run("begin", [&] {
     tx_ = std::make_unique<pqxx::nontransaction>(conn_->raw());
-    tx_->exec(begin);
+    tx_->exec(sql);
   });
 }
 
-PgTxn::PgTxn(PgPool* pool, std::unique_ptr<PgConnection> conn)
-    : PgTxn(*conn, false, false) {
+PgTxn::PgTxn(PgPool* pool, std::unique_ptr<PgConnection> conn) : PgTxn(*conn) {
   pool_ = pool;
   owned_conn_ = std::move(conn);
 }

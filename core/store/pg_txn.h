@@ -48,6 +48,12 @@
 
 namespace trashd {
 
+// How a write transaction begins.
+struct PgWriteMode {
+  bool writer_lock = true;  // wait for kPgWriterLock first (where the server has LOCK)
+  bool no_sync = false;     // commit without waiting for the WAL flush (StoreOptions)
+};
+
 class PgTxn final : public WriteTxn {
  public:
   // Keys of one table, each with its value or nullopt (absent, or to be deleted).
@@ -55,10 +61,8 @@ class PgTxn final : public WriteTxn {
   // Pending changes reach the server once there are this many (and no cursor is open).
   static constexpr size_t kFlushAt = 20000;
 
-  // Begins a read snapshot or a serializable write on `conn` (a write first waits for
-  // kPgWriterLock); no_sync commits without waiting for the server's WAL flush
-  // (StoreOptions::no_sync).
-  PgTxn(PgConnection& conn, bool write, bool no_sync);
+  // Begins a serializable write on `conn`.
+  PgTxn(PgConnection& conn, const PgWriteMode& mode);
   // A read snapshot on a pooled connection, given back to `pool` at the end.
   PgTxn(PgPool* pool, std::unique_ptr<PgConnection> conn);
   // A transaction that could not begin: it reads nothing and status() says why.
@@ -108,6 +112,10 @@ class PgTxn final : public WriteTxn {
   friend class PgCursor;
   using Page = std::vector<std::pair<std::string, std::string>>;
 
+  // A read snapshot on `conn`.
+  explicit PgTxn(PgConnection& conn);
+  // Sends `sql`, the BEGIN and what goes with it (one round trip).
+  void Begin(const std::string& sql);
   // Runs `fn` (which talks to the server); on an exception remembers it and false.
   template <typename F>
   bool Run(const char* what, F&& fn);
