@@ -4,6 +4,11 @@
 // through the fake clock.
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -298,6 +303,86 @@ TEST_CASE("The queued event types given at open hold from the first write",
   CHECK(OutboxTypes(env).empty());
   REQUIRE_OK(env->Purge(Actor::Admin(), "acme", a.id));
   CHECK(OutboxTypes(env) == Ids{"purge"});
+}
+
+// How many events of `type` the outbox holds about each resource (by `field`).
+std::map<std::string, int> EventsPerId(TestEnv& env, const std::string& type,
+                                       const char* field) {
+  std::map<std::string, int> out;
+  for (const Event& e : env->PendingEvents(0, 100000)) {
+    if (e.type == type) ++out[std::string(json::parse(e.payload).at(field).as_string())];
+  }
+  return out;
+}
+
+// Starts `call` for each id at once, without waiting in between, so the store runs them
+// in a few batches (on PostgreSQL, in waves, where a call may run more than once);
+// then waits for every answer and requires each to be OK.
+void AllAtOnce(const std::vector<std::string>& ids,
+               const std::function<void(const std::string&, StatusCompletion)>& call) {
+  std::mutex mu;
+  std::condition_variable answered;
+  size_t left = ids.size();
+  std::vector<std::string> refusals;
+  for (const std::string& id : ids) {
+    call(id, [&](Status s) {
+      std::lock_guard lock(mu);
+      if (!s.ok()) refusals.push_back(s.ToString());
+      --left;
+      answered.notify_all();
+    });
+  }
+  std::unique_lock lock(mu);
+  REQUIRE(answered.wait_for(lock, std::chrono::seconds(60), [&] { return left == 0; }));
+  CHECK(refusals == std::vector<std::string>{});
+}
+
+TEST_CASE(
+    "Events queued by the engine and by a plugin's hooks come once per item when many "
+    "calls share a batch",
+    "[events][outbox]") {
+  TestEnv env;
+  env.MakeWorkspace("acme");
+  Resource project = env.Create("acme", "project", "", "cars");
+  constexpr int kModels = 40;
+  std::vector<std::string> ids;
+  std::map<std::string, int> once, twice;
+  for (int i = 0; i < kModels; ++i) {
+    Resource m = env.Create("acme", "model", project.id, "m" + std::to_string(i));
+    REQUIRE_OK(env->SetServing(Alice(), "acme", m.id, true));
+    ids.push_back(m.id);
+    once[m.id] = 1;
+    twice[m.id] = 2;
+  }
+  const std::map<std::string, int> serving_set_on =
+      EventsPerId(env, "serving.changed", "id");
+  CHECK(serving_set_on == once);
+
+  // Moved to the Trash all at once: the engine's `trash` event, and the model type's
+  // hook pausing serving (its `serving.changed`), once per model.
+  AllAtOnce(ids, [&](const std::string& id, StatusCompletion done) {
+    env->Trash(Alice(), "acme", id, TrashOptions{},
+               [done](Result<TrashOutcome> r) { done(r.status()); });
+  });
+  CHECK(EventsPerId(env, "trash", "internalId") == once);
+  CHECK(EventsPerId(env, "serving.changed", "id") == twice);
+
+  // Restored all at once: serving resumes, once per model.
+  AllAtOnce(ids, [&](const std::string& id, StatusCompletion done) {
+    env->Restore(Alice(), "acme", id,
+                 [done](Result<RestoreOutcome> r) { done(r.status()); });
+  });
+  CHECK(EventsPerId(env, "restore", "internalId") == once);
+  std::map<std::string, int> thrice = once;
+  for (auto& [id, n] : thrice) n = 3;
+  CHECK(EventsPerId(env, "serving.changed", "id") == thrice);
+
+  // Trashed again and swept in one batch: one `purge` event per model.
+  for (const std::string& id : ids) REQUIRE_OK(env->Trash(Alice(), "acme", id));
+  auto swept = env->SweepOnce(env.clock().Now() + 31 * kMsPerDay, 1000, false);
+  REQUIRE_OK(swept);
+  CHECK(EventsPerId(env, "purge", "internalId") == once);
+  CHECK(EventsPerId(env, "trash", "internalId") == twice);
 }
 
 }  // namespace
