@@ -1,9 +1,16 @@
 // PostgreSQL connections and their pool (pg_conn.h).
 #include "store/pg_conn.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace trashd {
+
+std::string PgWriterLockStatements(std::chrono::milliseconds idle_timeout) {
+  return "; SET LOCAL idle_in_transaction_session_timeout = " +
+         std::to_string(std::max<int64_t>(1, idle_timeout.count())) + "; LOCK TABLE " +
+         kPgWriterLock + " IN EXCLUSIVE MODE";
+}
 
 std::string PgTableIs(Table table) {
   return "t = " + std::to_string(static_cast<int>(table));

@@ -15,6 +15,7 @@
 // concurrent use.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <pqxx/pqxx>
@@ -39,6 +40,9 @@ std::string PgTableIs(Table table);  // "t = <number>"
 // and sees what the writer before it committed (an advisory lock taken with SELECT
 // would come too late for that).
 inline constexpr const char* kPgWriterLock = "trashd_writer";
+// What a write transaction sends after its BEGIN to take the lock: the server ends the
+// session of a holder idle for `idle_timeout` (a node hung mid-write), freeing the lock.
+std::string PgWriterLockStatements(std::chrono::milliseconds idle_timeout);
 
 // The names of the statements prepared on every connection, per table.
 std::string PgGetStatement(Table table);    // $1 key -> v

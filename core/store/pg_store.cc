@@ -53,6 +53,8 @@ class PgStore final : public Store {
   explicit PgStore(const StoreOptions& options)
       : pool_(options.postgres_conninfo, std::max<size_t>(1, options.postgres_pool_size)),
         no_sync_(options.no_sync),
+        write_mode_{.idle_timeout = options.postgres_writer_idle_timeout,
+                    .no_sync = options.no_sync},
         max_batch_(std::max<size_t>(1, options.max_batch)),
         // At most a second each, as in the LMDB store.
         gather_max_(std::clamp(options.gather_max, std::chrono::microseconds(0),
@@ -128,7 +130,7 @@ class PgStore final : public Store {
 
   PgPool pool_;
   const bool no_sync_;
-  PgWriteMode write_mode_;  // set by Init
+  PgWriteMode write_mode_;  // writer_lock set by Init
   const size_t max_batch_;
   const std::chrono::microseconds gather_max_;
   const std::chrono::microseconds gather_gap_;
@@ -164,7 +166,7 @@ Status PgStore::Init() {
   }
   TRASHD_RETURN_IF_ERROR(CheckDurability(*conn.value()));
   TRASHD_RETURN_IF_ERROR(CreateTable(*conn.value()));
-  write_mode_ = {.writer_lock = HasWriterLock(*conn.value()), .no_sync = no_sync_};
+  write_mode_.writer_lock = HasWriterLock(*conn.value());
   TRASHD_RETURN_IF_ERROR(CheckSchemaVersion(*conn.value()));
   pool_.Release(std::move(conn).value());
   try {
@@ -220,15 +222,16 @@ Status PgStore::CreateTable(PgConnection& conn) {
   }
 }
 
-// Creates the writer lock's relation and tries the lock once. An engine that has no
-// LOCK TABLE (some PostgreSQL-compatible ones) runs writes without it: they rely on the
-// retries alone.
+// Creates the writer lock's relation and tries the lock (with its idle timeout) once.
+// An engine that has neither LOCK TABLE nor idle_in_transaction_session_timeout (some
+// PostgreSQL-compatible ones) runs writes without the lock: they rely on the retries
+// alone.
 bool PgStore::HasWriterLock(PgConnection& conn) {
   for (int attempt = 0;; ++attempt) {
     try {
       pqxx::work tx(conn.raw());
       tx.exec(std::string("CREATE TABLE IF NOT EXISTS ") + kPgWriterLock + " ()");
-      tx.exec(std::string("LOCK TABLE ") + kPgWriterLock + " IN EXCLUSIVE MODE");
+      tx.exec("SELECT 1" + PgWriterLockStatements(write_mode_.idle_timeout));
       tx.commit();
       return true;
     } catch (const std::exception& e) {

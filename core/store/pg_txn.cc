@@ -143,8 +143,7 @@ class PgTxn::PgCursor final : public Cursor {
 PgTxn::PgTxn(PgConnection& conn, const PgWriteMode& mode) : conn_(&conn), write_(true) {
   std::string begin = "BEGIN ISOLATION LEVEL SERIALIZABLE";
   // LOCK takes no snapshot: the transaction's is taken after the wait, by its first read.
-  if (mode.writer_lock)
-    begin += std::string("; LOCK TABLE ") + kPgWriterLock + " IN EXCLUSIVE MODE";
+  if (mode.writer_lock) begin += PgWriterLockStatements(mode.idle_timeout);
   // StoreOptions::no_sync: a commit survives trashd's crash, not the server's.
   if (mode.no_sync) begin += "; SET LOCAL synchronous_commit = off";
   Begin(begin);

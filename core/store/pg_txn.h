@@ -35,6 +35,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -51,7 +52,9 @@ namespace trashd {
 // How a write transaction begins.
 struct PgWriteMode {
   bool writer_lock = true;  // wait for kPgWriterLock first (where the server has LOCK)
-  bool no_sync = false;     // commit without waiting for the WAL flush (StoreOptions)
+  // With the lock: the server ends the session of a transaction idle this long.
+  std::chrono::milliseconds idle_timeout{30000};
+  bool no_sync = false;  // commit without waiting for the WAL flush (StoreOptions)
 };
 
 class PgTxn final : public WriteTxn {

@@ -147,6 +147,10 @@ struct StoreOptions {
   // Connections kept open for reads (more are made while all are busy); writes use
   // one more of their own.
   size_t postgres_pool_size = 8;
+  // How long a write transaction holding the writer lock may leave the server waiting
+  // for its next statement before the server ends its session (and so frees the lock
+  // for the other nodes): a node that hangs mid-write stalls the others this long.
+  std::chrono::milliseconds postgres_writer_idle_timeout{30000};
   // LMDB: initial size of the memory map; it grows by doubling whenever a write fills it.
   uint64_t initial_map_bytes = 256ull << 20;
   // false: fsync at every commit (durable against kill -9 and power loss).

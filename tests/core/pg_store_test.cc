@@ -3,7 +3,9 @@
 // one database, with the writer lock and without it. Each starts a throwaway cluster
 // (tests/support/pg_cluster.sh); the rest of the Store contract runs on PostgreSQL in
 // store_test@pg.
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <future>
 #include <pqxx/pqxx>
@@ -186,6 +188,52 @@ TEST_CASE(
   // five to fifteen of them in a run, each run again.
   IncrementOnTwoStores(*first, *second, 150);
   CHECK(first->Stats().write_conflicts + second->Stats().write_conflicts > 0);
+}
+
+TEST_CASE(
+    "PgStore: a node hung in the middle of a write holds the writer lock only until "
+    "the server ends its session",
+    "[store][postgres]") {
+  OwnCluster cluster;
+  StoreOptions options = cluster.Options();
+  options.no_sync = true;
+  options.postgres_writer_idle_timeout = std::chrono::milliseconds(500);
+  auto hung = Open(options);
+  auto other = Open(options);
+  std::promise<void> holding, other_wrote;
+  std::shared_future<void> other_wrote_now = other_wrote.get_future().share();
+  std::atomic<int> runs{0};
+  std::atomic<bool> other_went_first{false};
+  Status hung_status;
+  // `hung` holds the lock (its transaction began) and stops talking to the server
+  // until `other` has written, or for 30 s at most.
+  std::thread hung_writer([&] {
+    hung_status = hung->Write([&](WriteTxn& txn) {
+      if (runs++ == 0) {
+        holding.set_value();
+        other_went_first = other_wrote_now.wait_for(std::chrono::seconds(30)) ==
+                           std::future_status::ready;
+      }
+      txn.Put(Table::kResources, "hung", "written");
+      return Status::Ok();
+    });
+  });
+  holding.get_future().wait();
+  REQUIRE_OK(PutKey(*other, "other", "written"));
+  other_wrote.set_value();
+  hung_writer.join();
+  // The server ended the hung node's session: the other node wrote meanwhile.
+  CHECK(other_went_first);
+  CHECK(Read(*other, "other") == "written");
+  // The hung write was answered Unavailable, or ran again on a new connection: its
+  // answer says which, and the store agrees.
+  INFO(hung_status.ToString());
+  if (hung_status.ok()) {
+    CHECK(Read(*other, "hung") == "written");
+  } else {
+    CHECK(hung_status.code() == Code::kUnavailable);
+    CHECK(Read(*other, "hung") == "<absent>");
+  }
 }
 
 }  // namespace
