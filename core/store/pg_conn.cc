@@ -6,6 +6,23 @@
 
 namespace trashd {
 
+pqxx::binarystring PgBytes(std::string_view s) { return {s.data(), s.size()}; }
+
+std::string PgFromBytea(const pqxx::field& f) {
+  pqxx::binarystring b(f);
+  return std::string(b.get(), b.size());
+}
+
+void PgArrayLiteral::AddBytes(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  Next().append("\"\\\\x");
+  for (unsigned char c : bytes) {
+    text_.push_back(kHex[c >> 4]);
+    text_.push_back(kHex[c & 15]);
+  }
+  text_.push_back('"');
+}
+
 std::string PgWriterLockStatements(std::chrono::milliseconds idle_timeout) {
   return "; SET LOCAL idle_in_transaction_session_timeout = " +
          std::to_string(std::max<int64_t>(1, idle_timeout.count())) + "; LOCK TABLE " +

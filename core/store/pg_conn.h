@@ -58,6 +58,26 @@ inline constexpr const char* kPgReadsStatement = "reads";
 // tables, keys and values to put (arrays, each key once).
 inline constexpr const char* kPgFlushStatement = "flush";
 
+// A statement's bytea parameter, and a bytea column's value.
+pqxx::binarystring PgBytes(std::string_view s);
+std::string PgFromBytea(const pqxx::field& f);
+
+// A PostgreSQL array literal ({1,2} or {"\\x0a0b"}), built one element at a time:
+// the parameters of the batched reads and of a flush.
+class PgArrayLiteral {
+ public:
+  void Add(uint64_t number) { Next() += std::to_string(number); }
+  void AddBytes(std::string_view bytes);  // a bytea, in hex
+  std::string Text() const { return text_ + '}'; }
+
+ private:
+  std::string& Next() {
+    if (text_.size() > 1) text_.push_back(',');
+    return text_;
+  }
+  std::string text_ = "{";
+};
+
 // A Status for a failure of the database: Unavailable when it cannot be reached
 // (the write may be tried again later), Internal otherwise.
 Status PgError(const char* what, const std::exception& e);

@@ -52,7 +52,6 @@ class PgStore final : public Store {
  public:
   explicit PgStore(const StoreOptions& options)
       : pool_(options.postgres_conninfo, std::max<size_t>(1, options.postgres_pool_size)),
-        no_sync_(options.no_sync),
         write_mode_{.idle_timeout = options.postgres_writer_idle_timeout,
                     .no_sync = options.no_sync},
         max_batch_(std::max<size_t>(1, options.max_batch)),
@@ -129,7 +128,6 @@ class PgStore final : public Store {
   void AnswerLive(const Status& status) { AnswerLiveCalls(batch_, status); }
 
   PgPool pool_;
-  const bool no_sync_;
   PgWriteMode write_mode_;  // writer_lock set by Init
   const size_t max_batch_;
   const std::chrono::microseconds gather_max_;
@@ -188,7 +186,7 @@ Status PgStore::CheckDurability(PgConnection& conn) {
           "PostgreSQL: no schema to keep the store in (the search_path names none that "
           "exists)");
     }
-    if (no_sync_) return Status::Ok();
+    if (write_mode_.no_sync) return Status::Ok();
     for (const char* setting : {"fsync", "synchronous_commit"}) {
       const std::string value = tx.exec(std::string("SHOW ") + setting)[0][0].c_str();
       if (value == "off") {

@@ -16,43 +16,6 @@ constexpr size_t kDeferredPage = 4;
 // time the last one answered later reads, up to the most.
 constexpr size_t kFirstReadAhead = 8;
 constexpr size_t kMostReadAhead = 1024;
-// Changes (puts and deletes) per statement of a flush.
-constexpr size_t kRowsPerFlush = 5000;
-constexpr size_t kMaxKeyBytes = 511;
-// Each(): waves at most, and how much a step may read before its stop for the waves
-// to go on (a large subtree is read better by its own read-ahead).
-constexpr int kEachWaves = 32;
-constexpr size_t kEachStepReads = 2000;
-
-pqxx::binarystring Bytes(std::string_view s) { return {s.data(), s.size()}; }
-std::string FromBytea(const pqxx::field& f) {
-  pqxx::binarystring b(f);
-  return std::string(b.get(), b.size());
-}
-
-// A PostgreSQL array literal ({1,2} or {"\\x0a0b"}), built one element at a time:
-// the parameters of the batched reads and of a flush.
-class ArrayLiteral {
- public:
-  void Add(uint64_t number) { Next() += std::to_string(number); }
-  void AddBytes(std::string_view bytes) {  // a bytea, in hex
-    static constexpr char kHex[] = "0123456789abcdef";
-    Next().append("\"\\\\x");
-    for (unsigned char c : bytes) {
-      text_.push_back(kHex[c >> 4]);
-      text_.push_back(kHex[c & 15]);
-    }
-    text_.push_back('"');
-  }
-  std::string Text() const { return text_ + '}'; }
-
- private:
-  std::string& Next() {
-    if (text_.size() > 1) text_.push_back(',');
-    return text_;
-  }
-  std::string text_ = "{";
-};
 
 }  // namespace
 
@@ -172,8 +135,7 @@ PgTxn::~PgTxn() {
   if (End() && pool_) pool_->Release(std::move(owned_conn_));
 }
 
-template <typename F>
-bool PgTxn::Run(const char* what, F&& fn) {
+bool PgTxn::Run(const char* what, const std::function<void()>& fn) {
   if (!error_.ok()) return false;
   try {
     fn();
@@ -232,9 +194,10 @@ bool PgTxn::ReadAhead(Table table, std::string_view key) {
   if (!Run("read", [&] {
         pqxx::result r =
             tx_->exec_prepared(down ? PgBackStatement(table) : PgSeekStatement(table),
-                               Bytes(key), ahead.rows);
+                               PgBytes(key), ahead.rows);
         page.reserve(r.size());
-        for (const auto& row : r) page.emplace_back(FromBytea(row[0]), FromBytea(row[1]));
+        for (const auto& row : r)
+          page.emplace_back(PgFromBytea(row[0]), PgFromBytea(row[1]));
       })) {
     return false;
   }
@@ -276,7 +239,7 @@ bool PgTxn::FetchWanted() {
   if (wanted_.empty()) return error_.ok();
   std::vector<Wanted> wanted = std::move(wanted_);
   wanted_.clear();
-  ArrayLiteral numbers, tables, keys, kinds, limits;
+  PgArrayLiteral numbers, tables, keys, kinds, limits;
   for (size_t i = 0; i < wanted.size(); ++i) {
     numbers.Add(i);
     tables.Add(static_cast<uint64_t>(wanted[i].table));
@@ -292,7 +255,7 @@ bool PgTxn::FetchWanted() {
         for (const auto& row : r) {
           const auto q = row[0].as<size_t>();
           if (q < pages.size()) {
-            pages[q].emplace_back(FromBytea(row[1]), FromBytea(row[2]));
+            pages[q].emplace_back(PgFromBytea(row[1]), PgFromBytea(row[2]));
           }
         }
       })) {
@@ -352,11 +315,12 @@ bool PgTxn::FetchServerPage(Table table, std::string_view from, bool after, size
   }
   const size_t base = page->size();
   if (!Run("read", [&] {
-        pqxx::result r = tx_->exec_prepared(
-            after ? PgAfterStatement(table) : PgSeekStatement(table), Bytes(from), rows);
+        pqxx::result r =
+            tx_->exec_prepared(after ? PgAfterStatement(table) : PgSeekStatement(table),
+                               PgBytes(from), rows);
         page->reserve(base + r.size());
         for (const auto& row : r) {
-          page->emplace_back(FromBytea(row[0]), FromBytea(row[1]));
+          page->emplace_back(PgFromBytea(row[0]), PgFromBytea(row[1]));
         }
       })) {
     return false;
@@ -420,159 +384,6 @@ uint64_t PgTxn::Count(Table table) {
             .as<uint64_t>();
   });
   return n;
-}
-
-void PgTxn::Put(Table table, std::string_view key, std::string_view value) {
-  Change(table, key, std::string(value));
-}
-
-bool PgTxn::Del(Table table, std::string_view key) {
-  std::string_view ignored;
-  const bool existed = Get(table, key, &ignored);
-  Change(table, key, std::nullopt);
-  return existed;
-}
-
-void PgTxn::Change(Table table, std::string_view key, std::optional<std::string> value) {
-  if (!error_.ok()) return;
-  if (!write_) {
-    error_ = Internal("write in a read transaction");
-    return;
-  }
-  // LMDB's limits, kept so that a store moves between the two: 1 to 511 bytes.
-  if (key.empty() || key.size() > kMaxKeyBytes) {
-    error_ = Internal("write: a key must be 1 to " + std::to_string(kMaxKeyBytes) +
-                      " bytes, not " + std::to_string(key.size()));
-    return;
-  }
-  Rows& pending = Pending(table);
-  auto it = pending.find(key);
-  if (it == pending.end()) {
-    undo_.push_back({table, std::string(key), std::nullopt});
-    pending.emplace(std::string(key), std::move(value));
-    ++pending_count_;
-  } else {
-    undo_.push_back({table, it->first, std::move(it->second)});
-    it->second = std::move(value);
-  }
-  if (pending_count_ >= kFlushAt && open_cursors_ == 0 && !deferring_) Flush();
-}
-
-void PgTxn::BeginCall() {
-  undo_.clear();
-  flushed_in_call_ = false;
-  served_in_call_ = 0;
-}
-
-void PgTxn::UndoCall() { UndoTo(0); }
-
-void PgTxn::UndoTo(size_t mark) {
-  while (undo_.size() > mark) {
-    Undo& u = undo_.back();
-    Rows& pending = Pending(u.table);
-    if (u.before) {
-      pending.insert_or_assign(u.key, std::move(*u.before));
-    } else if (pending.erase(u.key) > 0) {
-      --pending_count_;
-    }
-    undo_.pop_back();
-  }
-}
-
-Status PgTxn::Each(size_t n, const std::function<Status(size_t)>& step) {
-  size_t next = 0;  // the first step not run to its end
-  // In a call that a wave of the batch runs already, or in a read-only one: a loop.
-  if (write_ && !deferring_) {
-    struct Stop {  // deferring ends however the steps end, an exception included
-      PgTxn& txn;
-      ~Stop() {
-        txn.deferring_ = false;
-        if (txn.deferred_) txn.ForgetProbe();  // a step that threw while stopped
-      }
-    } stop{*this};
-    for (int wave = 0; wave < kEachWaves && n - next >= 2 && error_.ok(); ++wave) {
-      deferring_ = true;
-      bool stopped = false;  // a step before this one stopped: this one only looks ahead
-      bool large = false;
-      for (size_t i = next; i < n; ++i) {
-        const size_t mark = undo_.size(), hooks = on_commit_.size();
-        served_in_call_ = 0;
-        Status s = step(i);
-        if (stopped || deferred_) {
-          large = large || (deferred_ && served_in_call_ > kEachStepReads);
-          UndoTo(mark);
-          on_commit_.resize(hooks);
-          ForgetProbe();
-          stopped = true;
-          continue;
-        }
-        if (!s.ok()) return s;
-        if (!error_.ok()) return error_;
-        next = i + 1;
-      }
-      deferring_ = false;
-      if (!stopped) return Status::Ok();
-      if (wanted_.empty() || large) break;  // a stop no wave serves, or a large step
-      if (!FetchWanted()) return error_;
-    }
-  }
-  for (size_t i = next; i < n; ++i) {  // the rest one at a time
-    Status s = step(i);
-    if (!s.ok()) return s;
-  }
-  return Status::Ok();
-}
-
-// Every table's pending changes in one prepared statement per kRowsPerFlush of them:
-// the keys to delete and the rows to put as arrays, so that the server neither parses
-// nor plans anew however many there are.
-void PgTxn::Flush() {
-  if (pending_count_ == 0 || !error_.ok()) return;
-  ArrayLiteral del_t, del_k, put_t, put_k, put_v;
-  size_t rows = 0;
-  auto send = [&] {
-    if (rows == 0) return;
-    Run("write", [&] {
-      tx_->exec_prepared(kPgFlushStatement, del_t.Text(), del_k.Text(), put_t.Text(),
-                         put_k.Text(), put_v.Text());
-    });
-    del_t = del_k = put_t = put_k = put_v = ArrayLiteral();
-    rows = 0;
-  };
-  for (size_t i = 0; i < pending_.size(); ++i) {
-    for (const auto& [k, v] : pending_[i]) {
-      (v ? put_t : del_t).Add(i);
-      (v ? put_k : del_k).AddBytes(k);
-      if (v) put_v.AddBytes(*v);
-      if (++rows == kRowsPerFlush) send();
-    }
-  }
-  send();
-  for (size_t i = 0; i < pending_.size(); ++i) {
-    Rows& known = known_[i];
-    for (auto& [k, v] : pending_[i]) known.insert_or_assign(k, std::move(v));
-    pending_[i].clear();
-  }
-  pending_count_ = 0;
-  flushed_in_call_ = true;
-  undo_.clear();
-}
-
-void PgTxn::Savepoint() {
-  Flush();
-  Run("savepoint", [&] { tx_->exec("SAVEPOINT call"); });
-  BeginCall();
-}
-
-void PgTxn::RollbackToSavepoint() {
-  Run("rollback to savepoint", [&] { tx_->exec("ROLLBACK TO SAVEPOINT call"); });
-  for (size_t i = 0; i < pending_.size(); ++i) {
-    pending_[i].clear();
-    known_[i].clear();  // it may hold what the call flushed
-    covered_[i].clear();
-  }
-  pending_count_ = 0;
-  BeginCall();
 }
 
 Status PgTxn::Commit() {

@@ -49,11 +49,12 @@
 
 namespace trashd {
 
-// How a write transaction begins.
+// How a write transaction begins (the store's StoreOptions, and what Init found).
 struct PgWriteMode {
-  bool writer_lock = true;  // wait for kPgWriterLock first (where the server has LOCK)
-  // With the lock: the server ends the session of a transaction idle this long.
-  std::chrono::milliseconds idle_timeout{30000};
+  bool writer_lock = false;  // wait for kPgWriterLock first (where the server has LOCK)
+  // With the lock: the server ends the session of a transaction idle this long
+  // (StoreOptions::postgres_writer_idle_timeout).
+  std::chrono::milliseconds idle_timeout{};
   bool no_sync = false;  // commit without waiting for the WAL flush (StoreOptions)
 };
 
@@ -120,8 +121,7 @@ class PgTxn final : public WriteTxn {
   // Sends `sql`, the BEGIN and what goes with it (one round trip).
   void Begin(const std::string& sql);
   // Runs `fn` (which talks to the server); on an exception remembers it and false.
-  template <typename F>
-  bool Run(const char* what, F&& fn);
+  bool Run(const char* what, const std::function<void()>& fn);
   // Up to `limit` rows from `from` (after it when `after`), in key order (a write may
   // give more): from known where it covers them, else from the server.
   bool FetchPage(Table table, std::string_view from, bool after, size_t limit,
