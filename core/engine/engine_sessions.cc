@@ -233,9 +233,9 @@ Status Engine::LogOut(std::string_view token) {
   const Actor actor = Actor::Member(rec.member_id, Interface::kWeb);
   return impl_->RunAudited(
       actor, rec.ws, "logout", "member", rec.member_id, [&](WriteTxn& txn) -> Status {
-        if (!txn.Del(Table::kSessions, schema::SessionKey(crypto::Sha256Hex(token)))) {
-          return NotFound("no such session");
-        }
+        const std::string key{schema::SessionKey(crypto::Sha256Hex(token))};
+        if (!txn.Has(Table::kSessions, key)) return NotFound("no such session");
+        txn.Del(Table::kSessions, key);
         impl_->Audit(txn, actor, rec.ws, "logout", "member", rec.member_id, "", 0, true,
                      "");
         return Status::Ok();

@@ -87,14 +87,12 @@ class LmdbTxn final : public WriteTxn {
     int rc = mdb_put(txn_, Dbi(table), &k, &v, 0);
     if (rc != 0) Fail(rc, "write");
   }
-  bool Del(Table table, std::string_view key) override {
+  void Del(Table table, std::string_view key) override {
     ++changes_;
-    if (!error_.ok()) return false;
+    if (!error_.ok()) return;
     MDB_val k = Val(key);
     int rc = mdb_del(txn_, Dbi(table), &k, nullptr);
-    if (rc == MDB_NOTFOUND) return false;
-    if (rc != 0) Fail(rc, "delete");
-    return rc == 0;
+    if (rc != 0 && rc != MDB_NOTFOUND) Fail(rc, "delete");
   }
   void OnCommit(std::function<void()> fn) override {
     on_commit_.push_back(std::move(fn));

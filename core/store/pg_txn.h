@@ -78,7 +78,7 @@ class PgTxn final : public WriteTxn {
   uint64_t Count(Table table) override;
   const Status& status() const override { return error_; }
   void Put(Table table, std::string_view key, std::string_view value) override;
-  bool Del(Table table, std::string_view key) override;
+  void Del(Table table, std::string_view key) override;
   void OnCommit(std::function<void()> fn) override {
     on_commit_.push_back(std::move(fn));
   }
@@ -153,6 +153,9 @@ class PgTxn final : public WriteTxn {
     bool ahead;  // ReadAhead's (else a cursor page's)
   };
   bool Defer(Wanted wanted);
+  // Whether the server holds no row of `key` in this transaction, as far as what it
+  // read and flushed says (a pending delete of such a key need not reach the server).
+  bool KnownAbsent(Table table, const std::string& key) const;
   // Drops the pending changes made since the undo log held `mark` entries.
   void UndoTo(size_t mark);
   void Change(Table table, std::string_view key, std::optional<std::string> value);

@@ -19,12 +19,7 @@ void PgTxn::Put(Table table, std::string_view key, std::string_view value) {
   Change(table, key, std::string(value));
 }
 
-bool PgTxn::Del(Table table, std::string_view key) {
-  std::string_view ignored;
-  const bool existed = Get(table, key, &ignored);
-  Change(table, key, std::nullopt);
-  return existed;
-}
+void PgTxn::Del(Table table, std::string_view key) { Change(table, key, std::nullopt); }
 
 void PgTxn::Change(Table table, std::string_view key, std::optional<std::string> value) {
   if (!error_.ok()) return;
@@ -134,6 +129,7 @@ void PgTxn::Flush() {
   };
   for (size_t i = 0; i < pending_.size(); ++i) {
     for (const auto& [k, v] : pending_[i]) {
+      if (!v && KnownAbsent(static_cast<Table>(i), k)) continue;  // nothing to delete
       (v ? put_t : del_t).Add(i);
       (v ? put_k : del_k).AddBytes(k);
       if (v) put_v.AddBytes(*v);
@@ -149,6 +145,12 @@ void PgTxn::Flush() {
   pending_count_ = 0;
   flushed_in_call_ = true;
   undo_.clear();
+}
+
+bool PgTxn::KnownAbsent(Table table, const std::string& key) const {
+  const Rows& known = known_[static_cast<size_t>(table)];
+  if (auto it = known.find(key); it != known.end()) return !it->second;
+  return CoverOf(table, key, false) != nullptr;  // in a range read whole, not among it
 }
 
 void PgTxn::Savepoint() {

@@ -114,8 +114,10 @@ class ReadTxn {
 class WriteTxn : public ReadTxn {
  public:
   virtual void Put(Table table, std::string_view key, std::string_view value) = 0;
-  // Returns whether the key existed.
-  virtual bool Del(Table table, std::string_view key) = 0;
+  // Deletes the key if it exists. It does not say whether it did: a store that would
+  // have to ask its server (PostgreSQL) then sends no read, and a caller that needs to
+  // know asks Has() first.
+  virtual void Del(Table table, std::string_view key) = 0;
   // Runs `fn` to be called once this transaction (or the batch holding it) is durable.
   virtual void OnCommit(std::function<void()> fn) = 0;
   // Runs step(0), step(1), … step(n - 1) in this transaction, in order, as a loop
