@@ -75,6 +75,7 @@ bool PgMustRetry(const std::exception& e) {
 }
 
 PgConnection::PgConnection(const std::string& conninfo) : conn_(conninfo) {
+  WalkKeysOnly();
   for (size_t i = 0; i < static_cast<size_t>(Table::kCount); ++i) {
     const auto t = static_cast<Table>(i);
     const std::string rows =
@@ -105,6 +106,19 @@ PgConnection::PgConnection(const std::string& conninfo) : conn_(conninfo) {
                     kPgRelation +
                     " (t, k, v) SELECT * FROM unnest($3::smallint[], $4::bytea[], "
                     "$5::bytea[]) ON CONFLICT (t, k) DO UPDATE SET v = EXCLUDED.v");
+}
+
+void PgConnection::WalkKeysOnly() {
+  try {
+    pqxx::nontransaction tx(conn_);
+    tx.exec(
+        "SET enable_seqscan = off; SET enable_hashjoin = off; "
+        "SET enable_mergejoin = off");
+  } catch (const pqxx::broken_connection&) {
+    throw;
+  } catch (const std::exception&) {
+    // An engine without these settings: its planner's choices stand.
+  }
 }
 
 Result<std::unique_ptr<PgConnection>> PgPool::Acquire() {

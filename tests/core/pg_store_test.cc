@@ -236,5 +236,70 @@ TEST_CASE(
   }
 }
 
+// The server's count of sequential scans of the store's relation, once every other
+// session has ended (a session's counts reach the server's statistics by its end).
+int64_t SeqScansOfStore(const StoreOptions& options) {
+  pqxx::connection conn(options.postgres_conninfo);
+  for (int i = 0; i < 500; ++i) {
+    pqxx::nontransaction tx(conn);
+    const auto others = tx.exec(
+                              "SELECT count(*) FROM pg_stat_activity WHERE backend_type "
+                              "= 'client backend' "
+                              "AND pid <> pg_backend_pid()")[0][0]
+                            .as<int64_t>();
+    if (others == 0) {
+      return tx
+          .exec("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'trashd_kv'")[0]
+                                                                                       [0]
+          .as<int64_t>();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  FAIL("the store's sessions did not end");
+  return -1;
+}
+
+TEST_CASE(
+    "PgStore: a store that grows from empty never scans its whole relation (every "
+    "statement goes by key, whatever the statistics say)",
+    "[store][postgres]") {
+  OwnCluster cluster;
+  StoreOptions options = cluster.Options();
+  options.no_sync = true;
+  Open(options);  // creates the relation (building its index scans it, once)
+  const int64_t scans_at_start = SeqScansOfStore(options);
+  {
+    auto store = Open(options);
+    // Small writes while the relation is nearly empty: the server plans (and caches)
+    // its statements on statistics of a few rows, and no ANALYZE comes meanwhile.
+    auto swap = [&](const std::string& gone, const std::string& added) {
+      return store->Write([&](WriteTxn& txn) {
+        txn.Del(Table::kResources, gone);
+        txn.Put(Table::kResources, added, "v");
+        return Status::Ok();
+      });
+    };
+    for (int i = 0; i < 10; ++i) {
+      REQUIRE_OK(swap("s_" + std::to_string(i), "s_" + std::to_string(i + 1)));
+    }
+    for (int part = 0; part < 4; ++part) {
+      REQUIRE_OK(store->Write([&](WriteTxn& txn) {
+        for (int i = 0; i < 5000; ++i) {
+          txn.Put(Table::kAudit, "a_" + std::to_string(part) + "_" + std::to_string(i),
+                  std::string(100, 'x'));
+        }
+        return Status::Ok();
+      }));
+    }
+    // The same small writes, now among 20,000 rows, and reads.
+    for (int i = 10; i < 30; ++i) {
+      REQUIRE_OK(swap("s_" + std::to_string(i), "s_" + std::to_string(i + 1)));
+    }
+    CHECK(Read(*store, "s_30") == "v");
+    CHECK(Read(*store, "s_29") == "<absent>");
+  }
+  CHECK(SeqScansOfStore(options) == scans_at_start);
+}
+
 }  // namespace
 }  // namespace trashd::testing
