@@ -138,6 +138,7 @@ class PgStore final : public Store {
   static constexpr int kMaxWaves = 16;
   static constexpr size_t kWaveCallReads = 2000;
   std::unique_ptr<PgConnection> writer_conn_;  // only the writer thread uses it
+  PgTxn::KeyList shared_reads_;  // the last batch's (PgTxn::ReadWithFirstWave); writer's
   std::mutex queue_mu_;
   std::deque<WriteRequest*> queue_;  // calls not answered yet, in order (queue_mu_)
   bool stopping_ = false;            // (queue_mu_)
@@ -347,7 +348,10 @@ PgStore::Attempt PgStore::TryBatch(bool gather) {
     writer_conn_ = std::move(conn).value();
   }
   PgTxn txn(*writer_conn_, write_mode_);
+  txn.ReadWithFirstWave(shared_reads_);
   Attempt attempt = RunCalls(txn, gather);
+  if (auto shared = txn.TakeSharedReads(); !shared.empty())
+    shared_reads_ = std::move(shared);
   const bool retry = txn.must_retry();
   const Status failed = txn.status();
   if (!txn.End()) {

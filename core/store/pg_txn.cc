@@ -2,6 +2,7 @@
 #include "store/pg_txn.h"
 
 #include <algorithm>
+#include <tuple>
 
 namespace trashd {
 namespace {
@@ -16,6 +17,8 @@ constexpr size_t kDeferredPage = 4;
 // time the last one answered later reads, up to the most.
 constexpr size_t kFirstReadAhead = 8;
 constexpr size_t kMostReadAhead = 1024;
+// Keys a batch hands to the next as read by several of its calls, at most.
+constexpr size_t kMostSharedReads = 64;
 
 }  // namespace
 
@@ -237,8 +240,32 @@ void PgTxn::ForgetProbe() {
 
 bool PgTxn::FetchWanted() {
   if (wanted_.empty()) return error_.ok();
-  std::vector<Wanted> wanted = std::move(wanted_);
+  std::vector<Wanted> wanted;
+  wanted.reserve(wanted_.size() + first_wave_.size());
+  // Each key once (several calls of a wave often want the same one), noting those
+  // wanted more than once; then the keys the batch before shared, not known already.
+  std::map<std::tuple<Table, ReadKind, std::string>, bool> seen;  // -> wanted again
+  for (Wanted& w : wanted_) {
+    if (w.ahead && w.rows == 1) {
+      auto [it, first] = seen.try_emplace({w.table, w.kind, w.key}, false);
+      if (!first) {
+        if (!it->second && shared_reads_.size() < kMostSharedReads)
+          shared_reads_.emplace_back(w.table, w.key);
+        it->second = true;
+        continue;
+      }
+    }
+    wanted.push_back(std::move(w));
+  }
   wanted_.clear();
+  for (auto& [table, key] : first_wave_) {
+    if (seen.count({table, ReadKind::kSeek, key}) || Known(table).count(key) ||
+        Pending(table).count(key) || CoverOf(table, key, false)) {
+      continue;
+    }
+    wanted.push_back({table, std::move(key), ReadKind::kSeek, 1, true});
+  }
+  first_wave_.clear();
   PgArrayLiteral numbers, tables, keys, kinds, limits;
   for (size_t i = 0; i < wanted.size(); ++i) {
     numbers.Add(i);

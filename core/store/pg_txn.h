@@ -42,6 +42,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "store/pg_conn.h"
@@ -109,6 +110,13 @@ class PgTxn final : public WriteTxn {
   void ForgetProbe();
   // Makes every wanted read in one round trip; false on failure (status()).
   bool FetchWanted();
+  // Keys that several calls (or steps) of one wave read: the workspace's record, its
+  // counters, the sequences. Each batch reads them again, a wave apiece, and a wave is
+  // a round trip; so the store hands those of one batch to the next one's transaction,
+  // which reads them along with its first wave's reads (those not known by then).
+  using KeyList = std::vector<std::pair<Table, std::string>>;
+  void ReadWithFirstWave(KeyList keys) { first_wave_ = std::move(keys); }
+  KeyList TakeSharedReads() { return std::exchange(shared_reads_, {}); }
   std::vector<std::function<void()>>& on_commit() { return on_commit_; }
 
  private:
@@ -199,6 +207,8 @@ class PgTxn final : public WriteTxn {
   bool deferring_ = false;
   bool deferred_ = false;
   std::vector<Wanted> wanted_;
+  KeyList first_wave_;    // read with the first FetchWanted (ReadWithFirstWave)
+  KeyList shared_reads_;  // keys that several wanted reads of one wave asked for
   std::vector<std::function<void()>> on_commit_;
 };
 
