@@ -237,23 +237,30 @@ TEST_CASE(
 }
 
 // The server's count of sequential scans of the store's relation, once every other
-// session has ended (a session's counts reach the server's statistics by its end).
+// session has ended: a session's counts may reach the server's statistics only as it
+// ends, about when it leaves pg_stat_activity, so the count is read until it stays the
+// same.
 int64_t SeqScansOfStore(const StoreOptions& options) {
   pqxx::connection conn(options.postgres_conninfo);
-  for (int i = 0; i < 500; ++i) {
+  auto query = [&](const std::string& sql) {
     pqxx::nontransaction tx(conn);
-    const auto others = tx.exec(
-                              "SELECT count(*) FROM pg_stat_activity WHERE backend_type "
-                              "= 'client backend' "
-                              "AND pid <> pg_backend_pid()")[0][0]
-                            .as<int64_t>();
-    if (others == 0) {
-      return tx
-          .exec("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'trashd_kv'")[0]
-                                                                                       [0]
-          .as<int64_t>();
+    return tx.exec(sql)[0][0].as<int64_t>();
+  };
+  const std::string others =
+      "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND "
+      "pid <> pg_backend_pid()";
+  const std::string seq_scans =
+      "SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'trashd_kv'";
+  int64_t last = -1;  // no count read yet
+  for (int i = 0; i < 500; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (query(others) > 0) {
+      last = -1;
+      continue;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const int64_t scans = query(seq_scans);
+    if (last == scans) return scans;
+    last = scans;
   }
   FAIL("the store's sessions did not end");
   return -1;
