@@ -246,7 +246,7 @@ bool PgTxn::FetchWanted() {
   // wanted more than once; then the keys the batch before shared, not known already.
   std::map<std::tuple<Table, ReadKind, std::string>, bool> seen;  // -> wanted again
   for (Wanted& w : wanted_) {
-    if (w.ahead && w.rows == 1) {
+    if (w.ahead) {  // a point read (a deferred read-ahead is of one row)
       auto [it, first] = seen.try_emplace({w.table, w.kind, w.key}, false);
       if (!first) {
         if (!it->second && shared_reads_.size() < kMostSharedReads)
