@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cctype>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/engine.h"
@@ -131,6 +132,28 @@ TEST_CASE("Web sessions survive a restart and end at expiry, log-out or a new pa
     REQUIRE_CODE(env->LogIn("acme", "alice", "correct horse", kHour),
                  Code::kUnauthenticated);
   }
+}
+
+TEST_CASE("Two log-outs of one session at once: one ends it, one audit entry",
+          "[session]") {
+  TestEnv env;
+  env.MakeWorkspace("acme");
+  REQUIRE_OK(env->SetPassword(Actor::Admin(), "acme", "alice", "correct horse"));
+  NewWebSession s = LoggedIn(env);
+  Status first, second;
+  std::thread other([&] { second = env->LogOut(s.token); });
+  first = env->LogOut(s.token);
+  other.join();
+  INFO(first.ToString() << " / " << second.ToString());
+  CHECK(first.ok() != second.ok());
+  const Status& refused = first.ok() ? second : first;
+  CHECK((refused.code() == Code::kUnauthenticated || refused.code() == Code::kNotFound));
+  REQUIRE_CODE(env->CheckSession(s.token), Code::kUnauthenticated);
+  int logouts = 0;
+  for (const AuditEntry& e : env->Audit("acme", 0, 10000)) {
+    if (e.action == "logout" && e.ok) ++logouts;
+  }
+  CHECK(logouts == 1);
 }
 
 TEST_CASE("Removing members: never the workspace's last owner", "[session]") {
