@@ -4,7 +4,8 @@
 # (tests/fuzz/corpus/<target>/, read only; what a run finds goes to
 # build-fuzz/corpus/<target>/). Prints per target: executions, coverage (cov: edges,
 # ft: features), corpus size and whether it crashed; a crashing input is saved as
-# build-fuzz/crashes/<target>/crash-*. Exits non-zero if any target crashed.
+# build-fuzz/crashes/<target>/crash-*, and printed (base64) with the end of the
+# target's log. Exits non-zero if any target crashed.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     e.g. scripts/fuzz.sh 20 record settings
 # FUZZ_BUILD_DIR overrides build-fuzz; FUZZ_RUN_DIR puts logs, corpora and crashes
 # elsewhere than in it; FUZZ_ARGS adds libFuzzer flags (-runs=N, ...); FUZZ_PARALLEL=1
@@ -70,5 +71,18 @@ for t in "${targets[@]}"; do
   fi
   printf '%-14s %12s %8s %8s %8s  %s\n' "$t" "${execs:-?}" "${cov:-?}" "${ft:-?}" \
     "${corp:-?}" "$result"
+done
+# A crash's own report (the harness's "fuzz:" line, the sanitizer's stack), where only
+# this output is kept (CI): the end of each crashing target's log.
+for t in "${targets[@]}"; do
+  log=$out/fuzz-$t.log
+  [ "$(sed -n 's/^exit code: //p' "$log" | tail -1)" = 0 ] && continue
+  echo "---- $t: the end of $log"
+  grep -vE '^#[0-9]+' "$log" | tail -n 80
+  for f in "$out/crashes/$t"/*; do
+    [ -f "$f" ] || continue
+    echo "---- $t: $f, base64:"
+    head -c 8192 "$f" | base64
+  done
 done
 exit $failed
