@@ -19,6 +19,7 @@
 // SCALE shrinks the sizes (0.01 for a quick look); PARTS is a comma-separated subset
 // of "cascade,trash,writes" (default: all).
 #include <cstdio>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -199,8 +200,20 @@ double DaemonWrites(TrashdProcess& daemon, const Workload& w, size_t clients,
   LoadFigures f =
       Summarize(load.Samples(), {OpKind::kDelete, OpKind::kRestore}, started, stopped);
   RestoreAll(daemon, w);
-  Check(f.other_status.empty(),
-        "writes: answers other than 200: " + DescribeOther(f.other_status));
+  if (!f.other_status.empty()) {  // and what the daemon said other than "info"
+    std::string said;
+    std::istringstream log(daemon.log());
+    for (std::string line; std::getline(log, line);) {
+      if (line.find(" info ") == std::string::npos) said += line.substr(0, 300) + "\n";
+    }
+    // A daemon that died (no answers at all) says how: 128+N, killed by signal N.
+    const int code = daemon.Stop();
+    Check(false, "writes: answers other than 200: " + DescribeOther(f.other_status) +
+                     "; trashd's exit status when stopped: " + std::to_string(code) +
+                     " (0: it was still running; 128+N: killed by signal N); its log, "
+                     "other than info:\n" +
+                     said.substr(said.size() - std::min<size_t>(said.size(), 3000)));
+  }
   return static_cast<double>(f.ok) * 1000 / ms;
 }
 

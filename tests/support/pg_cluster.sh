@@ -7,7 +7,11 @@
 #   pg_cluster.sh stop DIR    # stops it and removes DIR
 #   pg_cluster.sh pause DIR   # stops the server, keeping its data (a lost database)
 #   pg_cluster.sh resume DIR  # starts it again on the same data
-# Tests connect with "host=DIR user=trashd dbname=postgres".
+# Tests connect with "host=DIR user=trashd dbname=postgres". TRASHD_PG_EXTRA adds server
+# settings, to look into a benchmark's statements, e.g.
+#   TRASHD_PG_EXTRA="-c session_preload_libraries=auto_explain \
+#     -c auto_explain.log_min_duration=20 -c auto_explain.log_analyze=on"
+# (the server's log is DIR/server.log).
 set -euo pipefail
 
 action=${1:?start or stop}
@@ -34,7 +38,8 @@ start_server() {
   # Many test stores at once (each keeps a few connections); fsync stays on, as the
   # store refuses a server without it unless a test opens it with no_sync.
   as_server "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-c listen_addresses= -k $dir -c max_connections=300 -c shared_buffers=64MB" \
+    -o "-c listen_addresses= -k $dir -c max_connections=300 -c shared_buffers=64MB \
+        ${TRASHD_PG_EXTRA:-}" \
     start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
 }
 
