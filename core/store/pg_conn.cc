@@ -13,14 +13,48 @@ std::string PgFromBytea(const pqxx::field& f) {
   return std::string(b.get(), b.size());
 }
 
-void PgArrayLiteral::AddBytes(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  Next().append("\"\\\\x");
-  for (unsigned char c : bytes) {
-    text_.push_back(kHex[c >> 4]);
-    text_.push_back(kHex[c & 15]);
+namespace {
+
+void PutBigEndian(std::string* out, uint32_t n) {
+  const char bytes[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                         static_cast<char>(n >> 8), static_cast<char>(n)};
+  out->append(bytes, 4);
+}
+
+}  // namespace
+
+void PgArray::Add(uint64_t number) {
+  if (of_ == Of::kSmallint) {
+    PutBigEndian(&elements_, 2);
+    elements_.push_back(static_cast<char>(number >> 8));
+    elements_.push_back(static_cast<char>(number));
+  } else {
+    PutBigEndian(&elements_, 4);
+    PutBigEndian(&elements_, static_cast<uint32_t>(number));
   }
-  text_.push_back('"');
+  ++count_;
+}
+
+void PgArray::AddBytes(std::string_view bytes) {
+  PutBigEndian(&elements_, static_cast<uint32_t>(bytes.size()));
+  elements_.append(bytes);
+  ++count_;
+}
+
+pqxx::binarystring PgArray::Param() const {
+  // Dimensions (none when empty), no NULLs, the element type; then the one dimension's
+  // length and lower bound (1); then the elements.
+  std::string out;
+  out.reserve(20 + elements_.size());
+  PutBigEndian(&out, count_ == 0 ? 0 : 1);
+  PutBigEndian(&out, 0);
+  PutBigEndian(&out, static_cast<uint32_t>(of_));
+  if (count_ > 0) {
+    PutBigEndian(&out, static_cast<uint32_t>(count_));
+    PutBigEndian(&out, 1);
+  }
+  out += elements_;
+  return pqxx::binarystring(out.data(), out.size());
 }
 
 std::string PgWriterLockStatements(std::chrono::milliseconds idle_timeout) {
@@ -99,13 +133,24 @@ PgConnection::PgConnection(const std::string& conninfo) : conn_(conninfo) {
                 reads + "k >= r.k AND (r.m = 0 OR k <> r.k) ORDER BY t, k LIMIT r.n) " +
                     "AS x WHERE r.m <> 2 UNION ALL " + reads +
                     "k <= r.k ORDER BY t DESC, k DESC LIMIT r.n) AS x WHERE r.m = 2");
-  conn_.prepare(kPgFlushStatement,
-                std::string("WITH d AS (DELETE FROM ") + kPgRelation +
-                    " AS kv USING unnest($1::smallint[], $2::bytea[]) AS x(t, k)"
-                    " WHERE kv.t = x.t AND kv.k = x.k) INSERT INTO " +
-                    kPgRelation +
-                    " (t, k, v) SELECT * FROM unnest($3::smallint[], $4::bytea[], "
-                    "$5::bytea[]) ON CONFLICT (t, k) DO UPDATE SET v = EXCLUDED.v");
+  // A row the transaction knows the server holds is updated in place, and one it knows
+  // the server does not hold is inserted: an upsert first looks for the row, and locks
+  // the one it finds (a WAL record more) before it updates it.
+  const std::string kv(kPgRelation);
+  conn_.prepare(
+      kPgFlushStatement,
+      "WITH d AS (DELETE FROM " + kv +
+          " AS kv USING unnest($1::smallint[], $2::bytea[]) AS x(t, k)"
+          " WHERE kv.t = x.t AND kv.k = x.k), u AS (UPDATE " +
+          kv +
+          " AS kv SET v = x.v FROM unnest($6::smallint[], $7::bytea[], $8::bytea[]) AS "
+          "x(t, k, v) WHERE kv.t = x.t AND kv.k = x.k RETURNING 1), n AS (INSERT INTO " +
+          kv +
+          " (t, k, v) SELECT * FROM unnest($9::smallint[], $10::bytea[], "
+          "$11::bytea[])), i AS (INSERT INTO " +
+          kv +
+          " (t, k, v) SELECT * FROM unnest($3::smallint[], $4::bytea[], $5::bytea[]) "
+          "ON CONFLICT (t, k) DO UPDATE SET v = EXCLUDED.v) SELECT count(*) FROM u");
 }
 
 void PgConnection::WalkKeysOnly() {
@@ -113,7 +158,7 @@ void PgConnection::WalkKeysOnly() {
     pqxx::nontransaction tx(conn_);
     tx.exec(
         "SET enable_seqscan = off; SET enable_hashjoin = off; "
-        "SET enable_mergejoin = off");
+        "SET enable_mergejoin = off; SET enable_bitmapscan = off");
   } catch (const pqxx::broken_connection&) {
     throw;
   } catch (const std::exception&) {

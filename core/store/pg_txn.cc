@@ -266,7 +266,9 @@ bool PgTxn::FetchWanted() {
     wanted.push_back({table, std::move(key), ReadKind::kSeek, 1, true});
   }
   first_wave_.clear();
-  PgArrayLiteral numbers, tables, keys, kinds, limits;
+  using Of = PgArray::Of;
+  PgArray numbers(Of::kInt), tables(Of::kSmallint), keys(Of::kBytea), kinds(Of::kInt),
+      limits(Of::kInt);
   for (size_t i = 0; i < wanted.size(); ++i) {
     numbers.Add(i);
     tables.Add(static_cast<uint64_t>(wanted[i].table));
@@ -277,8 +279,8 @@ bool PgTxn::FetchWanted() {
   std::vector<Page> pages(wanted.size());
   if (!Run("read", [&] {
         pqxx::result r =
-            tx_->exec_prepared(kPgReadsStatement, numbers.Text(), tables.Text(),
-                               keys.Text(), kinds.Text(), limits.Text());
+            tx_->exec_prepared(kPgReadsStatement, numbers.Param(), tables.Param(),
+                               keys.Param(), kinds.Param(), limits.Param());
         for (const auto& row : r) {
           const auto q = row[0].as<size_t>();
           if (q < pages.size()) {

@@ -112,28 +112,56 @@ Status PgTxn::Each(size_t n, const std::function<Status(size_t)>& step) {
 }
 
 // Every table's pending changes in one prepared statement per kRowsPerFlush of them:
-// the keys to delete and the rows to put as arrays, so that the server neither parses
-// nor plans anew however many there are.
+// the keys to delete, the rows to update and to insert (those the transaction knows the
+// server holds, and does not hold) and the rows to put as arrays, so that the server
+// neither parses nor plans anew however many there are.
 void PgTxn::Flush() {
   if (pending_count_ == 0 || !error_.ok()) return;
-  PgArrayLiteral del_t, del_k, put_t, put_k, put_v;
-  size_t rows = 0;
+  using Of = PgArray::Of;
+  struct Columns {  // rows as the statement's arrays: tables, keys (and values)
+    PgArray t{Of::kSmallint}, k{Of::kBytea}, v{Of::kBytea};
+    void Add(size_t table, const std::string& key, const std::string* value) {
+      t.Add(table);
+      k.AddBytes(key);
+      if (value) v.AddBytes(*value);
+    }
+  };
+  struct Statement {
+    Columns del, put, set, add;  // delete; upsert; update (held); insert (not held)
+    size_t rows = 0;
+  };
+  Statement st;
   auto send = [&] {
-    if (rows == 0) return;
+    if (st.rows == 0) return;
+    size_t updated = 0;
     Run("write", [&] {
-      tx_->exec_prepared(kPgFlushStatement, del_t.Text(), del_k.Text(), put_t.Text(),
-                         put_k.Text(), put_v.Text());
+      updated = tx_->exec_prepared(kPgFlushStatement, st.del.t.Param(), st.del.k.Param(),
+                                   st.put.t.Param(), st.put.k.Param(), st.put.v.Param(),
+                                   st.set.t.Param(), st.set.k.Param(), st.set.v.Param(),
+                                   st.add.t.Param(), st.add.k.Param(), st.add.v.Param())
+                    .at(0)
+                    .at(0)
+                    .as<size_t>();
     });
-    del_t = del_k = put_t = put_k = put_v = PgArrayLiteral();
-    rows = 0;
+    // Never a write lost quietly: a row this transaction read must still be there.
+    if (error_.ok() && updated != st.set.t.size()) {
+      error_ = Internal("write: " + std::to_string(st.set.t.size() - updated) +
+                        " rows this transaction read were gone when it wrote them");
+    }
+    st = Statement();
   };
   for (size_t i = 0; i < pending_.size(); ++i) {
+    const auto table = static_cast<Table>(i);
     for (const auto& [k, v] : pending_[i]) {
-      if (!v && KnownAbsent(static_cast<Table>(i), k)) continue;  // nothing to delete
-      (v ? put_t : del_t).Add(i);
-      (v ? put_k : del_k).AddBytes(k);
-      if (v) put_v.AddBytes(*v);
-      if (++rows == kRowsPerFlush) send();
+      const bool absent = KnownAbsent(table, k);
+      if (!v) {
+        if (absent) continue;  // nothing to delete
+        st.del.Add(i, k, nullptr);
+      } else {
+        Columns& to = absent ? st.add : KnownPresent(table, k) ? st.set : st.put;
+        to.Add(i, k, &*v);
+      }
+      if (++st.rows == kRowsPerFlush) send();
     }
   }
   send();
@@ -147,6 +175,11 @@ void PgTxn::Flush() {
   undo_.clear();
 }
 
+bool PgTxn::KnownPresent(Table table, const std::string& key) const {
+  const Rows& known = known_[static_cast<size_t>(table)];
+  auto it = known.find(key);
+  return it != known.end() && it->second.has_value();
+}
 bool PgTxn::KnownAbsent(Table table, const std::string& key) const {
   const Rows& known = known_[static_cast<size_t>(table)];
   if (auto it = known.find(key); it != known.end()) return !it->second;

@@ -308,5 +308,57 @@ TEST_CASE(
   CHECK(SeqScansOfStore(options) == scans_at_start);
 }
 
+TEST_CASE(
+    "PgStore: one write updates the rows it read, inserts those it read as absent and "
+    "puts and deletes the rest, over several statements",
+    "[store][postgres]") {
+  OwnCluster cluster;
+  StoreOptions options = cluster.Options();
+  options.no_sync = true;
+  auto store = Open(options);
+  auto key = [](int i) {
+    std::string k = std::to_string(i);
+    return "k_" + std::string(5 - k.size(), '0') + k;
+  };
+  constexpr int kKeys = 12000;  // a flush sends 5,000 changes per statement
+  REQUIRE_OK(store->Write([&](WriteTxn& txn) {
+    for (int i = 0; i < kKeys; i += 2) txn.Put(Table::kResources, key(i), "old");
+    return Status::Ok();
+  }));
+  REQUIRE_OK(store->Write([&](WriteTxn& txn) {
+    // The first half read whole: its even keys are known to be there, its odd ones
+    // known not to be; the second half is not read at all.
+    int seen = 0;
+    auto cursor = txn.OpenCursor(Table::kResources);
+    for (cursor->Seek(key(0)); cursor->Valid() && cursor->key() < key(kKeys / 2);
+         cursor->Next()) {
+      ++seen;
+    }
+    cursor.reset();
+    if (seen != kKeys / 4) return Internal("read " + std::to_string(seen) + " keys");
+    for (int i = 0; i < kKeys; ++i) {
+      if (i % 3 == 0) {
+        txn.Del(Table::kResources, key(i));
+      } else {
+        txn.Put(Table::kResources, key(i), "new " + std::to_string(i));
+      }
+    }
+    return Status::Ok();
+  }));
+  auto reader = store->BeginRead();
+  auto cursor = reader->OpenCursor(Table::kResources);
+  int i = 0, rows = 0, wrong = 0;
+  for (cursor->Seek("k_"); cursor->Valid(); cursor->Next(), ++rows) {
+    if (i % 3 == 0) ++i;
+    if (cursor->key() != key(i) || cursor->value() != "new " + std::to_string(i)) {
+      ++wrong;
+    }
+    ++i;
+  }
+  CHECK(reader->status().ok());
+  CHECK(wrong == 0);
+  CHECK(rows == kKeys - kKeys / 3);  // every key but the multiples of 3
+}
+
 }  // namespace
 }  // namespace trashd::testing
