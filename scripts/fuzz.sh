@@ -77,8 +77,9 @@ done
 for t in "${targets[@]}"; do
   log=$out/fuzz-$t.log
   [ "$(sed -n 's/^exit code: //p' "$log" | tail -1)" = 0 ] && continue
-  echo "---- $t: the end of $log"
-  grep -vE '^#[0-9]+' "$log" | tail -n 80
+  echo "---- $t: what $log says of the crash, then its end"
+  grep -E '^fuzz:|==ERROR|^SUMMARY|deadly signal|Test unit written' "$log" | head -n 20 || true
+  grep -vE '^#[0-9]+' "$log" | tail -n 60
   for f in "$out/crashes/$t"/*; do
     [ -f "$f" ] || continue
     echo "---- $t: $f, base64:"
