@@ -23,38 +23,40 @@ void PutBigEndian(std::string* out, uint32_t n) {
 
 }  // namespace
 
+PgArray::PgArray(Of of) : of_(of), data_(kHeaderBytes, '\0') {}
+
 void PgArray::Add(uint64_t number) {
   if (of_ == Of::kSmallint) {
-    PutBigEndian(&elements_, 2);
-    elements_.push_back(static_cast<char>(number >> 8));
-    elements_.push_back(static_cast<char>(number));
+    PutBigEndian(&data_, 2);
+    data_.push_back(static_cast<char>(number >> 8));
+    data_.push_back(static_cast<char>(number));
   } else {
-    PutBigEndian(&elements_, 4);
-    PutBigEndian(&elements_, static_cast<uint32_t>(number));
+    PutBigEndian(&data_, 4);
+    PutBigEndian(&data_, static_cast<uint32_t>(number));
   }
   ++count_;
 }
 
 void PgArray::AddBytes(std::string_view bytes) {
-  PutBigEndian(&elements_, static_cast<uint32_t>(bytes.size()));
-  elements_.append(bytes);
+  PutBigEndian(&data_, static_cast<uint32_t>(bytes.size()));
+  data_.append(bytes);
   ++count_;
 }
 
-pqxx::binarystring PgArray::Param() const {
-  // Dimensions (none when empty), no NULLs, the element type; then the one dimension's
-  // length and lower bound (1); then the elements.
-  std::string out;
-  out.reserve(20 + elements_.size());
-  PutBigEndian(&out, count_ == 0 ? 0 : 1);
-  PutBigEndian(&out, 0);
-  PutBigEndian(&out, static_cast<uint32_t>(of_));
+pqxx::binarystring PgArray::Param() {
+  // One dimension, no NULLs, the element type, the dimension's length and lower bound
+  // (1); an empty array has no dimension, so its header is the last 12 bytes' place.
+  std::string header;
+  PutBigEndian(&header, count_ == 0 ? 0 : 1);
+  PutBigEndian(&header, 0);
+  PutBigEndian(&header, static_cast<uint32_t>(of_));
   if (count_ > 0) {
-    PutBigEndian(&out, static_cast<uint32_t>(count_));
-    PutBigEndian(&out, 1);
+    PutBigEndian(&header, static_cast<uint32_t>(count_));
+    PutBigEndian(&header, 1);
   }
-  out += elements_;
-  return pqxx::binarystring(out.data(), out.size());
+  const size_t skip = kHeaderBytes - header.size();
+  data_.replace(skip, header.size(), header);
+  return pqxx::binarystring(data_.data() + skip, data_.size() - skip);
 }
 
 std::string PgWriterLockStatements(std::chrono::milliseconds idle_timeout) {

@@ -71,16 +71,20 @@ std::string PgFromBytea(const pqxx::field& f);
 class PgArray {
  public:
   enum class Of : uint32_t { kSmallint = 21, kInt = 23, kBytea = 17 };  // type oids
-  explicit PgArray(Of of) : of_(of) {}
+  explicit PgArray(Of of);
   void Add(uint64_t number);              // a smallint or an int
   void AddBytes(std::string_view bytes);  // a bytea
   size_t size() const { return count_; }
-  pqxx::binarystring Param() const;
+  // The array as a statement's parameter (its header written in front of the
+  // elements, so that they are copied once, into the parameter).
+  pqxx::binarystring Param();
 
  private:
+  static constexpr size_t kHeaderBytes = 20;
   Of of_;
   size_t count_ = 0;
-  std::string elements_;  // each: its length (4 bytes, big-endian), its bytes
+  // The header's place, then each element: its length (4 bytes, big-endian), its bytes.
+  std::string data_;
 };
 
 // A Status for a failure of the database: Unavailable when it cannot be reached

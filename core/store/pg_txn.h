@@ -161,11 +161,11 @@ class PgTxn final : public WriteTxn {
     bool ahead;  // ReadAhead's (else a cursor page's)
   };
   bool Defer(Wanted wanted);
-  // Whether the server holds no row of `key` in this transaction, as far as what it
-  // read and flushed says (a pending delete of such a key need not reach the server).
-  bool KnownAbsent(Table table, const std::string& key) const;
-  // Whether the server holds a row of `key` in this transaction (read or flushed).
-  bool KnownPresent(Table table, const std::string& key) const;
+  // Whether the server holds a row of `key` in this transaction, as far as what it
+  // read and flushed says: a pending delete of a key it does not hold need not reach
+  // the server, and a put is an update or an insert rather than an upsert.
+  enum class Held { kYes, kNo, kUnknown };
+  Held ServerHolds(Table table, const std::string& key) const;
   // Drops the pending changes made since the undo log held `mark` entries.
   void UndoTo(size_t mark);
   void Change(Table table, std::string_view key, std::optional<std::string> value);

@@ -153,12 +153,12 @@ void PgTxn::Flush() {
   for (size_t i = 0; i < pending_.size(); ++i) {
     const auto table = static_cast<Table>(i);
     for (const auto& [k, v] : pending_[i]) {
-      const bool absent = KnownAbsent(table, k);
+      const Held held = ServerHolds(table, k);
       if (!v) {
-        if (absent) continue;  // nothing to delete
+        if (held == Held::kNo) continue;  // nothing to delete
         st.del.Add(i, k, nullptr);
       } else {
-        Columns& to = absent ? st.add : KnownPresent(table, k) ? st.set : st.put;
+        Columns& to = held == Held::kNo ? st.add : held == Held::kYes ? st.set : st.put;
         to.Add(i, k, &*v);
       }
       if (++st.rows == kRowsPerFlush) send();
@@ -175,15 +175,13 @@ void PgTxn::Flush() {
   undo_.clear();
 }
 
-bool PgTxn::KnownPresent(Table table, const std::string& key) const {
+PgTxn::Held PgTxn::ServerHolds(Table table, const std::string& key) const {
   const Rows& known = known_[static_cast<size_t>(table)];
-  auto it = known.find(key);
-  return it != known.end() && it->second.has_value();
-}
-bool PgTxn::KnownAbsent(Table table, const std::string& key) const {
-  const Rows& known = known_[static_cast<size_t>(table)];
-  if (auto it = known.find(key); it != known.end()) return !it->second;
-  return CoverOf(table, key, false) != nullptr;  // in a range read whole, not among it
+  if (auto it = known.find(key); it != known.end()) {
+    return it->second ? Held::kYes : Held::kNo;
+  }
+  // In a range read whole, and not among its rows: absent.
+  return CoverOf(table, key, false) ? Held::kNo : Held::kUnknown;
 }
 
 void PgTxn::Savepoint() {
