@@ -48,8 +48,9 @@ const json::object& ObjectOf(const json::value& value) {
 }
 
 const json::object& ObjectOf(const json::object& object, std::string_view key) {
+  static const json::value kNone;
   const json::value* v = FieldOf(object, key);
-  return v ? ObjectOf(*v) : ObjectOf(json::value());
+  return ObjectOf(v ? *v : kNone);
 }
 
 std::string ShortTime(const std::string& iso, bool seconds) {
