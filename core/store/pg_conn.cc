@@ -77,10 +77,21 @@ std::string StatementName(char kind, Table table) {
 
 }  // namespace
 
-std::string PgGetStatement(Table table) { return StatementName('g', table); }
-std::string PgSeekStatement(Table table) { return StatementName('s', table); }
-std::string PgAfterStatement(Table table) { return StatementName('a', table); }
-std::string PgBackStatement(Table table) { return StatementName('b', table); }
+std::string PgRangeStatement(PgRange range, Table table) {
+  return StatementName("sab"[static_cast<int>(range)], table);
+}
+
+std::string PgRangeSql(PgRange range, Table table, std::string_view key,
+                       std::string_view limit) {
+  std::string sql = std::string("SELECT k, v FROM ") + kPgRelation + " WHERE " +
+                    PgTableIs(table) + " AND k ";
+  sql += range == PgRange::kSeek ? ">= " : range == PgRange::kAfter ? "> " : "<= ";
+  sql += key;
+  sql += range == PgRange::kBack ? " ORDER BY t DESC, k DESC LIMIT "
+                                 : " ORDER BY t, k LIMIT ";
+  sql += limit;
+  return sql;
+}
 
 Status PgError(const char* what, const std::exception& e) {
   // The first line of the server's message says it; the rest repeats the query.
@@ -114,15 +125,8 @@ PgConnection::PgConnection(const std::string& conninfo) : conn_(conninfo) {
   WalkKeysOnly();
   for (size_t i = 0; i < static_cast<size_t>(Table::kCount); ++i) {
     const auto t = static_cast<Table>(i);
-    const std::string rows =
-        std::string(" FROM ") + kPgRelation + " WHERE " + PgTableIs(t);
-    conn_.prepare(PgGetStatement(t), "SELECT v" + rows + " AND k = $1");
-    conn_.prepare(PgSeekStatement(t),
-                  "SELECT k, v" + rows + " AND k >= $1 ORDER BY t, k LIMIT $2");
-    conn_.prepare(PgAfterStatement(t),
-                  "SELECT k, v" + rows + " AND k > $1 ORDER BY t, k LIMIT $2");
-    conn_.prepare(PgBackStatement(t),
-                  "SELECT k, v" + rows + " AND k <= $1 ORDER BY t DESC, k DESC LIMIT $2");
+    for (PgRange range : {PgRange::kSeek, PgRange::kAfter, PgRange::kBack})
+      conn_.prepare(PgRangeStatement(range, t), PgRangeSql(range, t, "$1", "$2"));
   }
   // One index scan per read: the reads up (kinds 0 and 1; the key itself dropped for
   // 1) and the reads down (2) each join only their own reads, so that no scan runs
@@ -165,6 +169,56 @@ void PgConnection::WalkKeysOnly() {
     throw;
   } catch (const std::exception&) {
     // An engine without these settings: its planner's choices stand.
+  }
+}
+
+bool PgConnection::EndOpenRead() {
+  if (!read_open_) return is_open();
+  read_open_ = false;
+  try {
+    pqxx::nontransaction tx(conn_);
+    tx.exec("ROLLBACK");
+    tx.commit();
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+PgPool::PgPool(std::string conninfo, size_t pool_size)
+    : conninfo_(std::move(conninfo)), pool_size_(pool_size) {
+  janitor_ = std::thread([this] { EndIdleReads(); });
+}
+
+PgPool::~PgPool() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  janitor_wake_.notify_one();
+  janitor_.join();
+}
+
+void PgPool::EndIdleReads() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    janitor_wake_.wait_for(lock, kReadLeftOpen, [&] { return stopping_; });
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<std::unique_ptr<PgConnection>> open;
+    std::erase_if(idle_, [&](std::unique_ptr<PgConnection>& c) {
+      if (!c->read_open() || now - c->left_at() < kReadLeftOpen) return false;
+      open.push_back(std::move(c));
+      return true;
+    });
+    if (open.empty()) continue;
+    lock.unlock();
+    for (auto& c : open) {
+      if (!c->EndOpenRead()) c.reset();  // a connection that failed is not kept
+    }
+    lock.lock();
+    for (auto& c : open) {  // in front: the connections used last stay at the back
+      if (c && idle_.size() < pool_size_) idle_.insert(idle_.begin(), std::move(c));
+    }
   }
 }
 

@@ -16,11 +16,14 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <pqxx/pqxx>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "store/store.h"
@@ -44,11 +47,14 @@ inline constexpr const char* kPgWriterLock = "trashd_writer";
 // session of a holder idle for `idle_timeout` (a node hung mid-write), freeing the lock.
 std::string PgWriterLockStatements(std::chrono::milliseconds idle_timeout);
 
-// The names of the statements prepared on every connection, per table.
-std::string PgGetStatement(Table table);    // $1 key -> v
-std::string PgSeekStatement(Table table);   // $1 key, $2 limit -> k, v (k >= $1)
-std::string PgAfterStatement(Table table);  // $1 key, $2 limit -> k, v (k > $1)
-std::string PgBackStatement(Table table);   // $1 key, $2 limit -> k, v (k <= $1, down)
+// The rows of one table from a key, at most a limit of them -> k, v: k >= key in key
+// order (kSeek), k > key (kAfter), or k <= key walking down (kBack).
+enum class PgRange { kSeek, kAfter, kBack };
+// The name of its statement, prepared on every connection ($1 the key, $2 the limit).
+std::string PgRangeStatement(PgRange range, Table table);
+// Its SQL, with `key` and `limit` (SQL text: "$1" and "$2", or literals) in place.
+std::string PgRangeSql(PgRange range, Table table, std::string_view key,
+                       std::string_view limit);
 // Many reads in one round trip: arrays of the same length, one element per read —
 // $1 its number, $2 its table, $3 its key, $4 its kind (0: k >= key, 1: k > key, 2:
 // k <= key, walking down), $5 its limit -> q (the read's number), k, v; each read's
@@ -102,6 +108,25 @@ class PgConnection {
   pqxx::connection& raw() { return conn_; }
   bool is_open() const { return conn_.is_open(); }
 
+  // A reader's snapshot is left open when its transaction ends (PgTxn::End), to be
+  // ended by the next statement sent on the connection, in the same round trip: a
+  // read then takes no round trip of its own for its ROLLBACK. The pool ends one left
+  // idle for long (PgPool).
+  void LeaveReadOpen() {
+    read_open_ = true;
+    left_at_ = std::chrono::steady_clock::now();
+  }
+  bool read_open() const { return read_open_; }
+  std::chrono::steady_clock::time_point left_at() const { return left_at_; }
+  // What the next statement sends first: "ROLLBACK; " while a snapshot is left open
+  // (which it then ends), else nothing.
+  std::string TakeOpenRead() {
+    return std::exchange(read_open_, false) ? "ROLLBACK; " : "";
+  }
+  // Ends a snapshot left open now, in a round trip of its own; false when the
+  // connection failed (it must not be used again).
+  bool EndOpenRead();
+
  private:
   // Every statement of the store reads or writes by key, so the session rules out
   // what the planner would choose only on statistics that lag the relation's size: a
@@ -114,14 +139,21 @@ class PgConnection {
   void WalkKeysOnly();
 
   pqxx::connection conn_;
+  bool read_open_ = false;
+  std::chrono::steady_clock::time_point left_at_;
 };
 
 class PgPool {
  public:
-  PgPool(std::string conninfo, size_t pool_size)
-      : conninfo_(std::move(conninfo)), pool_size_(pool_size) {}
+  // A snapshot left open on an idle connection is ended after this long: it holds back
+  // the server's cleanup of old row versions (VACUUM) while it stays open.
+  static constexpr std::chrono::milliseconds kReadLeftOpen{100};
 
-  // An idle connection, or a new one; an error when the database cannot be reached.
+  PgPool(std::string conninfo, size_t pool_size);
+  ~PgPool();
+
+  // An idle connection (the one released last), or a new one; an error when the
+  // database cannot be reached. It may have a reader's snapshot left open.
   Result<std::unique_ptr<PgConnection>> Acquire();
   // Keeps `conn` for the next Acquire if it is still open and the pool has room.
   void Release(std::unique_ptr<PgConnection> conn);
@@ -129,10 +161,17 @@ class PgPool {
   const std::string& conninfo() const { return conninfo_; }
 
  private:
+  // The janitor's thread: ends the snapshots left open on connections idle for
+  // kReadLeftOpen, until the pool goes.
+  void EndIdleReads();
+
   const std::string conninfo_;
   const size_t pool_size_;
   std::mutex mu_;
-  std::vector<std::unique_ptr<PgConnection>> idle_;  // (mu_)
+  std::vector<std::unique_ptr<PgConnection>> idle_;  // (mu_) the last released at back
+  bool stopping_ = false;                            // (mu_)
+  std::condition_variable janitor_wake_;
+  std::thread janitor_;
 };
 
 }  // namespace trashd

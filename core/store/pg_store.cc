@@ -257,7 +257,7 @@ bool PgStore::TakeMore(std::chrono::steady_clock::time_point until) {
 
 StoreStats PgStore::Stats() {
   StoreStats s;
-  if (auto conn = pool_.Acquire(); conn.ok()) {
+  if (auto conn = pool_.Acquire(); conn.ok() && conn.value()->EndOpenRead()) {
     try {
       pqxx::nontransaction tx(conn.value()->raw());
       const std::string sql =

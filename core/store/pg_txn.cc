@@ -116,15 +116,39 @@ PgTxn::PgTxn(PgConnection& conn, const PgWriteMode& mode) : conn_(&conn), write_
 }
 
 PgTxn::PgTxn(PgConnection& conn) : conn_(&conn) {
-  // A reader's snapshot is taken now (by its first query), not at its first read.
-  Begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1");
+  // Nothing is sent yet: the BEGIN goes with the first read (Opening), and so the
+  // snapshot is taken by it.
+  Run("begin", [&] { tx_ = std::make_unique<pqxx::nontransaction>(conn_->raw()); });
 }
 
 void PgTxn::Begin(const std::string& sql) {
   open_ = Run("begin", [&] {
     tx_ = std::make_unique<pqxx::nontransaction>(conn_->raw());
-    tx_->exec(sql);
+    tx_->exec(conn_->TakeOpenRead() + sql);
   });
+}
+
+std::string PgTxn::Opening() {
+  if (write_ || open_) return "";
+  open_ = true;  // from here on End ends it, whatever becomes of the statement
+  return conn_->TakeOpenRead() + "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ";
+}
+
+pqxx::result PgTxn::ReadRange(PgRange range, Table table, std::string_view key,
+                              size_t rows) {
+  const std::string opening = Opening();
+  if (opening.empty()) {
+    return tx_->exec_prepared(PgRangeStatement(range, table), PgBytes(key), rows);
+  }
+  // One round trip for the BEGIN and the read: as SQL text, since a prepared
+  // statement's execution goes in a message of its own; EXECUTE runs the prepared one
+  // (made on the server the first time: a round trip per statement and connection).
+  const std::string name = PgRangeStatement(range, table);
+  conn_->raw().prepare_now(name);
+  const std::string quoted = conn_->raw().quote_raw(
+      reinterpret_cast<const unsigned char*>(key.data()), key.size());
+  return tx_->exec(opening + "EXECUTE " + name + "(" + quoted + ", " +
+                   std::to_string(rows) + ")");
 }
 
 PgTxn::PgTxn(PgPool* pool, std::unique_ptr<PgConnection> conn) : PgTxn(*conn) {
@@ -196,8 +220,7 @@ bool PgTxn::ReadAhead(Table table, std::string_view key) {
   Page page;
   if (!Run("read", [&] {
         pqxx::result r =
-            tx_->exec_prepared(down ? PgBackStatement(table) : PgSeekStatement(table),
-                               PgBytes(key), ahead.rows);
+            ReadRange(down ? PgRange::kBack : PgRange::kSeek, table, key, ahead.rows);
         page.reserve(r.size());
         for (const auto& row : r)
           page.emplace_back(PgFromBytea(row[0]), PgFromBytea(row[1]));
@@ -345,8 +368,7 @@ bool PgTxn::FetchServerPage(Table table, std::string_view from, bool after, size
   const size_t base = page->size();
   if (!Run("read", [&] {
         pqxx::result r =
-            tx_->exec_prepared(after ? PgAfterStatement(table) : PgSeekStatement(table),
-                               PgBytes(from), rows);
+            ReadRange(after ? PgRange::kAfter : PgRange::kSeek, table, from, rows);
         page->reserve(base + r.size());
         for (const auto& row : r) {
           page->emplace_back(PgFromBytea(row[0]), PgFromBytea(row[1]));
@@ -408,7 +430,7 @@ uint64_t PgTxn::Count(Table table) {
   if (write_ && open_cursors_ == 0) Flush();
   uint64_t n = 0;
   Run("count", [&] {
-    n = tx_->exec(std::string("SELECT count(*) FROM ") + kPgRelation + " WHERE " +
+    n = tx_->exec(Opening() + "SELECT count(*) FROM " + kPgRelation + " WHERE " +
                   PgTableIs(table))[0][0]
             .as<uint64_t>();
   });
@@ -422,6 +444,10 @@ Status PgTxn::Commit() {
 }
 
 bool PgTxn::End() {
+  if (open_ && !write_ && error_.ok() && conn_->is_open()) {
+    conn_->LeaveReadOpen();  // the next statement on the connection ends it
+    open_ = false;
+  }
   if (open_) {
     try {
       tx_->exec("ROLLBACK");

@@ -2,6 +2,8 @@
 // store (pg_txn.cc, pg_store.cc).
 //
 // A read is a REPEATABLE READ READ ONLY transaction: one snapshot for its whole life.
+// Its BEGIN goes with its first read, and its end with the next statement sent on its
+// connection (PgConnection::LeaveReadOpen): a reader of n keys takes n round trips.
 // A write is a SERIALIZABLE transaction whose changes wait in memory (pending) until
 // it commits, counts, or holds more than kFlushAt of them; then they go to the server
 // as multi-row statements, a few round trips however many keys changed. Reads look at
@@ -128,6 +130,11 @@ class PgTxn final : public WriteTxn {
   explicit PgTxn(PgConnection& conn);
   // Sends `sql`, the BEGIN and what goes with it (one round trip).
   void Begin(const std::string& sql);
+  // A reader's: what its first statement sends first (its BEGIN); "" once it has.
+  std::string Opening();
+  // Rows of `table` from `key` (pg_conn.h), by the prepared statement, or with the
+  // reader's BEGIN in front as SQL text.
+  pqxx::result ReadRange(PgRange range, Table table, std::string_view key, size_t rows);
   // Runs `fn` (which talks to the server); on an exception remembers it and false.
   bool Run(const char* what, const std::function<void()>& fn);
   // Up to `limit` rows from `from` (after it when `after`), in key order (a write may

@@ -81,6 +81,9 @@ class Cursor {
   virtual std::string_view value() const = 0;
 };
 
+// A read snapshot: it holds every write answered before BeginRead, and nothing
+// committed after its first read. LMDB takes it at BeginRead; PostgreSQL with the first
+// read, whose round trip then carries the BEGIN too.
 class ReadTxn {
  public:
   virtual ~ReadTxn() = default;

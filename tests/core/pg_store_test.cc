@@ -16,6 +16,7 @@
 #include "store/schema.h"
 #include "store/store.h"
 #include "support/assertions.h"
+#include "support/eventually.h"
 #include "support/test_env.h"
 
 namespace trashd::testing {
@@ -32,11 +33,13 @@ class OwnCluster {
                                 " " + dir_ + " >/dev/null 2>&1";
     return std::system(command.c_str()) == 0;
   }
-  StoreOptions Options() const {
+  // no_sync: commits that survive trashd's crash, not the server's (quicker).
+  StoreOptions Options(bool no_sync = false) const {
     StoreOptions options;
     options.backend = StoreBackend::kPostgres;
     options.postgres_conninfo = "host=" + dir_ + " user=trashd dbname=postgres";
     options.postgres_pool_size = 2;
+    options.no_sync = no_sync;
     return options;
   }
 
@@ -154,8 +157,7 @@ void IncrementOnTwoStores(Store& first, Store& second, int writes) {
 TEST_CASE("PgStore: two stores on one database (two nodes) lose no update of shared keys",
           "[store][postgres]") {
   OwnCluster cluster;
-  StoreOptions options = cluster.Options();
-  options.no_sync = true;
+  StoreOptions options = cluster.Options(/*no_sync=*/true);
   auto first = Open(options);
   auto second = Open(options);
   IncrementOnTwoStores(*first, *second, 50);
@@ -195,8 +197,7 @@ TEST_CASE(
     "the server ends its session",
     "[store][postgres]") {
   OwnCluster cluster;
-  StoreOptions options = cluster.Options();
-  options.no_sync = true;
+  StoreOptions options = cluster.Options(/*no_sync=*/true);
   options.postgres_writer_idle_timeout = std::chrono::milliseconds(500);
   auto hung = Open(options);
   auto other = Open(options);
@@ -271,8 +272,7 @@ TEST_CASE(
     "statement goes by key, whatever the statistics say)",
     "[store][postgres]") {
   OwnCluster cluster;
-  StoreOptions options = cluster.Options();
-  options.no_sync = true;
+  StoreOptions options = cluster.Options(/*no_sync=*/true);
   Open(options);  // creates the relation (building its index scans it, once)
   const int64_t scans_at_start = SeqScansOfStore(options);
   {
@@ -313,8 +313,7 @@ TEST_CASE(
     "puts and deletes the rest, over several statements",
     "[store][postgres]") {
   OwnCluster cluster;
-  StoreOptions options = cluster.Options();
-  options.no_sync = true;
+  StoreOptions options = cluster.Options(/*no_sync=*/true);
   auto store = Open(options);
   auto key = [](int i) {
     std::string k = std::to_string(i);
@@ -358,6 +357,43 @@ TEST_CASE(
   CHECK(reader->status().ok());
   CHECK(wrong == 0);
   CHECK(rows == kKeys - kKeys / 3);  // every key but the multiples of 3
+}
+
+TEST_CASE(
+    "PgStore: a read's snapshot, left open for the next statement on its connection, "
+    "ends there and is ended soon when no statement comes",
+    "[store][postgres]") {
+  OwnCluster cluster;
+  StoreOptions options = cluster.Options(/*no_sync=*/true);
+  auto store = Open(options);
+  // Each read ends the snapshot the one before it left on the connection: it sees
+  // the write committed in between.
+  for (const char* value : {"v1", "v2", "v3"}) {
+    REQUIRE_OK(PutKey(*store, "p_1", value));
+    CHECK(Read(*store, "p_1") == value);
+  }
+  // Two readers at once (two connections), then none.
+  {
+    auto a = store->BeginRead();
+    auto b = store->BeginRead();
+    std::string_view v;
+    CHECK(a->Get(Table::kResources, "p_1", &v));
+    CHECK(b->Get(Table::kResources, "p_1", &v));
+  }
+  // A snapshot held open by an idle connection would hold back VACUUM for good.
+  pqxx::connection conn(options.postgres_conninfo);
+  auto open_snapshots = [&] {
+    pqxx::nontransaction tx(conn);
+    return tx
+        .exec(
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client "
+            "backend' AND pid <> pg_backend_pid() AND (state LIKE 'idle in "
+            "transaction%' OR backend_xmin IS NOT NULL)")[0][0]
+        .as<int64_t>();
+  };
+  CHECK(Eventually([&] { return open_snapshots() == 0; }));
+  // The connections are kept, and serve.
+  CHECK(Read(*store, "p_1") == "v3");
 }
 
 }  // namespace

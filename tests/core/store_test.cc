@@ -362,6 +362,8 @@ TEST_CASE("Store: a reader keeps its snapshot while a writer commits", "[store]"
               .ok());
 
   auto snapshot = store->BeginRead();
+  // The snapshot is taken by now (PostgreSQL takes it with the first read).
+  CHECK_FALSE(snapshot->Has(Table::kWorkspaces, "zeta"));
   REQUIRE(store
               ->Write([](WriteTxn& txn) {
                 txn.Put(Table::kWorkspaces, "acme", "after");
