@@ -178,8 +178,8 @@ void TrashSet(BenchCluster& cluster, double scale) {
 
 // ---- writes over HTTP ------------------------------------------------------------
 
-double DaemonWrites(TrashdProcess& daemon, const Workload& w, size_t clients,
-                    double seconds) {
+LoadRate DaemonWrites(TrashdProcess& daemon, const Workload& w, size_t clients,
+                      double seconds) {
   LoadSpec spec;
   spec.port = daemon.port();
   spec.ws = w.ws;
@@ -193,8 +193,10 @@ double DaemonWrites(TrashdProcess& daemon, const Workload& w, size_t clients,
   DeleteRestoreLoad load(spec, origin);
   load.Start();
   const double started = since();
+  const double cpu_before = MachineCpuUs();
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   const double stopped = since();
+  const double cpu = MachineCpuUs() - cpu_before;
   load.Stop();
   const double ms = stopped - started;
   LoadFigures f =
@@ -214,7 +216,8 @@ double DaemonWrites(TrashdProcess& daemon, const Workload& w, size_t clients,
                      "other than info:\n" +
                      said.substr(said.size() - std::min<size_t>(said.size(), 3000)));
   }
-  return static_cast<double>(f.ok) * 1000 / ms;
+  const auto ok = static_cast<double>(f.ok);
+  return {ok * 1000 / ms, cpu / ok};
 }
 
 void Writes(BenchCluster& cluster, double scale) {
@@ -238,16 +241,27 @@ void Writes(BenchCluster& cluster, double scale) {
   const Workload pg_work = MakeProjects(pg, "writes", kClients);
   SoftDeletePeer peer(cluster.NewSchema("peer_http"), 300);
   constexpr int kRounds = 3;
-  std::vector<double> rate[3];
+  std::vector<double> rate[3], cpu[3];
   for (int round = 0; round < kRounds; ++round) {
-    rate[0].push_back(DaemonWrites(lmdb, lmdb_work, kClients, seconds));
-    rate[1].push_back(DaemonWrites(pg, pg_work, kClients, seconds));
-    rate[2].push_back(peer.UpdateLoad(kClients, seconds));
-    std::printf("  round %d: lmdb=%.0f/s pg=%.0f/s peer=%.0f/s\n", round + 1,
-                rate[0].back(), rate[1].back(), rate[2].back());
+    const LoadRate r[3] = {DaemonWrites(lmdb, lmdb_work, kClients, seconds),
+                           DaemonWrites(pg, pg_work, kClients, seconds),
+                           peer.UpdateLoad(kClients, seconds)};
+    for (int side = 0; side < 3; ++side) {
+      rate[side].push_back(r[side].per_second);
+      cpu[side].push_back(r[side].cpu_us_per_op);
+    }
+    std::printf(
+        "  round %d: lmdb=%.0f/s pg=%.0f/s peer=%.0f/s; CPU per operation: lmdb=%.0f "
+        "pg=%.0f peer=%.0f us\n",
+        round + 1, r[0].per_second, r[1].per_second, r[2].per_second, r[0].cpu_us_per_op,
+        r[1].cpu_us_per_op, r[2].cpu_us_per_op);
   }
   Line("writes.32_clients", Median(rate[0]), Median(rate[1]), Median(rate[2]), "/s",
        "pg>=1.0x peer", " (operations per second, median of 3 rounds)");
+  // The machine's CPU time per operation (every process, the load generator's too):
+  // steadier than the rates where the machine's speed drifts.
+  Line("writes.cpu_per_op", Median(cpu[0]), Median(cpu[1]), Median(cpu[2]), "us",
+       "(no target; lower is better)");
 }
 
 int Main(double scale, const std::string& parts) {

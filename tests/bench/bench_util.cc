@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -13,6 +14,17 @@
 #include <stdexcept>
 
 namespace trashd::bench {
+
+double MachineCpuUs() {
+  std::ifstream stat("/proc/stat");
+  std::string cpu;
+  unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0,
+                     softirq = 0, steal = 0;
+  stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+  if (!stat || cpu != "cpu") return 0;
+  const double ticks = static_cast<double>(user + nice + system + irq + softirq + steal);
+  return ticks * 1e6 / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 double ParseScale(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // results and stderr progress stay in order

@@ -49,6 +49,18 @@ class Stopwatch {
   std::chrono::steady_clock::time_point start_;
 };
 
+// CPU time the whole machine has spent since it started, in microseconds: every core,
+// every process (/proc/stat: user, nice, system, irq, softirq, steal). Over a load,
+// divided by its operations, it is the load's cost, the load generator's share
+// included; on a machine whose speed drifts it varies much less than a rate does.
+double MachineCpuUs();
+
+// A load's figures: operations per second, and the machine's CPU time per operation.
+struct LoadRate {
+  double per_second = 0;
+  double cpu_us_per_op = 0;
+};
+
 // Bytes live in malloc right now, counted exactly: this library wraps malloc, free,
 // calloc, realloc and the aligned forms for the whole process (liblmdb included) and
 // adds up malloc_usable_size of every live block.

@@ -194,7 +194,7 @@ std::vector<double> SoftDeletePeer::ListFirstPage(size_t calls, size_t limit) {
   return ms;
 }
 
-double SoftDeletePeer::UpdateLoad(size_t clients, double seconds) {
+LoadRate SoftDeletePeer::UpdateLoad(size_t clients, double seconds) {
   // Rows of their own for the clients, ids after any built so far.
   {
     pqxx::work tx(conn_->raw);
@@ -237,13 +237,15 @@ double SoftDeletePeer::UpdateLoad(size_t clients, double seconds) {
   }
   while (ready < clients) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   Stopwatch watch;
+  const double cpu_before = MachineCpuUs();
   go = true;
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   const uint64_t done = ops;
   const double ms = watch.Ms();
+  const double cpu = MachineCpuUs() - cpu_before;
   stop = true;
   for (auto& t : threads) t.join();
-  return static_cast<double>(done) * 1000 / ms;
+  return {static_cast<double>(done) * 1000 / ms, cpu / static_cast<double>(done)};
 }
 
 }  // namespace trashd::bench

@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
+
 namespace trashd::bench {
 
 class BenchCluster {
@@ -63,8 +65,8 @@ class SoftDeletePeer {
   std::vector<double> ListFirstPage(size_t calls, size_t limit);
 
   // `clients` connections, each alternating a soft delete and a restore (one
-  // single-row UPDATE each) of its own row for `seconds`: operations per second.
-  double UpdateLoad(size_t clients, double seconds);
+  // single-row UPDATE each) of its own row for `seconds`.
+  LoadRate UpdateLoad(size_t clients, double seconds);
 
   uint64_t touched() const { return touched_; }
 
