@@ -123,6 +123,7 @@ bool PgMustRetry(const std::exception& e) {
 
 PgConnection::PgConnection(const std::string& conninfo) : conn_(conninfo) {
   WalkKeysOnly();
+  OutlastLeftReads();
   for (size_t i = 0; i < static_cast<size_t>(Table::kCount); ++i) {
     const auto t = static_cast<Table>(i);
     for (PgRange range : {PgRange::kSeek, PgRange::kAfter, PgRange::kBack})
@@ -169,6 +170,18 @@ void PgConnection::WalkKeysOnly() {
     throw;
   } catch (const std::exception&) {
     // An engine without these settings: its planner's choices stand.
+  }
+}
+
+void PgConnection::OutlastLeftReads() {
+  try {
+    pqxx::nontransaction tx(conn_);
+    tx.exec("SET idle_in_transaction_session_timeout = " +
+            std::to_string(kLeftReadTimeout.count()));
+  } catch (const pqxx::broken_connection&) {
+    throw;
+  } catch (const std::exception&) {
+    // An engine without the setting ends no idle session: nothing to outlast.
   }
 }
 

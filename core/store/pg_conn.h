@@ -137,6 +137,13 @@ class PgConnection {
   // flush's join planned as one bitmap scan per key took twice the time of an index
   // scan (auto_explain, bench_pg's cascade).
   void WalkKeysOnly();
+  // A snapshot left open (LeaveReadOpen) waits up to PgPool::kReadLeftOpen and a round
+  // of its janitor. A server whose idle_in_transaction_session_timeout is shorter would
+  // end the session meanwhile, and the next read on it would fail; so trashd's sessions
+  // set it to kLeftReadTimeout, whatever the server's setting (a write's transaction
+  // sets its own). A snapshot then outlives its use only while trashd hangs, that long.
+  void OutlastLeftReads();
+  static constexpr std::chrono::milliseconds kLeftReadTimeout{10000};
 
   pqxx::connection conn_;
   bool read_open_ = false;

@@ -396,5 +396,27 @@ TEST_CASE(
   CHECK(Read(*store, "p_1") == "v3");
 }
 
+TEST_CASE(
+    "PgStore: reads go on where the server ends sessions idle in a transaction within "
+    "milliseconds",
+    "[store][postgres]") {
+  OwnCluster cluster;
+  const StoreOptions options = cluster.Options(/*no_sync=*/true);
+  {
+    pqxx::connection conn(options.postgres_conninfo);
+    pqxx::nontransaction tx(conn);
+    tx.exec("ALTER SYSTEM SET idle_in_transaction_session_timeout = '20ms'");
+    tx.exec("SELECT pg_reload_conf()");
+  }
+  auto store = Open(options);
+  for (const char* value : {"v1", "v2", "v3", "v4"}) {
+    REQUIRE_OK(PutKey(*store, "p_1", value));
+    CHECK(Read(*store, "p_1") == value);
+    // Longer than the server's timeout, shorter than the pool's wait before it ends
+    // a snapshot left open: the server would end that session meanwhile.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
 }  // namespace
 }  // namespace trashd::testing
