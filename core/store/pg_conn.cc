@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 namespace trashd {
 
@@ -122,8 +123,11 @@ bool PgMustRetry(const std::exception& e) {
 }
 
 PgConnection::PgConnection(const std::string& conninfo) : conn_(conninfo) {
-  WalkKeysOnly();
-  OutlastLeftReads();
+  SetIfSupported(
+      "SET enable_seqscan = off; SET enable_hashjoin = off; "
+      "SET enable_mergejoin = off; SET enable_bitmapscan = off");
+  SetIfSupported("SET idle_in_transaction_session_timeout = " +
+                 std::to_string(kLeftReadTimeout.count()));
   for (size_t i = 0; i < static_cast<size_t>(Table::kCount); ++i) {
     const auto t = static_cast<Table>(i);
     for (PgRange range : {PgRange::kSeek, PgRange::kAfter, PgRange::kBack})
@@ -160,28 +164,14 @@ PgConnection::PgConnection(const std::string& conninfo) : conn_(conninfo) {
           "ON CONFLICT (t, k) DO UPDATE SET v = EXCLUDED.v) SELECT count(*) FROM u");
 }
 
-void PgConnection::WalkKeysOnly() {
+void PgConnection::SetIfSupported(const std::string& sql) {
   try {
     pqxx::nontransaction tx(conn_);
-    tx.exec(
-        "SET enable_seqscan = off; SET enable_hashjoin = off; "
-        "SET enable_mergejoin = off; SET enable_bitmapscan = off");
+    tx.exec(sql);
   } catch (const pqxx::broken_connection&) {
     throw;
   } catch (const std::exception&) {
-    // An engine without these settings: its planner's choices stand.
-  }
-}
-
-void PgConnection::OutlastLeftReads() {
-  try {
-    pqxx::nontransaction tx(conn_);
-    tx.exec("SET idle_in_transaction_session_timeout = " +
-            std::to_string(kLeftReadTimeout.count()));
-  } catch (const pqxx::broken_connection&) {
-    throw;
-  } catch (const std::exception&) {
-    // An engine without the setting ends no idle session: nothing to outlast.
+    // An engine without these settings: its own behaviour stands.
   }
 }
 
@@ -215,8 +205,23 @@ PgPool::~PgPool() {
 void PgPool::EndIdleReads() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    janitor_wake_.wait_for(lock, kReadLeftOpen, [&] { return stopping_; });
+    // The first snapshot due to end; with none left open, sleep until Release leaves
+    // one (it wakes the janitor only then, not at every read).
+    std::optional<std::chrono::steady_clock::time_point> due;
+    for (const auto& c : idle_) {
+      if (c->read_open() && (!due || c->left_at() + kReadLeftOpen < *due))
+        due = c->left_at() + kReadLeftOpen;
+    }
+    janitor_asleep_ = !due;
+    if (!due) {
+      janitor_wake_.wait(lock);
+      continue;
+    }
     const auto now = std::chrono::steady_clock::now();
+    if (now < *due) {
+      janitor_wake_.wait_until(lock, *due);
+      continue;
+    }
     std::vector<std::unique_ptr<PgConnection>> open;
     std::erase_if(idle_, [&](std::unique_ptr<PgConnection>& c) {
       if (!c->read_open() || now - c->left_at() < kReadLeftOpen) return false;
@@ -253,8 +258,15 @@ Result<std::unique_ptr<PgConnection>> PgPool::Acquire() {
 
 void PgPool::Release(std::unique_ptr<PgConnection> conn) {
   if (!conn || !conn->is_open()) return;
-  std::lock_guard lock(mu_);
-  if (idle_.size() < pool_size_) idle_.push_back(std::move(conn));
+  bool wake = false;
+  {
+    std::lock_guard lock(mu_);
+    if (idle_.size() >= pool_size_) return;
+    wake = janitor_asleep_ && conn->read_open();
+    if (wake) janitor_asleep_ = false;
+    idle_.push_back(std::move(conn));
+  }
+  if (wake) janitor_wake_.notify_one();
 }
 
 }  // namespace trashd

@@ -128,21 +128,21 @@ class PgConnection {
   bool EndOpenRead();
 
  private:
-  // Every statement of the store reads or writes by key, so the session rules out
-  // what the planner would choose only on statistics that lag the relation's size: a
-  // sequential scan, and the hash and merge joins that go with one. A statement
-  // planned (and cached) while the relation was small otherwise keeps its plan as the
-  // relation grows, until the next ANALYZE: a flush's deletes became a hash join over
-  // the whole relation, 2 ms for 30 keys among 10,000 rows. Bitmap scans go too: a
-  // flush's join planned as one bitmap scan per key took twice the time of an index
-  // scan (auto_explain, bench_pg's cascade).
-  void WalkKeysOnly();
-  // A snapshot left open (LeaveReadOpen) waits up to PgPool::kReadLeftOpen and a round
-  // of its janitor. A server whose idle_in_transaction_session_timeout is shorter would
-  // end the session meanwhile, and the next read on it would fail; so trashd's sessions
-  // set it to kLeftReadTimeout, whatever the server's setting (a write's transaction
-  // sets its own). A snapshot then outlives its use only while trashd hangs, that long.
-  void OutlastLeftReads();
+  // Sends session settings an engine may lack (then it keeps its own behaviour):
+  //  - every statement of the store reads or writes by key, so the session rules out
+  //    what the planner would choose only on statistics that lag the relation's size:
+  //    a sequential scan, and the hash and merge joins that go with one. A statement
+  //    planned (and cached) while the relation was small otherwise keeps its plan as
+  //    the relation grows, until the next ANALYZE: a flush's deletes became a hash join
+  //    over the whole relation, 2 ms for 30 keys among 10,000 rows. Bitmap scans go
+  //    too: a flush's join planned as one bitmap scan per key took twice the time of an
+  //    index scan (auto_explain, bench_pg's cascade);
+  //  - a snapshot left open (LeaveReadOpen) waits up to PgPool::kReadLeftOpen. A server
+  //    whose idle_in_transaction_session_timeout is shorter would end the session
+  //    meanwhile, and the next read on it would fail; so trashd's sessions set it to
+  //    kLeftReadTimeout, whatever the server's (a write's transaction sets its own). A
+  //    snapshot then outlives its use only while trashd hangs, that long.
+  void SetIfSupported(const std::string& sql);
   static constexpr std::chrono::milliseconds kLeftReadTimeout{10000};
 
   pqxx::connection conn_;
@@ -169,7 +169,7 @@ class PgPool {
 
  private:
   // The janitor's thread: ends the snapshots left open on connections idle for
-  // kReadLeftOpen, until the pool goes.
+  // kReadLeftOpen, until the pool goes; asleep while none is left open.
   void EndIdleReads();
 
   const std::string conninfo_;
@@ -177,6 +177,7 @@ class PgPool {
   std::mutex mu_;
   std::vector<std::unique_ptr<PgConnection>> idle_;  // (mu_) the last released at back
   bool stopping_ = false;                            // (mu_)
+  bool janitor_asleep_ = false;  // (mu_) waiting for a snapshot to be left open
   std::condition_variable janitor_wake_;
   std::thread janitor_;
 };

@@ -257,11 +257,11 @@ bool PgStore::TakeMore(std::chrono::steady_clock::time_point until) {
 
 StoreStats PgStore::Stats() {
   StoreStats s;
-  if (auto conn = pool_.Acquire(); conn.ok() && conn.value()->EndOpenRead()) {
+  if (auto conn = pool_.Acquire(); conn.ok()) {
     try {
       pqxx::nontransaction tx(conn.value()->raw());
-      const std::string sql =
-          std::string("SELECT pg_total_relation_size('") + kPgRelation + "')";
+      const std::string sql = conn.value()->TakeOpenRead() +
+                              "SELECT pg_total_relation_size('" + kPgRelation + "')";
       s.used_bytes = tx.exec(sql)[0][0].as<uint64_t>();
       s.map_bytes = s.used_bytes;
       tx.commit();
