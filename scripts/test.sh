@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs the Debian packages, builds with warnings as errors, runs
 # the suite with ctest, then builds and runs the same suite under ASan + UBSan, then
-# runs each fuzz target for 20 seconds (scripts/fuzz.sh).
+# runs each fuzz target for 10 seconds (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -23,5 +23,5 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   LSAN_OPTIONS=suppressions="$PWD/tests/sanitizers/lsan.supp" \
   ctest --test-dir build-asan --output-on-failure -j"$jobs"
 
-echo "== fuzz (libFuzzer, 20 s per target; scripts/fuzz.sh SECONDS for long runs)"
-bash scripts/fuzz.sh 20
+echo "== fuzz (libFuzzer, 10 s per target; scripts/fuzz.sh SECONDS for long runs)"
+bash scripts/fuzz.sh 10
