@@ -357,14 +357,20 @@ std::vector<ApiKeyInfo> Engine::ListKeys(std::string_view ws) {
 
 namespace {
 // Finds the key a secret names and checks it, in constant time over the secret.
-Result<KeyRec> CheckSecret(ReadTxn& txn, std::string_view secret) {
-  Status bad = Unauthenticated("Invalid or missing API key.");
+// The key id a secret names, or "" for one of the wrong shape.
+std::string_view KeyIdOf(std::string_view secret) {
   std::string_view prefix = kKeyPrefix;
   if (secret.size() < prefix.size() + kKeyIdChars + 2 ||
       secret.substr(0, prefix.size()) != prefix) {
-    return bad;
+    return "";
   }
-  std::string_view key_id = secret.substr(prefix.size(), kKeyIdChars);
+  return secret.substr(prefix.size(), kKeyIdChars);
+}
+
+Result<KeyRec> CheckSecret(ReadTxn& txn, std::string_view secret) {
+  Status bad = Unauthenticated("Invalid or missing API key.");
+  std::string_view key_id = KeyIdOf(secret);
+  if (key_id.empty()) return bad;
   std::string_view v;
   KeyRec rec;
   if (!txn.Get(Table::kKeys, schema::ApiKeyKey(key_id), &v) || !KeyRec::Decode(v, &rec))
@@ -391,11 +397,18 @@ Result<Principal> Engine::Authorize(std::string_view secret, std::string_view ws
   Status refusal;
   {
     auto txn = impl_->store->BeginRead();
+    const std::string_view key_id = KeyIdOf(secret);
+    const std::string hint = impl_->key_members.Find(key_id);
+    if (!hint.empty()) {
+      txn->Prefetch({{Table::kKeys, std::string(schema::ApiKeyKey(key_id))},
+                     {Table::kMembers, schema::MemberKey{ws, hint}.Encode()}});
+    }
     auto rec = CheckSecret(*txn, secret);
     if (!rec.ok()) {
       refusal = rec.status();
     } else {
       const ApiKeyInfo& info = rec->info;
+      if (hint != info.member_id) impl_->key_members.Remember(key_id, info.member_id);
       p = Principal{info.workspace, info.member_id,
                     Impl::MemberName(*txn, info.workspace, info.member_id), info.key_id};
       if (info.workspace != ws) {

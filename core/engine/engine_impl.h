@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -47,6 +48,29 @@ Status LoadActive(ReadTxn& txn, std::string_view ws, std::string_view id,
 // The hooks' window on the current transaction.
 class HostImpl;
 
+// Which member each API key belongs to, as its record said when last read (a key's
+// member never changes), so that Authorize asks for the key's record and the member's
+// together: one round trip on PostgreSQL, not two. A hint only: what the records
+// read say decides. Thread-safe.
+class KeyMemberHints {
+ public:
+  std::string Find(std::string_view key_id) const {
+    std::lock_guard lock(mu_);
+    auto it = members_.find(std::string(key_id));
+    return it == members_.end() ? "" : it->second;
+  }
+  void Remember(std::string_view key_id, std::string_view member_id) {
+    std::lock_guard lock(mu_);
+    if (members_.size() >= kMost) members_.clear();  // a bound, not an eviction policy
+    members_.insert_or_assign(std::string(key_id), std::string(member_id));
+  }
+
+ private:
+  static constexpr size_t kMost = 4096;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::string> members_;
+};
+
 // One state-changing call as a value, so that it can be run and waited for
 // (Impl::Run) or queued without holding a thread (Impl::Submit): who asked and what it
 // targets, for the audit log when it is refused, and its body. The body runs in the
@@ -80,6 +104,7 @@ struct Engine::Impl {
   BackupGate backup_gate;
   // The web page's search indexes (engine_trash_search.cc).
   TrashSearchCache search_cache;
+  KeyMemberHints key_members;
 
   // ---- records ----
   static bool LoadResource(ReadTxn& txn, std::string_view id, ResourceRec* out);

@@ -144,6 +144,9 @@ PgConnection::PgConnection(const std::string& conninfo) : conn_(conninfo) {
                 reads + "k >= r.k AND (r.m = 0 OR k <> r.k) ORDER BY t, k LIMIT r.n) " +
                     "AS x WHERE r.m <> 2 UNION ALL " + reads +
                     "k <= r.k ORDER BY t DESC, k DESC LIMIT r.n) AS x WHERE r.m = 2");
+  const std::string point = " AS q, v FROM " + std::string(kPgRelation) + " WHERE t = $";
+  conn_.prepare(kPgPairStatement, "SELECT 0" + point + "1 AND k = $2 UNION ALL SELECT 1" +
+                                      point + "3 AND k = $4");
   // A row the transaction knows the server holds is updated in place, and one it knows
   // the server does not hold is inserted: an upsert first looks for the row, and locks
   // the one it finds (a WAL record more) before it updates it.

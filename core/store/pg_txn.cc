@@ -151,6 +151,41 @@ pqxx::result PgTxn::ReadRange(PgRange range, Table table, std::string_view key,
                    std::to_string(rows) + ")");
 }
 
+pqxx::result PgTxn::ReadPair(const KeyList& keys) {
+  const auto& [t0, k0] = keys[0];
+  const auto& [t1, k1] = keys[1];
+  const std::string opening = Opening();
+  if (opening.empty()) {
+    return tx_->exec_prepared(kPgPairStatement, static_cast<int>(t0), PgBytes(k0),
+                              static_cast<int>(t1), PgBytes(k1));
+  }
+  conn_->raw().prepare_now(kPgPairStatement);
+  auto quoted = [&](const std::string& key) {
+    return conn_->raw().quote_raw(reinterpret_cast<const unsigned char*>(key.data()),
+                                  key.size());
+  };
+  return tx_->exec(opening + "EXECUTE " + kPgPairStatement + "(" +
+                   std::to_string(static_cast<int>(t0)) + ", " + quoted(k0) + ", " +
+                   std::to_string(static_cast<int>(t1)) + ", " + quoted(k1) + ")");
+}
+
+void PgTxn::Prefetch(const KeyList& keys) {
+  if (write_ || keys.size() != 2 || !error_.ok()) return;
+  for (const auto& [table, key] : keys) {
+    if (Pending(table).count(key) > 0 || Known(table).count(key) > 0) return;
+  }
+  std::array<std::optional<std::string>, 2> found;
+  if (!Run("read", [&] {
+        for (const auto& row : ReadPair(keys))
+          found.at(row[0].as<size_t>()) = PgFromBytea(row[1]);
+      })) {
+    return;
+  }
+  // What the server holds for this snapshot; absent where no row came.
+  for (size_t i = 0; i < keys.size(); ++i)
+    Known(keys[i].first).try_emplace(keys[i].second, std::move(found[i]));
+}
+
 PgTxn::PgTxn(PgPool* pool, std::unique_ptr<PgConnection> conn) : PgTxn(*conn) {
   pool_ = pool;
   owned_conn_ = std::move(conn);

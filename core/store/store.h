@@ -31,6 +31,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "trashd/status.h"
@@ -100,6 +101,12 @@ class ReadTxn {
   // that turns a miss into NotFound must look here first: a failed read is not a
   // missing key. In a WriteTxn the same error also fails the write.
   virtual const Status& status() const = 0;
+  // A hint: the caller is about to Get each of these keys. A backend that waits a
+  // round trip per read (PostgreSQL) reads them together, in one; LMDB ignores it. It
+  // changes no answer: a key that is absent stays absent, and a failed read shows as
+  // a failed Get would (status()).
+  using KeyList = std::vector<std::pair<Table, std::string>>;
+  virtual void Prefetch(const KeyList& keys) { (void)keys; }
 
   bool Has(Table table, std::string_view key) {
     std::string_view ignored;

@@ -418,5 +418,34 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("PgStore: a reader's two prefetched keys are read in its one round trip",
+          "[store][postgres]") {
+  OwnCluster cluster;
+  const StoreOptions options = cluster.Options(/*no_sync=*/true);
+  auto store = Open(options);
+  REQUIRE_OK(PutKey(*store, "p_1", "one"));
+  REQUIRE_OK(PutKey(*store, "p_3", "three"));
+  auto txn = store->BeginRead();
+  txn->Prefetch({{Table::kResources, "p_1"}, {Table::kResources, "p_2"}});
+  REQUIRE_OK(txn->status());
+  // The reader's session ends on the server: what the prefetch read is answered all
+  // the same, and only a key it did not read needs the server.
+  {
+    pqxx::connection conn(options.postgres_conninfo);
+    pqxx::nontransaction tx(conn);
+    pqxx::result ended = tx.exec(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = "
+        "'idle in transaction' AND pid <> pg_backend_pid()");
+    REQUIRE(ended.size() == 1);
+  }
+  std::string_view v;
+  REQUIRE(txn->Get(Table::kResources, "p_1", &v));
+  CHECK(v == "one");
+  CHECK_FALSE(txn->Get(Table::kResources, "p_2", &v));  // absent, as the server said
+  REQUIRE_OK(txn->status());
+  CHECK_FALSE(txn->Get(Table::kResources, "p_3", &v));
+  CHECK_FALSE(txn->status().ok());
+}
+
 }  // namespace
 }  // namespace trashd::testing

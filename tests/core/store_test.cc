@@ -381,6 +381,42 @@ TEST_CASE("Store: a reader keeps its snapshot while a writer commits", "[store]"
   CHECK(Read(*store, Table::kWorkspaces, "beta") == "new");
 }
 
+TEST_CASE("Store: a prefetch changes no answer, and takes the reader's snapshot",
+          "[store]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  REQUIRE_OK(store->Write([](WriteTxn& txn) {
+    txn.Put(Table::kWorkspaces, "acme", "before");
+    return Status::Ok();
+  }));
+  auto snapshot = store->BeginRead();
+  snapshot->Prefetch({{Table::kWorkspaces, "acme"}, {Table::kWorkspaces, "beta"}});
+  REQUIRE_OK(store->Write([](WriteTxn& txn) {
+    txn.Put(Table::kWorkspaces, "acme", "after");
+    txn.Put(Table::kWorkspaces, "beta", "new");
+    return Status::Ok();
+  }));
+  std::string_view v;
+  REQUIRE(snapshot->Get(Table::kWorkspaces, "acme", &v));
+  CHECK(v == "before");
+  CHECK_FALSE(snapshot->Has(Table::kWorkspaces, "beta"));
+  REQUIRE_OK(snapshot->status());
+  snapshot.reset();
+
+  // In a write, over its own changes: what it wrote, not what the server holds.
+  REQUIRE_OK(store->Write([](WriteTxn& txn) {
+    txn.Put(Table::kWorkspaces, "acme", "mine");
+    txn.Del(Table::kWorkspaces, "beta");
+    txn.Prefetch({{Table::kWorkspaces, "acme"}, {Table::kWorkspaces, "beta"}});
+    std::string_view mine;
+    CHECK((txn.Get(Table::kWorkspaces, "acme", &mine) && mine == "mine"));
+    CHECK_FALSE(txn.Has(Table::kWorkspaces, "beta"));
+    return txn.status();
+  }));
+  CHECK(Read(*store, Table::kWorkspaces, "acme") == "mine");
+  CHECK(Read(*store, Table::kWorkspaces, "beta") == "<absent>");
+}
+
 TEST_CASE("Store: concurrent writers never lose an update", "[store]") {
   TempDir dir;
   auto store = OpenStore(dir.path());
