@@ -160,6 +160,15 @@ class Engine {
   Result<Principal> Authorize(std::string_view secret, std::string_view ws,
                               std::string_view scope, std::string_view permission,
                               const WriteOptions& options = {});
+  // Authorize, and from the same snapshot the resource `resource_id` of `ws`, active or
+  // trashed (*found; nullopt when `ws` holds none of that id), read along with the
+  // key's records: on PostgreSQL one round trip where Authorize and then a lookup take
+  // two. Nothing is looked up for a refused key; a failed read answers its error.
+  Result<Principal> AuthorizeAndFind(std::string_view secret, std::string_view ws,
+                                     std::string_view scope, std::string_view permission,
+                                     std::string_view resource_id,
+                                     std::optional<Resource>* found,
+                                     const WriteOptions& options = {});
   // Whether a member's role holds a permission (the web page's check).
   bool MemberHas(std::string_view ws, std::string_view member_id,
                  std::string_view permission);
@@ -242,6 +251,10 @@ class Engine {
   Result<std::string> ResolveTrashId(std::string_view ws, std::string_view type,
                                      std::string_view public_id,
                                      std::string_view parent_id);
+  // The internal id ResolveTrashId maps them to, not looked up: InvalidArgument for
+  // an unknown type, or a numbered type without its parent.
+  Result<std::string> TrashIdOf(std::string_view type, std::string_view public_id,
+                                std::string_view parent_id) const;
   // The web page's search: name filter, sort and offset page over one workspace's
   // Trash, reading each item's record once (not its parents' and members') and
   // building entries only for the page it answers.

@@ -393,16 +393,30 @@ Result<Principal> Engine::Identify(std::string_view secret) {
 Result<Principal> Engine::Authorize(std::string_view secret, std::string_view ws,
                                     std::string_view scope, std::string_view permission,
                                     const WriteOptions& options) {
+  return AuthorizeAndFind(secret, ws, scope, permission, "", nullptr, options);
+}
+
+Result<Principal> Engine::AuthorizeAndFind(std::string_view secret, std::string_view ws,
+                                           std::string_view scope,
+                                           std::string_view permission,
+                                           std::string_view resource_id,
+                                           std::optional<Resource>* found,
+                                           const WriteOptions& options) {
+  if (found) found->reset();
   Principal p;
   Status refusal;
   {
     auto txn = impl_->store->BeginRead();
+    // Every record this reads, together where the key's member is known.
     const std::string_view key_id = KeyIdOf(secret);
     const std::string hint = impl_->key_members.Find(key_id);
-    if (!hint.empty()) {
-      txn->Prefetch({{Table::kKeys, std::string(schema::ApiKeyKey(key_id))},
-                     {Table::kMembers, schema::MemberKey{ws, hint}.Encode()}});
-    }
+    ReadTxn::KeyList reads{{Table::kKeys, std::string(schema::ApiKeyKey(key_id))}};
+    if (!hint.empty())
+      reads.emplace_back(Table::kMembers, schema::MemberKey{ws, hint}.Encode());
+    if (found && !resource_id.empty())
+      reads.emplace_back(Table::kResources,
+                         std::string(schema::ResourceKey(resource_id)));
+    if (!key_id.empty()) txn->Prefetch(reads);
     auto rec = CheckSecret(*txn, secret);
     if (!rec.ok()) {
       refusal = rec.status();
@@ -423,6 +437,14 @@ Result<Principal> Engine::Authorize(std::string_view secret, std::string_view ws
         refusal = Impl::MemberMay(
             *txn, ws, info.member_id, permission,
             Unauthenticated("The member of this API key no longer exists."), &m);
+      }
+    }
+    if (refusal.ok() && found && !resource_id.empty()) {
+      ResourceRec r;
+      if (Impl::LoadOwned(*txn, ws, resource_id, &r).ok()) {
+        *found = ToResource(r, impl_->TypeOf(r.type));
+      } else if (!txn->status().ok()) {
+        return txn->status();
       }
     }
   }

@@ -37,6 +37,7 @@ bool ValidWorkspaceSlug(std::string_view s);
 bool ValidSlug(std::string_view s);
 std::string SlugFromName(std::string_view name, std::string_view fallback);
 std::string PublicIdOf(const ResourceRec& r, const ResourceType* type);
+Resource ToResource(const ResourceRec& r, const ResourceType* type);
 // "<type> <id> is not in Trash" ("item" for an unknown type).
 std::string NotInTrash(std::string_view type, std::string_view id);
 // "a <noun>" or "an <noun>".

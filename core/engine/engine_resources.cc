@@ -46,6 +46,8 @@ bool HasParentType(const TypeInfo& info, std::string_view parent_type) {
          info.parent_types.end();
 }
 
+}  // namespace
+
 Resource ToResource(const ResourceRec& r, const ResourceType* type) {
   Resource out;
   out.id = r.id;
@@ -66,8 +68,6 @@ Resource ToResource(const ResourceRec& r, const ResourceType* type) {
   out.trash_item_id = r.trash_item;
   return out;
 }
-
-}  // namespace
 
 namespace {
 

@@ -116,19 +116,22 @@ Result<TrashItem> Engine::GetTrashItem(std::string_view ws,
   return item;
 }
 
+Result<std::string> Engine::TrashIdOf(std::string_view type, std::string_view public_id,
+                                      std::string_view parent_id) const {
+  const ResourceType* t = impl_->TypeOf(type);
+  if (!t) return InvalidArgument("unknown type \"" + std::string(type) + "\"");
+  if (t->Info().id_form != IdForm::kNumberedPerParent) return std::string(public_id);
+  if (parent_id.empty()) {
+    return InvalidArgument("parentId is required to restore " + std::string(type) + " " +
+                           std::string(public_id));
+  }
+  return std::string(parent_id) + "." + std::string(public_id);
+}
+
 Result<std::string> Engine::ResolveTrashId(std::string_view ws, std::string_view type,
                                            std::string_view public_id,
                                            std::string_view parent_id) {
-  const ResourceType* t = impl_->TypeOf(type);
-  if (!t) return InvalidArgument("unknown type \"" + std::string(type) + "\"");
-  std::string internal(public_id);
-  if (t->Info().id_form == IdForm::kNumberedPerParent) {
-    if (parent_id.empty()) {
-      return InvalidArgument("parentId is required to restore " + std::string(type) +
-                             " " + std::string(public_id));
-    }
-    internal = std::string(parent_id) + "." + std::string(public_id);
-  }
+  TRASHD_ASSIGN_OR_RETURN(std::string internal, TrashIdOf(type, public_id, parent_id));
   auto txn = impl_->store->BeginRead();
   ResourceRec r;
   if (!Impl::LoadOwned(*txn, ws, internal, &r).ok() || r.type != type || !r.is_item()) {

@@ -122,6 +122,8 @@ bool PgMustRetry(const std::exception& e) {
          dynamic_cast<const pqxx::deadlock_detected*>(&e);
 }
 
+std::string PgPointsStatement(size_t n) { return "points" + std::to_string(n); }
+
 PgConnection::PgConnection(const std::string& conninfo) : conn_(conninfo) {
   SetIfSupported(
       "SET enable_seqscan = off; SET enable_hashjoin = off; "
@@ -144,9 +146,14 @@ PgConnection::PgConnection(const std::string& conninfo) : conn_(conninfo) {
                 reads + "k >= r.k AND (r.m = 0 OR k <> r.k) ORDER BY t, k LIMIT r.n) " +
                     "AS x WHERE r.m <> 2 UNION ALL " + reads +
                     "k <= r.k ORDER BY t DESC, k DESC LIMIT r.n) AS x WHERE r.m = 2");
-  const std::string point = " AS q, v FROM " + std::string(kPgRelation) + " WHERE t = $";
-  conn_.prepare(kPgPairStatement, "SELECT 0" + point + "1 AND k = $2 UNION ALL SELECT 1" +
-                                      point + "3 AND k = $4");
+  std::string points;
+  for (size_t n = 1; n <= kPgMostPoints; ++n) {
+    if (n > 1) points += " UNION ALL ";
+    points += "SELECT " + std::to_string(n - 1) + " AS q, v FROM " + kPgRelation +
+              " WHERE t = $" + std::to_string(2 * n - 1) + " AND k = $" +
+              std::to_string(2 * n);
+    if (n > 1) conn_.prepare(PgPointsStatement(n), points);
+  }
   // A row the transaction knows the server holds is updated in place, and one it knows
   // the server does not hold is inserted: an upsert first looks for the row, and locks
   // the one it finds (a WAL record more) before it updates it.

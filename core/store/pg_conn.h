@@ -60,9 +60,11 @@ std::string PgRangeSql(PgRange range, Table table, std::string_view key,
 // k <= key, walking down), $5 its limit -> q (the read's number), k, v; each read's
 // rows in its own order.
 inline constexpr const char* kPgReadsStatement = "reads";
-// Two keys in one round trip: $1, $2 the first's table and key, $3, $4 the second's ->
-// q (0 or 1: which), v; a key absent gives no row.
-inline constexpr const char* kPgPairStatement = "pair";
+// n keys (2 to kPgMostPoints) in one round trip, "points<n>": $1, $2 the first's table
+// and key, $3, $4 the second's, … -> q (which: 0 to n - 1), v; an absent key gives
+// no row.
+inline constexpr size_t kPgMostPoints = 3;
+std::string PgPointsStatement(size_t n);
 // A write transaction's changes: $1, $2 the tables and keys to delete; $3, $4, $5 the
 // tables, keys and values to put; $6, $7, $8 those of rows to put that the server
 // holds, $9, $10, $11 those it does not hold (arrays, each key once in all) -> the

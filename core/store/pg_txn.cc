@@ -151,32 +151,37 @@ pqxx::result PgTxn::ReadRange(PgRange range, Table table, std::string_view key,
                    std::to_string(rows) + ")");
 }
 
-pqxx::result PgTxn::ReadPair(const KeyList& keys) {
-  const auto& [t0, k0] = keys[0];
-  const auto& [t1, k1] = keys[1];
+pqxx::result PgTxn::ReadPoints(const KeyList& keys) {
+  const std::string name = PgPointsStatement(keys.size());
   const std::string opening = Opening();
-  if (opening.empty()) {
-    return tx_->exec_prepared(kPgPairStatement, static_cast<int>(t0), PgBytes(k0),
-                              static_cast<int>(t1), PgBytes(k1));
+  auto t = [&](size_t i) { return static_cast<int>(keys[i].first); };
+  auto k = [&](size_t i) { return PgBytes(keys[i].second); };
+  if (opening.empty() && keys.size() == 2) {
+    return tx_->exec_prepared(name, t(0), k(0), t(1), k(1));
   }
-  conn_->raw().prepare_now(kPgPairStatement);
-  auto quoted = [&](const std::string& key) {
-    return conn_->raw().quote_raw(reinterpret_cast<const unsigned char*>(key.data()),
-                                  key.size());
-  };
-  return tx_->exec(opening + "EXECUTE " + kPgPairStatement + "(" +
-                   std::to_string(static_cast<int>(t0)) + ", " + quoted(k0) + ", " +
-                   std::to_string(static_cast<int>(t1)) + ", " + quoted(k1) + ")");
+  if (opening.empty()) {
+    return tx_->exec_prepared(name, t(0), k(0), t(1), k(1), t(2), k(2));
+  }
+  conn_->raw().prepare_now(name);
+  std::string args;
+  for (const auto& [table, key] : keys) {
+    if (!args.empty()) args += ", ";
+    args += std::to_string(static_cast<int>(table)) + ", " +
+            conn_->raw().quote_raw(reinterpret_cast<const unsigned char*>(key.data()),
+                                   key.size());
+  }
+  return tx_->exec(opening + "EXECUTE " + name + "(" + args + ")");
 }
 
 void PgTxn::Prefetch(const KeyList& keys) {
-  if (write_ || keys.size() != 2 || !error_.ok()) return;
+  static_assert(kPgMostPoints == 3, "ReadPoints passes 2 or 3 keys");
+  if (write_ || keys.size() < 2 || keys.size() > kPgMostPoints || !error_.ok()) return;
   for (const auto& [table, key] : keys) {
     if (Pending(table).count(key) > 0 || Known(table).count(key) > 0) return;
   }
-  std::array<std::optional<std::string>, 2> found;
+  std::array<std::optional<std::string>, kPgMostPoints> found;
   if (!Run("read", [&] {
-        for (const auto& row : ReadPair(keys))
+        for (const auto& row : ReadPoints(keys))
           found.at(row[0].as<size_t>()) = PgFromBytea(row[1]);
       })) {
     return;

@@ -79,8 +79,8 @@ class PgTxn final : public WriteTxn {
   bool Get(Table table, std::string_view key, std::string_view* value) override;
   std::unique_ptr<Cursor> OpenCursor(Table table) override;
   uint64_t Count(Table table) override;
-  // A reader's two keys in one round trip (kPgPairStatement); other lists are read as
-  // they are asked for, and a write's keys in its waves.
+  // A reader's 2 to kPgMostPoints keys in one round trip (PgPointsStatement); longer
+  // lists are read as they are asked for, and a write's keys in its waves.
   void Prefetch(const KeyList& keys) override;
   const Status& status() const override { return error_; }
   void Put(Table table, std::string_view key, std::string_view value) override;
@@ -137,8 +137,8 @@ class PgTxn final : public WriteTxn {
   // Rows of `table` from `key` (pg_conn.h), by the prepared statement, or with the
   // reader's BEGIN in front as SQL text.
   pqxx::result ReadRange(PgRange range, Table table, std::string_view key, size_t rows);
-  // The two keys of Prefetch, the same way.
-  pqxx::result ReadPair(const KeyList& keys);
+  // The keys of Prefetch, the same way.
+  pqxx::result ReadPoints(const KeyList& keys);
   // Runs `fn` (which talks to the server); on an exception remembers it and false.
   bool Run(const char* what, const std::function<void()>& fn);
   // Up to `limit` rows from `from` (after it when `after`), in key order (a write may

@@ -62,6 +62,14 @@ Result<Principal> Authorize(const ApiContext& api, const HttpRequest& request,
                                api.writes);
 }
 
+Result<Principal> AuthorizeAndFind(const ApiContext& api, const HttpRequest& request,
+                                   std::string_view scope, std::string_view permission,
+                                   std::string_view resource_id,
+                                   std::optional<Resource>* found) {
+  return api.engine->AuthorizeAndFind(KeyOf(request), request.params.at("ws"), scope,
+                                      permission, resource_id, found, api.writes);
+}
+
 std::string Scope(std::string_view type, const char* access) {
   return std::string(type) + ":" + access;
 }

@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -121,6 +122,12 @@ Actor ActorOf(const Principal& p);
 // Authorizes the request's key for `ws` (the path's workspace).
 Result<Principal> Authorize(const ApiContext& api, const HttpRequest& request,
                             std::string_view scope, std::string_view permission);
+// The same, and the resource `resource_id` of the path's workspace, active or trashed,
+// from the same snapshot (Engine::AuthorizeAndFind: one round trip on PostgreSQL).
+Result<Principal> AuthorizeAndFind(const ApiContext& api, const HttpRequest& request,
+                                   std::string_view scope, std::string_view permission,
+                                   std::string_view resource_id,
+                                   std::optional<Resource>* found);
 
 // ---- the web page (session_routes.cc) ----
 // The request's web session token: its `trashd_session` cookie, or "".

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <charconv>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -423,13 +424,21 @@ Status RestoreOne(const ApiContext& api, const HttpRequest& request,
   if (!api.engine->types().Find(t.type)) {
     return InvalidArgument("Unknown type '" + t.type + "'.");
   }
+  // The item's record is read with the key's (AuthorizeAndFind), then checked as
+  // ResolveTrashId checks it.
+  Result<std::string> internal = api.engine->TrashIdOf(t.type, t.id, t.parent_id);
+  std::optional<Resource> found;
   TRASHD_ASSIGN_OR_RETURN(
-      Principal p, Authorize(api, request, Scope(t.type, "update"), "restore_" + t.type));
-  TRASHD_ASSIGN_OR_RETURN(
-      std::string internal,
-      api.engine->ResolveTrashId(p.workspace, t.type, t.id, t.parent_id));
+      Principal p,
+      AuthorizeAndFind(api, request, Scope(t.type, "update"), "restore_" + t.type,
+                       internal.ok() ? *internal : std::string(), &found));
+  if (!internal.ok()) return internal.status();
+  if (!found || found->type != t.type || found->state != ResourceState::kTrashed ||
+      found->trash_item_id != found->id) {
+    return NotFound(t.type + " " + t.id + " is not in Trash");
+  }
   // The write.
-  api.engine->Restore(ActorOf(p), p.workspace, internal,
+  api.engine->Restore(ActorOf(p), p.workspace, *internal,
                       ReplyWith<RestoreOutcome>(std::move(reply), RestoreJson));
   return Status::Ok();
 }

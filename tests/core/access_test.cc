@@ -1,6 +1,7 @@
 // Rules A1 and A3 of SPEC §2: who may act (API keys, scopes, roles, workspaces) and the
 // audit log of every change and refusal.
 #include <catch2/catch.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -116,6 +117,64 @@ TEST_CASE("A1: a key of another workspace is Unauthenticated here", "[access]") 
   auto identified = env->Identify(beta_key.secret);
   REQUIRE_OK(identified);
   CHECK(identified->workspace == "beta");
+}
+
+TEST_CASE("A1: a key authorized before is checked anew each time", "[access]") {
+  TestEnv env;
+  env.MakeWorkspace("acme");
+  REQUIRE_OK(
+      env->AddMember(Actor::Admin(), "acme", Member{"carol", "Carol", kOwnerRole}));
+  NewApiKey alice = KeyFor(env, "acme", "alice", {"project:read"});
+  NewApiKey carol = KeyFor(env, "acme", "carol", {"project:read"});
+  for (int i = 0; i < 2; ++i) {  // the second time, the engine knows the key's member
+    REQUIRE_OK(env->Authorize(alice.secret, "acme", "project:read", "view_trash"));
+    REQUIRE_OK(env->Authorize(carol.secret, "acme", "project:read", "view_trash"));
+  }
+  REQUIRE_OK(env->RevokeKey(Actor::Admin(), "acme", alice.info.key_id));
+  REQUIRE_CODE(env->Authorize(alice.secret, "acme", "project:read", "view_trash"),
+               Code::kUnauthenticated);
+  REQUIRE_OK(env->RemoveMember(Actor::Admin(), "acme", "carol"));
+  REQUIRE_CODE(env->Authorize(carol.secret, "acme", "project:read", "view_trash"),
+               Code::kUnauthenticated);
+}
+
+TEST_CASE("A1: AuthorizeAndFind reads the resource only for a key it allows",
+          "[access]") {
+  TestEnv env;
+  env.MakeWorkspace("acme");
+  env.MakeWorkspace("beta");
+  NewApiKey key = KeyFor(env, "acme", "alice", {"project:update"});
+  NewApiKey beta_key = KeyFor(env, "beta", "alice", {"project:update"});
+  Resource project = env.Create("acme", "project", "", "det");
+  Resource trashed = env.Create("acme", "project", "", "old");
+  REQUIRE_OK(env->Trash(Alice(), "acme", trashed.id));
+  Resource theirs = env.Create("beta", "project", "", "det");
+
+  for (int i = 0; i < 2; ++i) {  // without, then with, the key's member known
+    std::optional<Resource> found;
+    REQUIRE_OK(env->AuthorizeAndFind(key.secret, "acme", "project:update",
+                                     "trash_project", project.id, &found));
+    REQUIRE(found.has_value());
+    CHECK(found->name == project.name);
+    CHECK(found->state == ResourceState::kActive);
+  }
+  std::optional<Resource> found;
+  REQUIRE_OK(env->AuthorizeAndFind(key.secret, "acme", "project:update", "", trashed.id,
+                                   &found));
+  REQUIRE(found.has_value());
+  CHECK(found->state == ResourceState::kTrashed);
+  // Another workspace's id, or none at all: nothing found.
+  REQUIRE_OK(
+      env->AuthorizeAndFind(key.secret, "acme", "project:update", "", theirs.id, &found));
+  CHECK_FALSE(found.has_value());
+  REQUIRE_OK(
+      env->AuthorizeAndFind(key.secret, "acme", "project:update", "", "p_none", &found));
+  CHECK_FALSE(found.has_value());
+  // A key refused here reads nothing of the workspace.
+  REQUIRE_CODE(env->AuthorizeAndFind(beta_key.secret, "acme", "project:update", "",
+                                     project.id, &found),
+               Code::kUnauthenticated);
+  CHECK_FALSE(found.has_value());
 }
 
 TEST_CASE("A1: a key lacking the scope is Unauthenticated", "[access]") {
