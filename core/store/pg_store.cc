@@ -24,7 +24,9 @@
 // again; then the reads written down are made in one round trip. A batch then takes a
 // round trip per read of its deepest call, not per read of every call. A call that
 // read much before stopping (a cascade) and anything a wave cannot batch stop the
-// waves; the rest of the batch runs one call at a time, as before.
+// waves; the rest of the batch runs one call at a time, as before. A batch of a single
+// call runs one wave, for the keys the batches before it shared (ReadWithFirstWave) to
+// come with its first read.
 //
 // A database lost while running: the batch's calls are answered Unavailable (HTTP
 // 503), the connection is dropped, and the next batch connects again; reads whose
@@ -123,7 +125,7 @@ class PgStore final : public Store {
   Attempt RunCalls(PgTxn& txn, bool gather);
   std::optional<Attempt> RunCall(PgTxn& txn, WriteRequest* r);
   std::optional<Attempt> RunWave(PgTxn& txn, size_t* next, bool* waves);
-  bool WaveFits(size_t from) const;
+  bool WaveFits(size_t from, bool first) const;
   bool TakeMore(std::chrono::steady_clock::time_point until);
   void AnswerLive(const Status& status) { AnswerLiveCalls(batch_, status); }
 
@@ -378,7 +380,7 @@ PgStore::Attempt PgStore::RunCalls(PgTxn& txn, bool gather) {
   int wave = 0;
   for (size_t i = 0;;) {
     if (i == batch_.size() && !(gather && TakeMore(gather_until))) break;
-    if (waves && wave < kMaxWaves && WaveFits(i)) {
+    if (waves && wave < kMaxWaves && WaveFits(i, wave == 0)) {
       ++wave;
       if (auto a = RunWave(txn, &i, &waves)) return *a;
       continue;
@@ -400,15 +402,15 @@ PgStore::Attempt PgStore::RunCalls(PgTxn& txn, bool gather) {
   return Attempt::kDone;
 }
 
-// Whether the calls from `from` on are for a wave: two or more waiting, none of them to
-// run in a savepoint.
-bool PgStore::WaveFits(size_t from) const {
+// Whether the calls from `from` on are for a wave: two or more waiting (or one, for the
+// `first` wave, with shared keys to read along), none of them to run in a savepoint.
+bool PgStore::WaveFits(size_t from, bool first) const {
   size_t waiting = 0;
   for (size_t i = from; i < batch_.size(); ++i) {
     if (batch_[i]->nested) return false;
     if (!batch_[i]->settled) ++waiting;
   }
-  return waiting >= 2;
+  return waiting >= 2 || (first && waiting == 1 && !shared_reads_.empty());
 }
 
 // Runs one call to its end (nothing deferred). nullopt: go on with the next call.

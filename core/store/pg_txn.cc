@@ -326,9 +326,9 @@ bool PgTxn::FetchWanted() {
         Pending(table).count(key) || CoverOf(table, key, false)) {
       continue;
     }
-    wanted.push_back({table, std::move(key), ReadKind::kSeek, 1, true});
+    wanted.push_back({table, key, ReadKind::kSeek, 1, true});
   }
-  first_wave_.clear();
+  if (!first_wave_.empty()) first_read_ = std::exchange(first_wave_, {});
   using Of = PgArray::Of;
   PgArray numbers(Of::kInt), tables(Of::kSmallint), keys(Of::kBytea), kinds(Of::kInt),
       limits(Of::kInt);
@@ -370,6 +370,16 @@ bool PgTxn::FetchWanted() {
     }
   }
   return true;
+}
+
+PgTxn::KeyList PgTxn::TakeSharedReads() {
+  KeyList out = std::exchange(shared_reads_, {});
+  for (auto& read : std::exchange(first_read_, {})) {
+    if (out.size() >= kMostSharedReads) break;
+    if (std::find(out.begin(), out.end(), read) == out.end())
+      out.push_back(std::move(read));
+  }
+  return out;
 }
 
 bool PgTxn::FetchPage(Table table, std::string_view from, bool after, size_t limit,

@@ -120,7 +120,9 @@ class PgTxn final : public WriteTxn {
   // a round trip; so the store hands those of one batch to the next one's transaction,
   // which reads them along with its first wave's reads (those not known by then).
   void ReadWithFirstWave(KeyList keys) { first_wave_ = std::move(keys); }
-  KeyList TakeSharedReads() { return std::exchange(shared_reads_, {}); }
+  // Those of this batch, then those it read with its first wave (the keys several
+  // calls want stay shared once read ahead of them), at most kMostSharedReads.
+  KeyList TakeSharedReads();
   std::vector<std::function<void()>>& on_commit() { return on_commit_; }
 
  private:
@@ -222,6 +224,7 @@ class PgTxn final : public WriteTxn {
   std::vector<Wanted> wanted_;
   KeyList first_wave_;    // read with the first FetchWanted (ReadWithFirstWave)
   KeyList shared_reads_;  // keys that several wanted reads of one wave asked for
+  KeyList first_read_;    // first_wave_ once read
   std::vector<std::function<void()>> on_commit_;
 };
 
