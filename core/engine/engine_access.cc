@@ -356,7 +356,6 @@ std::vector<ApiKeyInfo> Engine::ListKeys(std::string_view ws) {
 }
 
 namespace {
-// Finds the key a secret names and checks it, in constant time over the secret.
 // The key id a secret names, or "" for one of the wrong shape.
 std::string_view KeyIdOf(std::string_view secret) {
   std::string_view prefix = kKeyPrefix;
@@ -367,6 +366,7 @@ std::string_view KeyIdOf(std::string_view secret) {
   return secret.substr(prefix.size(), kKeyIdChars);
 }
 
+// Finds the key a secret names and checks it, in constant time over the secret.
 Result<KeyRec> CheckSecret(ReadTxn& txn, std::string_view secret) {
   Status bad = Unauthenticated("Invalid or missing API key.");
   std::string_view key_id = KeyIdOf(secret);
