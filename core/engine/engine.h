@@ -255,6 +255,10 @@ class Engine {
   // an unknown type, or a numbered type without its parent.
   Result<std::string> TrashIdOf(std::string_view type, std::string_view public_id,
                                 std::string_view parent_id) const;
+  // ResolveTrashId's check of what it found under that id (nullopt: nothing): OK for
+  // an item of the Trash of `type`, else NotFound ("<type> <id> is not in Trash").
+  static Status CheckTrashItem(const std::optional<Resource>& found,
+                               std::string_view type, std::string_view public_id);
   // The web page's search: name filter, sort and offset page over one workspace's
   // Trash, reading each item's record once (not its parents' and members') and
   // building entries only for the page it answers.

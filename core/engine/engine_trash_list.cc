@@ -134,10 +134,23 @@ Result<std::string> Engine::ResolveTrashId(std::string_view ws, std::string_view
   TRASHD_ASSIGN_OR_RETURN(std::string internal, TrashIdOf(type, public_id, parent_id));
   auto txn = impl_->store->BeginRead();
   ResourceRec r;
-  if (!Impl::LoadOwned(*txn, ws, internal, &r).ok() || r.type != type || !r.is_item()) {
-    return Impl::Missing(*txn, NotFound(NotInTrash(type, public_id)));
+  std::optional<Resource> found;
+  if (Impl::LoadOwned(*txn, ws, internal, &r).ok()) {
+    found = ToResource(r, impl_->TypeOf(r.type));
+  } else if (!txn->status().ok()) {
+    return txn->status();  // a failed read is not a missing item
   }
+  TRASHD_RETURN_IF_ERROR(CheckTrashItem(found, type, public_id));
   return internal;
+}
+
+Status Engine::CheckTrashItem(const std::optional<Resource>& found, std::string_view type,
+                              std::string_view public_id) {
+  if (!found || found->type != type || found->state != ResourceState::kTrashed ||
+      found->trash_item_id != found->id) {
+    return NotFound(NotInTrash(type, public_id));
+  }
+  return Status::Ok();
 }
 
 }  // namespace trashd

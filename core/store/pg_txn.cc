@@ -136,45 +136,39 @@ std::string PgTxn::Opening() {
 
 pqxx::result PgTxn::ReadRange(PgRange range, Table table, std::string_view key,
                               size_t rows) {
-  const std::string opening = Opening();
-  if (opening.empty()) {
-    return tx_->exec_prepared(PgRangeStatement(range, table), PgBytes(key), rows);
-  }
-  // One round trip for the BEGIN and the read: as SQL text, since a prepared
-  // statement's execution goes in a message of its own; EXECUTE runs the prepared one
-  // (made on the server the first time: a round trip per statement and connection).
   const std::string name = PgRangeStatement(range, table);
-  conn_->raw().prepare_now(name);
-  const std::string quoted = conn_->raw().quote_raw(
-      reinterpret_cast<const unsigned char*>(key.data()), key.size());
-  return tx_->exec(opening + "EXECUTE " + name + "(" + quoted + ", " +
-                   std::to_string(rows) + ")");
+  std::string opening = Opening();
+  if (opening.empty()) return tx_->exec_prepared(name, PgBytes(key), rows);
+  return ExecuteAsText(std::move(opening), name,
+                       Quoted(key) + ", " + std::to_string(rows));
 }
 
 pqxx::result PgTxn::ReadPoints(const KeyList& keys) {
-  const std::string name = PgPointsStatement(keys.size());
-  const std::string opening = Opening();
-  auto t = [&](size_t i) { return static_cast<int>(keys[i].first); };
-  auto k = [&](size_t i) { return PgBytes(keys[i].second); };
-  if (opening.empty() && keys.size() == 2) {
-    return tx_->exec_prepared(name, t(0), k(0), t(1), k(1));
-  }
-  if (opening.empty()) {
-    return tx_->exec_prepared(name, t(0), k(0), t(1), k(1), t(2), k(2));
-  }
-  conn_->raw().prepare_now(name);
+  // Always as text: a prefetch is made before a reader's first read (its BEGIN goes
+  // along), and the number of parameters varies.
   std::string args;
   for (const auto& [table, key] : keys) {
     if (!args.empty()) args += ", ";
-    args += std::to_string(static_cast<int>(table)) + ", " +
-            conn_->raw().quote_raw(reinterpret_cast<const unsigned char*>(key.data()),
-                                   key.size());
+    args += std::to_string(static_cast<int>(table)) + ", " + Quoted(key);
   }
+  return ExecuteAsText(Opening(), PgPointsStatement(keys.size()), args);
+}
+
+pqxx::result PgTxn::ExecuteAsText(std::string opening, const std::string& name,
+                                  const std::string& args) {
+  // One round trip for the BEGIN and the read: as SQL text, since a prepared
+  // statement's execution goes in a message of its own; EXECUTE runs the prepared one
+  // (made on the server the first time: a round trip per statement and connection).
+  conn_->raw().prepare_now(name);
   return tx_->exec(opening + "EXECUTE " + name + "(" + args + ")");
 }
 
+std::string PgTxn::Quoted(std::string_view key) {
+  return conn_->raw().quote_raw(reinterpret_cast<const unsigned char*>(key.data()),
+                                key.size());
+}
+
 void PgTxn::Prefetch(const KeyList& keys) {
-  static_assert(kPgMostPoints == 3, "ReadPoints passes 2 or 3 keys");
   if (write_ || keys.size() < 2 || keys.size() > kPgMostPoints || !error_.ok()) return;
   for (const auto& [table, key] : keys) {
     if (Pending(table).count(key) > 0 || Known(table).count(key) > 0) return;

@@ -139,8 +139,13 @@ class PgTxn final : public WriteTxn {
   // Rows of `table` from `key` (pg_conn.h), by the prepared statement, or with the
   // reader's BEGIN in front as SQL text.
   pqxx::result ReadRange(PgRange range, Table table, std::string_view key, size_t rows);
-  // The keys of Prefetch, the same way.
+  // The keys of Prefetch, the same way (as SQL text only).
   pqxx::result ReadPoints(const KeyList& keys);
+  // EXECUTE of the prepared statement `name` with `args` (SQL text) after `opening`.
+  pqxx::result ExecuteAsText(std::string opening, const std::string& name,
+                             const std::string& args);
+  // `key` as a bytea literal.
+  std::string Quoted(std::string_view key);
   // Runs `fn` (which talks to the server); on an exception remembers it and false.
   bool Run(const char* what, const std::function<void()>& fn);
   // Up to `limit` rows from `from` (after it when `after`), in key order (a write may

@@ -120,13 +120,19 @@ Result<Resource> FindModel(Engine& engine, const HttpRequest& request) {
 }
 
 Result<Resource> FindTyped(Engine& engine, const HttpRequest& request) {
+  auto r = engine.GetResource(request.params.at("ws"), request.params.at("id"));
+  return TypedFrom(engine, request,
+                   r.ok() ? std::optional<Resource>(std::move(*r)) : std::nullopt);
+}
+
+Result<Resource> TypedFrom(const Engine& engine, const HttpRequest& request,
+                           std::optional<Resource> found) {
   const std::string& type = request.params.at("type");
   if (!engine.types().Find(type)) return NotFound("Unknown type '" + type + "'.");
-  auto r = engine.GetResource(request.params.at("ws"), request.params.at("id"));
-  if (!r.ok() || r->type != type) {
+  if (!found || found->type != type || found->state != ResourceState::kActive) {
     return NotFound(type + " " + request.params.at("id") + " not found.");
   }
-  return r;
+  return std::move(*found);
 }
 
 json::object Attributes(const Resource& r) {

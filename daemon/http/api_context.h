@@ -152,6 +152,10 @@ Result<Resource> FindVersion(Engine& engine, const HttpRequest& request,
                              const Resource& project);                   // :version
 Result<Resource> FindModel(Engine& engine, const HttpRequest& request);  // :slug
 Result<Resource> FindTyped(Engine& engine, const HttpRequest& request);  // :type/:id
+// FindTyped's answer from what a lookup of :id found (AuthorizeAndFind's): NotFound for
+// an unknown :type, none, another type or a trashed one (T2).
+Result<Resource> TypedFrom(const Engine& engine, const HttpRequest& request,
+                           std::optional<Resource> found);
 
 // A resource's attributes as an object; {} when they are not one.
 boost::json::object Attributes(const Resource& r);

@@ -424,8 +424,8 @@ Status RestoreOne(const ApiContext& api, const HttpRequest& request,
   if (!api.engine->types().Find(t.type)) {
     return InvalidArgument("Unknown type '" + t.type + "'.");
   }
-  // The item's record is read with the key's (AuthorizeAndFind), then checked as
-  // ResolveTrashId checks it.
+  // ResolveTrashId, with the item's record read along with the key's
+  // (AuthorizeAndFind).
   Result<std::string> internal = api.engine->TrashIdOf(t.type, t.id, t.parent_id);
   std::optional<Resource> found;
   TRASHD_ASSIGN_OR_RETURN(
@@ -433,10 +433,7 @@ Status RestoreOne(const ApiContext& api, const HttpRequest& request,
       AuthorizeAndFind(api, request, Scope(t.type, "update"), "restore_" + t.type,
                        internal.ok() ? *internal : std::string(), &found));
   if (!internal.ok()) return internal.status();
-  if (!found || found->type != t.type || found->state != ResourceState::kTrashed ||
-      found->trash_item_id != found->id) {
-    return NotFound(t.type + " " + t.id + " is not in Trash");
-  }
+  TRASHD_RETURN_IF_ERROR(Engine::CheckTrashItem(found, t.type, t.id));
   // The write.
   api.engine->Restore(ActorOf(p), p.workspace, *internal,
                       ReplyWith<RestoreOutcome>(std::move(reply), RestoreJson));

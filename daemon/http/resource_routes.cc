@@ -106,17 +106,11 @@ Status DeleteModelRoute(const ApiContext& api, const HttpRequest& request, Reply
 Status DeleteGenericRoute(const ApiContext& api, const HttpRequest& request,
                           Reply reply) {
   const std::string& type = request.params.at("type");
-  const std::string& id = request.params.at("id");
   std::optional<Resource> found;
   TRASHD_ASSIGN_OR_RETURN(
-      Principal p,
-      AuthorizeAndFind(api, request, Scope(type, "update"), "trash_" + type, id, &found));
-  // As FindTyped answers (T2: a trashed resource is not found).
-  if (!api.engine->types().Find(type)) return NotFound("Unknown type '" + type + "'.");
-  if (!found || found->type != type || found->state != ResourceState::kActive) {
-    return NotFound(type + " " + id + " not found.");
-  }
-  const Resource& r = *found;
+      Principal p, AuthorizeAndFind(api, request, Scope(type, "update"), "trash_" + type,
+                                    request.params.at("id"), &found));
+  TRASHD_ASSIGN_OR_RETURN(Resource r, TypedFrom(*api.engine, request, std::move(found)));
   TRASHD_ASSIGN_OR_RETURN(bool cleanup, QueryBool(request, "cleanupDeleteImages", false));
   TrashOptions options;
   options.cleanup_delete_images = cleanup;

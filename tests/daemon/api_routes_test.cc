@@ -191,6 +191,29 @@ TEST_CASE("API errors: bad JSON 400, a missing key 401, an unknown resource 404"
 }
 
 TEST_CASE(
+    "T2, R4 by /r/ and /trash/restore: what is trashed is not found, what is not "
+    "in the Trash is not restored",
+    "[api][T2][R4]") {
+  Api api;
+  const std::string id =
+      S(api.Ok("POST", "/acme/r/dataset", R"({"name":"ds"})").at("internalId"));
+  RequireError(api.Call("DELETE", "/acme/r/project/" + id), 404);  // another type
+  api.Ok("DELETE", "/acme/r/dataset/" + id);
+  Reply again = api.Call("DELETE", "/acme/r/dataset/" + id);  // T2: trashed, not found
+  RequireError(again, 404);
+  REQUIRE(again.error() == "dataset " + id + " not found.");
+
+  RequireError(api.Call("POST", "/acme/trash/restore",
+                        R"({"type":"project","id":")" + id + R"("})"),
+               404);
+  api.Ok("POST", "/acme/trash/restore", R"({"type":"dataset","id":")" + id + R"("})");
+  Reply twice = api.Call("POST", "/acme/trash/restore",
+                         R"({"type":"dataset","id":")" + id + R"("})");
+  RequireError(twice, 404);  // R4: active again, so not in the Trash
+  REQUIRE(twice.error() == "dataset " + id + " is not in Trash");
+}
+
+TEST_CASE(
     "an upload with a missing or bad key is refused from its head, as its handler would",
     "[api][A1]") {
   Api api;
