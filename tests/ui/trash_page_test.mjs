@@ -1,10 +1,13 @@
 // The web Trash page in a real browser (Debian's chromium, driven by playwright-core)
 // against the real trashd with seeded data: every scenario of issue 12, a screenshot
-// of each state under the output folder, an accessibility check (axe-core), and the
-// page's figures (Performance API), reported, never asserted as timings.
+// of each state under the output folder and an accessibility check (axe-core). With
+// --big N it also measures the page's figures (Performance API) on a Trash of N items,
+// reported, never asserted as timings: scripts/bench.sh runs it that way, with
+// --figures-only (no scenarios), and ctest's ui_trash_page without them.
 //
 //   node trash_page_test.mjs --trashd BIN --trashctl BIN --out DIR [--chromium BIN]
-//   [--big N]  (the size of the Trash the figures are measured on; 0: skip)
+//   [--big N]  (the size of the Trash the figures are measured on; default 0: none)
+//   [--figures-only]
 import { chromium } from 'playwright-core';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -130,12 +133,14 @@ async function main() {
     args: ['--no-sandbox'] });
   const figures = {};
   try {
-    const { key } = await seed(d);
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
-    const page = await context.newPage();
-    await scenarios(d, page, context, key);
-    await context.close();
-    const big = Number(arg('big', '100000'));
+    if (!process.argv.includes('--figures-only')) {
+      const { key } = await seed(d);
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
+      const page = await context.newPage();
+      await scenarios(d, page, context, key);
+      await context.close();
+    }
+    const big = Number(arg('big', '0'));
     if (big > 0) {
       const member = await seedBig(d, 1000, 'thousand');
       Object.assign(figures, await measureFigures(browser, d, 'thousand', member, 'interactive', 1000));
