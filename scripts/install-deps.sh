@@ -11,7 +11,7 @@ packages=(
   libyaml-cpp-dev liblmdb-dev libssl-dev libspdlog-dev libfmt-dev
   catch2 libsystemd-dev libcli11-dev
   # the PostgreSQL store (libpqxx) and the throwaway cluster its tests start
-  libpqxx-dev postgresql
+  libpqxx-dev libpq-dev postgresql
   # the house format, checked by scripts/test.sh
   clang-format
   # the fuzz targets (scripts/fuzz.sh): clang with libFuzzer and the sanitizers' runtime

@@ -1,9 +1,13 @@
 // PostgreSQL connections and their pool (pg_conn.h).
 #include "store/pg_conn.h"
 
+#include <libpq-fe.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <set>
 
 namespace trashd {
 
@@ -124,7 +128,51 @@ bool PgMustRetry(const std::exception& e) {
 
 std::string PgPointsStatement(size_t n) { return "points" + std::to_string(n); }
 
-PgConnection::PgConnection(const std::string& conninfo) : conn_(conninfo) {
+std::string PgConninfoWithDefaults(const std::string& conninfo) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+  if (!options) {
+    PQfreemem(error);
+    return conninfo;
+  }
+  std::set<std::string> given;
+  for (const PQconninfoOption* o = options; o->keyword; ++o) {
+    if (o->val && *o->val) given.insert(o->keyword);
+  }
+  PQconninfoFree(options);
+  const auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v && *v;
+  };
+  if (given.count("service") || env("PGSERVICE")) return conninfo;
+  // Keepalives: a probe after 10 s of silence, then every 5 s, 3 unanswered and the
+  // connection is dead; tcp_user_timeout: data unacknowledged for 30 s, likewise.
+  // Neither applies to a Unix socket.
+  const std::pair<const char*, std::string> defaults[] = {
+      {"connect_timeout",
+       env("PGCONNECT_TIMEOUT") ? "" : std::to_string(kPgConnectTimeout)},
+      {"keepalives", "1"},
+      {"keepalives_idle", "10"},
+      {"keepalives_interval", "5"},
+      {"keepalives_count", "3"},
+      {"tcp_user_timeout", "30000"}};
+  const bool uri =
+      conninfo.starts_with("postgresql://") || conninfo.starts_with("postgres://");
+  std::string out = conninfo;
+  for (const auto& [keyword, value] : defaults) {
+    if (value.empty() || given.count(keyword)) continue;
+    if (uri) {
+      out += out.find('?') == std::string::npos ? '?' : '&';
+    } else if (!out.empty()) {
+      out += ' ';
+    }
+    out += std::string(keyword) + "=" + value;
+  }
+  return out;
+}
+
+PgConnection::PgConnection(const std::string& conninfo)
+    : conn_(PgConninfoWithDefaults(conninfo)) {
   SetIfSupported(
       "SET enable_seqscan = off; SET enable_hashjoin = off; "
       "SET enable_mergejoin = off; SET enable_bitmapscan = off");

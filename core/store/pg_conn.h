@@ -106,9 +106,23 @@ Status PgError(const char* what, const std::exception& e);
 // again.
 bool PgMustRetry(const std::exception& e);
 
+// The operator's connection string (a libpq key=value string or a postgresql:// URI)
+// with what trashd needs of the network where the string does not say it: a
+// connection attempt given up after kPgConnectTimeout seconds (a host that drops
+// packets, or a server that accepts but never answers, would otherwise hold the start,
+// or a request, for minutes or for ever), and TCP keepalives and a TCP user timeout, so
+// that a server gone from the network fails the statement waiting on it in about 30
+// seconds rather than the kernel's 15 minutes (a write is then answered 503). The
+// string's own settings win; so do a service file's (`service=`, PGSERVICE) and
+// PGCONNECT_TIMEOUT, which get none of these added. A string libpq cannot parse comes
+// back as it is, for the connection to say what is wrong with it.
+inline constexpr int kPgConnectTimeout = 5;
+std::string PgConninfoWithDefaults(const std::string& conninfo);
+
 class PgConnection {
  public:
-  // Connects and prepares the statements; throws pqxx's exceptions.
+  // Connects (PgConninfoWithDefaults) and prepares the statements; throws pqxx's
+  // exceptions.
   explicit PgConnection(const std::string& conninfo);
   pqxx::connection& raw() { return conn_; }
   bool is_open() const { return conn_.is_open(); }

@@ -3,6 +3,11 @@
 // one database, with the writer lock and without it. Each starts a throwaway cluster
 // (tests/support/pg_cluster.sh); the rest of the Store contract runs on PostgreSQL in
 // store_test@pg.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -13,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "store/pg_conn.h"
 #include "store/schema.h"
 #include "store/store.h"
 #include "support/assertions.h"
@@ -112,6 +118,81 @@ TEST_CASE("PgStore: an unreachable database is an error at open that says so",
   REQUIRE_FALSE(opened.ok());
   CHECK(opened.status().code() == Code::kUnavailable);
   CHECK_THAT(opened.status().message(), Catch::Contains("cannot connect to PostgreSQL"));
+}
+
+TEST_CASE(
+    "PgStore: a server that accepts a connection but never answers is an error at open, "
+    "not a hang",
+    "[store][postgres]") {
+  // A listening socket nobody accepts from: the kernel completes the handshake, and
+  // libpq then waits for a server's answer that never comes (as with a hung server,
+  // or a host whose firewall drops packets), until connect_timeout.
+  const int silent = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(silent >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  REQUIRE(bind(silent, reinterpret_cast<sockaddr*>(&addr), len) == 0);
+  REQUIRE(listen(silent, 8) == 0);
+  REQUIRE(getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  StoreOptions options;
+  options.backend = StoreBackend::kPostgres;
+  options.postgres_conninfo =
+      "host=127.0.0.1 port=" + std::to_string(ntohs(addr.sin_port)) +
+      " dbname=trashd user=trashd";
+  auto opened = std::async(std::launch::async, [&] { return Store::Open("", options); });
+  // Without connect_timeout this waits for ever; generous, since timings vary.
+  REQUIRE(opened.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+  auto result = opened.get();
+  close(silent);
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.status().code() == Code::kUnavailable);
+  CHECK_THAT(result.status().message(), Catch::Contains("cannot connect to PostgreSQL"));
+}
+
+TEST_CASE(
+    "PgStore: a connection string gets a connect timeout and keepalives where it sets "
+    "none, and keeps its own",
+    "[store][postgres]") {
+  auto has = [](const std::string& conninfo, const std::string& part) {
+    return conninfo.find(part) != std::string::npos;
+  };
+  const std::string plain = PgConninfoWithDefaults("host=db.example dbname=trashd");
+  INFO(plain);
+  CHECK(plain.starts_with("host=db.example dbname=trashd "));
+  for (const char* part :
+       {"connect_timeout=5", "keepalives=1", "keepalives_idle=10",
+        "keepalives_interval=5", "keepalives_count=3", "tcp_user_timeout=30000"}) {
+    CHECK(has(plain, part));
+  }
+  const std::string own =
+      PgConninfoWithDefaults("host=db.example connect_timeout=2 keepalives = 0");
+  INFO(own);
+  CHECK(has(own, "connect_timeout=2"));
+  CHECK_FALSE(has(own, "connect_timeout=5"));
+  CHECK_FALSE(has(own, "keepalives=1"));
+  CHECK(has(own, "tcp_user_timeout=30000"));
+  // A URI gets them as query parameters, after its own.
+  CHECK(PgConninfoWithDefaults("postgresql://u@db.example/trashd")
+            .starts_with(
+                "postgresql://u@db.example/trashd?connect_timeout=5&keepalives=1&"));
+  CHECK(PgConninfoWithDefaults("postgres://db.example/trashd?sslmode=require")
+            .starts_with(
+                "postgres://db.example/trashd?sslmode=require&connect_timeout=5&"));
+  // A service file says all itself; a string libpq cannot read is left for it to refuse.
+  CHECK(PgConninfoWithDefaults("service=trashd") == "service=trashd");
+  CHECK(PgConninfoWithDefaults("host='db") == "host='db");
+
+  // libpq takes both forms as they come out: a store opens on the URI form.
+  OwnCluster cluster;
+  StoreOptions options = cluster.Options(/*no_sync=*/true);
+  const std::string dir = options.postgres_conninfo.substr(
+      5, options.postgres_conninfo.find(' ') - 5);  // "host=<dir> user=…"
+  options.postgres_conninfo = "postgresql:///postgres?host=" + dir + "&user=trashd";
+  auto store = Open(options);
+  REQUIRE(PutKey(*store, "p_1", "by URI").ok());
+  CHECK(Read(*store, "p_1") == "by URI");
 }
 
 // Four threads on each of two stores (two nodes) add one to the same two counters
