@@ -292,8 +292,11 @@ class Engine {
   // The same with every option, the clock-jump guard among them.
   Result<SweepReport> SweepOnce(TimeMs now, const SweepOptions& options);
   std::vector<SweepRun> SweepRuns(size_t limit);
-  // When the last completed sweep started (0: never).
+  // When the last completed sweep started (0: never, or the store did not answer).
   TimeMs LastSweep();
+  // The same, with the store's failure (a database lost) when it did not answer:
+  // /healthz's proof that the store serves.
+  Result<TimeMs> ReadLastSweep();
 
   // ---- Leases (several nodes on one store: lease/lease.h) ----------------------
   // Takes or renews lease `name` for `node` at `now` for `ttl`, in one write

@@ -416,11 +416,17 @@ std::vector<SweepRun> Engine::SweepRuns(size_t limit) {
 }
 
 TimeMs Engine::LastSweep() {
+  Result<TimeMs> last = ReadLastSweep();
+  return last.ok() ? *last : 0;
+}
+
+Result<TimeMs> Engine::ReadLastSweep() {
   auto txn = impl_->store->BeginRead();
   std::string_view v;
-  return txn->Get(Table::kMeta, schema::kLastSweepKey, &v)
-             ? static_cast<TimeMs>(schema::DecodeNumber(v))
-             : 0;
+  if (txn->Get(Table::kMeta, schema::kLastSweepKey, &v))
+    return static_cast<TimeMs>(schema::DecodeNumber(v));
+  if (!txn->status().ok()) return txn->status();
+  return TimeMs{0};
 }
 
 }  // namespace trashd

@@ -188,12 +188,15 @@ Result<json::object> BearerTrashRoute(const ApiContext& api, HttpRequest& reques
 }
 
 Result<json::object> HealthRoute(const ApiContext& api, HttpRequest&) {
-  // A read of the store proves it answers.
-  TimeMs last = api.engine->LastSweep();
+  // A read of the store proves it answers; a database lost is 503, so that a load
+  // balancer sends this node's requests elsewhere until it is back.
+  Result<TimeMs> last = api.engine->ReadLastSweep();
+  if (!last.ok())
+    return Unavailable("the store does not answer: " + last.status().message());
   json::object o;
   o["status"] = "ok";
   o["version"] = api.version;
-  o["lastSweep"] = last > 0 ? json::value(IsoTime(last)) : json::value(nullptr);
+  o["lastSweep"] = *last > 0 ? json::value(IsoTime(*last)) : json::value(nullptr);
   return o;
 }
 

@@ -432,6 +432,13 @@ TEST_CASE("a lease lapses while the database is away, and one node leads once it
     CHECK(nodes.LeaseHeld(i, "webhooks") == 0);
     CHECK(Call(nodes[i], "POST", "/acme/projects", key, R"({"name":"away"})").status ==
           503);
+    // Reads too: a Trash listed while the database is away is not an empty one.
+    CHECK(Call(nodes[i], "GET", "/acme/trash", key).status == 503);
+    CHECK(Call(nodes[i], "GET", "/acme", key).status == 503);
+    // Readiness says so: a load balancer stops sending this node requests.
+    RawResponse health = nodes[i].Api().Request("GET", "/healthz");
+    CHECK(health.status == 503);
+    CHECK_THAT(health.body, Catch::Contains("the store does not answer"));
   }
 
   nodes.database().SetAway(false);
@@ -445,6 +452,8 @@ TEST_CASE("a lease lapses while the database is away, and one node leads once it
   TrashProject(nodes[0], key, "acme", "after-0");
   TrashProject(nodes[1], key, "acme", "after-1");
   CHECK(TrashOf(nodes[0], "acme").size() == 3);
+  for (size_t i = 0; i < nodes.size(); ++i)
+    CHECK(nodes[i].Api().Request("GET", "/healthz").status == 200);
   RequireFsckClean(nodes[1]);
 }
 
