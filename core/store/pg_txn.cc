@@ -55,7 +55,6 @@ class PgTxn::PgCursor final : public Cursor {
     pos_ = 0;
     last_page_ =
         !txn_.FetchPage(table_, from, after, limit_, &page_) || page_.size() < limit_;
-    txn_.Remember(table_, page_);
     limit_ = std::min(limit_ * 4, kLargestPage);
   }
   void Advance() {
@@ -277,7 +276,13 @@ void PgTxn::LearnAhead(Table table, std::string_view key, bool down, size_t rows
           down ? std::optional<std::string>(std::string(key)) : std::nullopt);
   }
   Rows& known = Known(table);
-  for (auto& [k, v] : page) known.try_emplace(std::move(k), std::move(v));
+  // The rows come in key order (down: reversed), so each goes next to the last one:
+  // with the right hint an insert costs no search.
+  auto hint = known.end();
+  for (auto& [k, v] : page) {
+    hint = known.try_emplace(hint, std::move(k), std::move(v));
+    if (!down) ++hint;
+  }
   known.try_emplace(std::string(key), std::nullopt);  // absent, if not among them
 }
 
@@ -421,6 +426,7 @@ bool PgTxn::FetchServerPage(Table table, std::string_view from, bool after, size
     return false;
   }
   LearnPage(table, from, after, rows, *page, base);
+  Remember(table, *page, base);
   return true;
 }
 
@@ -455,10 +461,12 @@ const std::optional<std::string>* PgTxn::CoverOf(Table table, std::string_view f
 }
 
 // What a write transaction read it need not ask again (a Del that follows a walk).
-void PgTxn::Remember(Table table, const Page& page) {
+void PgTxn::Remember(Table table, const Page& page, size_t from) {
   if (!write_) return;
   Rows& known = Known(table);
-  for (const auto& [k, v] : page) known.insert_or_assign(k, v);
+  auto hint = known.end();  // the rows come in key order (as in LearnAhead)
+  for (size_t i = from; i < page.size(); ++i)
+    hint = std::next(known.insert_or_assign(hint, page[i].first, page[i].second));
 }
 
 std::unique_ptr<Cursor> PgTxn::OpenCursor(Table table) {

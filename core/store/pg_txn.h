@@ -163,7 +163,9 @@ class PgTxn final : public WriteTxn {
                                             bool after) const;
   // Reads `key` from the server with its read-ahead into known; false on failure.
   bool ReadAhead(Table table, std::string_view key);
-  void Remember(Table table, const Page& page);
+  // A write's: the server's rows page[from…] go to known (a page a cursor was served
+  // from known is known already).
+  void Remember(Table table, const Page& page, size_t from = 0);
   // What ReadAhead and FetchServerPage learn from the server's rows (`page`, in the
   // order read).
   void LearnAhead(Table table, std::string_view key, bool down, size_t rows, Page page);

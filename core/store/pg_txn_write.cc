@@ -34,10 +34,10 @@ void PgTxn::Change(Table table, std::string_view key, std::optional<std::string>
     return;
   }
   Rows& pending = Pending(table);
-  auto it = pending.find(key);
-  if (it == pending.end()) {
+  auto it = pending.lower_bound(key);
+  if (it == pending.end() || it->first != key) {  // one search, for both
     undo_.push_back({table, std::string(key), std::nullopt});
-    pending.emplace(std::string(key), std::move(value));
+    pending.emplace_hint(it, std::string(key), std::move(value));
     ++pending_count_;
   } else {
     undo_.push_back({table, it->first, std::move(it->second)});
@@ -167,7 +167,11 @@ void PgTxn::Flush() {
   send();
   for (size_t i = 0; i < pending_.size(); ++i) {
     Rows& known = known_[i];
-    for (auto& [k, v] : pending_[i]) known.insert_or_assign(k, std::move(v));
+    // In key order: the hint is right whenever the next key changed is the next key
+    // known (a walk's records), and then an insert costs no search.
+    auto hint = known.end();
+    for (auto& [k, v] : pending_[i])
+      hint = std::next(known.insert_or_assign(hint, k, std::move(v)));
     pending_[i].clear();
   }
   pending_count_ = 0;
