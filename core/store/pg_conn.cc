@@ -268,25 +268,44 @@ PgPool::~PgPool() {
   janitor_.join();
 }
 
+std::optional<std::chrono::steady_clock::time_point> PgPool::JanitorDue() const {
+  std::optional<std::chrono::steady_clock::time_point> due;
+  auto sooner = [&](std::chrono::steady_clock::time_point t) {
+    if (!due || t < *due) due = t;
+  };
+  for (const auto& c : idle_) {
+    if (c->read_open()) sooner(c->left_at() + kReadLeftOpen);
+    if (idle_.size() > pool_size_) sooner(c->released_at() + kSurplusIdle);
+  }
+  return due;
+}
+
 void PgPool::EndIdleReads() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    // The first snapshot due to end; with none left open, sleep until Release leaves
-    // one (it wakes the janitor only then, not at every read).
-    std::optional<std::chrono::steady_clock::time_point> due;
-    for (const auto& c : idle_) {
-      if (c->read_open() && (!due || c->left_at() + kReadLeftOpen < *due))
-        due = c->left_at() + kReadLeftOpen;
-    }
-    janitor_asleep_ = !due;
-    if (!due) {
-      janitor_wake_.wait(lock);
-      continue;
-    }
+    const auto due = JanitorDue();
     const auto now = std::chrono::steady_clock::now();
-    if (now < *due) {
-      janitor_wake_.wait_until(lock, *due);
+    if (!due || now < *due) {
+      // Asleep until the first thing due, or until Release leaves something sooner.
+      janitor_waiting_ = true;
+      janitor_until_ = due;
+      if (due) {
+        janitor_wake_.wait_until(lock, *due);
+      } else {
+        janitor_wake_.wait(lock);
+      }
+      janitor_waiting_ = false;
       continue;
+    }
+    // Surplus connections idle for kSurplusIdle, the longest idle first.
+    std::vector<std::unique_ptr<PgConnection>> close;
+    while (idle_.size() > pool_size_) {
+      auto oldest = std::min_element(idle_.begin(), idle_.end(), [](auto& a, auto& b) {
+        return a->released_at() < b->released_at();
+      });
+      if (now - (*oldest)->released_at() < kSurplusIdle) break;
+      close.push_back(std::move(*oldest));
+      idle_.erase(oldest);
     }
     std::vector<std::unique_ptr<PgConnection>> open;
     std::erase_if(idle_, [&](std::unique_ptr<PgConnection>& c) {
@@ -294,14 +313,16 @@ void PgPool::EndIdleReads() {
       open.push_back(std::move(c));
       return true;
     });
-    if (open.empty()) continue;
+    if (open.empty() && close.empty()) continue;
     lock.unlock();
+    close.clear();  // closed outside the lock
     for (auto& c : open) {
       if (!c->EndOpenRead()) c.reset();  // a connection that failed is not kept
     }
     lock.lock();
     for (auto& c : open) {  // in front: the connections used last stay at the back
-      if (c && idle_.size() < pool_size_) idle_.insert(idle_.begin(), std::move(c));
+      if (c && idle_.size() < std::max(pool_size_, kMostIdle))
+        idle_.insert(idle_.begin(), std::move(c));
     }
   }
 }
@@ -324,15 +345,25 @@ Result<std::unique_ptr<PgConnection>> PgPool::Acquire() {
 
 void PgPool::Release(std::unique_ptr<PgConnection> conn) {
   if (!conn || !conn->is_open()) return;
+  conn->MarkReleased();
   bool wake = false;
   {
     std::lock_guard lock(mu_);
-    if (idle_.size() >= pool_size_) return;
-    wake = janitor_asleep_ && conn->read_open();
-    if (wake) janitor_asleep_ = false;
+    if (idle_.size() >= std::max(pool_size_, kMostIdle)) return;
     idle_.push_back(std::move(conn));
+    // The janitor sleeps until its next work: wake it when this one's comes sooner.
+    if (janitor_waiting_) {
+      const auto due = JanitorDue();
+      wake = due && (!janitor_until_ || *due < *janitor_until_);
+      if (wake) janitor_waiting_ = false;
+    }
   }
   if (wake) janitor_wake_.notify_one();
+}
+
+size_t PgPool::idle_count() {
+  std::lock_guard lock(mu_);
+  return idle_.size();
 }
 
 }  // namespace trashd

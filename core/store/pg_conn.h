@@ -8,8 +8,9 @@
 // current schema (search_path), so one database can hold several stores.
 //
 // A PgConnection is one server connection with this store's statements prepared; a
-// PgPool keeps up to pool_size idle ones and makes more when all are in use (a reader
-// never waits for another to finish). A connection the server dropped is not kept.
+// PgPool keeps pool_size idle ones and makes more when all are in use (a reader never
+// waits for another to finish); those beyond pool_size stay until idle for
+// kSurplusIdle. A connection the server dropped is not kept.
 //
 // Thread-safety: a PgConnection belongs to one thread at a time; a PgPool is safe for
 // concurrent use.
@@ -19,6 +20,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <pqxx/pqxx>
 #include <string>
 #include <string_view>
@@ -145,6 +147,9 @@ class PgConnection {
   // Ends a snapshot left open now, in a round trip of its own; false when the
   // connection failed (it must not be used again).
   bool EndOpenRead();
+  // When the pool last took it back (PgPool::Release).
+  void MarkReleased() { released_at_ = std::chrono::steady_clock::now(); }
+  std::chrono::steady_clock::time_point released_at() const { return released_at_; }
 
  private:
   // Sends session settings an engine may lack (then it keeps its own behaviour):
@@ -167,6 +172,7 @@ class PgConnection {
   pqxx::connection conn_;
   bool read_open_ = false;
   std::chrono::steady_clock::time_point left_at_;
+  std::chrono::steady_clock::time_point released_at_;
 };
 
 class PgPool {
@@ -174,6 +180,13 @@ class PgPool {
   // A snapshot left open on an idle connection is ended after this long: it holds back
   // the server's cleanup of old row versions (VACUUM) while it stays open.
   static constexpr std::chrono::milliseconds kReadLeftOpen{100};
+  // Connections beyond pool_size (made while more reads ran at once) stay for the next
+  // reads until one has been idle this long, then the janitor closes it: a burst of
+  // concurrent reads reuses its connections rather than opening and closing one per
+  // read (a connection costs the server a process start, milliseconds).
+  static constexpr std::chrono::seconds kSurplusIdle{10};
+  // Idle connections kept at most, however recently used (the pool_size when larger).
+  static constexpr size_t kMostIdle = 32;
 
   PgPool(std::string conninfo, size_t pool_size);
   ~PgPool();
@@ -181,22 +194,30 @@ class PgPool {
   // An idle connection (the one released last), or a new one; an error when the
   // database cannot be reached. It may have a reader's snapshot left open.
   Result<std::unique_ptr<PgConnection>> Acquire();
-  // Keeps `conn` for the next Acquire if it is still open and the pool has room.
+  // Keeps `conn` for the next Acquire if it is still open and the pool has room
+  // (kMostIdle; beyond pool_size only until kSurplusIdle).
   void Release(std::unique_ptr<PgConnection> conn);
+  // Connections idle in the pool now (for tests).
+  size_t idle_count();
 
   const std::string& conninfo() const { return conninfo_; }
 
  private:
-  // The janitor's thread: ends the snapshots left open on connections idle for
-  // kReadLeftOpen, until the pool goes; asleep while none is left open.
+  // The janitor's thread, until the pool goes: ends the snapshots left open on
+  // connections idle for kReadLeftOpen, and closes the idle connections beyond
+  // pool_size that have been idle for kSurplusIdle; asleep while there is neither.
   void EndIdleReads();
+  // When the janitor has work next (mu_ held); nullopt: none.
+  std::optional<std::chrono::steady_clock::time_point> JanitorDue() const;
 
   const std::string conninfo_;
   const size_t pool_size_;
   std::mutex mu_;
   std::vector<std::unique_ptr<PgConnection>> idle_;  // (mu_) the last released at back
   bool stopping_ = false;                            // (mu_)
-  bool janitor_asleep_ = false;  // (mu_) waiting for a snapshot to be left open
+  // (mu_) The janitor waits, until janitor_until_ (nullopt: until woken).
+  bool janitor_waiting_ = false;
+  std::optional<std::chrono::steady_clock::time_point> janitor_until_;
   std::condition_variable janitor_wake_;
   std::thread janitor_;
 };

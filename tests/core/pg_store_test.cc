@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <future>
 #include <pqxx/pqxx>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -475,6 +476,45 @@ TEST_CASE(
   CHECK(Eventually([&] { return open_snapshots() == 0; }));
   // The connections are kept, and serve.
   CHECK(Read(*store, "p_1") == "v3");
+}
+
+TEST_CASE(
+    "PgStore: more reads at once than pool_size reuse their connections, and the "
+    "surplus is closed once idle",
+    "[store][postgres]") {
+  OwnCluster cluster;
+  StoreOptions options = cluster.Options(/*no_sync=*/true);
+  options.postgres_pool_size = 2;
+  auto store = Open(options);
+  REQUIRE_OK(PutKey(*store, "p_1", "v"));
+  pqxx::connection conn(options.postgres_conninfo);
+  // The server's processes of the store's connections (the writer's among them).
+  auto backends = [&] {
+    pqxx::nontransaction tx(conn);
+    std::set<int64_t> pids;
+    for (const auto& row :
+         tx.exec("SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                 "AND pid <> pg_backend_pid()"))
+      pids.insert(row[0].as<int64_t>());
+    return pids;
+  };
+  auto six_at_once = [&] {
+    std::vector<std::unique_ptr<ReadTxn>> readers;
+    for (int i = 0; i < 6; ++i) {
+      readers.push_back(store->BeginRead());
+      std::string_view v;
+      REQUIRE(readers.back()->Get(Table::kResources, "p_1", &v));
+    }
+  };
+  six_at_once();
+  const std::set<int64_t> after_first = backends();
+  CHECK(after_first.size() == 7);  // six readers and the writer
+  // A second burst finds the six connections idle: no new one.
+  six_at_once();
+  CHECK(backends() == after_first);
+  // Once idle for PgPool::kSurplusIdle, those beyond pool_size go.
+  CHECK(Eventually([&] { return backends().size() == 3; }, std::chrono::seconds(30)));
+  CHECK(Read(*store, "p_1") == "v");
 }
 
 TEST_CASE(
