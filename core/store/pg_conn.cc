@@ -361,9 +361,4 @@ void PgPool::Release(std::unique_ptr<PgConnection> conn) {
   if (wake) janitor_wake_.notify_one();
 }
 
-size_t PgPool::idle_count() {
-  std::lock_guard lock(mu_);
-  return idle_.size();
-}
-
 }  // namespace trashd

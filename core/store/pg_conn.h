@@ -197,8 +197,6 @@ class PgPool {
   // Keeps `conn` for the next Acquire if it is still open and the pool has room
   // (kMostIdle; beyond pool_size only until kSurplusIdle).
   void Release(std::unique_ptr<PgConnection> conn);
-  // Connections idle in the pool now (for tests).
-  size_t idle_count();
 
   const std::string& conninfo() const { return conninfo_; }
 
