@@ -255,8 +255,10 @@ bool PgConnection::EndOpenRead() {
 }
 
 PgPool::PgPool(std::string conninfo, size_t pool_size)
-    : conninfo_(std::move(conninfo)), pool_size_(pool_size) {
-  janitor_ = std::thread([this] { EndIdleReads(); });
+    : conninfo_(std::move(conninfo)),
+      pool_size_(pool_size),
+      most_idle_(std::max(pool_size, kMostIdle)) {
+  janitor_ = std::thread([this] { Janitor(); });
 }
 
 PgPool::~PgPool() {
@@ -280,7 +282,7 @@ std::optional<std::chrono::steady_clock::time_point> PgPool::JanitorDue() const 
   return due;
 }
 
-void PgPool::EndIdleReads() {
+void PgPool::Janitor() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
     const auto due = JanitorDue();
@@ -321,8 +323,7 @@ void PgPool::EndIdleReads() {
     }
     lock.lock();
     for (auto& c : open) {  // in front: the connections used last stay at the back
-      if (c && idle_.size() < std::max(pool_size_, kMostIdle))
-        idle_.insert(idle_.begin(), std::move(c));
+      if (c && idle_.size() < most_idle_) idle_.insert(idle_.begin(), std::move(c));
     }
   }
 }
@@ -349,7 +350,7 @@ void PgPool::Release(std::unique_ptr<PgConnection> conn) {
   bool wake = false;
   {
     std::lock_guard lock(mu_);
-    if (idle_.size() >= std::max(pool_size_, kMostIdle)) return;
+    if (idle_.size() >= most_idle_) return;
     idle_.push_back(std::move(conn));
     // The janitor sleeps until its next work: wake it when this one's comes sooner.
     if (janitor_waiting_) {

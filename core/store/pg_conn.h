@@ -204,12 +204,13 @@ class PgPool {
   // The janitor's thread, until the pool goes: ends the snapshots left open on
   // connections idle for kReadLeftOpen, and closes the idle connections beyond
   // pool_size that have been idle for kSurplusIdle; asleep while there is neither.
-  void EndIdleReads();
+  void Janitor();
   // When the janitor has work next (mu_ held); nullopt: none.
   std::optional<std::chrono::steady_clock::time_point> JanitorDue() const;
 
   const std::string conninfo_;
   const size_t pool_size_;
+  const size_t most_idle_;  // max(pool_size_, kMostIdle)
   std::mutex mu_;
   std::vector<std::unique_ptr<PgConnection>> idle_;  // (mu_) the last released at back
   bool stopping_ = false;                            // (mu_)
