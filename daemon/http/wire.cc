@@ -2,6 +2,7 @@
 
 #include <boost/json/parse.hpp>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <map>
@@ -100,9 +101,10 @@ Result<std::optional<int64_t>> IntField(const boost::json::object& object,
     return std::optional<int64_t>(static_cast<int64_t>(v.as_uint64()));
   }
   if (v.is_double()) {
+    // The range check comes first: casting a double outside int64_t's range
+    // (1e345 parses as infinity) is undefined behaviour.
     double d = v.as_double();
-    if (d == static_cast<double>(static_cast<int64_t>(d)) && d >= -9.2e18 &&
-        d <= 9.2e18) {
+    if (d >= -9.2e18 && d <= 9.2e18 && d == std::trunc(d)) {
       return std::optional<int64_t>(static_cast<int64_t>(d));
     }
   }

@@ -558,6 +558,16 @@ TEST_CASE("bad input answers 400 with a sentence and unknown routes 404", "[admi
       admin.Call("PUT", "/v1/workspaces/acme/retention", "{\"days\": 99999999999999}");
   REQUIRE_STATUS(huge, 400);
   CHECK(admin.env->GetWorkspace("acme")->retention_days == 30);
+  // Numbers no integer can hold (1e345 parses as infinity) are refused, not cast.
+  for (const char* body : {"{\"bytes\": 1e345}", "{\"bytes\": -1e345}",
+                           "{\"bytes\": 1e19}", "{\"bytes\": 2.5}"}) {
+    Reply not_int = admin.Call("PUT", "/v1/workspaces/acme/quota", body);
+    REQUIRE_STATUS(not_int, 400);
+    CHECK(not_int.error() == "Field 'bytes' must be an integer");
+  }
+  Reply whole = admin.Call("PUT", "/v1/workspaces/acme/quota", "{\"bytes\": 2e3}");
+  REQUIRE_STATUS(whole, 200);
+  CHECK(admin.env->GetWorkspace("acme")->quota_bytes == 2000);
 
   Reply unknown = admin.Call("GET", "/v1/nothing-here");
   REQUIRE_STATUS(unknown, 404);
