@@ -292,7 +292,9 @@ class Engine {
   // The same with every option, the clock-jump guard among them.
   Result<SweepReport> SweepOnce(TimeMs now, const SweepOptions& options);
   std::vector<SweepRun> SweepRuns(size_t limit);
-  // When the last completed sweep started (0: never, or the store did not answer).
+  // When the last completed sweep started (0: never). While the store does not answer,
+  // what it last answered: a lost database does not turn "swept at 03:00" into "never"
+  // (the sweep metric, trashctl status).
   TimeMs LastSweep();
   // The same, with the store's failure (a database lost) when it did not answer:
   // /healthz's proof that the store serves.

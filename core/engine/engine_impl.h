@@ -106,6 +106,9 @@ struct Engine::Impl {
   // The web page's search indexes (engine_trash_search.cc).
   TrashSearchCache search_cache;
   KeyMemberHints key_members;
+  // The last completed sweep's start as last read from the store: what LastSweep()
+  // answers while the store does not (a database lost), rather than "never".
+  std::atomic<TimeMs> last_sweep_read{0};
 
   // ---- records ----
   static bool LoadResource(ReadTxn& txn, std::string_view id, ResourceRec* out);

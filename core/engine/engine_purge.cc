@@ -417,16 +417,20 @@ std::vector<SweepRun> Engine::SweepRuns(size_t limit) {
 
 TimeMs Engine::LastSweep() {
   Result<TimeMs> last = ReadLastSweep();
-  return last.ok() ? *last : 0;
+  return last.ok() ? *last : impl_->last_sweep_read.load();
 }
 
 Result<TimeMs> Engine::ReadLastSweep() {
   auto txn = impl_->store->BeginRead();
   std::string_view v;
-  if (txn->Get(Table::kMeta, schema::kLastSweepKey, &v))
-    return static_cast<TimeMs>(schema::DecodeNumber(v));
-  if (!txn->status().ok()) return txn->status();
-  return TimeMs{0};
+  TimeMs last = 0;
+  if (txn->Get(Table::kMeta, schema::kLastSweepKey, &v)) {
+    last = static_cast<TimeMs>(schema::DecodeNumber(v));
+  } else if (!txn->status().ok()) {
+    return txn->status();
+  }
+  impl_->last_sweep_read.store(last);
+  return last;
 }
 
 }  // namespace trashd

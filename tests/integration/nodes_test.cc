@@ -419,6 +419,19 @@ TEST_CASE("a lease lapses while the database is away, and one node leads once it
   ApiKey key = SetUpWorkspace(nodes[0], "acme");
   TrashProject(nodes[1], key, "acme", "before");
   const size_t leader = nodes.Leader("sweep");
+  // The leader's catch-up sweep at start: every node's metric says when it started.
+  auto last_started = [&](size_t i) {
+    return nodes[i]
+        .Admin()
+        .Request("GET", "/v1/metrics")
+        .Metric("trashd_sweep_last_started_seconds")
+        .value_or(-1);
+  };
+  std::vector<double> swept(nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    REQUIRE(Eventually([&] { return last_started(i) > 0; }));
+    swept[i] = last_started(i);
+  }
 
   nodes.database().SetAway(true);
   // The leader cannot renew: it stops counting on the lease before the lease could
@@ -439,6 +452,8 @@ TEST_CASE("a lease lapses while the database is away, and one node leads once it
     RawResponse health = nodes[i].Api().Request("GET", "/healthz");
     CHECK(health.status == 503);
     CHECK_THAT(health.body, Catch::Contains("the store does not answer"));
+    // A lost database is not "never swept": the metric keeps what it last read.
+    CHECK(last_started(i) == swept[i]);
   }
 
   nodes.database().SetAway(false);
