@@ -8,12 +8,21 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
 
 #include "bench_util.h"
 
 namespace trashd::bench {
 
 namespace json = boost::json;
+
+namespace {
+
+std::mutex live_mu;
+std::set<TrashdProcess*>* live = nullptr;  // the daemons not yet destroyed
+
+}  // namespace
 
 TrashdProcess::TrashdProcess(std::string binary, const std::string& dir,
                              std::string data_dir, std::string extra_yaml)
@@ -26,12 +35,32 @@ TrashdProcess::TrashdProcess(std::string binary, const std::string& dir,
   Check(mkdtemp(templ) != nullptr, "mkdtemp for the admin socket");
   socket_dir_ = templ;
   admin_socket_ = socket_dir_ + "/admin.sock";
+  std::lock_guard<std::mutex> lock(live_mu);
+  if (live == nullptr) {
+    live = new std::set<TrashdProcess*>;  // never freed: exit handlers may still use it
+    std::atexit(&TrashdProcess::ReleaseAllAtExit);
+  }
+  live->insert(this);
 }
 
 TrashdProcess::~TrashdProcess() {
+  {
+    std::lock_guard<std::mutex> lock(live_mu);
+    live->erase(this);
+  }
+  Release();
+}
+
+void TrashdProcess::Release() {
   Stop();
   std::error_code ec;
   std::filesystem::remove_all(socket_dir_, ec);
+}
+
+void TrashdProcess::ReleaseAllAtExit() {
+  std::lock_guard<std::mutex> lock(live_mu);
+  for (TrashdProcess* daemon : *live) daemon->Release();
+  live->clear();
 }
 
 void TrashdProcess::Start() {

@@ -3,6 +3,8 @@
 // logs its own duration there). Unlike the integration tests' DaemonProcess it needs
 // no test framework: a setup step that fails ends the program with a message (Check).
 // Not thread-safe, except log(), WaitForLog() and LogSince(), which any thread may call.
+// Check's std::exit skips the destructors of objects on the stack: the daemons still
+// running then are stopped, and their socket directories removed, at exit.
 #pragma once
 
 #include <sys/types.h>
@@ -50,6 +52,11 @@ class TrashdProcess {
                                const std::string& body = "");
 
  private:
+  // Stop() and the socket directory removed: the destructor's work, also done at exit
+  // for every daemon not destroyed by then.
+  void Release();
+  static void ReleaseAllAtExit();
+
   std::string binary_;
   std::string config_path_;
   std::string data_dir_;
