@@ -19,8 +19,11 @@ namespace json = boost::json;
 
 namespace {
 
+// The daemons not yet destroyed. Constructed before main, so destroyed after the exit
+// handler that the first daemon registers.
 std::mutex live_mu;
-std::set<TrashdProcess*>* live = nullptr;  // the daemons not yet destroyed
+std::set<TrashdProcess*> live;
+bool release_at_exit = false;  // (live_mu) the handler is registered
 
 }  // namespace
 
@@ -36,17 +39,15 @@ TrashdProcess::TrashdProcess(std::string binary, const std::string& dir,
   socket_dir_ = templ;
   admin_socket_ = socket_dir_ + "/admin.sock";
   std::lock_guard<std::mutex> lock(live_mu);
-  if (live == nullptr) {
-    live = new std::set<TrashdProcess*>;  // never freed: exit handlers may still use it
-    std::atexit(&TrashdProcess::ReleaseAllAtExit);
-  }
-  live->insert(this);
+  if (!release_at_exit)
+    release_at_exit = std::atexit(&TrashdProcess::ReleaseAllAtExit) == 0;
+  live.insert(this);
 }
 
 TrashdProcess::~TrashdProcess() {
   {
     std::lock_guard<std::mutex> lock(live_mu);
-    live->erase(this);
+    live.erase(this);
   }
   Release();
 }
@@ -59,8 +60,8 @@ void TrashdProcess::Release() {
 
 void TrashdProcess::ReleaseAllAtExit() {
   std::lock_guard<std::mutex> lock(live_mu);
-  for (TrashdProcess* daemon : *live) daemon->Release();
-  live->clear();
+  for (TrashdProcess* daemon : live) daemon->Release();
+  live.clear();
 }
 
 void TrashdProcess::Start() {
