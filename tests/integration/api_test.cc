@@ -9,8 +9,11 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <future>
+#include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -414,8 +417,10 @@ TEST_CASE("A2: the real admin socket admits its group and refuses a stranger by 
 
 // Fills `data_dir` before the daemon starts: workspace `ws` with `items` datasets that
 // were trashed 40 days ago, so all are due for the sweep. The last sweep is recorded as
-// now, so the daemon does not sweep them at start-up on its own.
-void SeedExpiredTrash(const std::string& data_dir, const std::string& ws, int items) {
+// `swept_ago` before now (0: now, so the daemon does not sweep them at start-up on its
+// own).
+void SeedExpiredTrash(const std::string& data_dir, const std::string& ws, int items,
+                      TimeMs swept_ago = 0) {
   TypeRegistry types;
   PluginConfig plugins;
   plugins.dir =
@@ -463,7 +468,7 @@ void SeedExpiredTrash(const std::string& data_dir, const std::string& ws, int it
   REQUIRE(e.store()
               .Write([&](WriteTxn& txn) {
                 txn.Put(Table::kMeta, schema::kLastSweepKey,
-                        schema::EncodeNumber(static_cast<uint64_t>(now)));
+                        schema::EncodeNumber(static_cast<uint64_t>(now - swept_ago)));
                 return Status::Ok();
               })
               .ok());
@@ -514,6 +519,44 @@ TEST_CASE("S2: a large sweep runs in bounded batches while API requests are answ
   // Never more than `batch` items in one batch.
   CHECK(report.at("batches").to_number<int64_t>() >= kItems / kBatch);
   CHECK(TrashItemsOf(d, "bulk") == 0);
+}
+
+TEST_CASE("S1: at start-up the daemon sweeps when the last sweep is more than a day old",
+          "[integration][S1]") {
+  constexpr int kItems = 20;
+  // The daily run twelve hours away (and so twelve hours ago), so that only the
+  // start-up rule can sweep here.
+  const int64_t minute = SystemClock().Now() / 60000 + 12 * 60;
+  char daily[16];
+  std::snprintf(daily, sizeof daily, "%02d:%02d", static_cast<int>(minute / 60 % 24),
+                static_cast<int>(minute % 60));
+  const std::string yaml = std::string("sweep:\n  time: \"") + daily + "\"\n";
+  auto start = [&](const TempDir& dir, TimeMs swept_ago) {
+    SeedExpiredTrash(dir.path() + "/data", "old", kItems, swept_ago);
+    auto d = std::make_unique<DaemonProcess>(dir.path(), WithYaml(yaml));
+    bool started = d->Start();
+    INFO(d->log());
+    REQUIRE(started);
+    return d;
+  };
+  auto sweeps_run = [](const DaemonProcess& d) {
+    return d.Admin().Request("GET", "/v1/metrics").Metric("trashd_sweep_runs_total");
+  };
+  const TimeMs hour = kMsPerDay / 24;
+
+  SECTION("last swept 25 hours ago: one sweep at start purges every expired item") {
+    TempDir dir;
+    auto d = start(dir, 25 * hour);
+    REQUIRE(Eventually([&] { return TrashItemsOf(*d, "old") == 0; }));
+    CHECK(sweeps_run(*d) == std::optional<double>(1));
+  }
+  SECTION("last swept an hour ago: no sweep until the daily run") {
+    TempDir dir;
+    auto d = start(dir, hour);
+    std::this_thread::sleep_for(std::chrono::seconds(2));  // time to sweep wrongly
+    CHECK(TrashItemsOf(*d, "old") == kItems);
+    CHECK(sweeps_run(*d) == std::optional<double>(0));
+  }
 }
 
 TEST_CASE("no route or method of the API listener purges anything", "[integration][P3]") {
