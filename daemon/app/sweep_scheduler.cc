@@ -11,6 +11,10 @@ TimeMs NextDailyRun(TimeMs now, TimeOfDay at) {
   return candidate;
 }
 
+TimeMs LatestDailyRun(TimeMs now, TimeOfDay at) {
+  return NextDailyRun(now, at) - kMsPerDay;
+}
+
 SweepScheduler::SweepScheduler(Engine* engine, const Clock* clock, SweepSection settings,
                                Hooks hooks, const NodeLeases* leases)
     : engine_(engine),
@@ -152,9 +156,9 @@ Result<SweepReport> SweepScheduler::Run(bool dry_run, bool accept_clock_jump,
 
 void SweepScheduler::Loop() {
   if (leases_) return LeaderLoop();
-  // Catch up: the daily run was missed (the daemon was down) or never happened.
-  TimeMs last = engine_->LastSweep();
-  if (last == 0 || clock_->Now() - last > kMsPerDay)
+  // Catch up: no sweep has started since the latest sweep.time (the daemon was down
+  // then), or none ever ran; the rule LeaderLoop follows on several nodes.
+  if (engine_->LastSweep() < LatestDailyRun(clock_->Now(), settings().time))
     (void)Run(false, false, "catch-up at start");
   if (hooks_.on_tick) hooks_.on_tick();
 
@@ -185,7 +189,7 @@ void SweepScheduler::Loop() {
 void SweepScheduler::SweepIfOwed() {
   const auto now = std::chrono::steady_clock::now();
   if (now < retry_at_ || !leases_->Hold(kSweepLease).held) return;
-  const TimeMs day_run = NextDailyRun(clock_->Now(), settings().time) - kMsPerDay;
+  const TimeMs day_run = LatestDailyRun(clock_->Now(), settings().time);
   if (swept_for_ == day_run || engine_->LastSweep() >= day_run) return;
   Result<SweepReport> report = Run(false, false, "daily");
   if (report.ok()) {

@@ -1,7 +1,8 @@
 // SweepScheduler: when the sweep runs (S1). Daily at sweep.time (UTC); at start-up
-// when the last completed sweep is more than a day old (or there was none); and on
-// demand from the admin socket. Runs never overlap: an on-demand sweep waits for a
-// scheduled one and the other way round.
+// when no completed sweep started since the latest sweep.time (a daily run missed
+// while the daemon was down; so always when the last is more than a day old, or there
+// was none); and on demand from the admin socket. Runs never overlap: an on-demand sweep
+// waits for a scheduled one and the other way round.
 //
 // The sweep itself is Engine::SweepOnce: bounded batches, one write transaction each,
 // so a request waits at most one batch for the write lock (and with group commit
@@ -40,6 +41,9 @@ namespace trashd {
 
 // The first time of day `at` (UTC) strictly after `now`.
 TimeMs NextDailyRun(TimeMs now, TimeOfDay at);
+// The last time of day `at` (UTC) at or before `now`: the daily run a sweep since
+// then has done.
+TimeMs LatestDailyRun(TimeMs now, TimeOfDay at);
 
 // What the sweeps of this process did, for /metrics.
 struct SweepTotals {
