@@ -184,6 +184,7 @@ PgConnection::PgConnection(const std::string& conninfo)
   SetIfSupported(
       "SET enable_seqscan = off; SET enable_hashjoin = off; "
       "SET enable_mergejoin = off; SET enable_bitmapscan = off");
+  SetIfSupported("SET jit = off");
   SetIfSupported("SET idle_in_transaction_session_timeout = " +
                  std::to_string(kLeftReadTimeout.count()));
   for (size_t i = 0; i < static_cast<size_t>(Table::kCount); ++i) {

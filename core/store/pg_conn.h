@@ -161,6 +161,10 @@ class PgConnection {
   //    over the whole relation, 2 ms for 30 keys among 10,000 rows. Bitmap scans go
   //    too: a flush's join planned as one bitmap scan per key took twice the time of an
   //    index scan (auto_explain, bench_pg's cascade);
+  //  - no JIT compilation (jit = off): the batched reads' and the flush's estimated
+  //    costs (an unnest of thousands of keys, each an index scan) pass jit_above_cost,
+  //    and the server compiled a statement that then ran in 6 ms for 100 to 400 ms
+  //    (auto_explain, bench_pg's sweep);
   //  - a snapshot left open (LeaveReadOpen) waits up to PgPool::kReadLeftOpen. A server
   //    whose idle_in_transaction_session_timeout is shorter would end the session
   //    meanwhile, and the next read on it would fail; so trashd's sessions set it to
