@@ -82,6 +82,44 @@ std::string PgTableIs(Table table) {
   return "t = " + std::to_string(static_cast<int>(table));
 }
 
+bool PgRewrittenInPlace(Table table) {
+  switch (table) {
+    case Table::kChildren:
+    case Table::kSlugs:
+    case Table::kTrashByTime:
+    case Table::kTrashByType:
+    case Table::kExpiry:
+    case Table::kAssetRefs:
+    case Table::kResourceAssets:
+    case Table::kJobsByResource:
+    case Table::kAudit:
+    case Table::kOutbox:
+    case Table::kUnlink:
+      return false;
+    default:
+      return true;
+  }
+}
+
+std::vector<std::string> PgCreateRelationSql(bool partitioned) {
+  const std::string kv(kPgRelation);
+  const std::string columns =
+      " (t smallint NOT NULL, k bytea NOT NULL, v bytea NOT NULL, PRIMARY KEY (t, k))";
+  if (!partitioned) {
+    return {"CREATE TABLE IF NOT EXISTS " + kv + columns + " WITH (fillfactor = 80)"};
+  }
+  std::string records;
+  for (size_t i = 0; i < static_cast<size_t>(Table::kCount); ++i) {
+    if (!PgRewrittenInPlace(static_cast<Table>(i))) continue;
+    records += (records.empty() ? "" : ", ") + std::to_string(i);
+  }
+  return {"CREATE TABLE " + kv + columns + " PARTITION BY LIST (t)",
+          "CREATE TABLE " + kv + "_records PARTITION OF " + kv + " FOR VALUES IN (" +
+              records + ") WITH (fillfactor = 50)",
+          "CREATE TABLE " + kv + "_entries PARTITION OF " + kv +
+              " DEFAULT WITH (fillfactor = 100)"};
+}
+
 namespace {
 
 std::string StatementName(char kind, Table table) {

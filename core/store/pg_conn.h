@@ -4,8 +4,20 @@
 // One relation, trashd_kv `(t smallint, k bytea, v bytea, PRIMARY KEY (t, k))`, keyed
 // by the Table's number: the primary key's b-tree orders each table's keys as LMDB
 // does (bytewise, a prefix first), so a range read is an index scan. (One relation
-// rather than 21: a new store is one CREATE TABLE.) It lives in the connection's
-// current schema (search_path), so one database can hold several stores.
+// rather than 21: every statement is the same for every table.) It lives in the
+// connection's current schema (search_path), so one database can hold several stores.
+//
+// Where the engine has declarative partitioning, the relation is partitioned by table
+// in two (PgCreateRelationSql), because their rows change differently. The tables of
+// records rewritten in place (a resource trashed or restored, the counters, the
+// workspace; PgRewrittenInPlace) are in trashd_kv_records, whose pages are filled to
+// half (fillfactor 50): a rewrite of every row of a page fits in that page beside the
+// versions it replaces, so PostgreSQL makes it without a new index entry (a HOT
+// update), and a later read or VACUUM prunes the old versions. The other tables (index
+// entries, audit, events: keys added and removed, never rewritten) are in
+// trashd_kv_entries, filled whole. Statements name only trashd_kv; the server routes
+// each row and prunes each scan to its partition. A store made on one plain relation
+// (before, or on an engine without partitioning) works the same, filled to 80.
 //
 // A PgConnection is one server connection with this store's statements prepared; a
 // PgPool keeps pool_size idle ones and makes more when all are in use (a reader never
@@ -35,6 +47,12 @@ namespace trashd {
 // The relation that holds every table, and the condition that picks one table's rows.
 inline constexpr const char* kPgRelation = "trashd_kv";
 std::string PgTableIs(Table table);  // "t = <number>"
+// Whether the table's values are rewritten under the same key (records, counters) or
+// only added and removed (index entries, audit, events).
+bool PgRewrittenInPlace(Table table);
+// The statements that make the relation: partitioned as above, or one plain relation
+// (for an engine without declarative partitioning).
+std::vector<std::string> PgCreateRelationSql(bool partitioned);
 
 // Every write transaction first locks this empty relation (EXCLUSIVE, until it ends):
 // one writer at a time on the database, whichever node it runs on, as LMDB has one

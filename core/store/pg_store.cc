@@ -205,20 +205,30 @@ Status PgStore::CheckDurability(PgConnection& conn) {
   return Status::Ok();
 }
 
+// Makes the relation (pg_conn.h) unless it exists: partitioned where the engine has
+// declarative partitioning, else plain.
 Status PgStore::CreateTable(PgConnection& conn) {
   for (int attempt = 0;; ++attempt) {
-    try {
-      pqxx::work tx(conn.raw());
-      tx.exec(std::string("CREATE TABLE IF NOT EXISTS ") + kPgRelation +
-              " (t smallint NOT NULL, k bytea NOT NULL, v bytea NOT NULL,"
-              " PRIMARY KEY (t, k)) WITH (fillfactor = 80)");
-      tx.commit();
-      return Status::Ok();
-    } catch (const std::exception& e) {
-      // Two nodes creating the table at once: one of them is refused; try again.
-      auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
-      if (attempt < 3 && sql && sql->sqlstate() == "23505") continue;
-      return PgError("cannot create the store's table", e);
+    for (bool partitioned : {true, false}) {
+      try {
+        pqxx::work tx(conn.raw());
+        const std::string exists =
+            std::string("SELECT count(*) FROM information_schema.tables WHERE ") +
+            "table_schema = current_schema() AND table_name = '" + kPgRelation + "'";
+        if (tx.exec(exists)[0][0].as<int64_t>() == 0) {
+          for (const std::string& sql : PgCreateRelationSql(partitioned)) tx.exec(sql);
+        }
+        tx.commit();
+        return Status::Ok();
+      } catch (const std::exception& e) {
+        auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
+        const std::string state = sql ? sql->sqlstate() : "";
+        // Two nodes creating it at once: one of them is refused; look again.
+        if (attempt < 3 && (state == "23505" || state == "42P07")) break;
+        // An engine without partitioning refuses the first form: the plain one.
+        if (partitioned && (state.starts_with("42") || state == "0A000")) continue;
+        return PgError("cannot create the store's table", e);
+      }
     }
   }
 }
@@ -262,8 +272,14 @@ StoreStats PgStore::Stats() {
   if (auto conn = pool_.Acquire(); conn.ok()) {
     try {
       pqxx::nontransaction tx(conn.value()->raw());
+      // The relation's size: 0 when it is partitioned, then its partitions' (a plain
+      // relation has none).
+      const std::string kv = std::string("'") + kPgRelation + "'";
       const std::string sql = conn.value()->TakeOpenRead() +
-                              "SELECT pg_total_relation_size('" + kPgRelation + "')";
+                              "SELECT pg_total_relation_size(" + kv +
+                              ") + coalesce((SELECT sum(pg_total_relation_size(relid)) "
+                              "FROM pg_partition_tree(" +
+                              kv + ") WHERE isleaf), 0)";
       s.used_bytes = tx.exec(sql)[0][0].as<uint64_t>();
       s.map_bytes = s.used_bytes;
       tx.commit();

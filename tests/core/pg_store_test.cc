@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <future>
+#include <map>
 #include <pqxx/pqxx>
 #include <set>
 #include <string>
@@ -319,11 +320,12 @@ TEST_CASE(
   }
 }
 
-// The server's count of sequential scans of the store's relation, once every other
-// session has ended: a session's counts may reach the server's statistics only as it
-// ends, about when it leaves pg_stat_activity, so the count is read until it stays the
-// same.
-int64_t SeqScansOfStore(const StoreOptions& options) {
+// A figure of the server's statistics summed over the store's relation (its
+// partitions, or the one plain relation), once every other session has ended: a
+// session's counts may reach the server's statistics only as it ends, about when it
+// leaves pg_stat_activity, so the figure is read until it stays the same.
+int64_t StoreStatistic(const StoreOptions& options, const std::string& column,
+                       const std::string& relation = "trashd_kv") {
   pqxx::connection conn(options.postgres_conninfo);
   auto query = [&](const std::string& sql) {
     pqxx::nontransaction tx(conn);
@@ -332,21 +334,27 @@ int64_t SeqScansOfStore(const StoreOptions& options) {
   const std::string others =
       "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND "
       "pid <> pg_backend_pid()";
-  const std::string seq_scans =
-      "SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'trashd_kv'";
-  int64_t last = -1;  // no count read yet
+  const std::string figure = "SELECT coalesce(sum(" + column +
+                             "), 0) FROM pg_stat_user_tables WHERE relname = '" +
+                             relation + "' OR relid IN (SELECT relid FROM " +
+                             "pg_partition_tree('" + relation + "'))";
+  int64_t last = -1;  // no figure read yet
   for (int i = 0; i < 500; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (query(others) > 0) {
       last = -1;
       continue;
     }
-    const int64_t scans = query(seq_scans);
-    if (last == scans) return scans;
-    last = scans;
+    const int64_t now = query(figure);
+    if (last == now) return now;
+    last = now;
   }
   FAIL("the store's sessions did not end");
   return -1;
+}
+
+int64_t SeqScansOfStore(const StoreOptions& options) {
+  return StoreStatistic(options, "seq_scan");
 }
 
 TEST_CASE(
@@ -566,6 +574,106 @@ TEST_CASE("PgStore: a reader's two prefetched keys are read in its one round tri
   REQUIRE_OK(txn->status());
   CHECK_FALSE(txn->Get(Table::kResources, "p_3", &v));
   CHECK_FALSE(txn->status().ok());
+}
+
+// Rows of the store's relation and where the server keeps them: partition -> tables.
+std::map<std::string, std::set<int>> PartitionsOfRows(const StoreOptions& options) {
+  pqxx::connection conn(options.postgres_conninfo);
+  pqxx::nontransaction tx(conn);
+  std::map<std::string, std::set<int>> found;
+  for (const auto& row : tx.exec("SELECT tableoid::regclass::text, t FROM trashd_kv")) {
+    found[row[0].c_str()].insert(row[1].as<int>());
+  }
+  return found;
+}
+
+std::string Reloptions(const StoreOptions& options, const std::string& relation) {
+  pqxx::connection conn(options.postgres_conninfo);
+  pqxx::nontransaction tx(conn);
+  pqxx::result r = tx.exec(
+      "SELECT coalesce(array_to_string(reloptions, ','), '') || "
+      "' ' || relkind::text FROM pg_class WHERE relname = '" +
+      relation + "'");
+  return r.empty() ? "<none>" : r[0][0].c_str();
+}
+
+TEST_CASE(
+    "PgStore: records rewritten in place are updated without new index entries (their "
+    "own partition, half filled), and index entries, audit and events fill theirs",
+    "[store][postgres]") {
+  OwnCluster cluster;
+  const StoreOptions options = cluster.Options(/*no_sync=*/true);
+  {
+    auto store = Open(options);
+    // A row in every table: each lands in its partition.
+    REQUIRE_OK(store->Write([&](WriteTxn& txn) {
+      for (size_t i = 0; i < static_cast<size_t>(Table::kCount); ++i) {
+        txn.Put(static_cast<Table>(i), "layout_key", "v");
+      }
+      return Status::Ok();
+    }));
+    std::set<int> records, entries;
+    for (size_t i = 0; i < static_cast<size_t>(Table::kCount); ++i) {
+      const auto table = static_cast<Table>(i);
+      (PgRewrittenInPlace(table) ? records : entries).insert(static_cast<int>(i));
+    }
+    CHECK(records.count(static_cast<int>(Table::kResources)) == 1);
+    CHECK(records.count(static_cast<int>(Table::kCounters)) == 1);
+    CHECK(entries.count(static_cast<int>(Table::kAudit)) == 1);
+    CHECK(entries.count(static_cast<int>(Table::kTrashByTime)) == 1);
+    const std::map<std::string, std::set<int>> where = PartitionsOfRows(options);
+    CHECK(where == std::map<std::string, std::set<int>>{{"trashd_kv_records", records},
+                                                        {"trashd_kv_entries", entries}});
+    CHECK(Reloptions(options, "trashd_kv") == " p");  // partitioned, no storage
+    CHECK(Reloptions(options, "trashd_kv_records") == "fillfactor=50 r");
+    CHECK(Reloptions(options, "trashd_kv_entries") == "fillfactor=100 r");
+
+    // 3,000 records written, then each rewritten in one write, twice (a cascade's
+    // trash, then its restore): each rewrite fits in its page.
+    auto write_all = [&](char fill) {
+      return store->Write([&](WriteTxn& txn) {
+        for (int i = 0; i < 3000; ++i) {
+          txn.Put(Table::kResources, "rec_" + std::to_string(100000 + i),
+                  std::string(130, fill));
+        }
+        return Status::Ok();
+      });
+    };
+    REQUIRE_OK(write_all('a'));
+    REQUIRE_OK(write_all('b'));
+    REQUIRE_OK(write_all('c'));
+    CHECK(Read(*store, "rec_100000") == std::string(130, 'c'));
+  }
+  const int64_t updated = StoreStatistic(options, "n_tup_upd");
+  const int64_t in_place = StoreStatistic(options, "n_tup_hot_upd");
+  INFO(updated << " updates, " << in_place << " of them HOT");
+  CHECK(updated >= 6000);
+  CHECK(in_place >= updated * 9 / 10);
+}
+
+TEST_CASE("PgStore: a store on one plain relation (made before the partitions) works",
+          "[store][postgres]") {
+  OwnCluster cluster;
+  const StoreOptions options = cluster.Options(/*no_sync=*/true);
+  {
+    pqxx::connection conn(options.postgres_conninfo);
+    pqxx::nontransaction tx(conn);
+    tx.exec(PgCreateRelationSql(/*partitioned=*/false).at(0));
+  }
+  {
+    auto store = Open(options);
+    REQUIRE_OK(PutKey(*store, "plain", "kept"));
+    CHECK(Read(*store, "plain") == "kept");
+    CHECK(store->Stats().used_bytes > 0);
+  }
+  CHECK(Reloptions(options, "trashd_kv") == "fillfactor=80 r");
+  CHECK(Reloptions(options, "trashd_kv_records") == "<none>");
+  CHECK(PartitionsOfRows(options) ==
+        std::map<std::string, std::set<int>>{
+            {"trashd_kv",
+             {static_cast<int>(Table::kMeta), static_cast<int>(Table::kResources)}}});
+  auto reopened = Open(options);
+  CHECK(Read(*reopened, "plain") == "kept");
 }
 
 }  // namespace
