@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -54,6 +55,20 @@ std::string BenchCluster::Durability() {
          " synchronous_commit=" +
          tx.exec("SHOW synchronous_commit")[0][0].as<std::string>() +
          " shared_buffers=" + tx.exec("SHOW shared_buffers")[0][0].as<std::string>();
+}
+
+double BenchCluster::Settle() {
+  Stopwatch watch;
+  pqxx::connection conn("host=" + dir_ + " user=trashd dbname=postgres");
+  pqxx::nontransaction tx(conn);
+  tx.exec("CHECKPOINT");
+  while (watch.Ms() < 60'000 &&
+         tx.exec("SELECT count(*) FROM pg_stat_activity WHERE backend_type = "
+                 "'autovacuum worker'")[0][0]
+                 .as<int64_t>() > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return watch.Ms() / 1000;
 }
 
 struct SoftDeletePeer::Conn {

@@ -36,6 +36,10 @@ class BenchCluster {
   std::string NewSchema(const std::string& name);
   // The server's durability settings, for the report ("fsync=on synchronous_commit=on").
   std::string Durability();
+  // Before a timed side: writes the dirty buffers out (CHECKPOINT) and waits, up to a
+  // minute, until no autovacuum worker runs, so that no side pays for what the one
+  // before it left the server to do. Returns the seconds it waited.
+  double Settle();
 
  private:
   std::string dir_;
