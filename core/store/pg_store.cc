@@ -208,27 +208,29 @@ Status PgStore::CheckDurability(PgConnection& conn) {
 // Makes the relation (pg_conn.h) unless it exists: partitioned where the engine has
 // declarative partitioning, else plain.
 Status PgStore::CreateTable(PgConnection& conn) {
+  const std::string exists =
+      std::string("SELECT count(*) FROM information_schema.tables WHERE ") +
+      "table_schema = current_schema() AND table_name = '" + kPgRelation + "'";
+  bool partitioned = true;
   for (int attempt = 0;; ++attempt) {
-    for (bool partitioned : {true, false}) {
-      try {
-        pqxx::work tx(conn.raw());
-        const std::string exists =
-            std::string("SELECT count(*) FROM information_schema.tables WHERE ") +
-            "table_schema = current_schema() AND table_name = '" + kPgRelation + "'";
-        if (tx.exec(exists)[0][0].as<int64_t>() == 0) {
-          for (const std::string& sql : PgCreateRelationSql(partitioned)) tx.exec(sql);
-        }
-        tx.commit();
-        return Status::Ok();
-      } catch (const std::exception& e) {
-        auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
-        const std::string state = sql ? sql->sqlstate() : "";
-        // Two nodes creating it at once: one of them is refused; look again.
-        if (attempt < 3 && (state == "23505" || state == "42P07")) break;
-        // An engine without partitioning refuses the first form: the plain one.
-        if (partitioned && (state.starts_with("42") || state == "0A000")) continue;
-        return PgError("cannot create the store's table", e);
+    try {
+      pqxx::work tx(conn.raw());
+      if (tx.exec(exists)[0][0].as<int64_t>() == 0) {
+        for (const std::string& sql : PgCreateRelationSql(partitioned)) tx.exec(sql);
       }
+      tx.commit();
+      return Status::Ok();
+    } catch (const std::exception& e) {
+      auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
+      const std::string state = sql ? sql->sqlstate() : "";
+      // Two nodes creating it at once: one of them is refused; look again.
+      if (attempt < 3 && (state == "23505" || state == "42P07")) continue;
+      // An engine without partitioning refuses the first form: the plain one.
+      if (partitioned && (state.starts_with("42") || state == "0A000")) {
+        partitioned = false;
+        continue;
+      }
+      return PgError("cannot create the store's table", e);
     }
   }
 }
