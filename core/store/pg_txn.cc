@@ -235,7 +235,12 @@ bool PgTxn::Get(Table table, std::string_view key, std::string_view* value) {
 
 bool PgTxn::ReadAhead(Table table, std::string_view key) {
   Ahead& ahead = ahead_[static_cast<size_t>(table)];
-  const bool down = !ahead.last_key.empty() && key < ahead.last_key;
+  // Below the last key read from the server, twice running: a walk down (a listing
+  // newest first), read down. Below it once: a walk up that jumps back (the next
+  // subtree of a cascade), read up (reading down would read what it walked already).
+  const bool below = !ahead.last_key.empty() && key < ahead.last_key;
+  const bool down = below && ahead.below;
+  ahead.below = below;
   // Four times more when the last read-ahead (or a cursor's page) answered Gets since.
   ahead.rows = ahead.hits > 0
                    ? std::min(std::max(ahead.rows, kFirstReadAhead) * 4, kMostReadAhead)

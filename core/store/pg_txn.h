@@ -185,7 +185,9 @@ class PgTxn final : public WriteTxn {
   // read and flushed says: a pending delete of a key it does not hold need not reach
   // the server, and a put is an update or an insert rather than an upsert.
   enum class Held { kYes, kNo, kUnknown };
-  Held ServerHolds(Table table, const std::string& key) const;
+  // `at`: where to look first in known (before or at the key), then the first known
+  // key not below it (keys asked in key order are found in a step or two).
+  Held ServerHolds(Table table, const std::string& key, Rows::const_iterator* at) const;
   // Drops the pending changes made since the undo log held `mark` entries.
   void UndoTo(size_t mark);
   void Change(Table table, std::string_view key, std::optional<std::string> value);
@@ -198,13 +200,16 @@ class PgTxn final : public WriteTxn {
     size_t rows = 0;
     size_t hits = 0;       // Gets answered from known since then
     size_t page_rows = 0;  // a write's cursor pages: rows asked of the server
+    bool below = false;    // the last key read was below the one before it
   };
   // Ranges of keys, first -> last, as Cover() says.
   using Covered = std::map<std::string, std::optional<std::string>, std::less<>>;
 
+  // A change's undo: its pending row (which stays until the change is undone, or
+  // every pending row goes) and the value pending before it.
   struct Undo {
-    Table table;
-    std::string key;
+    Rows* rows;
+    Rows::iterator change;
     std::optional<std::optional<std::string>> before;  // nullopt: nothing pending
   };
 
@@ -224,6 +229,9 @@ class PgTxn final : public WriteTxn {
   size_t pending_count_ = 0;
   int open_cursors_ = 0;
   std::vector<Undo> undo_;
+  // Per table, the pending row changed last (none once pending rows went).
+  std::array<std::optional<Rows::iterator>, static_cast<size_t>(Table::kCount)>
+      last_change_;
   bool flushed_in_call_ = false;
   size_t served_in_call_ = 0;
   bool deferring_ = false;

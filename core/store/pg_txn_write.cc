@@ -12,6 +12,8 @@ constexpr size_t kMaxKeyBytes = 511;
 // to go on (a large subtree is read better by its own read-ahead).
 constexpr int kEachWaves = 32;
 constexpr size_t kEachStepReads = 2000;
+// ServerHolds: steps through known before it searches.
+constexpr int kStepsBeforeSearch = 4;
 
 }  // namespace
 
@@ -34,15 +36,25 @@ void PgTxn::Change(Table table, std::string_view key, std::optional<std::string>
     return;
   }
   Rows& pending = Pending(table);
-  auto it = pending.lower_bound(key);
-  if (it == pending.end() || it->first != key) {  // one search, for both
-    undo_.push_back({table, std::string(key), std::nullopt});
-    pending.emplace_hint(it, std::string(key), std::move(value));
+  // Where the key is or goes: one search for both, and none when it is just after the
+  // last key changed (a walk's records are changed in key order).
+  const size_t t = static_cast<size_t>(table);
+  Rows::iterator it;
+  bool next_to_last = false;
+  if (last_change_[t] && (*last_change_[t])->first < key) {
+    it = std::next(*last_change_[t]);
+    next_to_last = it == pending.end() || !(it->first < key);
+  }
+  if (!next_to_last) it = pending.lower_bound(key);
+  if (it == pending.end() || it->first != key) {
+    it = pending.emplace_hint(it, std::string(key), std::move(value));
+    undo_.push_back({&pending, it, std::nullopt});
     ++pending_count_;
   } else {
-    undo_.push_back({table, it->first, std::move(it->second)});
+    undo_.push_back({&pending, it, std::move(it->second)});
     it->second = std::move(value);
   }
+  last_change_[t] = it;
   if (pending_count_ >= kFlushAt && open_cursors_ == 0 && !deferring_) Flush();
 }
 
@@ -55,12 +67,13 @@ void PgTxn::BeginCall() {
 void PgTxn::UndoCall() { UndoTo(0); }
 
 void PgTxn::UndoTo(size_t mark) {
+  if (undo_.size() > mark) last_change_.fill(std::nullopt);
   while (undo_.size() > mark) {
     Undo& u = undo_.back();
-    Rows& pending = Pending(u.table);
     if (u.before) {
-      pending.insert_or_assign(u.key, std::move(*u.before));
-    } else if (pending.erase(u.key) > 0) {
+      u.change->second = std::move(*u.before);
+    } else {
+      u.rows->erase(u.change);
       --pending_count_;
     }
     undo_.pop_back();
@@ -152,8 +165,10 @@ void PgTxn::Flush() {
   };
   for (size_t i = 0; i < pending_.size(); ++i) {
     const auto table = static_cast<Table>(i);
+    const Rows& known = known_[i];
+    auto at = known.begin();  // walks on through known beside the pending keys
     for (const auto& [k, v] : pending_[i]) {
-      const Held held = ServerHolds(table, k);
+      const Held held = ServerHolds(table, k, &at);
       if (!v) {
         if (held == Held::kNo) continue;  // nothing to delete
         st.del.Add(i, k, nullptr);
@@ -174,16 +189,27 @@ void PgTxn::Flush() {
       hint = std::next(known.insert_or_assign(hint, k, std::move(v)));
     pending_[i].clear();
   }
+  last_change_.fill(std::nullopt);
   pending_count_ = 0;
   flushed_in_call_ = true;
   undo_.clear();
 }
 
-PgTxn::Held PgTxn::ServerHolds(Table table, const std::string& key) const {
+PgTxn::Held PgTxn::ServerHolds(Table table, const std::string& key,
+                               Rows::const_iterator* at) const {
   const Rows& known = known_[static_cast<size_t>(table)];
-  if (auto it = known.find(key); it != known.end()) {
-    return it->second ? Held::kYes : Held::kNo;
+  Rows::const_iterator it = *at;
+  // Known's keys near the last one are often the next ones asked (a flush's pending
+  // keys, in key order, were read in key order): a few steps on, before a search.
+  for (int step = 0; it != known.end() && it->first < key; ++step) {
+    if (step == kStepsBeforeSearch) {
+      it = known.lower_bound(key);
+      break;
+    }
+    ++it;
   }
+  *at = it;
+  if (it != known.end() && it->first == key) return it->second ? Held::kYes : Held::kNo;
   // In a range read whole, and not among its rows: absent.
   return CoverOf(table, key, false) ? Held::kNo : Held::kUnknown;
 }
@@ -201,6 +227,7 @@ void PgTxn::RollbackToSavepoint() {
     known_[i].clear();  // it may hold what the call flushed
     covered_[i].clear();
   }
+  last_change_.fill(std::nullopt);
   pending_count_ = 0;
   BeginCall();
 }
