@@ -676,13 +676,10 @@ TEST_CASE("PgStore: a store on one plain relation (made before the partitions) w
   CHECK(Read(*reopened, "plain") == "kept");
 }
 
-TEST_CASE(
-    "PgStore: a write walking up that jumps back (a cascade's next subtree) reads on up "
-    "from there, not back over the rows it walked",
-    "[store][postgres]") {
-  OwnCluster cluster;
-  const StoreOptions options = cluster.Options(/*no_sync=*/true);
-  constexpr int kRecords = 4000, kBlock = 250;
+// Records rec_0000 to rec_3999, and the rows the server's index scans fetched while one
+// write read them with Get in `order` (each must be found).
+constexpr int kWalkRecords = 4000;
+int64_t RowsFetchedByWalk(const StoreOptions& options, const std::vector<int>& order) {
   auto key = [](int i) {
     std::string n = std::to_string(i);
     return "rec_" + std::string(4 - n.size(), '0') + n;
@@ -690,39 +687,49 @@ TEST_CASE(
   {
     auto store = Open(options);
     REQUIRE_OK(store->Write([&](WriteTxn& txn) {
-      for (int i = 0; i < kRecords; ++i) txn.Put(Table::kResources, key(i), "record");
+      for (int i = 0; i < kWalkRecords; ++i) txn.Put(Table::kResources, key(i), "record");
       return Status::Ok();
     }));
   }
-  // Rows the server's index scans fetched, before and after the walk.
   const int64_t before = StoreStatistic(options, "idx_tup_fetch");
   {
     auto store = Open(options);
-    // Two runs of keys visited in turns, a block of each at a time, as a cascade
-    // visits a level's records and their children's: each turn to the lower run jumps
-    // back below the key read last.
-    int walked = 0;
     REQUIRE_OK(store->Write([&](WriteTxn& txn) {
-      for (int block = 0; block < kRecords / 2 / kBlock; ++block) {
-        for (int run : {0, kRecords / 2}) {
-          for (int i = run + block * kBlock; i < run + (block + 1) * kBlock; ++i) {
-            std::string_view v;
-            if (!txn.Get(Table::kResources, key(i), &v) || v != "record")
-              return Internal("no record " + key(i));
-            ++walked;
-          }
-        }
+      for (int i : order) {
+        std::string_view v;
+        if (!txn.Get(Table::kResources, key(i), &v) || v != "record")
+          return Internal("no record " + key(i));
       }
       return Status::Ok();
     }));
-    REQUIRE(walked == kRecords);
   }
-  const int64_t fetched = StoreStatistic(options, "idx_tup_fetch") - before;
-  INFO(fetched << " rows fetched for a walk of " << kRecords);
+  return StoreStatistic(options, "idx_tup_fetch") - before;
+}
+
+TEST_CASE(
+    "PgStore: a write walking up that jumps back (a cascade's next subtree) reads on up "
+    "from there, not back over the rows it walked",
+    "[store][postgres]") {
+  OwnCluster cluster;
+  const StoreOptions options = cluster.Options(/*no_sync=*/true);
+  // Two runs of keys visited in turns, a block of each at a time, as a cascade visits a
+  // level's records and their children's: each turn to the lower run jumps back below
+  // the key read last.
+  constexpr int kBlock = 250;
+  std::vector<int> order;
+  for (int block = 0; block < kWalkRecords / 2 / kBlock; ++block) {
+    for (int run : {0, kWalkRecords / 2}) {
+      for (int i = run + block * kBlock; i < run + (block + 1) * kBlock; ++i)
+        order.push_back(i);
+    }
+  }
+  REQUIRE(order.size() == static_cast<size_t>(kWalkRecords));
+  const int64_t fetched = RowsFetchedByWalk(options, order);
+  INFO(fetched << " rows fetched for a walk of " << kWalkRecords);
   // Each row once, and what the reads ahead take beyond the blocks (4,729 rows). A read
   // down at each jump back fetched rows of the lower run again: 5,746.
-  CHECK(fetched >= kRecords);
-  CHECK(fetched <= kRecords + 1100);
+  CHECK(fetched >= kWalkRecords);
+  CHECK(fetched <= kWalkRecords + 1100);
 }
 
 TEST_CASE(
@@ -731,36 +738,14 @@ TEST_CASE(
     "[store][postgres]") {
   OwnCluster cluster;
   const StoreOptions options = cluster.Options(/*no_sync=*/true);
-  constexpr int kRecords = 4000;
-  auto key = [](int i) {
-    std::string n = std::to_string(i);
-    return "rec_" + std::string(4 - n.size(), '0') + n;
-  };
-  {
-    auto store = Open(options);
-    REQUIRE_OK(store->Write([&](WriteTxn& txn) {
-      for (int i = 0; i < kRecords; ++i) txn.Put(Table::kResources, key(i), "record");
-      return Status::Ok();
-    }));
-  }
-  const int64_t before = StoreStatistic(options, "idx_tup_fetch");
-  {
-    auto store = Open(options);
-    REQUIRE_OK(store->Write([&](WriteTxn& txn) {
-      for (int i = kRecords - 1; i >= 0; --i) {
-        std::string_view v;
-        if (!txn.Get(Table::kResources, key(i), &v) || v != "record")
-          return Internal("no record " + key(i));
-      }
-      return Status::Ok();
-    }));
-  }
-  const int64_t fetched = StoreStatistic(options, "idx_tup_fetch") - before;
-  INFO(fetched << " rows fetched for a walk of " << kRecords);
+  std::vector<int> order;
+  for (int i = kWalkRecords - 1; i >= 0; --i) order.push_back(i);
+  const int64_t fetched = RowsFetchedByWalk(options, order);
+  INFO(fetched << " rows fetched for a walk of " << kWalkRecords);
   // Each row once, and the first two reads' few rows above the keys they asked for
   // (reading up at every key would fetch each row about eight times).
-  CHECK(fetched >= kRecords);
-  CHECK(fetched <= kRecords + 100);
+  CHECK(fetched >= kWalkRecords);
+  CHECK(fetched <= kWalkRecords + 100);
 }
 
 }  // namespace
