@@ -106,31 +106,30 @@ class PgTxn::PgCursor final : public Cursor {
 };
 
 PgTxn::PgTxn(PgConnection& conn, const PgWriteMode& mode) : conn_(&conn), write_(true) {
-  std::string begin = "BEGIN ISOLATION LEVEL SERIALIZABLE";
+  begin_ = "BEGIN ISOLATION LEVEL SERIALIZABLE";
   // LOCK takes no snapshot: the transaction's is taken after the wait, by its first read.
-  if (mode.writer_lock) begin += PgWriterLockStatements(mode.idle_timeout);
+  if (mode.writer_lock) begin_ += PgWriterLockStatements(mode.idle_timeout);
   // StoreOptions::no_sync: a commit survives trashd's crash, not the server's.
-  if (mode.no_sync) begin += "; SET LOCAL synchronous_commit = off";
-  Begin(begin);
+  if (mode.no_sync) begin_ += "; SET LOCAL synchronous_commit = off";
+  // Nothing is sent yet: the BEGIN goes with the first statement (Opening).
+  Run("begin", [&] { tx_ = std::make_unique<pqxx::nontransaction>(conn_->raw()); });
 }
 
 PgTxn::PgTxn(PgConnection& conn) : conn_(&conn) {
   // Nothing is sent yet: the BEGIN goes with the first read (Opening), and so the
   // snapshot is taken by it.
+  begin_ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
   Run("begin", [&] { tx_ = std::make_unique<pqxx::nontransaction>(conn_->raw()); });
 }
 
-void PgTxn::Begin(const std::string& sql) {
-  open_ = Run("begin", [&] {
-    tx_ = std::make_unique<pqxx::nontransaction>(conn_->raw());
-    tx_->exec(conn_->TakeOpenRead() + sql);
-  });
+std::string PgTxn::Opening() {
+  if (begun_) return "";
+  begun_ = open_ = true;  // from here on End ends it, whatever becomes of the statement
+  return conn_->TakeOpenRead() + begin_ + "; ";
 }
 
-std::string PgTxn::Opening() {
-  if (write_ || open_) return "";
-  open_ = true;  // from here on End ends it, whatever becomes of the statement
-  return conn_->TakeOpenRead() + "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ";
+void PgTxn::Open() {
+  if (std::string opening = Opening(); !opening.empty()) tx_->exec(opening);
 }
 
 pqxx::result PgTxn::ReadRange(PgRange range, Table table, std::string_view key,
@@ -305,6 +304,32 @@ void PgTxn::ForgetProbe() {
   error_ = Status::Ok();
 }
 
+std::string PgTxn::ReadsAsText(const std::vector<Wanted>& wanted) {
+  // Array literals: {0,1}, and each key as a quoted element ("\\x6b65…", the
+  // backslash of the bytea escape itself escaped), each array quoted as a literal.
+  std::string numbers, tables, keys, kinds, limits;
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    const char* comma = i == 0 ? "" : ",";
+    numbers += comma + std::to_string(i);
+    tables += comma + std::to_string(static_cast<int>(wanted[i].table));
+    kinds += comma + std::to_string(static_cast<int>(wanted[i].kind));
+    limits += comma + std::to_string(wanted[i].rows);
+    keys += comma;
+    keys += '"';
+    const std::string& key = wanted[i].key;
+    for (char c : conn_->raw().esc_raw(reinterpret_cast<const unsigned char*>(key.data()),
+                                       key.size())) {
+      if (c == '\\' || c == '"') keys += '\\';
+      keys += c;
+    }
+    keys += '"';
+  }
+  pqxx::connection& c = conn_->raw();
+  return c.quote("{" + numbers + "}") + ", " + c.quote("{" + tables + "}") + ", " +
+         c.quote("{" + keys + "}") + ", " + c.quote("{" + kinds + "}") + ", " +
+         c.quote("{" + limits + "}");
+}
+
 bool PgTxn::FetchWanted() {
   if (wanted_.empty()) return error_.ok();
   std::vector<Wanted> wanted;
@@ -345,9 +370,14 @@ bool PgTxn::FetchWanted() {
   }
   std::vector<Page> pages(wanted.size());
   if (!Run("read", [&] {
+        // A write's first statement: its BEGIN goes along, the reads as SQL text.
+        std::string opening = Opening();
         pqxx::result r =
-            tx_->exec_prepared(kPgReadsStatement, numbers.Param(), tables.Param(),
-                               keys.Param(), kinds.Param(), limits.Param());
+            opening.empty()
+                ? tx_->exec_prepared(kPgReadsStatement, numbers.Param(), tables.Param(),
+                                     keys.Param(), kinds.Param(), limits.Param())
+                : ExecuteAsText(std::move(opening), kPgReadsStatement,
+                                ReadsAsText(wanted));
         for (const auto& row : r) {
           const auto q = row[0].as<size_t>();
           if (q < pages.size()) {
@@ -496,7 +526,8 @@ uint64_t PgTxn::Count(Table table) {
 
 Status PgTxn::Commit() {
   Flush();
-  if (Run("commit", [&] { tx_->exec("COMMIT"); })) open_ = false;
+  // Nothing sent, nothing to commit (a batch whose calls neither read nor changed).
+  if (begun_ && Run("commit", [&] { tx_->exec("COMMIT"); })) open_ = false;
   return error_;
 }
 

@@ -132,10 +132,12 @@ class PgTxn final : public WriteTxn {
 
   // A read snapshot on `conn`.
   explicit PgTxn(PgConnection& conn);
-  // Sends `sql`, the BEGIN and what goes with it (one round trip).
-  void Begin(const std::string& sql);
-  // A reader's: what its first statement sends first (its BEGIN); "" once it has.
+  // What the transaction's first statement sends first (its BEGIN and, for a write,
+  // the writer lock), so that they take no round trip of their own; "" once sent.
   std::string Opening();
+  // Sends the opening on its own, if not sent yet (before a statement with binary
+  // parameters, which cannot go with it).
+  void Open();
   // Rows of `table` from `key` (pg_conn.h), by the prepared statement, or with the
   // reader's BEGIN in front as SQL text.
   pqxx::result ReadRange(PgRange range, Table table, std::string_view key, size_t rows);
@@ -181,6 +183,8 @@ class PgTxn final : public WriteTxn {
     bool ahead;  // ReadAhead's (else a cursor page's)
   };
   bool Defer(Wanted wanted);
+  // The arguments of FetchWanted's reads as SQL text (to go with the opening).
+  std::string ReadsAsText(const std::vector<Wanted>& wanted);
   // Whether the server holds a row of `key` in this transaction, as far as what it
   // read and flushed says: a pending delete of a key it does not hold need not reach
   // the server, and a put is an update or an insert rather than an upsert.
@@ -218,7 +222,9 @@ class PgTxn final : public WriteTxn {
   std::unique_ptr<PgConnection> owned_conn_;  // a reader's
   std::unique_ptr<pqxx::nontransaction> tx_;
   bool write_ = false;
-  bool open_ = false;  // BEGIN went through and no COMMIT/ROLLBACK yet
+  std::string begin_;   // the BEGIN (and lock) that Opening sends
+  bool begun_ = false;  // Opening has sent it
+  bool open_ = false;   // BEGIN sent and no COMMIT/ROLLBACK yet
   Status error_;
   bool must_retry_ = false;
   bool broken_ = false;  // the connection failed: do not reuse it

@@ -148,6 +148,7 @@ void PgTxn::Flush() {
     if (st.rows == 0) return;
     size_t updated = 0;
     Run("write", [&] {
+      Open();
       updated = tx_->exec_prepared(kPgFlushStatement, st.del.t.Param(), st.del.k.Param(),
                                    st.put.t.Param(), st.put.k.Param(), st.put.v.Param(),
                                    st.set.t.Param(), st.set.k.Param(), st.set.v.Param(),
@@ -216,12 +217,13 @@ PgTxn::Held PgTxn::ServerHolds(Table table, const std::string& key,
 
 void PgTxn::Savepoint() {
   Flush();
-  Run("savepoint", [&] { tx_->exec("SAVEPOINT call"); });
+  Run("savepoint", [&] { tx_->exec(Opening() + "SAVEPOINT call"); });
   BeginCall();
 }
 
 void PgTxn::RollbackToSavepoint() {
-  Run("rollback to savepoint", [&] { tx_->exec("ROLLBACK TO SAVEPOINT call"); });
+  Run("rollback to savepoint",
+      [&] { tx_->exec(Opening() + "ROLLBACK TO SAVEPOINT call"); });
   for (size_t i = 0; i < pending_.size(); ++i) {
     pending_[i].clear();
     known_[i].clear();  // it may hold what the call flushed
