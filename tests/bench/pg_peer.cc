@@ -209,7 +209,7 @@ std::vector<double> SoftDeletePeer::ListFirstPage(size_t calls, size_t limit) {
   return ms;
 }
 
-LoadRate SoftDeletePeer::UpdateLoad(size_t clients, double seconds) {
+LoadRate SoftDeletePeer::UpdateLoad(size_t clients, double seconds, Commit commit) {
   // Rows of their own for the clients, ids after any built so far.
   {
     pqxx::work tx(conn_->raw);
@@ -240,12 +240,20 @@ LoadRate SoftDeletePeer::UpdateLoad(size_t clients, double seconds) {
       const int64_t id = -1 - static_cast<int64_t>(c);
       ++ready;
       while (!go) std::this_thread::yield();
+      auto update = [&](pqxx::transaction_base& tx, bool del) {
+        return del ? tx.exec_prepared("delete", id, static_cast<int64_t>(c), kRetentionMs)
+                   : tx.exec_prepared("restore", id);
+      };
       for (bool del = true; !stop; del = !del) {
-        pqxx::work tx(conn);
-        pqxx::result r =
-            del ? tx.exec_prepared("delete", id, static_cast<int64_t>(c), kRetentionMs)
-                : tx.exec_prepared("restore", id);
-        tx.commit();
+        pqxx::result r;
+        if (commit == Commit::kAutocommit) {
+          pqxx::nontransaction tx(conn);
+          r = update(tx, del);
+        } else {
+          pqxx::work tx(conn);
+          r = update(tx, del);
+          tx.commit();
+        }
         if (r.affected_rows() == 1) ++ops;
       }
     });

@@ -10,8 +10,10 @@
 // `cleanup_at` columns with an index each (a partial one, on the deleted rows), the
 // cascade as one recursive-CTE UPDATE, the sweep as batched deletes in cleanup_at
 // order (PostgreSQL has no DELETE ... LIMIT: a ctid subselect), a delete or a restore
-// as one single-row UPDATE. Every statement is its own durable transaction. Rows carry
-// a body as large as the engine's resource record, so both write as many bytes.
+// as one single-row UPDATE. Every statement is its own durable transaction (the
+// writes' load also runs with each UPDATE between BEGIN and COMMIT, for comparison).
+// Rows carry a body as large as the engine's resource record, so both write as many
+// bytes.
 //
 // Not thread-safe: one thread drives a peer (UpdateLoad starts threads of its own).
 #pragma once
@@ -69,8 +71,11 @@ class SoftDeletePeer {
   std::vector<double> ListFirstPage(size_t calls, size_t limit);
 
   // `clients` connections, each alternating a soft delete and a restore (one
-  // single-row UPDATE each) of its own row for `seconds`.
-  LoadRate UpdateLoad(size_t clients, double seconds);
+  // single-row UPDATE each) of its own row for `seconds`. How each UPDATE commits:
+  // kAutocommit sends the statement alone, its own transaction (one round trip);
+  // kExplicit wraps it in BEGIN and COMMIT, as many ORMs do (three round trips).
+  enum class Commit { kAutocommit, kExplicit };
+  LoadRate UpdateLoad(size_t clients, double seconds, Commit commit);
 
   uint64_t touched() const { return touched_; }
 
