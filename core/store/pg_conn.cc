@@ -4,6 +4,7 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <boost/algorithm/hex.hpp>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -36,10 +37,14 @@ void PutBigEndian(std::string* out, uint32_t n) {
 
 }  // namespace
 
-PgArray::PgArray(Of of) : of_(of), data_(kHeaderBytes, '\0') {}
+PgArray::PgArray(Of of, pqxx::connection* as_text)
+    : of_(of), text_(as_text), data_(as_text ? "{" : std::string(kHeaderBytes, '\0')) {}
 
 void PgArray::Add(uint64_t number) {
-  if (of_ == Of::kSmallint) {
+  if (text_) {
+    if (count_ > 0) data_ += ',';
+    data_ += std::to_string(number);
+  } else if (of_ == Of::kSmallint) {
     PutBigEndian(&data_, 2);
     data_.push_back(static_cast<char>(number >> 8));
     data_.push_back(static_cast<char>(number));
@@ -51,10 +56,21 @@ void PgArray::Add(uint64_t number) {
 }
 
 void PgArray::AddBytes(std::string_view bytes) {
-  PutBigEndian(&data_, static_cast<uint32_t>(bytes.size()));
-  data_.append(bytes);
+  if (text_) {
+    // bytea's hex input, \x and the digits; quoted, with its backslash escaped, as
+    // an array's element.
+    if (count_ > 0) data_ += ',';
+    data_ += "\"\\\\x";
+    boost::algorithm::hex(bytes.begin(), bytes.end(), std::back_inserter(data_));
+    data_ += '"';
+  } else {
+    PutBigEndian(&data_, static_cast<uint32_t>(bytes.size()));
+    data_.append(bytes);
+  }
   ++count_;
 }
+
+std::string PgArray::Literal() const { return text_->quote(data_ + "}"); }
 
 pqxx::binarystring PgArray::Param() {
   // One dimension, no NULLs, the element type, the dimension's length and lower bound
@@ -253,20 +269,27 @@ PgConnection::PgConnection(const std::string& conninfo)
   // the server does not hold is inserted: an upsert first looks for the row, and locks
   // the one it finds (a WAL record more) before it updates it.
   const std::string kv(kPgRelation);
-  conn_.prepare(
-      kPgFlushStatement,
+  const std::string changes =
       "WITH d AS (DELETE FROM " + kv +
-          " AS kv USING unnest($1::smallint[], $2::bytea[]) AS x(t, k)"
-          " WHERE kv.t = x.t AND kv.k = x.k), u AS (UPDATE " +
-          kv +
-          " AS kv SET v = x.v FROM unnest($6::smallint[], $7::bytea[], $8::bytea[]) AS "
-          "x(t, k, v) WHERE kv.t = x.t AND kv.k = x.k RETURNING 1), n AS (INSERT INTO " +
-          kv +
-          " (t, k, v) SELECT * FROM unnest($9::smallint[], $10::bytea[], "
-          "$11::bytea[])), i AS (INSERT INTO " +
-          kv +
-          " (t, k, v) SELECT * FROM unnest($3::smallint[], $4::bytea[], $5::bytea[]) "
-          "ON CONFLICT (t, k) DO UPDATE SET v = EXCLUDED.v) SELECT count(*) FROM u");
+      " AS kv USING unnest($1::smallint[], $2::bytea[]) AS x(t, k)"
+      " WHERE kv.t = x.t AND kv.k = x.k), u AS (UPDATE " +
+      kv +
+      " AS kv SET v = x.v FROM unnest($6::smallint[], $7::bytea[], $8::bytea[]) AS "
+      "x(t, k, v) WHERE kv.t = x.t AND kv.k = x.k RETURNING 1), n AS (INSERT INTO " +
+      kv +
+      " (t, k, v) SELECT * FROM unnest($9::smallint[], $10::bytea[], "
+      "$11::bytea[])), i AS (INSERT INTO " +
+      kv +
+      " (t, k, v) SELECT * FROM unnest($3::smallint[], $4::bytea[], $5::bytea[]) "
+      "ON CONFLICT (t, k) DO UPDATE SET v = EXCLUDED.v) ";
+  conn_.prepare(kPgFlushStatement, changes + "SELECT count(*) FROM u");
+  // A shortfall casts its message to a number, the one way plain SQL has to fail a
+  // statement on a value.
+  conn_.prepare(kPgFlushCheckedStatement,
+                changes +
+                    "SELECT CASE WHEN count(*) = $12::int THEN count(*) ELSE "
+                    "('write: rows this transaction read were gone when it wrote "
+                    "them: ' || ($12::int - count(*)))::bigint END FROM u");
 }
 
 void PgConnection::SetIfSupported(const std::string& sql) {

@@ -90,6 +90,10 @@ std::string PgPointsStatement(size_t n);
 // holds, $9, $10, $11 those it does not hold (arrays, each key once in all) -> the
 // number of rows updated.
 inline constexpr const char* kPgFlushStatement = "flush";
+// The same with $12, the number of rows it must update; fewer fail the statement
+// (SQLSTATE 22P02, a message saying how many were gone), so that a COMMIT sent with it
+// in one round trip does not run.
+inline constexpr const char* kPgFlushCheckedStatement = "flush_checked";
 
 // A statement's bytea parameter, and a bytea column's value.
 pqxx::binarystring PgBytes(std::string_view s);
@@ -98,23 +102,30 @@ std::string PgFromBytea(const pqxx::field& f);
 // A PostgreSQL array in the server's binary format (array_send's), built one element
 // at a time: the parameters of the batched reads and of a flush. Sent as binary, it
 // costs the server no parsing (a text literal in hex: a sixth of a flush, in bind time)
-// and the socket half the bytes.
+// and the socket half the bytes. Or, given a connection, as an SQL literal
+// ('{1,2}', '{"\\x6b6579"}'), for a statement that goes as text along with others
+// in one round trip (a write's BEGIN before its first reads, its COMMIT after its
+// last flush).
 class PgArray {
  public:
   enum class Of : uint32_t { kSmallint = 21, kInt = 23, kBytea = 17 };  // type oids
-  explicit PgArray(Of of);
+  explicit PgArray(Of of, pqxx::connection* as_text = nullptr);
   void Add(uint64_t number);              // a smallint or an int
   void AddBytes(std::string_view bytes);  // a bytea
   size_t size() const { return count_; }
   // The array as a statement's parameter (its header written in front of the
   // elements, so that they are copied once, into the parameter).
   pqxx::binarystring Param();
+  // The array as an SQL literal (made with a connection).
+  std::string Literal() const;
 
  private:
   static constexpr size_t kHeaderBytes = 20;
   Of of_;
+  pqxx::connection* text_;  // null: binary
   size_t count_ = 0;
-  // The header's place, then each element: its length (4 bytes, big-endian), its bytes.
+  // Binary: the header's place, then each element: its length (4 bytes, big-endian),
+  // its bytes. Text: "{" and the elements, comma-separated.
   std::string data_;
 };
 

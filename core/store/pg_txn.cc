@@ -304,32 +304,6 @@ void PgTxn::ForgetProbe() {
   error_ = Status::Ok();
 }
 
-std::string PgTxn::ReadsAsText(const std::vector<Wanted>& wanted) {
-  // Array literals: {0,1}, and each key as a quoted element ("\\x6b65…", the
-  // backslash of the bytea escape itself escaped), each array quoted as a literal.
-  std::string numbers, tables, keys, kinds, limits;
-  for (size_t i = 0; i < wanted.size(); ++i) {
-    const char* comma = i == 0 ? "" : ",";
-    numbers += comma + std::to_string(i);
-    tables += comma + std::to_string(static_cast<int>(wanted[i].table));
-    kinds += comma + std::to_string(static_cast<int>(wanted[i].kind));
-    limits += comma + std::to_string(wanted[i].rows);
-    keys += comma;
-    keys += '"';
-    const std::string& key = wanted[i].key;
-    for (char c : conn_->raw().esc_raw(reinterpret_cast<const unsigned char*>(key.data()),
-                                       key.size())) {
-      if (c == '\\' || c == '"') keys += '\\';
-      keys += c;
-    }
-    keys += '"';
-  }
-  pqxx::connection& c = conn_->raw();
-  return c.quote("{" + numbers + "}") + ", " + c.quote("{" + tables + "}") + ", " +
-         c.quote("{" + keys + "}") + ", " + c.quote("{" + kinds + "}") + ", " +
-         c.quote("{" + limits + "}");
-}
-
 bool PgTxn::FetchWanted() {
   if (wanted_.empty()) return error_.ok();
   std::vector<Wanted> wanted;
@@ -359,8 +333,11 @@ bool PgTxn::FetchWanted() {
   }
   if (!first_wave_.empty()) first_read_ = std::exchange(first_wave_, {});
   using Of = PgArray::Of;
-  PgArray numbers(Of::kInt), tables(Of::kSmallint), keys(Of::kBytea), kinds(Of::kInt),
-      limits(Of::kInt);
+  // A write's first statement: its BEGIN goes along, the reads as SQL text.
+  std::string opening = Opening();
+  pqxx::connection* text = opening.empty() ? nullptr : &conn_->raw();
+  PgArray numbers(Of::kInt, text), tables(Of::kSmallint, text), keys(Of::kBytea, text),
+      kinds(Of::kInt, text), limits(Of::kInt, text);
   for (size_t i = 0; i < wanted.size(); ++i) {
     numbers.Add(i);
     tables.Add(static_cast<uint64_t>(wanted[i].table));
@@ -370,14 +347,13 @@ bool PgTxn::FetchWanted() {
   }
   std::vector<Page> pages(wanted.size());
   if (!Run("read", [&] {
-        // A write's first statement: its BEGIN goes along, the reads as SQL text.
-        std::string opening = Opening();
         pqxx::result r =
-            opening.empty()
-                ? tx_->exec_prepared(kPgReadsStatement, numbers.Param(), tables.Param(),
-                                     keys.Param(), kinds.Param(), limits.Param())
-                : ExecuteAsText(std::move(opening), kPgReadsStatement,
-                                ReadsAsText(wanted));
+            text ? ExecuteAsText(std::move(opening), kPgReadsStatement,
+                                 numbers.Literal() + ", " + tables.Literal() + ", " +
+                                     keys.Literal() + ", " + kinds.Literal() + ", " +
+                                     limits.Literal())
+                 : tx_->exec_prepared(kPgReadsStatement, numbers.Param(), tables.Param(),
+                                      keys.Param(), kinds.Param(), limits.Param());
         for (const auto& row : r) {
           const auto q = row[0].as<size_t>();
           if (q < pages.size()) {
@@ -525,7 +501,8 @@ uint64_t PgTxn::Count(Table table) {
 }
 
 Status PgTxn::Commit() {
-  Flush();
+  // A last flush of few rows takes the COMMIT along (one round trip for both).
+  if (FlushChanges(/*with_commit=*/true) || !error_.ok()) return error_;
   // Nothing sent, nothing to commit (a batch whose calls neither read nor changed).
   if (begun_ && Run("commit", [&] { tx_->exec("COMMIT"); })) open_ = false;
   return error_;

@@ -67,6 +67,9 @@ class PgTxn final : public WriteTxn {
   using Rows = std::map<std::string, std::optional<std::string>, std::less<>>;
   // Pending changes reach the server once there are this many (and no cursor is open).
   static constexpr size_t kFlushAt = 20000;
+  // At commit, this many pending changes or fewer go as SQL text with the COMMIT, in
+  // one round trip (more go as binary arrays, then the COMMIT on its own).
+  static constexpr size_t kRowsWithCommit = 1000;
 
   // Begins a serializable write on `conn`.
   PgTxn(PgConnection& conn, const PgWriteMode& mode);
@@ -148,6 +151,9 @@ class PgTxn final : public WriteTxn {
                              const std::string& args);
   // `key` as a bytea literal.
   std::string Quoted(std::string_view key);
+  // Flush(); with_commit: and, when they are few (kRowsWithCommit), the COMMIT in the
+  // same round trip. True when that COMMIT went through.
+  bool FlushChanges(bool with_commit);
   // Runs `fn` (which talks to the server); on an exception remembers it and false.
   bool Run(const char* what, const std::function<void()>& fn);
   // Up to `limit` rows from `from` (after it when `after`), in key order (a write may
@@ -183,8 +189,6 @@ class PgTxn final : public WriteTxn {
     bool ahead;  // ReadAhead's (else a cursor page's)
   };
   bool Defer(Wanted wanted);
-  // The arguments of FetchWanted's reads as SQL text (to go with the opening).
-  std::string ReadsAsText(const std::vector<Wanted>& wanted);
   // Whether the server holds a row of `key` in this transaction, as far as what it
   // read and flushed says: a pending delete of a key it does not hold need not reach
   // the server, and a put is an update or an insert rather than an upsert.

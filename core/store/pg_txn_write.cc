@@ -128,11 +128,18 @@ Status PgTxn::Each(size_t n, const std::function<Status(size_t)>& step) {
 // the keys to delete, the rows to update and to insert (those the transaction knows the
 // server holds, and does not hold) and the rows to put as arrays, so that the server
 // neither parses nor plans anew however many there are.
-void PgTxn::Flush() {
-  if (pending_count_ == 0 || !error_.ok()) return;
+void PgTxn::Flush() { FlushChanges(false); }
+
+bool PgTxn::FlushChanges(bool with_commit) {
+  if (pending_count_ == 0 || !error_.ok()) return false;
+  // Few enough to go as SQL text, with the COMMIT after them.
+  pqxx::connection* text =
+      with_commit && pending_count_ <= kRowsWithCommit ? &conn_->raw() : nullptr;
   using Of = PgArray::Of;
   struct Columns {  // rows as the statement's arrays: tables, keys (and values)
-    PgArray t{Of::kSmallint}, k{Of::kBytea}, v{Of::kBytea};
+    explicit Columns(pqxx::connection* text)
+        : t(Of::kSmallint, text), k(Of::kBytea, text), v(Of::kBytea, text) {}
+    PgArray t, k, v;
     void Add(size_t table, const std::string& key, const std::string* value) {
       t.Add(table);
       k.AddBytes(key);
@@ -140,12 +147,31 @@ void PgTxn::Flush() {
     }
   };
   struct Statement {
+    explicit Statement(pqxx::connection* text)
+        : del(text), put(text), set(text), add(text) {}
     Columns del, put, set, add;  // delete; upsert; update (held); insert (not held)
     size_t rows = 0;
   };
-  Statement st;
+  Statement st(text);
+  bool committed = false;
   auto send = [&] {
     if (st.rows == 0) return;
+    if (text) {
+      // The server checks the rows updated itself (kPgFlushCheckedStatement): a
+      // shortfall fails the statement, and the COMMIT after it is not run.
+      const std::string args =
+          st.del.t.Literal() + ", " + st.del.k.Literal() + ", " + st.put.t.Literal() +
+          ", " + st.put.k.Literal() + ", " + st.put.v.Literal() + ", " +
+          st.set.t.Literal() + ", " + st.set.k.Literal() + ", " + st.set.v.Literal() +
+          ", " + st.add.t.Literal() + ", " + st.add.k.Literal() + ", " +
+          st.add.v.Literal() + ", " + std::to_string(st.set.t.size());
+      committed = Run("commit", [&] {
+        conn_->raw().prepare_now(kPgFlushCheckedStatement);
+        tx_->exec(Opening() + "EXECUTE " + kPgFlushCheckedStatement + "(" + args +
+                  "); COMMIT");
+      });
+      return;
+    }
     size_t updated = 0;
     Run("write", [&] {
       Open();
@@ -162,7 +188,7 @@ void PgTxn::Flush() {
       error_ = Internal("write: " + std::to_string(st.set.t.size() - updated) +
                         " rows this transaction read were gone when it wrote them");
     }
-    st = Statement();
+    st = Statement(text);
   };
   for (size_t i = 0; i < pending_.size(); ++i) {
     const auto table = static_cast<Table>(i);
@@ -181,6 +207,7 @@ void PgTxn::Flush() {
     }
   }
   send();
+  if (committed) open_ = false;
   for (size_t i = 0; i < pending_.size(); ++i) {
     Rows& known = known_[i];
     // In key order: the hint is right whenever the next key changed is the next key
@@ -194,6 +221,7 @@ void PgTxn::Flush() {
   pending_count_ = 0;
   flushed_in_call_ = true;
   undo_.clear();
+  return committed;
 }
 
 PgTxn::Held PgTxn::ServerHolds(Table table, const std::string& key,

@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <future>
 #include <map>
 #include <pqxx/pqxx>
@@ -574,6 +575,77 @@ TEST_CASE("PgStore: a reader's two prefetched keys are read in its one round tri
   REQUIRE_OK(txn->status());
   CHECK_FALSE(txn->Get(Table::kResources, "p_3", &v));
   CHECK_FALSE(txn->status().ok());
+}
+
+// The statements the server ran for the write transaction whose first statement
+// contains `marker` (its session's, from there to its COMMIT), as its log shows them
+// while every statement is logged (log_min_duration_statement = 0): one per round
+// trip (a prepared statement's execution is logged as its bind and its execute, in
+// one round trip; only the execute counts).
+std::vector<std::string> LoggedWrite(const std::string& log_path,
+                                     const std::string& marker) {
+  std::ifstream log(log_path);
+  std::vector<std::string> statements;
+  std::string pid;  // the session's, once its first statement is seen: "[1234]"
+  for (std::string line; std::getline(log, line);) {
+    const size_t said = line.find(" LOG:  duration: ");
+    if (said == std::string::npos) continue;
+    const size_t open = line.rfind('[', said), close = line.rfind(']', said);
+    if (open == std::string::npos || close == std::string::npos) continue;
+    const std::string line_pid = line.substr(open, close - open + 1);
+    if (pid.empty()) {
+      if (line.find(marker) == std::string::npos) continue;
+      pid = line_pid;
+    }
+    if (line_pid != pid) continue;
+    const size_t what = line.find(" ms  ", said);
+    if (what != std::string::npos && (line.compare(what + 5, 5, "bind ") == 0 ||
+                                      line.compare(what + 5, 6, "parse ") == 0)) {
+      continue;
+    }
+    statements.push_back(line.substr(said));
+    if (line.size() >= 6 && line.compare(line.size() - 6, 6, "COMMIT") == 0) break;
+  }
+  return statements;
+}
+
+TEST_CASE(
+    "PgStore: a small write takes two round trips, its BEGIN and lock with its first "
+    "read and its COMMIT with its changes",
+    "[store][postgres]") {
+  OwnCluster cluster;
+  const StoreOptions options = cluster.Options();
+  auto store = Open(options);
+  REQUIRE_OK(PutKey(*store, "p_1", "one"));
+  pqxx::connection admin(options.postgres_conninfo);
+  auto log_all = [&](bool on) {
+    pqxx::nontransaction tx(admin);
+    tx.exec(on ? "ALTER SYSTEM SET log_min_duration_statement = 0"
+               : "ALTER SYSTEM RESET log_min_duration_statement");
+    tx.exec("SELECT pg_reload_conf()");
+  };
+  log_all(true);
+  // A session applies a reload before its next statement; the writer's has waited.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  REQUIRE_OK(store->Write([](WriteTxn& txn) {
+    std::string_view v;
+    if (!txn.Get(Table::kResources, "p_1", &v)) return txn.status();
+    txn.Put(Table::kResources, "p_2", std::string(v) + " and two");
+    return Status::Ok();
+  }));
+  log_all(false);
+  CHECK(Read(*store, "p_2") == "one and two");
+  std::vector<std::string> statements;
+  REQUIRE(Eventually([&] {
+    statements = LoggedWrite(cluster.dir() + "/server.log", "SERIALIZABLE");
+    return !statements.empty() && statements.back().find("COMMIT") != std::string::npos;
+  }));
+  INFO(statements.size() << " statements; the first: " << statements.front()
+                         << "\nthe last: " << statements.back());
+  REQUIRE(statements.size() == 2);
+  CHECK_THAT(statements[0], Catch::Contains("LOCK TABLE") && Catch::Contains("EXECUTE"));
+  CHECK_THAT(statements[1],
+             Catch::Contains("EXECUTE flush_checked") && Catch::EndsWith("; COMMIT"));
 }
 
 // Rows of the store's relation and where the server keeps them: partition -> tables.
