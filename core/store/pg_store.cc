@@ -443,6 +443,10 @@ std::optional<PgStore::Attempt> PgStore::RunCall(PgTxn& txn, WriteRequest* r) {
   r->status = RunWriteFn(*r->fn, txn);
   if (!txn.status().ok()) {
     if (txn.must_retry()) return Attempt::kRetry;
+    if (txn.opening_failed()) {  // the BEGIN or the lock: the batch's, not the call's
+      AnswerLive(txn.status());
+      return Attempt::kDone;
+    }
     r->status = txn.status();  // its own failure: answered, the rest run again
     r->settled = true;
     return Attempt::kRerun;

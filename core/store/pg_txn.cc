@@ -198,6 +198,7 @@ bool PgTxn::Run(const char* what, const std::function<void()>& fn) {
   if (!error_.ok()) return false;
   try {
     fn();
+    if (begun_) opening_went_ = true;
     return true;
   } catch (const pqxx::broken_connection& e) {
     broken_ = true;
@@ -509,6 +510,11 @@ Status PgTxn::Commit() {
 }
 
 bool PgTxn::End() {
+  // A write that sent nothing did not end a reader's snapshot left open on its
+  // connection (its opening would have): end it now, or it stays open on the writer's
+  // connection, which the pool's janitor does not see.
+  if (write_ && !begun_ && conn_ && conn_->read_open() && !conn_->EndOpenRead())
+    broken_ = true;
   if (open_ && !write_ && error_.ok() && conn_->is_open()) {
     conn_->LeaveReadOpen();  // the next statement on the connection ends it
     open_ = false;

@@ -108,6 +108,9 @@ class PgTxn final : public WriteTxn {
   // is unusable now and must not go back to the pool.
   bool End();
   bool must_retry() const { return must_retry_; }
+  // The statement that failed was the one carrying the opening (its BEGIN and lock):
+  // a failure of the transaction, not of the call that happened to send it first.
+  bool opening_failed() const { return begun_ && !opening_went_; }
   // Deferred reads (above).
   void SetDeferring(bool on) { deferring_ = on; }
   bool deferred() const { return deferred_; }
@@ -226,9 +229,10 @@ class PgTxn final : public WriteTxn {
   std::unique_ptr<PgConnection> owned_conn_;  // a reader's
   std::unique_ptr<pqxx::nontransaction> tx_;
   bool write_ = false;
-  std::string begin_;   // the BEGIN (and lock) that Opening sends
-  bool begun_ = false;  // Opening has sent it
-  bool open_ = false;   // BEGIN sent and no COMMIT/ROLLBACK yet
+  std::string begin_;          // the BEGIN (and lock) that Opening sends
+  bool begun_ = false;         // Opening has handed it out
+  bool opening_went_ = false;  // and the statement it went with went through
+  bool open_ = false;          // BEGIN sent and no COMMIT/ROLLBACK yet
   Status error_;
   bool must_retry_ = false;
   bool broken_ = false;  // the connection failed: do not reuse it
