@@ -510,11 +510,20 @@ Status PgTxn::Commit() {
 }
 
 bool PgTxn::End() {
+  // Once ended, the connection is not looked at again: the store may have closed it
+  // (a writer's, given up when End said it was unusable).
+  if (ended_) return usable_;
+  ended_ = true;
   // A write that sent nothing did not end a reader's snapshot left open on its
   // connection (its opening would have): end it now, or it stays open on the writer's
   // connection, which the pool's janitor does not see.
-  if (write_ && !begun_ && conn_ && conn_->read_open() && !conn_->EndOpenRead())
-    broken_ = true;
+  if (write_ && !begun_ && tx_ && conn_->read_open()) {
+    try {
+      tx_->exec(conn_->TakeOpenRead());
+    } catch (const std::exception&) {
+      broken_ = true;
+    }
+  }
   if (open_ && !write_ && error_.ok() && conn_->is_open()) {
     conn_->LeaveReadOpen();  // the next statement on the connection ends it
     open_ = false;
@@ -535,7 +544,8 @@ bool PgTxn::End() {
     }
     tx_.reset();
   }
-  return !broken_ && conn_ && conn_->is_open();
+  usable_ = !broken_ && conn_ && conn_->is_open();
+  return usable_;
 }
 
 }  // namespace trashd

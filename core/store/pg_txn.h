@@ -236,6 +236,8 @@ class PgTxn final : public WriteTxn {
   Status error_;
   bool must_retry_ = false;
   bool broken_ = false;  // the connection failed: do not reuse it
+  bool ended_ = false;   // End() ran; then usable_ is what it answered
+  bool usable_ = false;
   std::array<Rows, static_cast<size_t>(Table::kCount)> pending_;
   std::array<Rows, static_cast<size_t>(Table::kCount)> known_;
   std::array<Ahead, static_cast<size_t>(Table::kCount)> ahead_;

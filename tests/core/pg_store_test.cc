@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -655,9 +656,22 @@ int IdleInTransaction(const StoreOptions& options) {
       .as<int>();
 }
 
+// The server processes of the clients' sessions (other than the one asking).
+std::set<int> Sessions(const StoreOptions& options) {
+  pqxx::connection conn(options.postgres_conninfo);
+  pqxx::nontransaction tx(conn);
+  std::set<int> pids;
+  for (const auto& row :
+       tx.exec("SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' "
+               "AND pid <> pg_backend_pid()")) {
+    pids.insert(row[0].as<int>());
+  }
+  return pids;
+}
+
 TEST_CASE(
     "PgStore: a write that sends nothing still ends the snapshot a reader left open "
-    "on its connection",
+    "on its connection, and keeps the connection",
     "[store][postgres]") {
   OwnCluster cluster;
   const StoreOptions options = cluster.Options();
@@ -665,12 +679,15 @@ TEST_CASE(
   // A reader gives its connection back with its snapshot open (ended by the next
   // statement on it, or by the pool after 100 ms idle); the first write takes it.
   CHECK(Read(*store, "p_1") == "<absent>");
+  const std::set<int> before = Sessions(options);
   Status refused = store->Write([](WriteTxn&) { return InvalidArgument("refused"); });
   CHECK(refused.code() == Code::kInvalidArgument);
   // Well past the pool's 100 ms: no session of the store is left in a transaction
-  // (the writer's connection is not the pool's to look after).
+  // (the writer's connection is not the pool's to look after), and none was closed.
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   CHECK(IdleInTransaction(options) == 0);
+  const std::set<int> after = Sessions(options);
+  CHECK(std::includes(after.begin(), after.end(), before.begin(), before.end()));
   REQUIRE_OK(PutKey(*store, "p_1", "written"));
   CHECK(Read(*store, "p_1") == "written");
 }
