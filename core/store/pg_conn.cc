@@ -72,6 +72,15 @@ void PgArray::AddBytes(std::string_view bytes) {
 
 std::string PgArray::Literal() const { return text_->quote(data_ + "}"); }
 
+std::string PgLiterals(std::initializer_list<const PgArray*> arrays) {
+  std::string args;
+  for (const PgArray* array : arrays) {
+    if (!args.empty()) args += ", ";
+    args += array->Literal();
+  }
+  return args;
+}
+
 pqxx::binarystring PgArray::Param() {
   // One dimension, no NULLs, the element type, the dimension's length and lower bound
   // (1); an empty array has no dimension, so its header is the last 12 bytes' place.

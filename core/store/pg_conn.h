@@ -30,6 +30,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -128,6 +129,8 @@ class PgArray {
   // its bytes. Text: "{" and the elements, comma-separated.
   std::string data_;
 };
+// Arrays as a statement's arguments in SQL text: their literals, comma-separated.
+std::string PgLiterals(std::initializer_list<const PgArray*> arrays);
 
 // A Status for a failure of the database: Unavailable when it cannot be reached
 // (the write may be tried again later), Internal otherwise.

@@ -350,9 +350,7 @@ bool PgTxn::FetchWanted() {
   if (!Run("read", [&] {
         pqxx::result r =
             text ? ExecuteAsText(std::move(opening), kPgReadsStatement,
-                                 numbers.Literal() + ", " + tables.Literal() + ", " +
-                                     keys.Literal() + ", " + kinds.Literal() + ", " +
-                                     limits.Literal())
+                                 PgLiterals({&numbers, &tables, &keys, &kinds, &limits}))
                  : tx_->exec_prepared(kPgReadsStatement, numbers.Param(), tables.Param(),
                                       keys.Param(), kinds.Param(), limits.Param());
         for (const auto& row : r) {

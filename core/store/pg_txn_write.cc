@@ -160,11 +160,9 @@ bool PgTxn::FlushChanges(bool with_commit) {
       // The server checks the rows updated itself (kPgFlushCheckedStatement): a
       // shortfall fails the statement, and the COMMIT after it is not run.
       const std::string args =
-          st.del.t.Literal() + ", " + st.del.k.Literal() + ", " + st.put.t.Literal() +
-          ", " + st.put.k.Literal() + ", " + st.put.v.Literal() + ", " +
-          st.set.t.Literal() + ", " + st.set.k.Literal() + ", " + st.set.v.Literal() +
-          ", " + st.add.t.Literal() + ", " + st.add.k.Literal() + ", " +
-          st.add.v.Literal() + ", " + std::to_string(st.set.t.size());
+          PgLiterals({&st.del.t, &st.del.k, &st.put.t, &st.put.k, &st.put.v, &st.set.t,
+                      &st.set.k, &st.set.v, &st.add.t, &st.add.k, &st.add.v}) +
+          ", " + std::to_string(st.set.t.size());
       committed = Run("commit", [&] {
         conn_->raw().prepare_now(kPgFlushCheckedStatement);
         tx_->exec(Opening() + "EXECUTE " + kPgFlushCheckedStatement + "(" + args +
