@@ -380,7 +380,11 @@ TEST_CASE_METHOD(Delivering,
   REQUIRE(Eventually([&] { return OutboxEmpty(env); }));
   CHECK(Ids(receiver.Delivered()) == queued);
 
-  // Acknowledged events are not delivered again by the next one.
+  // Acknowledged events are not delivered again by the next one. This one stops
+  // first: left running, it would read "three" within its poll interval, and a
+  // POST of it still on the wire when the next one replaces it is, by design (at
+  // least once), delivered again.
+  delivery.reset();
   TrashWorkflow(env, "acme", "three");
   StartDelivery({receiver.Hook()});
   REQUIRE(Eventually([&] { return OutboxEmpty(env); }));
