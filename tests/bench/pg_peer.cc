@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <pqxx/pqxx>
+#include <set>
 #include <thread>
 
 #include "bench_util.h"
@@ -20,23 +22,52 @@ constexpr int64_t kRetentionMs = 30LL * 24 * 3600 * 1000;
 
 std::string Quoted(const std::string& s) { return "'" + s + "'"; }
 
+// The clusters started and not stopped yet. A failed Check() ends the program with
+// std::exit, which runs no destructor of the stack's BenchCluster: the exit handler
+// stops those still listed, so a failed run leaves no server behind.
+std::mutex live_mu;
+std::set<std::string> live_clusters;  // (live_mu) their directories
+
+void StopCluster(const std::string& dir) {
+  const std::string stop = std::string(TRASHD_PG_CLUSTER_SCRIPT) + " stop " + dir;
+  if (std::system(stop.c_str()) != 0)
+    std::fprintf(stderr, "bench: %s failed\n", stop.c_str());
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+void StopLiveClusters() {
+  std::set<std::string> dirs;
+  {
+    std::lock_guard lock(live_mu);
+    dirs.swap(live_clusters);
+  }
+  for (const std::string& dir : dirs) StopCluster(dir);
+}
+
 }  // namespace
 
 BenchCluster::BenchCluster() {
   char templ[] = "/tmp/trashd-bpg-XXXXXX";  // short: it holds the server's socket
   Check(mkdtemp(templ) != nullptr, "mkdtemp for the PostgreSQL cluster");
   dir_ = templ;
+  static std::once_flag at_exit;
+  std::call_once(at_exit, [] { std::atexit(StopLiveClusters); });
+  {
+    std::lock_guard lock(live_mu);
+    live_clusters.insert(dir_);
+  }
   const std::string start =
       std::string(TRASHD_PG_CLUSTER_SCRIPT) + " start " + dir_ + " >/dev/null";
   Check(std::system(start.c_str()) == 0, "starting a PostgreSQL cluster: " + start);
 }
 
 BenchCluster::~BenchCluster() {
-  const std::string stop = std::string(TRASHD_PG_CLUSTER_SCRIPT) + " stop " + dir_;
-  if (std::system(stop.c_str()) != 0)
-    std::fprintf(stderr, "bench: %s failed\n", stop.c_str());
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
+  {
+    std::lock_guard lock(live_mu);
+    live_clusters.erase(dir_);
+  }
+  StopCluster(dir_);
 }
 
 std::string BenchCluster::NewSchema(const std::string& name) {

@@ -29,7 +29,9 @@ namespace trashd::bench {
 
 class BenchCluster {
  public:
-  BenchCluster();  // starts the cluster; exits the program if it cannot
+  // Starts the cluster; exits the program if it cannot. Stopped and removed by the
+  // destructor, or at exit when a failed check ends the program (Check).
+  BenchCluster();
   ~BenchCluster();
   BenchCluster(const BenchCluster&) = delete;
   BenchCluster& operator=(const BenchCluster&) = delete;
