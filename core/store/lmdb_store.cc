@@ -56,6 +56,7 @@
 #include "store/store.h"
 #include "store/write_queue.h"
 #include "util/dirs.h"
+#include "util/thread_name.h"
 
 namespace trashd {
 namespace {
@@ -116,6 +117,7 @@ class LmdbStore final : public Store {
     TRASHD_RETURN_IF_ERROR(OpenTables());
     try {
       writer_ = std::thread([this] { WriterLoop(); });
+      NameThread(writer_, "trashd-writer");
     } catch (const std::system_error& e) {
       return Internal(std::string("cannot start the store's writer thread: ") + e.what());
     }

@@ -11,6 +11,8 @@
 #include <optional>
 #include <set>
 
+#include "util/thread_name.h"
+
 namespace trashd {
 
 pqxx::binarystring PgBytes(std::string_view s) { return {s.data(), s.size()}; }
@@ -330,6 +332,7 @@ PgPool::PgPool(std::string conninfo, size_t pool_size)
       pool_size_(pool_size),
       most_idle_(std::max(pool_size, kMostIdle)) {
   janitor_ = std::thread([this] { Janitor(); });
+  NameThread(janitor_, "trashd-pg-idle");
 }
 
 PgPool::~PgPool() {

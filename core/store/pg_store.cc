@@ -46,6 +46,7 @@
 #include "store/pg_txn.h"
 #include "store/schema_version.h"
 #include "store/write_queue.h"
+#include "util/thread_name.h"
 
 namespace trashd {
 namespace {
@@ -172,6 +173,7 @@ Status PgStore::Init() {
   pool_.Release(std::move(conn).value());
   try {
     writer_ = std::thread([this] { WriterLoop(); });
+    NameThread(writer_, "trashd-writer");
   } catch (const std::system_error& e) {
     return Internal(std::string("cannot start the store's writer thread: ") + e.what());
   }

@@ -4,6 +4,8 @@
 
 #include <climits>
 
+#include "util/thread_name.h"
+
 namespace trashd {
 
 std::string DefaultNodeId() {
@@ -39,6 +41,7 @@ void NodeLeases::Start() {
       lock.lock();
     }
   });
+  NameThread(thread_, "trashd-leases");
 }
 
 void NodeLeases::Stop() {

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "util/thread_name.h"
+
 namespace trashd {
 
 TimeMs NextDailyRun(TimeMs now, TimeOfDay at) {
@@ -31,6 +33,7 @@ void SweepScheduler::Start() {
   std::lock_guard<std::mutex> lock(mu_);
   if (thread_.joinable() || stopping_) return;
   thread_ = std::thread([this] { Loop(); });
+  NameThread(thread_, "trashd-sweep");
 }
 
 void SweepScheduler::Stop() {

@@ -29,6 +29,7 @@
 
 #include "events/webhook_client.h"
 #include "util/crypto.h"
+#include "util/thread_name.h"
 
 namespace trashd {
 
@@ -408,6 +409,7 @@ void EventDelivery::Start() {
     impl->Poll();
   });
   impl->thread = std::thread([impl] { impl->io.run(); });
+  NameThread(impl->thread, "trashd-hooks");
 }
 
 void EventDelivery::Stop() {

@@ -35,6 +35,7 @@
 #include "http/connection.h"
 #include "http/server_state.h"
 #include "util/listen_address.h"
+#include "util/thread_name.h"
 
 namespace trashd {
 
@@ -391,6 +392,7 @@ Status HttpServer::Start(int threads, int pool_threads) {
     impl_->state.pool = &*impl_->pool;
     for (int i = 0; i < threads; ++i) {
       impl_->threads.emplace_back([impl = impl_.get()] { impl->Run(); });
+      NameThread(impl_->threads.back(), "trashd-http");
     }
   } catch (const std::system_error& e) {
     impl_->started = true;  // so Stop joins the threads that did start

@@ -5,6 +5,7 @@
 // Grafana dashboard names is one /metrics has.
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -238,6 +239,31 @@ TEST_CASE("/metrics is served where the operator chose, never on the API listene
   CHECK(Client::Tcp(port).Request("GET", "/healthz").status == 404);
   CHECK(Client::Tcp(port).Request("GET", "/openapi.json").status == 404);
   CHECK(listening.Api().Request("GET", "/metrics").status == 401);
+}
+
+// The names of a process's threads, as `top -H` shows them.
+std::multiset<std::string> ThreadNames(pid_t pid) {
+  std::multiset<std::string> names;
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    if (std::getline(comm, name)) names.insert(name);
+  }
+  return names;
+}
+
+TEST_CASE("the daemon's threads are named, so top -H and a profile tell them apart",
+          "[integration]") {
+  TempDir dir;
+  DaemonProcess daemon(dir.path());
+  REQUIRE(daemon.Start());
+  const std::multiset<std::string> names = ThreadNames(daemon.pid());
+  INFO(Catch::Detail::stringify(names));
+  CHECK(names.count("trashd-http") >= 2);  // the event loop: one per core, two at least
+  CHECK(names.count("trashd-writer") == 1);
+  CHECK(names.count("trashd-sweep") == 1);
+  CHECK(names.count("trashd-hooks") == 1);
 }
 
 }  // namespace
