@@ -644,6 +644,42 @@ TEST_CASE(
              Catch::Contains("EXECUTE flush_checked") && Catch::EndsWith("; COMMIT"));
 }
 
+TEST_CASE(
+    "PgStore: a last flush that finds a row it read gone fails, and its COMMIT does not "
+    "run",
+    "[store][postgres]") {
+  // The check the server makes when the flush and the COMMIT go in one round trip
+  // (kPgFlushCheckedStatement), sent as PgTxn sends it: an update of p_1, which is
+  // there, and of p_gone, which is not, among the rows to update.
+  OwnCluster cluster;
+  const StoreOptions options = cluster.Options();
+  auto store = Open(options);
+  REQUIRE_OK(PutKey(*store, "p_1", "one"));
+  PgConnection conn(options.postgres_conninfo);
+  using Of = PgArray::Of;
+  pqxx::connection* text = &conn.raw();
+  std::vector<PgArray> none;
+  for (Of of : {Of::kSmallint, Of::kBytea, Of::kSmallint, Of::kBytea, Of::kBytea})
+    none.emplace_back(of, text);
+  PgArray tables(Of::kSmallint, text), keys(Of::kBytea, text), values(Of::kBytea, text);
+  for (const char* key : {"p_1", "p_gone"}) {
+    tables.Add(static_cast<uint64_t>(Table::kResources));
+    keys.AddBytes(key);
+    values.AddBytes("changed");
+  }
+  PgArray add_t(Of::kSmallint, text), add_k(Of::kBytea, text), add_v(Of::kBytea, text);
+  const std::string args = PgLiterals({&none[0], &none[1], &none[2], &none[3], &none[4],
+                                       &tables, &keys, &values, &add_t, &add_k, &add_v}) +
+                           ", 2";
+  conn.raw().prepare_now(kPgFlushCheckedStatement);  // as PgTxn does before it
+  pqxx::nontransaction tx(conn.raw());
+  CHECK_THROWS_WITH(tx.exec(std::string("BEGIN; EXECUTE ") + kPgFlushCheckedStatement +
+                            "(" + args + "); COMMIT"),
+                    Catch::Contains("were gone when it wrote them: 1"));
+  tx.exec("ROLLBACK");
+  CHECK(Read(*store, "p_1") == "one");  // nothing of it committed
+}
+
 // Sessions of the store's user left inside a transaction, waiting for their next
 // statement (other than the one asking).
 int IdleInTransaction(const StoreOptions& options) {
