@@ -293,14 +293,33 @@ PgConnection::PgConnection(const std::string& conninfo)
       kv +
       " (t, k, v) SELECT * FROM unnest($3::smallint[], $4::bytea[], $5::bytea[]) "
       "ON CONFLICT (t, k) DO UPDATE SET v = EXCLUDED.v) ";
-  conn_.prepare(kPgFlushStatement, changes + "SELECT count(*) FROM u");
+  // The assumptions (pg_cache.h) from parameter `p` on: the rows that must hold values
+  // of these SHA-256s, and the rows that must be absent -> how many do not. Every
+  // part of a statement sees the snapshot it began with: the rows as they were before
+  // its changes.
+  const auto checks = [&](int p) {
+    const auto at = [&](int i) { return "$" + std::to_string(p + i); };
+    return ", c AS (SELECT (SELECT count(*) FROM unnest(" + at(0) + "::smallint[], " +
+           at(1) + "::bytea[], " + at(2) +
+           "::bytea[]) AS x(t, k, h) WHERE NOT EXISTS (SELECT 1 FROM " + kv +
+           " AS r WHERE r.t = x.t AND r.k = x.k AND sha256(r.v) = x.h)) + (SELECT "
+           "count(*) FROM unnest(" +
+           at(3) + "::smallint[], " + at(4) +
+           "::bytea[]) AS x(t, k) WHERE EXISTS (SELECT 1 FROM " + kv +
+           " AS r WHERE r.t = x.t AND r.k = x.k)) AS n) ";
+  };
+  conn_.prepare(
+      kPgFlushStatement,
+      changes + checks(12) + "SELECT (SELECT count(*) FROM u), (SELECT n FROM c)");
   // A shortfall casts its message to a number, the one way plain SQL has to fail a
   // statement on a value.
   conn_.prepare(kPgFlushCheckedStatement,
-                changes +
-                    "SELECT CASE WHEN count(*) = $12::int THEN count(*) ELSE "
+                changes + checks(13) +
+                    "SELECT CASE WHEN c.n > 0 THEN ('write: rows the writer cache gave "
+                    "had changed: ' || c.n)::bigint WHEN u.n = $12::int THEN u.n ELSE "
                     "('write: rows this transaction read were gone when it wrote "
-                    "them: ' || ($12::int - count(*)))::bigint END FROM u");
+                    "them: ' || ($12::int - u.n))::bigint END FROM (SELECT count(*) AS "
+                    "n FROM u) AS u, c");
 }
 
 void PgConnection::SetIfSupported(const std::string& sql) {

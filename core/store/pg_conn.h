@@ -88,12 +88,16 @@ inline constexpr size_t kPgMostPoints = 3;
 std::string PgPointsStatement(size_t n);
 // A write transaction's changes: $1, $2 the tables and keys to delete; $3, $4, $5 the
 // tables, keys and values to put; $6, $7, $8 those of rows to put that the server
-// holds, $9, $10, $11 those it does not hold (arrays, each key once in all) -> the
-// number of rows updated.
+// holds, $9, $10, $11 those it does not hold (arrays, each key once in all); and the
+// checks of the rows a write assumed from the writer's cache (pg_cache.h), as they
+// were before the changes: $12, $13, $14 the tables, keys and values' SHA-256 of rows
+// that must hold those values, $15, $16 the tables and keys of rows that must be absent
+// -> the number of rows updated, and the number of checks that failed.
 inline constexpr const char* kPgFlushStatement = "flush";
-// The same with $12, the number of rows it must update; fewer fail the statement
-// (SQLSTATE 22P02, a message saying how many were gone), so that a COMMIT sent with it
-// in one round trip does not run.
+// The same with $12, the number of rows it must update, and the checks from $13 on;
+// fewer rows updated, or a check that fails, fail the statement (SQLSTATE 22P02, a
+// message saying how many), so that a COMMIT sent with it in one round trip does not
+// run.
 inline constexpr const char* kPgFlushCheckedStatement = "flush_checked";
 
 // A statement's bytea parameter, and a bytea column's value.

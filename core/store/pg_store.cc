@@ -42,6 +42,7 @@
 #include <random>
 #include <thread>
 
+#include "store/pg_cache.h"
 #include "store/pg_conn.h"
 #include "store/pg_txn.h"
 #include "store/schema_version.h"
@@ -142,6 +143,16 @@ class PgStore final : public Store {
   static constexpr size_t kWaveCallReads = 2000;
   std::unique_ptr<PgConnection> writer_conn_;  // only the writer thread uses it
   PgTxn::KeyList shared_reads_;  // the last batch's (PgTxn::ReadWithFirstWave); writer's
+  // The writer's: the rows of the batches before (pg_cache.h). After a batch that
+  // assumed a row that had changed (another node wrote it), the next cache_skip_
+  // batches read the server's rows only; the skip doubles with each such batch, up to
+  // kMostCacheSkip, and halves with each whose assumptions held, so that nodes that
+  // take turns writing the same rows soon stop assuming them.
+  PgWriteCache cache_;
+  size_t cache_skip_ = 0;
+  size_t cache_backoff_ = 0;
+  bool cache_doubted_ = false;  // a call failed after it read from the cache
+  static constexpr size_t kMostCacheSkip = 1024;
   std::mutex queue_mu_;
   std::deque<WriteRequest*> queue_;  // calls not answered yet, in order (queue_mu_)
   bool stopping_ = false;            // (queue_mu_)
@@ -156,7 +167,8 @@ class PgStore final : public Store {
   uint64_t writes_ = 0;         // (queue_mu_)
   uint64_t write_batches_ = 0;  // (queue_mu_)
   std::atomic<uint64_t> write_conflicts_{0};
-  DurationHistogram commit_durations_;  // (queue_mu_)
+  std::atomic<uint64_t> cache_rereads_{0};  // batches run again without the cache
+  DurationHistogram commit_durations_;      // (queue_mu_)
   std::minstd_rand jitter_{std::random_device{}()};
 };
 
@@ -295,6 +307,7 @@ StoreStats PgStore::Stats() {
   s.writes = writes_;
   s.write_batches = write_batches_;
   s.write_conflicts = write_conflicts_.load(std::memory_order_relaxed);
+  s.write_cache_rereads = cache_rereads_.load(std::memory_order_relaxed);
   s.writes_waiting = queue_.size();
   s.commit_durations = commit_durations_;
   return s;
@@ -371,11 +384,14 @@ PgStore::Attempt PgStore::TryBatch(bool gather) {
   }
   PgTxn txn(*writer_conn_, write_mode_);
   txn.ReadWithFirstWave(shared_reads_);
+  txn.UseCache(&cache_, /*assume=*/cache_skip_ == 0);
+  if (cache_skip_ > 0) --cache_skip_;
   Attempt attempt = RunCalls(txn, gather);
   if (auto shared = txn.TakeSharedReads(); !shared.empty())
     shared_reads_ = std::move(shared);
   const bool retry = txn.must_retry();
   const Status failed = txn.status();
+  const bool doubted = txn.assumption_failed() || std::exchange(cache_doubted_, false);
   if (!txn.End()) {
     // The connection is gone: nothing of this batch can commit now.
     writer_conn_.reset();
@@ -384,6 +400,14 @@ PgStore::Attempt PgStore::TryBatch(bool gather) {
       return Attempt::kDone;
     }
   }
+  if (doubted) {  // at once, and without the cache
+    cache_.Clear();
+    cache_backoff_ = std::min(std::max<size_t>(1, cache_backoff_ * 2), kMostCacheSkip);
+    cache_skip_ = cache_backoff_;
+    cache_rereads_.fetch_add(1, std::memory_order_relaxed);
+    return Attempt::kRerun;
+  }
+  if (attempt == Attempt::kDone && txn.assumed()) cache_backoff_ /= 2;
   return attempt;
 }
 
@@ -449,6 +473,10 @@ std::optional<PgStore::Attempt> PgStore::RunCall(PgTxn& txn, WriteRequest* r) {
       AnswerLive(txn.status());
       return Attempt::kDone;
     }
+    if (txn.assumed()) {  // perhaps from a row the cache gave: again without it
+      cache_doubted_ = true;
+      return Attempt::kRerun;
+    }
     r->status = txn.status();  // its own failure: answered, the rest run again
     r->settled = true;
     return Attempt::kRerun;
@@ -492,6 +520,10 @@ std::optional<PgStore::Attempt> PgStore::RunWave(PgTxn& txn, size_t* next, bool*
     }
     if (!txn.status().ok()) {  // its own failure (nothing reached the server)
       txn.SetDeferring(false);
+      if (txn.assumed()) {  // perhaps from a row the cache gave: again without it
+        cache_doubted_ = true;
+        return Attempt::kRerun;
+      }
       r->status = txn.status();
       r->settled = true;
       return Attempt::kRerun;

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "util/crypto.h"
+
 namespace trashd {
 namespace {
 
@@ -19,6 +21,9 @@ constexpr size_t kFirstReadAhead = 8;
 constexpr size_t kMostReadAhead = 1024;
 // Keys a batch hands to the next as read by several of its calls, at most.
 constexpr size_t kMostSharedReads = 64;
+// A committed write that knows more rows than this empties the writer's cache rather
+// than filling it.
+constexpr size_t kLearnMost = 4096;
 
 }  // namespace
 
@@ -206,8 +211,38 @@ bool PgTxn::Run(const char* what, const std::function<void()>& fn) {
   } catch (const std::exception& e) {
     must_retry_ = PgMustRetry(e);
     error_ = PgError(what, e);
+    // Whatever failed a statement that checked assumptions (a row the cache gave that
+    // is gone fails its update, one it said absent its insert): run again without.
+    if (verifying_) assumption_failed_ = must_retry_ = true;
   }
   return false;
+}
+
+const std::optional<std::string>* PgTxn::Assume(Table table, std::string_view key) {
+  if (!cache_ || !assume_ || spoiled_ || !write_) return nullptr;
+  const std::optional<std::string>* cached = cache_->Find(table, key);
+  if (!cached) return nullptr;
+  assumed_.push_back(
+      {table, std::string(key),
+       *cached ? std::optional(crypto::Sha256Of(**cached)) : std::nullopt});
+  assumed_any_ = true;
+  return cached;
+}
+
+void PgTxn::LearnCommitted() {
+  if (!cache_) return;
+  size_t rows = 0;
+  for (const Rows& known : known_) rows += known.size();
+  // A large write (a cascade, a sweep batch) would push out what the next small ones
+  // read; and after a rollback to a savepoint, known no longer holds every row written.
+  if (spoiled_ || rows > kLearnMost) {
+    cache_->Clear();
+    return;
+  }
+  for (size_t i = 0; i < known_.size(); ++i) {
+    for (auto& [k, v] : known_[i]) cache_->Learn(static_cast<Table>(i), k, std::move(v));
+    known_[i].clear();
+  }
 }
 
 bool PgTxn::Get(Table table, std::string_view key, std::string_view* value) {
@@ -222,6 +257,8 @@ bool PgTxn::Get(Table table, std::string_view key, std::string_view* value) {
     } else if (CoverOf(table, key, false)) {
       ++served_in_call_;  // in a range read whole, and not among its rows: absent
       return false;
+    } else if (const std::optional<std::string>* cached = Assume(table, key)) {
+      it = known.try_emplace(std::string(key), *cached).first;
     } else {
       if (!ReadAhead(table, key)) return false;
       it = known.find(key);
@@ -327,7 +364,8 @@ bool PgTxn::FetchWanted() {
   wanted_.clear();
   for (auto& [table, key] : first_wave_) {
     if (seen.count({table, ReadKind::kSeek, key}) || Known(table).count(key) ||
-        Pending(table).count(key) || CoverOf(table, key, false)) {
+        Pending(table).count(key) || CoverOf(table, key, false) ||
+        (cache_ && assume_ && !spoiled_ && cache_->Find(table, key))) {
       continue;
     }
     wanted.push_back({table, key, ReadKind::kSeek, 1, true});
@@ -500,10 +538,13 @@ uint64_t PgTxn::Count(Table table) {
 }
 
 Status PgTxn::Commit() {
-  // A last flush of few rows takes the COMMIT along (one round trip for both).
-  if (FlushChanges(/*with_commit=*/true) || !error_.ok()) return error_;
-  // Nothing sent, nothing to commit (a batch whose calls neither read nor changed).
-  if (begun_ && Run("commit", [&] { tx_->exec("COMMIT"); })) open_ = false;
+  // A last flush of few rows takes the COMMIT along (one round trip for both); so
+  // do the last assumptions' checks, when nothing is left to flush.
+  if (!FlushChanges(/*with_commit=*/true) && error_.ok()) {
+    // Nothing sent, nothing to commit (a batch whose calls neither read nor changed).
+    if (begun_ && Run("commit", [&] { tx_->exec("COMMIT"); })) open_ = false;
+  }
+  if (error_.ok()) LearnCommitted();
   return error_;
 }
 

@@ -47,6 +47,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/pg_cache.h"
 #include "store/pg_conn.h"
 #include "store/store.h"
 
@@ -130,6 +131,19 @@ class PgTxn final : public WriteTxn {
   // calls want stay shared once read ahead of them), at most kMostSharedReads.
   KeyList TakeSharedReads();
   std::vector<std::function<void()>>& on_commit() { return on_commit_; }
+  // A write's reads it cannot answer from its own memory are answered from `cache`
+  // where it has the row, each an assumption that the server checks with the next
+  // flush (pg_cache.h); a committed transaction leaves its rows there.
+  // With `assume` off, the transaction only leaves its rows there.
+  void UseCache(PgWriteCache* cache, bool assume) {
+    cache_ = cache;
+    assume_ = assume;
+  }
+  // Some read was answered from the cache.
+  bool assumed() const { return assumed_any_; }
+  // The server found a row the cache gave changed (or failed the statement that
+  // checked them): must_retry(), and the batch should run again without the cache.
+  bool assumption_failed() const { return assumption_failed_; }
 
  private:
   class PgCursor;
@@ -199,6 +213,10 @@ class PgTxn final : public WriteTxn {
   // `at`: where to look first in known (before or at the key), then the first known
   // key not below it (keys asked in key order are found in a step or two).
   Held ServerHolds(Table table, const std::string& key, Rows::const_iterator* at) const;
+  // The cache's row for (table, key), noted as an assumption; null when it has none.
+  const std::optional<std::string>* Assume(Table table, std::string_view key);
+  // A committed transaction's rows go to the cache (a large one's empty it).
+  void LearnCommitted();
   // Drops the pending changes made since the undo log held `mark` entries.
   void UndoTo(size_t mark);
   void Change(Table table, std::string_view key, std::optional<std::string> value);
@@ -257,6 +275,20 @@ class PgTxn final : public WriteTxn {
   KeyList shared_reads_;  // keys that several wanted reads of one wave asked for
   KeyList first_read_;    // first_wave_ once read
   std::vector<std::function<void()>> on_commit_;
+  // The writer's cache (UseCache) and what this transaction assumed from it, not yet
+  // checked: the row's table and key, and its value's SHA-256 (nullopt: absent).
+  struct Assumption {
+    Table table;
+    std::string key;
+    std::optional<std::string> sha256;
+  };
+  PgWriteCache* cache_ = nullptr;
+  bool assume_ = false;
+  std::vector<Assumption> assumed_;
+  bool assumed_any_ = false;
+  bool verifying_ = false;  // the statement being sent carries assumptions
+  bool assumption_failed_ = false;
+  bool spoiled_ = false;  // rolled back to a savepoint: known no longer says all
 };
 
 }  // namespace trashd

@@ -131,11 +131,38 @@ Status PgTxn::Each(size_t n, const std::function<Status(size_t)>& step) {
 void PgTxn::Flush() { FlushChanges(false); }
 
 bool PgTxn::FlushChanges(bool with_commit) {
-  if (pending_count_ == 0 || !error_.ok()) return false;
+  // Assumptions alone are checked at the commit (a flush before it may still follow).
+  if (!error_.ok() || (pending_count_ == 0 && (assumed_.empty() || !with_commit)))
+    return false;
   // Few enough to go as SQL text, with the COMMIT after them.
-  pqxx::connection* text =
-      with_commit && pending_count_ <= kRowsWithCommit ? &conn_->raw() : nullptr;
+  pqxx::connection* text = with_commit && pending_count_ <= kRowsWithCommit &&
+                                   assumed_.size() <= kRowsWithCommit
+                               ? &conn_->raw()
+                               : nullptr;
   using Of = PgArray::Of;
+  // The assumptions (pg_cache.h), checked by the first statement: rows with their
+  // values' SHA-256, and rows absent.
+  struct Checks {
+    explicit Checks(pqxx::connection* text)
+        : t(Of::kSmallint, text),
+          k(Of::kBytea, text),
+          h(Of::kBytea, text),
+          absent_t(Of::kSmallint, text),
+          absent_k(Of::kBytea, text) {}
+    PgArray t, k, h, absent_t, absent_k;
+  };
+  Checks checks(text);
+  for (const Assumption& a : assumed_) {
+    if (a.sha256) {
+      checks.t.Add(static_cast<uint64_t>(a.table));
+      checks.k.AddBytes(a.key);
+      checks.h.AddBytes(*a.sha256);
+    } else {
+      checks.absent_t.Add(static_cast<uint64_t>(a.table));
+      checks.absent_k.AddBytes(a.key);
+    }
+  }
+  bool checking = !assumed_.empty();
   struct Columns {  // rows as the statement's arrays: tables, keys (and values)
     explicit Columns(pqxx::connection* text)
         : t(Of::kSmallint, text), k(Of::kBytea, text), v(Of::kBytea, text) {}
@@ -155,38 +182,53 @@ bool PgTxn::FlushChanges(bool with_commit) {
   Statement st(text);
   bool committed = false;
   auto send = [&] {
-    if (st.rows == 0) return;
+    if (st.rows == 0 && !checking) return;
+    verifying_ = checking;
     if (text) {
       // The server checks the rows updated itself (kPgFlushCheckedStatement): a
       // shortfall fails the statement, and the COMMIT after it is not run.
       const std::string args =
           PgLiterals({&st.del.t, &st.del.k, &st.put.t, &st.put.k, &st.put.v, &st.set.t,
                       &st.set.k, &st.set.v, &st.add.t, &st.add.k, &st.add.v}) +
-          ", " + std::to_string(st.set.t.size());
+          ", " + std::to_string(st.set.t.size()) + ", " +
+          PgLiterals(
+              {&checks.t, &checks.k, &checks.h, &checks.absent_t, &checks.absent_k});
       committed = Run("commit", [&] {
         conn_->raw().prepare_now(kPgFlushCheckedStatement);
         tx_->exec(Opening() + "EXECUTE " + kPgFlushCheckedStatement + "(" + args +
                   "); COMMIT");
       });
+      verifying_ = false;
       return;
     }
-    size_t updated = 0;
+    size_t updated = 0, changed = 0;
     Run("write", [&] {
       Open();
-      updated = tx_->exec_prepared(kPgFlushStatement, st.del.t.Param(), st.del.k.Param(),
-                                   st.put.t.Param(), st.put.k.Param(), st.put.v.Param(),
-                                   st.set.t.Param(), st.set.k.Param(), st.set.v.Param(),
-                                   st.add.t.Param(), st.add.k.Param(), st.add.v.Param())
-                    .at(0)
-                    .at(0)
-                    .as<size_t>();
+      const pqxx::result r = tx_->exec_prepared(
+          kPgFlushStatement, st.del.t.Param(), st.del.k.Param(), st.put.t.Param(),
+          st.put.k.Param(), st.put.v.Param(), st.set.t.Param(), st.set.k.Param(),
+          st.set.v.Param(), st.add.t.Param(), st.add.k.Param(), st.add.v.Param(),
+          checks.t.Param(), checks.k.Param(), checks.h.Param(), checks.absent_t.Param(),
+          checks.absent_k.Param());
+      updated = r.at(0).at(0).as<size_t>();
+      changed = r.at(0).at(1).as<size_t>();
     });
+    verifying_ = false;
+    if (error_.ok() && changed > 0) {
+      error_ = Unavailable("write: " + std::to_string(changed) +
+                           " rows the writer's cache gave had changed");
+      assumption_failed_ = must_retry_ = true;
+    }
     // Never a write lost quietly: a row this transaction read must still be there.
     if (error_.ok() && updated != st.set.t.size()) {
       error_ = Internal("write: " + std::to_string(st.set.t.size() - updated) +
                         " rows this transaction read were gone when it wrote them");
+      // Unless it was the cache that said so: then the batch runs again without it.
+      if (checking) assumption_failed_ = must_retry_ = true;
     }
     st = Statement(text);
+    if (checking) checks = Checks(text);
+    checking = false;
   };
   for (size_t i = 0; i < pending_.size(); ++i) {
     const auto table = static_cast<Table>(i);
@@ -205,6 +247,7 @@ bool PgTxn::FlushChanges(bool with_commit) {
     }
   }
   send();
+  if (error_.ok()) assumed_.clear();  // checked
   if (committed) open_ = false;
   for (size_t i = 0; i < pending_.size(); ++i) {
     Rows& known = known_[i];
@@ -255,6 +298,7 @@ void PgTxn::RollbackToSavepoint() {
     known_[i].clear();  // it may hold what the call flushed
     covered_[i].clear();
   }
+  spoiled_ = true;  // the cache may hold rows this transaction flushed, then undid
   last_change_.fill(std::nullopt);
   pending_count_ = 0;
   BeginCall();

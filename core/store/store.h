@@ -222,6 +222,9 @@ struct StoreStats {
   // Batches the database refused as conflicting with another node's writes, each run
   // again (PostgreSQL only).
   uint64_t write_conflicts = 0;
+  // Batches run again with the server's rows because a row the writer's cache gave
+  // had changed (PostgreSQL only; another node, or anything else, wrote it).
+  uint64_t write_cache_rereads = 0;
   DurationHistogram commit_durations;  // each batch's durable commit (the fsync)
 };
 

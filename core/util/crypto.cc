@@ -45,6 +45,14 @@ std::string Sha256::FinishHex() {
   return Hex(md, len);
 }
 
+std::string Sha256Of(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!EVP_Digest(data.data(), data.size(), md, &len, Sha256Md(), nullptr))
+    throw std::runtime_error("EVP_Digest failed");
+  return std::string(reinterpret_cast<const char*>(md), len);
+}
+
 std::string Sha256Hex(std::string_view data) {
   Sha256 h;
   h.Update(data);

@@ -8,6 +8,8 @@ namespace trashd::crypto {
 
 // Lower-case hex of any bytes (two digits a byte).
 std::string HexOf(std::string_view bytes);
+// SHA-256 of `data`: its 32 bytes.
+std::string Sha256Of(std::string_view data);
 // Lower-case hex SHA-256 of `data`.
 std::string Sha256Hex(std::string_view data);
 // Incremental SHA-256 for content that arrives in pieces.

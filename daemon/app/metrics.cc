@@ -157,6 +157,10 @@ void StoreMetrics(const StoreStats& ss, PrometheusText& out) {
              "Write batches the database refused as conflicting with another node's "
              "writes, each run again (PostgreSQL).",
              "counter", D(ss.write_conflicts));
+  out.Single("trashd_store_write_cache_rereads_total",
+             "Write batches run again with the database's rows because a row the "
+             "writer's cache gave had changed (PostgreSQL).",
+             "counter", D(ss.write_cache_rereads));
   out.Single("trashd_store_map_grows_total", "Times the LMDB map has grown.", "counter",
              static_cast<double>(ss.map_grows));
   out.Family("trashd_store_commit_duration_seconds",

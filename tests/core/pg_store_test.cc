@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "store/pg_cache.h"
 #include "store/pg_conn.h"
 #include "store/schema.h"
 #include "store/store.h"
@@ -619,29 +620,139 @@ TEST_CASE(
     pqxx::nontransaction tx(admin);
     tx.exec("ALTER DATABASE postgres SET log_min_duration_statement = 0");
   }
+  // p_1 written by another node, so that this one's writer has not seen it.
+  REQUIRE_OK(PutKey(*Open(options), "p_1", "one"));
   auto store = Open(options);
-  REQUIRE_OK(PutKey(*store, "p_1", "one"));
+  // Its connection's first flush prepares the statement, a round trip once.
+  REQUIRE_OK(PutKey(*store, "p_0", "zero"));
   const std::string log_path = cluster.dir() + "/server.log";
-  const std::streamoff from = std::ifstream(log_path, std::ios::ate).tellg();
-  REQUIRE(from > 0);
-  REQUIRE_OK(store->Write([](WriteTxn& txn) {
-    std::string_view v;
-    if (!txn.Get(Table::kResources, "p_1", &v)) return txn.status();
-    txn.Put(Table::kResources, "p_2", std::string(v) + " and two");
-    return Status::Ok();
-  }));
-  CHECK(Read(*store, "p_2") == "one and two");
-  std::vector<std::string> statements;
-  REQUIRE(Eventually([&] {
-    statements = LoggedWrite(log_path, from, "SERIALIZABLE");
-    return !statements.empty() && statements.back().find("COMMIT") != std::string::npos;
-  }));
-  INFO(statements.size() << " statements; the first: " << statements.front()
-                         << "\nthe last: " << statements.back());
-  REQUIRE(statements.size() == 2);
-  CHECK_THAT(statements[0], Catch::Contains("LOCK TABLE") && Catch::Contains("EXECUTE"));
-  CHECK_THAT(statements[1],
-             Catch::Contains("EXECUTE flush_checked") && Catch::EndsWith("; COMMIT"));
+  const auto write = [&](const char* from_key, const char* to_key) {
+    const std::streamoff from = std::ifstream(log_path, std::ios::ate).tellg();
+    REQUIRE(from > 0);
+    REQUIRE_OK(store->Write([&](WriteTxn& txn) {
+      std::string_view v;
+      if (!txn.Get(Table::kResources, from_key, &v)) return txn.status();
+      txn.Put(Table::kResources, to_key, std::string(v) + " and more");
+      return Status::Ok();
+    }));
+    std::vector<std::string> statements;
+    REQUIRE(Eventually([&] {
+      statements = LoggedWrite(log_path, from, "SERIALIZABLE");
+      return !statements.empty() && statements.back().find("COMMIT") != std::string::npos;
+    }));
+    return statements;
+  };
+  std::vector<std::string> statements = write("p_1", "p_2");
+  CHECK(Read(*store, "p_2") == "one and more");
+  {
+    INFO(statements.size() << " statements; the first: " << statements.front()
+                           << "\nthe last: " << statements.back());
+    REQUIRE(statements.size() == 2);
+    CHECK_THAT(statements[0],
+               Catch::Contains("LOCK TABLE") && Catch::Contains("EXECUTE"));
+    CHECK_THAT(statements[1],
+               Catch::Contains("EXECUTE flush_checked") && Catch::EndsWith("; COMMIT"));
+  }
+  // The next write reads a row the last one wrote: the writer's cache gives it, and
+  // the server checks it with the changes, in the one round trip of the write.
+  statements = write("p_2", "p_3");
+  CHECK(Read(*store, "p_3") == "one and more and more");
+  INFO(statements.size() << " statements; the first: " << statements.front());
+  REQUIRE(statements.size() == 1);
+  CHECK_THAT(statements[0], Catch::Contains("LOCK TABLE") &&
+                                Catch::Contains("EXECUTE flush_checked") &&
+                                Catch::EndsWith("; COMMIT"));
+  CHECK(store->Stats().write_cache_rereads == 0);
+}
+
+TEST_CASE("PgWriteCache: holds at most kMostRows rows, the least recently used going",
+          "[store][postgres]") {
+  PgWriteCache cache;
+  const auto key = [](size_t i) { return "p_" + std::to_string(i); };
+  for (size_t i = 0; i < PgWriteCache::kMostRows; ++i)
+    cache.Learn(Table::kResources, key(i), "v" + std::to_string(i));
+  cache.Learn(Table::kResources, "absent", std::nullopt);
+  CHECK(cache.rows() == PgWriteCache::kMostRows);
+  CHECK(cache.Find(Table::kResources, key(0)) == nullptr);    // the oldest went
+  REQUIRE(cache.Find(Table::kResources, key(1)) != nullptr);  // used: now the newest
+  cache.Learn(Table::kResources, key(1), "changed");
+  cache.Learn(Table::kMembers, key(1), "another table");  // a row more: key(2) goes
+  CHECK(cache.Find(Table::kResources, key(2)) == nullptr);
+  CHECK(*cache.Find(Table::kResources, key(1)) == std::optional<std::string>("changed"));
+  CHECK(*cache.Find(Table::kMembers, key(1)) ==
+        std::optional<std::string>("another table"));
+  const std::optional<std::string>* absent = cache.Find(Table::kResources, "absent");
+  REQUIRE(absent != nullptr);
+  CHECK_FALSE(absent->has_value());
+  // Bytes bound it too: a few large rows push the rest out.
+  const std::string large(PgWriteCache::kMostBytes / 4, 'x');
+  for (size_t i = 0; i < 4; ++i) cache.Learn(Table::kAudit, key(i), large);
+  CHECK(cache.rows() <= 4);
+  CHECK(cache.Find(Table::kAudit, key(3)) != nullptr);
+  cache.Clear();
+  CHECK(cache.rows() == 0);
+}
+
+TEST_CASE(
+    "PgStore: a row another node changed after the writer's cache took it is read "
+    "again, and the write runs on the database's row",
+    "[store][postgres]") {
+  OwnCluster cluster;
+  const StoreOptions options = cluster.Options(/*no_sync=*/true);
+  auto store = Open(options);
+  auto other = Open(options);  // another node on the same database
+  // The write under test: p_copy gets `key`'s value, refused when `key` is absent.
+  const auto copy = [&](const std::string& key) {
+    return store->Write([&](WriteTxn& txn) {
+      std::string_view v;
+      if (!txn.Get(Table::kResources, key, &v)) {
+        return txn.status().ok() ? NotFound(key + " is absent") : txn.status();
+      }
+      txn.Put(Table::kResources, "p_copy", std::string(v));
+      return Status::Ok();
+    });
+  };
+  uint64_t rereads = 0;
+  SECTION("a row changed") {
+    REQUIRE_OK(PutKey(*store, "p_1", "one"));  // the writer's cache has it
+    REQUIRE_OK(copy("p_1"));
+    REQUIRE_OK(PutKey(*other, "p_1", "changed"));
+    REQUIRE_OK(copy("p_1"));
+    CHECK(Read(*store, "p_copy") == "changed");
+    rereads = 1;
+  }
+  SECTION("a row the cache says is absent, added") {
+    CHECK(copy("p_1").code() == Code::kNotFound);  // the writer's cache: absent
+    REQUIRE_OK(PutKey(*other, "p_1", "added"));
+    REQUIRE_OK(copy("p_1"));  // refused on the cache's word, it would say NotFound
+    CHECK(Read(*store, "p_copy") == "added");
+    rereads = 1;
+  }
+  SECTION("a row the cache has, deleted") {
+    REQUIRE_OK(PutKey(*store, "p_1", "one"));
+    REQUIRE_OK(other->Write([](WriteTxn& txn) {
+      txn.Del(Table::kResources, "p_1");
+      return Status::Ok();
+    }));
+    // The cache's row would be copied, and its update of p_1 find no row.
+    const Status copied = store->Write([](WriteTxn& txn) {
+      std::string_view v;
+      if (!txn.Get(Table::kResources, "p_1", &v)) return NotFound("p_1 is absent");
+      txn.Put(Table::kResources, "p_1", std::string(v) + " again");
+      txn.Put(Table::kResources, "p_copy", std::string(v));
+      return Status::Ok();
+    });
+    CHECK(copied.code() == Code::kNotFound);
+    CHECK(Read(*store, "p_1") == "<absent>");
+    CHECK(Read(*store, "p_copy") == "<absent>");
+    rereads = 1;
+  }
+  CHECK(store->Stats().write_cache_rereads == rereads);
+  CHECK(store->Stats().write_conflicts == 0);
+  // And once more: the write is right whoever wrote last.
+  REQUIRE_OK(PutKey(*other, "p_1", "last"));
+  REQUIRE_OK(copy("p_1"));
+  CHECK(Read(*store, "p_copy") == "last");
 }
 
 TEST_CASE(
@@ -658,8 +769,9 @@ TEST_CASE(
   PgConnection conn(options.postgres_conninfo);
   using Of = PgArray::Of;
   pqxx::connection* text = &conn.raw();
-  std::vector<PgArray> none;
-  for (Of of : {Of::kSmallint, Of::kBytea, Of::kSmallint, Of::kBytea, Of::kBytea})
+  std::vector<PgArray> none;  // no deletes, upserts or checks
+  for (Of of : {Of::kSmallint, Of::kBytea, Of::kSmallint, Of::kBytea, Of::kBytea,
+                Of::kSmallint, Of::kBytea, Of::kBytea, Of::kSmallint, Of::kBytea})
     none.emplace_back(of, text);
   PgArray tables(Of::kSmallint, text), keys(Of::kBytea, text), values(Of::kBytea, text);
   for (const char* key : {"p_1", "p_gone"}) {
@@ -670,7 +782,8 @@ TEST_CASE(
   PgArray add_t(Of::kSmallint, text), add_k(Of::kBytea, text), add_v(Of::kBytea, text);
   const std::string args = PgLiterals({&none[0], &none[1], &none[2], &none[3], &none[4],
                                        &tables, &keys, &values, &add_t, &add_k, &add_v}) +
-                           ", 2";
+                           ", 2, " +
+                           PgLiterals({&none[5], &none[6], &none[7], &none[8], &none[9]});
   conn.raw().prepare_now(kPgFlushCheckedStatement);  // as PgTxn does before it
   pqxx::nontransaction tx(conn.raw());
   CHECK_THROWS_WITH(tx.exec(std::string("BEGIN; EXECUTE ") + kPgFlushCheckedStatement +
