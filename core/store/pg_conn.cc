@@ -297,12 +297,16 @@ PgConnection::PgConnection(const std::string& conninfo)
   // of these SHA-256s, and the rows that must be absent -> how many do not. Every
   // part of a statement sees the snapshot it began with: the rows as they were before
   // its changes.
+  // By SHA-256 where the engine has it, else by value (hashed_checks).
+  hashed_checks_ = SetIfSupported("SELECT sha256('x'::bytea)");
+  const std::string checked = hashed_checks_ ? "sha256(r.v)" : "r.v";
   const auto checks = [&](int p) {
     const auto at = [&](int i) { return "$" + std::to_string(p + i); };
     return ", c AS (SELECT (SELECT count(*) FROM unnest(" + at(0) + "::smallint[], " +
            at(1) + "::bytea[], " + at(2) +
            "::bytea[]) AS x(t, k, h) WHERE NOT EXISTS (SELECT 1 FROM " + kv +
-           " AS r WHERE r.t = x.t AND r.k = x.k AND sha256(r.v) = x.h)) + (SELECT "
+           " AS r WHERE r.t = x.t AND r.k = x.k AND " + checked +
+           " = x.h)) + (SELECT "
            "count(*) FROM unnest(" +
            at(3) + "::smallint[], " + at(4) +
            "::bytea[]) AS x(t, k) WHERE EXISTS (SELECT 1 FROM " + kv +
@@ -322,14 +326,16 @@ PgConnection::PgConnection(const std::string& conninfo)
                     "n FROM u) AS u, c");
 }
 
-void PgConnection::SetIfSupported(const std::string& sql) {
+bool PgConnection::SetIfSupported(const std::string& sql) {
   try {
     pqxx::nontransaction tx(conn_);
     tx.exec(sql);
+    return true;
   } catch (const pqxx::broken_connection&) {
     throw;
   } catch (const std::exception&) {
     // An engine without these settings: its own behaviour stands.
+    return false;
   }
 }
 

@@ -174,6 +174,9 @@ class PgConnection {
     left_at_ = std::chrono::steady_clock::now();
   }
   bool read_open() const { return read_open_; }
+  // The flush statements check the writer's assumptions by their values' SHA-256
+  // (sha256(bytea), PostgreSQL 11); on an engine without it, by the values themselves.
+  bool hashed_checks() const { return hashed_checks_; }
   std::chrono::steady_clock::time_point left_at() const { return left_at_; }
   // What the next statement sends first: "ROLLBACK; " while a snapshot is left open
   // (which it then ends), else nothing.
@@ -206,10 +209,12 @@ class PgConnection {
   //    meanwhile, and the next read on it would fail; so trashd's sessions set it to
   //    kLeftReadTimeout, whatever the server's (a write's transaction sets its own). A
   //    snapshot then outlives its use only while trashd hangs, that long.
-  void SetIfSupported(const std::string& sql);
+  // False where the engine refused it.
+  bool SetIfSupported(const std::string& sql);
   static constexpr std::chrono::milliseconds kLeftReadTimeout{10000};
 
   pqxx::connection conn_;
+  bool hashed_checks_ = true;
   bool read_open_ = false;
   std::chrono::steady_clock::time_point left_at_;
   std::chrono::steady_clock::time_point released_at_;

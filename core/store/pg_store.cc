@@ -407,7 +407,7 @@ PgStore::Attempt PgStore::TryBatch(bool gather) {
     cache_rereads_.fetch_add(1, std::memory_order_relaxed);
     return Attempt::kRerun;
   }
-  if (attempt == Attempt::kDone && txn.assumed()) cache_backoff_ /= 2;
+  if (attempt == Attempt::kDone && failed.ok() && txn.assumed()) cache_backoff_ /= 2;
   return attempt;
 }
 
@@ -473,8 +473,8 @@ std::optional<PgStore::Attempt> PgStore::RunCall(PgTxn& txn, WriteRequest* r) {
       AnswerLive(txn.status());
       return Attempt::kDone;
     }
-    if (txn.assumed()) {  // perhaps from a row the cache gave: again without it
-      cache_doubted_ = true;
+    if (txn.unchecked_assumptions()) {  // perhaps from a row the cache gave: again
+      cache_doubted_ = true;            // without it
       return Attempt::kRerun;
     }
     r->status = txn.status();  // its own failure: answered, the rest run again
@@ -520,8 +520,8 @@ std::optional<PgStore::Attempt> PgStore::RunWave(PgTxn& txn, size_t* next, bool*
     }
     if (!txn.status().ok()) {  // its own failure (nothing reached the server)
       txn.SetDeferring(false);
-      if (txn.assumed()) {  // perhaps from a row the cache gave: again without it
-        cache_doubted_ = true;
+      if (txn.unchecked_assumptions()) {  // perhaps from a row the cache gave: again
+        cache_doubted_ = true;            // without it
         return Attempt::kRerun;
       }
       r->status = txn.status();

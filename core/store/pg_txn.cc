@@ -211,9 +211,10 @@ bool PgTxn::Run(const char* what, const std::function<void()>& fn) {
   } catch (const std::exception& e) {
     must_retry_ = PgMustRetry(e);
     error_ = PgError(what, e);
-    // Whatever failed a statement that checked assumptions (a row the cache gave that
-    // is gone fails its update, one it said absent its insert): run again without.
-    if (verifying_) assumption_failed_ = must_retry_ = true;
+    // Whatever else failed a statement that checked assumptions (a row the cache gave
+    // that is gone fails its update, one it said absent its insert): run again
+    // without them. A serialization failure or deadlock is retried as ever.
+    if (verifying_ && !must_retry_) assumption_failed_ = must_retry_ = true;
   }
   return false;
 }
@@ -222,9 +223,15 @@ const std::optional<std::string>* PgTxn::Assume(Table table, std::string_view ke
   if (!cache_ || !assume_ || spoiled_ || !write_) return nullptr;
   const std::optional<std::string>* cached = cache_->Find(table, key);
   if (!cached) return nullptr;
-  assumed_.push_back(
-      {table, std::string(key),
-       *cached ? std::optional(crypto::Sha256Of(**cached)) : std::nullopt});
+  std::optional<std::string> value;  // as the server's check compares it
+  if (*cached) {
+    try {
+      value = conn_->hashed_checks() ? crypto::Sha256Of(**cached) : **cached;
+    } catch (const std::exception&) {
+      return nullptr;  // the server is asked instead
+    }
+  }
+  assumed_.push_back({table, std::string(key), std::move(value)});
   assumed_any_ = true;
   return cached;
 }
@@ -544,7 +551,11 @@ Status PgTxn::Commit() {
     // Nothing sent, nothing to commit (a batch whose calls neither read nor changed).
     if (begun_ && Run("commit", [&] { tx_->exec("COMMIT"); })) open_ = false;
   }
-  if (error_.ok()) LearnCommitted();
+  if (error_.ok()) {
+    LearnCommitted();
+  } else if (cache_) {
+    cache_->Clear();  // a COMMIT whose outcome is unknown may have changed its rows
+  }
   return error_;
 }
 

@@ -139,8 +139,10 @@ class PgTxn final : public WriteTxn {
     cache_ = cache;
     assume_ = assume;
   }
-  // Some read was answered from the cache.
+  // Some read was answered from the cache; and some such answer is not checked yet
+  // (what a call did may rest on it).
   bool assumed() const { return assumed_any_; }
+  bool unchecked_assumptions() const { return !assumed_.empty(); }
   // The server found a row the cache gave changed (or failed the statement that
   // checked them): must_retry(), and the batch should run again without the cache.
   bool assumption_failed() const { return assumption_failed_; }
@@ -276,11 +278,12 @@ class PgTxn final : public WriteTxn {
   KeyList first_read_;    // first_wave_ once read
   std::vector<std::function<void()>> on_commit_;
   // The writer's cache (UseCache) and what this transaction assumed from it, not yet
-  // checked: the row's table and key, and its value's SHA-256 (nullopt: absent).
+  // checked: the row's table and key, and its value's SHA-256 (or the value itself,
+  // PgConnection::hashed_checks; nullopt: absent).
   struct Assumption {
     Table table;
     std::string key;
-    std::optional<std::string> sha256;
+    std::optional<std::string> value;
   };
   PgWriteCache* cache_ = nullptr;
   bool assume_ = false;

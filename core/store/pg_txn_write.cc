@@ -153,10 +153,10 @@ bool PgTxn::FlushChanges(bool with_commit) {
   };
   Checks checks(text);
   for (const Assumption& a : assumed_) {
-    if (a.sha256) {
+    if (a.value) {
       checks.t.Add(static_cast<uint64_t>(a.table));
       checks.k.AddBytes(a.key);
-      checks.h.AddBytes(*a.sha256);
+      checks.h.AddBytes(*a.value);
     } else {
       checks.absent_t.Add(static_cast<uint64_t>(a.table));
       checks.absent_k.AddBytes(a.key);
