@@ -4,8 +4,6 @@
 #include <algorithm>
 #include <tuple>
 
-#include "util/crypto.h"
-
 namespace trashd {
 namespace {
 
@@ -21,9 +19,6 @@ constexpr size_t kFirstReadAhead = 8;
 constexpr size_t kMostReadAhead = 1024;
 // Keys a batch hands to the next as read by several of its calls, at most.
 constexpr size_t kMostSharedReads = 64;
-// A committed write that knows more rows than this empties the writer's cache rather
-// than filling it.
-constexpr size_t kLearnMost = 4096;
 
 }  // namespace
 
@@ -219,39 +214,6 @@ bool PgTxn::Run(const char* what, const std::function<void()>& fn) {
   return false;
 }
 
-const std::optional<std::string>* PgTxn::Assume(Table table, std::string_view key) {
-  if (!cache_ || !assume_ || spoiled_ || !write_) return nullptr;
-  const std::optional<std::string>* cached = cache_->Find(table, key);
-  if (!cached) return nullptr;
-  std::optional<std::string> value;  // as the server's check compares it
-  if (*cached) {
-    try {
-      value = conn_->hashed_checks() ? crypto::Sha256Of(**cached) : **cached;
-    } catch (const std::exception&) {
-      return nullptr;  // the server is asked instead
-    }
-  }
-  assumed_.push_back({table, std::string(key), std::move(value)});
-  assumed_any_ = true;
-  return cached;
-}
-
-void PgTxn::LearnCommitted() {
-  if (!cache_) return;
-  size_t rows = 0;
-  for (const Rows& known : known_) rows += known.size();
-  // A large write (a cascade, a sweep batch) would push out what the next small ones
-  // read; and after a rollback to a savepoint, known no longer holds every row written.
-  if (spoiled_ || rows > kLearnMost) {
-    cache_->Clear();
-    return;
-  }
-  for (size_t i = 0; i < known_.size(); ++i) {
-    for (auto& [k, v] : known_[i]) cache_->Learn(static_cast<Table>(i), k, std::move(v));
-    known_[i].clear();
-  }
-}
-
 bool PgTxn::Get(Table table, std::string_view key, std::string_view* value) {
   if (!error_.ok()) return false;
   Rows& pending = Pending(table);
@@ -371,8 +333,7 @@ bool PgTxn::FetchWanted() {
   wanted_.clear();
   for (auto& [table, key] : first_wave_) {
     if (seen.count({table, ReadKind::kSeek, key}) || Known(table).count(key) ||
-        Pending(table).count(key) || CoverOf(table, key, false) ||
-        (cache_ && assume_ && !spoiled_ && cache_->Find(table, key))) {
+        Pending(table).count(key) || CoverOf(table, key, false) || Cached(table, key)) {
       continue;
     }
     wanted.push_back({table, key, ReadKind::kSeek, 1, true});

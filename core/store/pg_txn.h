@@ -215,7 +215,11 @@ class PgTxn final : public WriteTxn {
   // `at`: where to look first in known (before or at the key), then the first known
   // key not below it (keys asked in key order are found in a step or two).
   Held ServerHolds(Table table, const std::string& key, Rows::const_iterator* at) const;
-  // The cache's row for (table, key), noted as an assumption; null when it has none.
+  // The cache's row for (table, key) when this transaction may assume it; null when
+  // it may not, or the cache has none. Assume() notes it as an assumption.
+  const std::optional<std::string>* Cached(Table table, std::string_view key) const {
+    return cache_ && assume_ && !spoiled_ && write_ ? cache_->Find(table, key) : nullptr;
+  }
   const std::optional<std::string>* Assume(Table table, std::string_view key);
   // A committed transaction's rows go to the cache (a large one's empty it).
   void LearnCommitted();

@@ -1,6 +1,8 @@
-// PgTxn's write side (pg_txn.h): pending changes and their undo, the waves of Each,
-// the flush of what is pending to the server, and savepoints.
+// PgTxn's write side (pg_txn.h): pending changes and their undo, the writer's cache's
+// assumptions and what a commit leaves there, the waves of Each, the flush of what is
+// pending to the server, and savepoints.
 #include "store/pg_txn.h"
+#include "util/crypto.h"
 
 namespace trashd {
 namespace {
@@ -14,6 +16,9 @@ constexpr int kEachWaves = 32;
 constexpr size_t kEachStepReads = 2000;
 // ServerHolds: steps through known before it searches.
 constexpr int kStepsBeforeSearch = 4;
+// A committed write that knows more rows than this empties the writer's cache rather
+// than filling it.
+constexpr size_t kLearnMost = 4096;
 
 }  // namespace
 
@@ -56,6 +61,38 @@ void PgTxn::Change(Table table, std::string_view key, std::optional<std::string>
   }
   last_change_[t] = it;
   if (pending_count_ >= kFlushAt && open_cursors_ == 0 && !deferring_) Flush();
+}
+
+const std::optional<std::string>* PgTxn::Assume(Table table, std::string_view key) {
+  const std::optional<std::string>* cached = Cached(table, key);
+  if (!cached) return nullptr;
+  std::optional<std::string> value;  // as the server's check compares it
+  if (*cached) {
+    try {
+      value = conn_->hashed_checks() ? crypto::Sha256Of(**cached) : **cached;
+    } catch (const std::exception&) {
+      return nullptr;  // the server is asked instead
+    }
+  }
+  assumed_.push_back({table, std::string(key), std::move(value)});
+  assumed_any_ = true;
+  return cached;
+}
+
+void PgTxn::LearnCommitted() {
+  if (!cache_) return;
+  size_t rows = 0;
+  for (const Rows& known : known_) rows += known.size();
+  // A large write (a cascade, a sweep batch) would push out what the next small ones
+  // read; and after a rollback to a savepoint, known no longer holds every row written.
+  if (spoiled_ || rows > kLearnMost) {
+    cache_->Clear();
+    return;
+  }
+  for (size_t i = 0; i < known_.size(); ++i) {
+    for (auto& [k, v] : known_[i]) cache_->Learn(static_cast<Table>(i), k, std::move(v));
+    known_[i].clear();
+  }
 }
 
 void PgTxn::BeginCall() {

@@ -53,11 +53,7 @@ std::string Sha256Of(std::string_view data) {
   return std::string(reinterpret_cast<const char*>(md), len);
 }
 
-std::string Sha256Hex(std::string_view data) {
-  Sha256 h;
-  h.Update(data);
-  return h.FinishHex();
-}
+std::string Sha256Hex(std::string_view data) { return HexOf(Sha256Of(data)); }
 
 std::string HmacSha256Hex(std::string_view key, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];

@@ -665,6 +665,19 @@ TEST_CASE(
   CHECK(store->Stats().write_cache_rereads == 0);
 }
 
+// The write the writer's cache tests make: p_copy gets `key`'s value, refused
+// NotFound when `key` is absent.
+Status CopyToPCopy(Store& store, const std::string& key) {
+  return store.Write([&](WriteTxn& txn) {
+    std::string_view v;
+    if (!txn.Get(Table::kResources, key, &v)) {
+      return txn.status().ok() ? NotFound(key + " is absent") : txn.status();
+    }
+    txn.Put(Table::kResources, "p_copy", std::string(v));
+    return Status::Ok();
+  });
+}
+
 TEST_CASE(
     "PgStore: on an engine without sha256(), the writer's cache is checked by the rows' "
     "values",
@@ -685,14 +698,7 @@ TEST_CASE(
   }
   auto store = Open(options);
   auto other = Open(options);
-  const auto copy = [&] {
-    return store->Write([](WriteTxn& txn) {
-      std::string_view v;
-      if (!txn.Get(Table::kResources, "p_1", &v)) return NotFound("p_1 is absent");
-      txn.Put(Table::kResources, "p_copy", std::string(v));
-      return Status::Ok();
-    });
-  };
+  const auto copy = [&] { return CopyToPCopy(*store, "p_1"); };
   REQUIRE_OK(PutKey(*store, "p_1", "one"));
   REQUIRE_OK(copy());
   CHECK(Read(*store, "p_copy") == "one");
@@ -738,17 +744,7 @@ TEST_CASE(
   const StoreOptions options = cluster.Options(/*no_sync=*/true);
   auto store = Open(options);
   auto other = Open(options);  // another node on the same database
-  // The write under test: p_copy gets `key`'s value, refused when `key` is absent.
-  const auto copy = [&](const std::string& key) {
-    return store->Write([&](WriteTxn& txn) {
-      std::string_view v;
-      if (!txn.Get(Table::kResources, key, &v)) {
-        return txn.status().ok() ? NotFound(key + " is absent") : txn.status();
-      }
-      txn.Put(Table::kResources, "p_copy", std::string(v));
-      return Status::Ok();
-    });
-  };
+  const auto copy = [&](const std::string& key) { return CopyToPCopy(*store, key); };
   uint64_t rereads = 0;
   SECTION("a row changed") {
     REQUIRE_OK(PutKey(*store, "p_1", "one"));  // the writer's cache has it
@@ -789,6 +785,18 @@ TEST_CASE(
     CHECK(Read(*store, "p_copy_0") == "changed");
     CHECK(Read(*store, "p_copy_1499") == "changed");
     rereads = 1;
+  }
+  SECTION("a large write leaves the cache empty, and the next write reads the server") {
+    REQUIRE_OK(store->Write([](WriteTxn& txn) {  // more rows than it keeps from one
+      txn.Put(Table::kResources, "p_1", "one");
+      for (int i = 0; i < 5000; ++i)
+        txn.Put(Table::kResources, "p_many_" + std::to_string(i), "x");
+      return Status::Ok();
+    }));
+    REQUIRE_OK(PutKey(*other, "p_1", "changed"));
+    REQUIRE_OK(copy("p_1"));
+    CHECK(Read(*store, "p_copy") == "changed");
+    rereads = 0;  // p_1 was not assumed
   }
   SECTION("a write that fails on its own after a read from the cache") {
     // Its failure might rest on the cached row: it runs again on the server's, and
