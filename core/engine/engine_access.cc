@@ -402,57 +402,87 @@ Result<Principal> Engine::AuthorizeAndFind(std::string_view secret, std::string_
                                            std::string_view resource_id,
                                            std::optional<Resource>* found,
                                            const WriteOptions& options) {
-  if (found) found->reset();
-  Principal p;
-  Status refusal;
+  return impl_->AuthorizeAndFind(secret, ws, scope, permission, resource_id, found,
+                                 options);
+}
+
+Result<Principal> Engine::Impl::AuthorizeAndFind(
+    std::string_view secret, std::string_view ws, std::string_view scope,
+    std::string_view permission, std::string_view resource_id,
+    std::optional<Resource>* found, const WriteOptions& options) {
+  Result<KeyVerdict> verdict = KeyVerdict{};
   {
-    auto txn = impl_->store->BeginRead();
-    // Every record this reads, together where the key's member is known.
-    const std::string_view key_id = KeyIdOf(secret);
-    const std::string hint = impl_->key_members.Find(key_id);
-    ReadTxn::KeyList reads{{Table::kKeys, std::string(schema::ApiKeyKey(key_id))}};
-    if (!hint.empty())
-      reads.emplace_back(Table::kMembers, schema::MemberKey{ws, hint}.Encode());
-    if (found && !resource_id.empty())
-      reads.emplace_back(Table::kResources,
-                         std::string(schema::ResourceKey(resource_id)));
-    if (!key_id.empty()) txn->Prefetch(reads);
-    auto rec = CheckSecret(*txn, secret);
-    if (!rec.ok()) {
-      refusal = rec.status();
+    auto txn = store->BeginRead();
+    verdict =
+        CheckKey(*txn, secret, ws, scope, permission, found ? resource_id : "", found);
+  }
+  if (!verdict.ok()) return verdict.status();
+  if (!verdict->refusal.ok()) {
+    const Principal& p = verdict->principal;
+    return Refuse(Actor::Member(p.member_id, Interface::kApi), ws, "authorize", "key",
+                  p.key_id, std::move(verdict->refusal), options);
+  }
+  return std::move(verdict->principal);
+}
+
+Result<Engine::Impl::KeyVerdict> Engine::Impl::CheckKey(
+    ReadTxn& txn, std::string_view secret, std::string_view ws, std::string_view scope,
+    std::string_view permission, std::string_view resource_id,
+    std::optional<Resource>* found) {
+  if (found) found->reset();
+  KeyVerdict v;
+  Principal& p = v.principal;
+  Status& refusal = v.refusal;
+  // Every record this reads, together where the key's member is known.
+  const std::string_view key_id = KeyIdOf(secret);
+  const std::string hint = key_members.Find(key_id);
+  ReadTxn::KeyList reads{{Table::kKeys, std::string(schema::ApiKeyKey(key_id))}};
+  if (!hint.empty())
+    reads.emplace_back(Table::kMembers, schema::MemberKey{ws, hint}.Encode());
+  if (found && !resource_id.empty())
+    reads.emplace_back(Table::kResources, std::string(schema::ResourceKey(resource_id)));
+  if (!key_id.empty()) txn.Prefetch(reads);
+  auto rec = CheckSecret(txn, secret);
+  if (!rec.ok()) {
+    refusal = rec.status();
+  } else {
+    const ApiKeyInfo& info = rec->info;
+    if (hint != info.member_id) key_members.Remember(key_id, info.member_id);
+    p = Principal{info.workspace, info.member_id,
+                  MemberName(txn, info.workspace, info.member_id), info.key_id};
+    if (info.workspace != ws) {
+      refusal = Unauthenticated("This API key does not belong to workspace " +
+                                std::string(ws) + ".");
+    } else if (!scope.empty() && std::find(info.scopes.begin(), info.scopes.end(),
+                                           scope) == info.scopes.end()) {
+      refusal =
+          Unauthenticated("This API key lacks the " + std::string(scope) + " scope.");
     } else {
-      const ApiKeyInfo& info = rec->info;
-      if (hint != info.member_id) impl_->key_members.Remember(key_id, info.member_id);
-      p = Principal{info.workspace, info.member_id,
-                    Impl::MemberName(*txn, info.workspace, info.member_id), info.key_id};
-      if (info.workspace != ws) {
-        refusal = Unauthenticated("This API key does not belong to workspace " +
-                                  std::string(ws) + ".");
-      } else if (!scope.empty() && std::find(info.scopes.begin(), info.scopes.end(),
-                                             scope) == info.scopes.end()) {
-        refusal =
-            Unauthenticated("This API key lacks the " + std::string(scope) + " scope.");
-      } else {
-        Member m;
-        refusal = Impl::MemberMay(
-            *txn, ws, info.member_id, permission,
-            Unauthenticated("The member of this API key no longer exists."), &m);
-      }
-    }
-    if (refusal.ok() && found && !resource_id.empty()) {
-      ResourceRec r;
-      if (Impl::LoadOwned(*txn, ws, resource_id, &r).ok()) {
-        *found = ToResource(r, impl_->TypeOf(r.type));
-      } else if (!txn->status().ok()) {
-        return txn->status();
-      }
+      Member m;
+      refusal =
+          MemberMay(txn, ws, info.member_id, permission,
+                    Unauthenticated("The member of this API key no longer exists."), &m);
     }
   }
-  if (!refusal.ok()) {
-    Actor actor = Actor::Member(p.member_id, Interface::kApi);
-    return impl_->Refuse(actor, ws, "authorize", "key", p.key_id, refusal, options);
+  if (refusal.ok() && found && !resource_id.empty()) {
+    ResourceRec r;
+    if (LoadOwned(txn, ws, resource_id, &r).ok()) {
+      *found = ToResource(r, TypeOf(r.type));
+    } else if (!txn.status().ok()) {
+      return txn.status();  // a failed read is not a missing resource
+    }
   }
-  return p;
+  return v;
+}
+
+bool Engine::Impl::KeyCheckedInBatch(std::string_view secret) const {
+  if (!SharedStore()) return false;
+  const std::string_view key_id = KeyIdOf(secret);
+  return !key_id.empty() && !key_members.Find(key_id).empty();
+}
+
+void Engine::Impl::ForgetKey(std::string_view secret) {
+  key_members.Forget(KeyIdOf(secret));
 }
 
 }  // namespace trashd

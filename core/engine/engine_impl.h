@@ -60,6 +60,10 @@ class KeyMemberHints {
     auto it = members_.find(std::string(key_id));
     return it == members_.end() ? "" : it->second;
   }
+  void Forget(std::string_view key_id) {
+    std::lock_guard lock(mu_);
+    members_.erase(std::string(key_id));
+  }
   void Remember(std::string_view key_id, std::string_view member_id) {
     std::lock_guard lock(mu_);
     if (members_.size() >= kMost) members_.clear();  // a bound, not an eviction policy
@@ -184,6 +188,35 @@ struct Engine::Impl {
                       [done](Status refusal) { done(std::move(refusal)); });
         });
   }
+  // ---- writes an API key asks for (engine_access.cc) ----
+  // What a key's check found: who the key stands for (as far as it got) and its
+  // refusal, if any.
+  struct KeyVerdict {
+    Principal principal;
+    Status refusal;
+  };
+  // Engine::AuthorizeAndFind's checks in `txn`, and the resource `resource_id` of `ws`
+  // into *found for a key they allow. Answers a failed read's error, not a verdict.
+  Result<KeyVerdict> CheckKey(ReadTxn& txn, std::string_view secret, std::string_view ws,
+                              std::string_view scope, std::string_view permission,
+                              std::string_view resource_id,
+                              std::optional<Resource>* found);
+  Result<Principal> AuthorizeAndFind(std::string_view secret, std::string_view ws,
+                                     std::string_view scope, std::string_view permission,
+                                     std::string_view resource_id,
+                                     std::optional<Resource>* found,
+                                     const WriteOptions& options);
+  // Whether a write for this key has its key checked in its own transaction
+  // (Engine::TrashWithKey): on a shared store, for a key that passed on this node.
+  bool KeyCheckedInBatch(std::string_view secret) const;
+  // The key's check refused it in a batch: its next writes check it first, apart.
+  void ForgetKey(std::string_view secret);
+  // Submit() of the call make(actor) for an API key, checked as Engine::TrashWithKey
+  // says: in the call's own transaction, or by AuthorizeAndFind first.
+  template <typename T>
+  void SubmitWithKey(KeyedWrite key, std::function<WriteCall<T>(const Actor&)> make,
+                     Completion<KeyedOutcome<T>> done);
+
   // Runs a state-changing operation: commits on OK; on a refusal (any non-OK status
   // but Internal/Unavailable storage failures too) audits it and returns it.
   Status RunAudited(const Actor& actor, std::string_view ws, std::string_view action,
@@ -260,5 +293,80 @@ struct Engine::Impl {
   // One run of Engine::Fsck: what it read and recounted, one check per table.
   class FsckRun;
 };
+
+template <typename T>
+void Engine::Impl::SubmitWithKey(KeyedWrite key,
+                                 std::function<WriteCall<T>(const Actor&)> make,
+                                 Completion<KeyedOutcome<T>> done) {
+  if (!KeyCheckedInBatch(key.secret)) {
+    // A read of its own first: on the caller's thread, and a refusal's audit entry
+    // joins the next batch without being waited for (the caller may not wait).
+    std::optional<Resource> found;
+    WriteOptions quick;
+    quick.may_wait = false;
+    auto p = AuthorizeAndFind(key.secret, key.ws, key.scope, key.permission,
+                              key.resource_id, &found, quick);
+    if (!p.ok()) return done(p.status());
+    if (Status s = key.check_target(found); !s.ok()) return done(std::move(s));
+    KeyedOutcome<T> known{std::move(*p), found ? std::move(*found) : Resource{}, T{}};
+    WriteCall<T> call = make(Actor::Member(known.principal.member_id, Interface::kApi));
+    return Submit(std::move(call),
+                  Completion<T>([known = std::move(known),
+                                 done = std::move(done)](Result<T> r) mutable {
+                    if (!r.ok()) return done(r.status());
+                    known.outcome = std::move(r).value();
+                    done(std::move(known));
+                  }));
+  }
+  // In the call's own transaction. Which of the three refused says how it is audited.
+  enum class Stage { kKey, kTarget, kWrite };
+  struct State {
+    KeyedWrite key;
+    std::function<WriteCall<T>(const Actor&)> make;
+    KeyedOutcome<T> out;
+    Stage stage = Stage::kKey;
+    std::optional<WriteCall<T>> call;
+  };
+  auto state =
+      std::make_shared<State>(State{std::move(key), std::move(make), {}, {}, {}});
+  store->WriteAsync(
+      [this, state](WriteTxn& txn) -> Status {
+        State& st = *state;  // the batch may run again: start afresh
+        st.out = KeyedOutcome<T>{};
+        st.stage = Stage::kKey;
+        std::optional<Resource> found;
+        TRASHD_ASSIGN_OR_RETURN(KeyVerdict v,
+                                CheckKey(txn, st.key.secret, st.key.ws, st.key.scope,
+                                         st.key.permission, st.key.resource_id, &found));
+        st.out.principal = std::move(v.principal);
+        TRASHD_RETURN_IF_ERROR(v.refusal);
+        st.stage = Stage::kTarget;
+        TRASHD_RETURN_IF_ERROR(st.key.check_target(found));
+        if (found) st.out.target = std::move(*found);
+        st.stage = Stage::kWrite;
+        st.call = st.make(Actor::Member(st.out.principal.member_id, Interface::kApi));
+        return st.call->body(txn, &st.out.outcome);
+      },
+      [this, state, done = std::move(done)](Status s) {
+        State& st = *state;
+        if (s.ok()) return done(std::move(st.out));
+        auto then = [done](Status refusal) { done(std::move(refusal)); };
+        switch (st.stage) {
+          case Stage::kKey: {
+            const Principal& p = st.out.principal;
+            ForgetKey(st.key.secret);
+            return RefuseLater(Actor::Member(p.member_id, Interface::kApi), st.key.ws,
+                               "authorize", "key", p.key_id, std::move(s), then);
+          }
+          case Stage::kTarget:
+            return done(std::move(s));
+          case Stage::kWrite: {
+            const WriteCall<T>& c = *st.call;
+            return RefuseLater(c.actor, c.ws, c.action, c.type, c.target_id, std::move(s),
+                               then);
+          }
+        }
+      });
+}
 
 }  // namespace trashd

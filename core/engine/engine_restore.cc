@@ -208,6 +208,17 @@ void Engine::Restore(const Actor& actor, std::string_view ws,
   impl_->Submit(RestoreCall(impl_.get(), actor, ws, internal_id), std::move(done));
 }
 
+void Engine::RestoreWithKey(KeyedWrite key,
+                            Completion<KeyedOutcome<RestoreOutcome>> done) {
+  std::string ws = key.ws, id = key.resource_id;
+  impl_->SubmitWithKey<RestoreOutcome>(
+      std::move(key),
+      [impl = impl_.get(), ws = std::move(ws), id = std::move(id)](const Actor& actor) {
+        return RestoreCall(impl, actor, ws, id);
+      },
+      std::move(done));
+}
+
 std::vector<RestoreResult> Engine::RestoreMany(
     const Actor& actor, std::string_view ws,
     const std::vector<std::string>& internal_ids) {

@@ -235,6 +235,16 @@ void Engine::Trash(const Actor& actor, std::string_view ws, std::string_view id,
   impl_->Submit(TrashCall(impl_.get(), actor, ws, id, options), std::move(done));
 }
 
+void Engine::TrashWithKey(KeyedWrite key, const TrashOptions& options,
+                          Completion<KeyedOutcome<TrashOutcome>> done) {
+  std::string ws = key.ws, id = key.resource_id;
+  impl_->SubmitWithKey<TrashOutcome>(
+      std::move(key),
+      [impl = impl_.get(), ws = std::move(ws), id = std::move(id),
+       options](const Actor& actor) { return TrashCall(impl, actor, ws, id, options); },
+      std::move(done));
+}
+
 Status Engine::SetItemHold(const Actor& actor, std::string_view ws,
                            std::string_view internal_id, bool hold) {
   const char* action = hold ? "hold" : "release";

@@ -62,12 +62,10 @@ Result<Principal> Authorize(const ApiContext& api, const HttpRequest& request,
                                api.writes);
 }
 
-Result<Principal> AuthorizeAndFind(const ApiContext& api, const HttpRequest& request,
-                                   std::string_view scope, std::string_view permission,
-                                   std::string_view resource_id,
-                                   std::optional<Resource>* found) {
-  return api.engine->AuthorizeAndFind(KeyOf(request), request.params.at("ws"), scope,
-                                      permission, resource_id, found, api.writes);
+KeyedWrite KeyedFor(const HttpRequest& request, std::string_view scope,
+                    std::string_view permission, std::string resource_id) {
+  return KeyedWrite{KeyOf(request),          request.params.at("ws"), std::string(scope),
+                    std::string(permission), std::move(resource_id),  nullptr};
 }
 
 std::string Scope(std::string_view type, const char* access) {
@@ -127,12 +125,18 @@ Result<Resource> FindTyped(Engine& engine, const HttpRequest& request) {
 
 Result<Resource> TypedFrom(const Engine& engine, const HttpRequest& request,
                            std::optional<Resource> found) {
-  const std::string& type = request.params.at("type");
+  TRASHD_RETURN_IF_ERROR(
+      CheckTyped(engine, request.params.at("type"), request.params.at("id"), found));
+  return std::move(*found);
+}
+
+Status CheckTyped(const Engine& engine, const std::string& type, const std::string& id,
+                  const std::optional<Resource>& found) {
   if (!engine.types().Find(type)) return NotFound("Unknown type '" + type + "'.");
   if (!found || found->type != type || found->state != ResourceState::kActive) {
-    return NotFound(type + " " + request.params.at("id") + " not found.");
+    return NotFound(type + " " + id + " not found.");
   }
-  return std::move(*found);
+  return Status::Ok();
 }
 
 json::object Attributes(const Resource& r) {

@@ -82,8 +82,9 @@ using Reply = std::function<void(Result<boost::json::object>)>;
 // snapshot, on the thread that calls it, which may be the event loop), then starts
 // its one engine write in the engine's asynchronous form with `reply` as the write's
 // completion, and returns OK; or it returns the Status that refused the request
-// before anything was written, and never calls `reply`. No thread waits for the
-// commit.
+// before anything was written, and never calls `reply`. A handler whose write checks
+// the key itself (Engine::TrashWithKey) leaves those refusals to `reply` too, which
+// may then be called before the handler returns. No thread waits for the commit.
 using WriteHandler = Status (*)(const ApiContext&, const HttpRequest&, Reply);
 
 // Replies what `build()` answers; if building throws (out of memory), Internal: the
@@ -122,12 +123,10 @@ Actor ActorOf(const Principal& p);
 // Authorizes the request's key for `ws` (the path's workspace).
 Result<Principal> Authorize(const ApiContext& api, const HttpRequest& request,
                             std::string_view scope, std::string_view permission);
-// The same, and the resource `resource_id` of the path's workspace, active or trashed,
-// from the same snapshot (Engine::AuthorizeAndFind: one round trip on PostgreSQL).
-Result<Principal> AuthorizeAndFind(const ApiContext& api, const HttpRequest& request,
-                                   std::string_view scope, std::string_view permission,
-                                   std::string_view resource_id,
-                                   std::optional<Resource>* found);
+// A write the request's key asks for, of `resource_id` of the path's workspace
+// (Engine::TrashWithKey); its check_target is the caller's to set.
+KeyedWrite KeyedFor(const HttpRequest& request, std::string_view scope,
+                    std::string_view permission, std::string resource_id);
 
 // ---- the web page (session_routes.cc) ----
 // The request's web session token: its `trashd_session` cookie, or "".
@@ -152,10 +151,13 @@ Result<Resource> FindVersion(Engine& engine, const HttpRequest& request,
                              const Resource& project);                   // :version
 Result<Resource> FindModel(Engine& engine, const HttpRequest& request);  // :slug
 Result<Resource> FindTyped(Engine& engine, const HttpRequest& request);  // :type/:id
-// FindTyped's answer from what a lookup of :id found (AuthorizeAndFind's): NotFound for
+// FindTyped's answer from what a lookup of :id found: NotFound for
 // an unknown :type, none, another type or a trashed one (T2).
 Result<Resource> TypedFrom(const Engine& engine, const HttpRequest& request,
                            std::optional<Resource> found);
+// The same check for a :type and :id as values (a KeyedWrite's check_target).
+Status CheckTyped(const Engine& engine, const std::string& type, const std::string& id,
+                  const std::optional<Resource>& found);
 
 // A resource's attributes as an object; {} when they are not one.
 boost::json::object Attributes(const Resource& r);

@@ -424,19 +424,21 @@ Status RestoreOne(const ApiContext& api, const HttpRequest& request,
   if (!api.engine->types().Find(t.type)) {
     return InvalidArgument("Unknown type '" + t.type + "'.");
   }
-  // ResolveTrashId, with the item's record read along with the key's
-  // (AuthorizeAndFind).
+  // ResolveTrashId's answer after the key's check; the write, with the key's check and
+  // the item's lookup in its transaction.
   Result<std::string> internal = api.engine->TrashIdOf(t.type, t.id, t.parent_id);
-  std::optional<Resource> found;
-  TRASHD_ASSIGN_OR_RETURN(
-      Principal p,
-      AuthorizeAndFind(api, request, Scope(t.type, "update"), "restore_" + t.type,
-                       internal.ok() ? *internal : std::string(), &found));
-  if (!internal.ok()) return internal.status();
-  TRASHD_RETURN_IF_ERROR(Engine::CheckTrashItem(found, t.type, t.id));
-  // The write.
-  api.engine->Restore(ActorOf(p), p.workspace, *internal,
-                      ReplyWith<RestoreOutcome>(std::move(reply), RestoreJson));
+  KeyedWrite key = KeyedFor(request, Scope(t.type, "update"), "restore_" + t.type,
+                            internal.ok() ? *internal : std::string());
+  key.check_target = [bad = internal.status(), type = t.type,
+                      id = t.id](const std::optional<Resource>& found) {
+    TRASHD_RETURN_IF_ERROR(bad);
+    return Engine::CheckTrashItem(found, type, id);
+  };
+  api.engine->RestoreWithKey(
+      std::move(key), ReplyWith<KeyedOutcome<RestoreOutcome>>(
+                          std::move(reply), [](const KeyedOutcome<RestoreOutcome>& done) {
+                            return RestoreJson(done.outcome);
+                          }));
   return Status::Ok();
 }
 

@@ -106,18 +106,27 @@ Status DeleteModelRoute(const ApiContext& api, const HttpRequest& request, Reply
 Status DeleteGenericRoute(const ApiContext& api, const HttpRequest& request,
                           Reply reply) {
   const std::string& type = request.params.at("type");
-  std::optional<Resource> found;
-  TRASHD_ASSIGN_OR_RETURN(
-      Principal p, AuthorizeAndFind(api, request, Scope(type, "update"), "trash_" + type,
-                                    request.params.at("id"), &found));
-  TRASHD_ASSIGN_OR_RETURN(Resource r, TypedFrom(*api.engine, request, std::move(found)));
-  TRASHD_ASSIGN_OR_RETURN(bool cleanup, QueryBool(request, "cleanupDeleteImages", false));
+  const std::string& id = request.params.at("id");
+  // A bad cleanupDeleteImages is answered after the key's check and the lookup.
+  Result<bool> cleanup = QueryBool(request, "cleanupDeleteImages", false);
+  KeyedWrite key = KeyedFor(request, Scope(type, "update"), "trash_" + type, id);
+  key.check_target = [engine = api.engine, type, id,
+                      bad = cleanup.status()](const std::optional<Resource>& found) {
+    TRASHD_RETURN_IF_ERROR(CheckTyped(*engine, type, id, found));
+    return bad;
+  };
   TrashOptions options;
-  options.cleanup_delete_images = cleanup;
-  // The write.
-  TrashAndReply(api, p, r, options,
-                {{"id", r.public_id}, {"internalId", r.id}, {"url", r.slug}},
-                std::move(reply));
+  options.cleanup_delete_images = cleanup.ok() && *cleanup;
+  // The write, with the key's check and the lookup in its transaction.
+  api.engine->TrashWithKey(
+      std::move(key), options,
+      ReplyWith<KeyedOutcome<TrashOutcome>>(
+          std::move(reply), [](const KeyedOutcome<TrashOutcome>& done) {
+            const Resource& r = done.target;
+            return DeletedJson(
+                done.principal, r,
+                {{"id", r.public_id}, {"internalId", r.id}, {"url", r.slug}});
+          }));
   return Status::Ok();
 }
 

@@ -18,6 +18,7 @@
 
 namespace {
 
+using trashd::Actor;
 using trashd::Code;
 using trashd::Completion;
 using trashd::Resource;
@@ -53,6 +54,37 @@ std::vector<trashd::AuditEntry> AuditOf(TestEnv& env, const std::string& action)
     if (a.action == action) out.push_back(a);
   }
   return out;
+}
+
+using KeyedTrash = trashd::KeyedOutcome<TrashOutcome>;
+using KeyedRestore = trashd::KeyedOutcome<trashd::RestoreOutcome>;
+
+// A write for an API key of "acme" (Engine::TrashWithKey, RestoreWithKey) of resource
+// `id`, whose target check refuses only a missing one.
+trashd::KeyedWrite KeyedOf(const std::string& secret, const std::string& id,
+                           const std::string& scope, const std::string& permission) {
+  return trashd::KeyedWrite{
+      secret, "acme", scope, permission, id, [](const std::optional<Resource>& found) {
+        return found ? Status::Ok() : trashd::NotFound("no such");
+      }};
+}
+Result<KeyedTrash> TrashFor(TestEnv& env, trashd::KeyedWrite key) {
+  return Await<KeyedTrash>(
+      [&](auto done) { env->TrashWithKey(std::move(key), {}, std::move(done)); });
+}
+Result<KeyedRestore> RestoreFor(TestEnv& env, trashd::KeyedWrite key) {
+  return Await<KeyedRestore>(
+      [&](auto done) { env->RestoreWithKey(std::move(key), std::move(done)); });
+}
+
+// The audit log's refusals of `action` come to `n` (the refusal of a key checked
+// apart from its write is recorded without being waited for).
+bool RefusedTimes(TestEnv& env, const std::string& action, size_t n) {
+  return trashd::testing::Eventually([&] {
+    size_t refused = 0;
+    for (const auto& a : AuditOf(env, action)) refused += a.ok ? 0 : 1;
+    return refused == n;
+  });
 }
 
 }  // namespace
@@ -188,4 +220,111 @@ TEST_CASE("WriteOptions: a caller that may not wait is refused at once, audited 
   // The entry was queued, not waited for: it shows up once the batch commits.
   CHECK(trashd::testing::Eventually([&] { return !AuditOf(env, "authorize").empty(); }));
   CHECK_FALSE(AuditOf(env, "authorize").front().ok);
+}
+
+TEST_CASE(
+    "Async: a write for an API key is refused as its key's check, its target's check "
+    "and the write itself refuse, in that order, each audited as on its own",
+    "[async][access]") {
+  TestEnv env;
+  env.MakeWorkspace();
+  REQUIRE_OK(
+      env->CreateRole(Actor::Admin(), "acme", trashd::Role{"viewer", {"view_trash"}}));
+  REQUIRE_OK(env->SetMemberRole(Actor::Admin(), "acme", "bob", "viewer"));
+  auto alice = env->CreateKey(Actor::Admin(), "acme", "alice",
+                              {"project:update", "version:update"});
+  auto bob = env->CreateKey(Actor::Admin(), "acme", "bob", {"project:update"});
+  REQUIRE_OK(alice.status());
+  REQUIRE_OK(bob.status());
+  Resource p = env.Create("acme", "project", "", "cars");
+  Resource v = env.Create("acme", "version", p.id, "");
+  const auto trash_p = [&](const std::string& secret) {
+    return KeyedOf(secret, p.id, "project:update", "trash_project");
+  };
+  const auto restore_p = [&](const std::string& secret) {
+    return KeyedOf(secret, p.id, "project:update", "restore_project");
+  };
+
+  // Allowed: the answer names the key's member and the target as it was found. On
+  // PostgreSQL the second write and those after it check the key in their own batch.
+  auto trashed = TrashFor(env, trash_p(alice->secret));
+  REQUIRE_OK(trashed.status());
+  CHECK(trashed->principal.member_id == "alice");
+  CHECK(trashed->principal.member_name == "Alice");
+  CHECK(trashed->principal.key_id == alice->info.key_id);
+  CHECK(trashed->target.id == p.id);
+  CHECK(trashed->target.state == trashd::ResourceState::kActive);
+  CHECK(trashed->outcome.item.internal_id == p.id);
+  CHECK_FALSE(trashd::testing::Visible(env, p.id));
+  auto restored = RestoreFor(env, restore_p(alice->secret));
+  REQUIRE_OK(restored.status());
+  CHECK(restored->outcome.restored == 2);
+  CHECK(restored->target.state == trashd::ResourceState::kTrashed);
+  auto again = TrashFor(env, trash_p(alice->secret));
+  REQUIRE_OK(again.status());
+  CHECK(again->outcome.item.cascaded == 1);
+  REQUIRE_OK(RestoreFor(env, restore_p(alice->secret)).status());
+  CHECK(trashd::testing::Visible(env, p.id));
+
+  // The key's check: a scope the key lacks, then a wrong secret for its id. Each is
+  // audited as the key's refusal, and nothing is written.
+  auto lacking = TrashFor(env, KeyedOf(alice->secret, p.id, "dataset:update", ""));
+  REQUIRE_FALSE(lacking.ok());
+  CHECK(lacking.status().code() == Code::kUnauthenticated);
+  CHECK_THAT(lacking.status().message(), Catch::Contains("dataset:update"));
+  CHECK(RefusedTimes(env, "authorize", 1));
+  REQUIRE_OK(TrashFor(env, trash_p(alice->secret)).status());
+  std::string wrong = alice->secret;
+  wrong.back() = wrong.back() == 'a' ? 'b' : 'a';
+  auto forged = RestoreFor(env, restore_p(wrong));
+  REQUIRE_FALSE(forged.ok());
+  CHECK(forged.status().code() == Code::kUnauthenticated);
+  CHECK(RefusedTimes(env, "authorize", 2));
+  CHECK_FALSE(trashd::testing::Visible(env, p.id));
+  // A role without the permission, twice (the second time the key has passed its
+  // secret's check before).
+  for (int i = 0; i < 2; ++i) {
+    auto denied = RestoreFor(env, restore_p(bob->secret));
+    REQUIRE_FALSE(denied.ok());
+    CHECK(denied.status().code() == Code::kPermissionDenied);
+  }
+  CHECK(RefusedTimes(env, "authorize", 4));
+  REQUIRE_OK(RestoreFor(env, restore_p(alice->secret)).status());
+
+  // The target's check, after the key's: answered as it is, not audited.
+  trashd::KeyedWrite not_this = trash_p(alice->secret);
+  not_this.check_target = [](const std::optional<Resource>& found) {
+    return found ? trashd::NotFound("not this one") : Status::Ok();
+  };
+  auto refused = TrashFor(env, std::move(not_this));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().message() == "not this one");
+  CHECK(RefusedTimes(env, "trash", 0));
+  CHECK(trashd::testing::Visible(env, p.id));
+
+  // The write's own refusal, audited as the write's, by the key's member (R2: the
+  // version cannot come back while its project is in the Trash).
+  REQUIRE_OK(
+      TrashFor(env, KeyedOf(alice->secret, v.id, "version:update", "trash_version"))
+          .status());
+  REQUIRE_OK(TrashFor(env, trash_p(alice->secret)).status());
+  auto conflict =
+      RestoreFor(env, KeyedOf(alice->secret, v.id, "version:update", "restore_version"));
+  REQUIRE_FALSE(conflict.ok());
+  CHECK(conflict.status().code() == Code::kConflict);
+  auto restores = AuditOf(env, "restore");
+  REQUIRE_FALSE(restores.empty());
+  CHECK_FALSE(restores.back().ok);
+  CHECK(restores.back().actor == "alice");
+  CHECK(restores.back().via == "api");
+  CHECK(restores.back().target_id == v.id);
+
+  // A key revoked since it last passed.
+  REQUIRE_OK(env->RevokeKey(Actor::Admin(), "acme", alice->info.key_id));
+  auto revoked = RestoreFor(env, restore_p(alice->secret));
+  REQUIRE_FALSE(revoked.ok());
+  CHECK_THAT(revoked.status().message(), Catch::Contains("revoked"));
+  CHECK(RefusedTimes(env, "authorize", 5));
+  CHECK_FALSE(trashd::testing::Visible(env, p.id));
+  trashd::testing::RequireFsckClean(env);
 }

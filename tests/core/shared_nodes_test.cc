@@ -7,6 +7,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -43,6 +44,28 @@ class Faults {
   std::mutex mu_;
   std::vector<std::string> list_;
 };
+
+// A write for the API key `secret` of "acme" (Engine::TrashWithKey when `trash`, else
+// RestoreWithKey) of project `id`, waited for.
+Status KeyedWriteOf(Engine& node, const std::string& secret, const std::string& id,
+                    bool trash) {
+  KeyedWrite key{secret,
+                 "acme",
+                 "project:update",
+                 trash ? "trash_project" : "restore_project",
+                 id,
+                 [](const std::optional<Resource>&) { return Status::Ok(); }};
+  std::promise<Status> answered;
+  auto future = answered.get_future();
+  auto done = [&answered](auto r) { answered.set_value(r.status()); };
+  if (trash) {
+    node.TrashWithKey(std::move(key), {}, done);
+  } else {
+    node.RestoreWithKey(std::move(key), done);
+  }
+  REQUIRE(future.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  return future.get();
+}
 
 void RequireClean(Engine& node) {
   FsckReport report = node.Fsck();
@@ -240,6 +263,39 @@ TEST_CASE("The page's search on one node sees every change another node made bef
   CHECK(total() == 2);
   REQUIRE_OK(a->Restore(Alice(), "acme", cars.id));
   CHECK(total() == 1);
+}
+
+TEST_CASE(
+    "A key revoked on another node is refused by this node's next write, which checked "
+    "the key in its own transaction from the writer's cache",
+    "[shared][access]") {
+  REQUIRE(TestsOnPostgres());
+  TestEnv a;
+  a.MakeWorkspace("acme");
+  std::unique_ptr<Engine> b = a.OpenAnotherNode();
+  auto key = a->CreateKey(Actor::Admin(), "acme", "alice", {"project:update"});
+  REQUIRE_OK(key.status());
+  Resource cars = a.Create("acme", "project", "", "cars");
+  // The first write checks the key by a read of its own; the next ones in their own
+  // transaction, the last of them with the key's record from the writer's cache.
+  REQUIRE_OK(KeyedWriteOf(a.engine(), key->secret, cars.id, true));
+  REQUIRE_OK(KeyedWriteOf(a.engine(), key->secret, cars.id, false));
+  REQUIRE_OK(KeyedWriteOf(a.engine(), key->secret, cars.id, true));
+  const uint64_t rereads = a->StorageStats().write_cache_rereads;
+
+  REQUIRE_OK(b->RevokeKey(Actor::Admin(), "acme", key->info.key_id));
+  // The server's check of the cached record fails; the write runs again on the
+  // database's record and is refused.
+  Status refused = KeyedWriteOf(a.engine(), key->secret, cars.id, false);
+  CHECK(refused.code() == Code::kUnauthenticated);
+  CHECK_THAT(refused.message(), Catch::Contains("revoked"));
+  CHECK(a->StorageStats().write_cache_rereads == rereads + 1);
+  REQUIRE_OK(b->GetTrashItem("acme", cars.id).status());  // not restored
+  // And again, now by a read of its own first.
+  CHECK(KeyedWriteOf(a.engine(), key->secret, cars.id, false).code() ==
+        Code::kUnauthenticated);
+  CHECK(a->StorageStats().write_cache_rereads == rereads + 1);
+  RequireClean(*b);
 }
 
 TEST_CASE("A web session opened on one node is one on every node, and ends on all",
