@@ -64,7 +64,7 @@ struct KeyedWrite {
   // The caller's own answer for the target found (nullopt: `ws` holds none of that
   // id), after the key's check and before the write: NotFound for another type, say.
   // Its refusal is answered as it is and not audited, like a route's. It may run on
-  // the store's writer thread, more than once: it must own what it uses.
+  // the store's writer thread, more than once: it must own what it uses. Unset: none.
   std::function<Status(const std::optional<Resource>&)> check_target;
 };
 // What such a write answers: who the key stands for, the target as it was found, and
@@ -380,9 +380,12 @@ class Engine {
   // this node before, the key's records and the target are read in the write's own
   // transaction, where the writer's cache usually holds them, instead of by a read of
   // their own first: a round trip and the server's work of a read less per write.
-  // Otherwise (LMDB, whose reads cost no round trip; a key not seen yet, so that
-  // unknown keys never take the writer's time) it is AuthorizeAndFind, then the write;
-  // `done` then gets a refusal of the key or the target at once, on the calling thread.
+  // Otherwise (LMDB, whose reads cost no round trip; a key whose secret has not
+  // matched on this node yet, so that made-up keys never take the writer's time; a key
+  // a write in a batch refused, until its secret matches again) it is AuthorizeAndFind,
+  // then the write; `done` then gets a refusal of the key or the target at once, on the
+  // calling thread. A failure before the key's check reached a verdict (its reads, or
+  // the batch before the call ran) is answered as it is, not audited.
   void TrashWithKey(KeyedWrite key, const TrashOptions& options,
                     Completion<KeyedOutcome<TrashOutcome>> done);
   void RestoreWithKey(KeyedWrite key, Completion<KeyedOutcome<RestoreOutcome>> done);

@@ -207,7 +207,8 @@ struct Engine::Impl {
                                      std::optional<Resource>* found,
                                      const WriteOptions& options);
   // Whether a write for this key has its key checked in its own transaction
-  // (Engine::TrashWithKey): on a shared store, for a key that passed on this node.
+  // (Engine::TrashWithKey): on a shared store, for a key whose secret matched on this
+  // node (key_members).
   bool KeyCheckedInBatch(std::string_view secret) const;
   // The key's check refused it in a batch: its next writes check it first, apart.
   void ForgetKey(std::string_view secret);
@@ -307,7 +308,9 @@ void Engine::Impl::SubmitWithKey(KeyedWrite key,
     auto p = AuthorizeAndFind(key.secret, key.ws, key.scope, key.permission,
                               key.resource_id, &found, quick);
     if (!p.ok()) return done(p.status());
-    if (Status s = key.check_target(found); !s.ok()) return done(std::move(s));
+    if (key.check_target) {
+      if (Status s = key.check_target(found); !s.ok()) return done(std::move(s));
+    }
     KeyedOutcome<T> known{std::move(*p), found ? std::move(*found) : Resource{}, T{}};
     WriteCall<T> call = make(Actor::Member(known.principal.member_id, Interface::kApi));
     return Submit(std::move(call),
@@ -318,13 +321,16 @@ void Engine::Impl::SubmitWithKey(KeyedWrite key,
                     done(std::move(known));
                   }));
   }
-  // In the call's own transaction. Which of the three refused says how it is audited.
-  enum class Stage { kKey, kTarget, kWrite };
+  // In the call's own transaction. How far its last run got says how a failure is
+  // audited: not at all before the key's check reached a verdict (its reads failed, or
+  // the batch failed before the call ran: no refusal of anyone's), then as the key's,
+  // the target's (not audited) or the write's.
+  enum class Stage { kUnchecked, kKey, kTarget, kWrite };
   struct State {
     KeyedWrite key;
     std::function<WriteCall<T>(const Actor&)> make;
     KeyedOutcome<T> out;
-    Stage stage = Stage::kKey;
+    Stage stage = Stage::kUnchecked;
     std::optional<WriteCall<T>> call;
   };
   auto state =
@@ -333,18 +339,21 @@ void Engine::Impl::SubmitWithKey(KeyedWrite key,
       [this, state](WriteTxn& txn) -> Status {
         State& st = *state;  // the batch may run again: start afresh
         st.out = KeyedOutcome<T>{};
-        st.stage = Stage::kKey;
+        st.stage = Stage::kUnchecked;
         std::optional<Resource> found;
         TRASHD_ASSIGN_OR_RETURN(KeyVerdict v,
                                 CheckKey(txn, st.key.secret, st.key.ws, st.key.scope,
                                          st.key.permission, st.key.resource_id, &found));
+        st.stage = Stage::kKey;
         st.out.principal = std::move(v.principal);
         TRASHD_RETURN_IF_ERROR(v.refusal);
         st.stage = Stage::kTarget;
-        TRASHD_RETURN_IF_ERROR(st.key.check_target(found));
+        if (st.key.check_target) TRASHD_RETURN_IF_ERROR(st.key.check_target(found));
         if (found) st.out.target = std::move(*found);
-        st.stage = Stage::kWrite;
+        // The call made before the stage moves on: a make() that throws is answered as
+        // Internal without an audit entry, never audited as a call that was not made.
         st.call = st.make(Actor::Member(st.out.principal.member_id, Interface::kApi));
+        st.stage = Stage::kWrite;
         return st.call->body(txn, &st.out.outcome);
       },
       [this, state, done = std::move(done)](Status s) {
@@ -352,6 +361,8 @@ void Engine::Impl::SubmitWithKey(KeyedWrite key,
         if (s.ok()) return done(std::move(st.out));
         auto then = [done](Status refusal) { done(std::move(refusal)); };
         switch (st.stage) {
+          case Stage::kUnchecked:
+            return done(std::move(s));
           case Stage::kKey: {
             const Principal& p = st.out.principal;
             ForgetKey(st.key.secret);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <future>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -326,5 +327,72 @@ TEST_CASE(
   CHECK_THAT(revoked.status().message(), Catch::Contains("revoked"));
   CHECK(RefusedTimes(env, "authorize", 5));
   CHECK_FALSE(trashd::testing::Visible(env, p.id));
+  trashd::testing::RequireFsckClean(env);
+}
+
+TEST_CASE(
+    "Async: writes for API keys refused in the batch of others leave those to commit",
+    "[async][access][group_commit]") {
+  TestEnv env;
+  env.MakeWorkspace();
+  auto alice = env->CreateKey(Actor::Admin(), "acme", "alice", {"project:update"});
+  REQUIRE_OK(alice.status());
+  constexpr int kProjects = 16, kForged = 4;
+  std::vector<Resource> projects;
+  for (int i = 0; i < kProjects; ++i) {
+    projects.push_back(env.Create("acme", "project", "", "p" + std::to_string(i)));
+  }
+  // The key passes once, so that on PostgreSQL the writes below check it in batches.
+  REQUIRE_OK(TrashFor(env, KeyedOf(alice->secret, projects[0].id, "project:update",
+                                   "trash_project"))
+                 .status());
+  REQUIRE_OK(RestoreFor(env, KeyedOf(alice->secret, projects[0].id, "project:update",
+                                     "restore_project"))
+                 .status());
+  std::string forged = alice->secret;
+  forged.back() = forged.back() == 'a' ? 'b' : 'a';
+  // At once: every even project trashed, every odd one refused by its target's check,
+  // and some with the forged secret.
+  std::mutex mu;
+  std::vector<Status> answers(kProjects + kForged);
+  std::promise<void> all;
+  int left = kProjects + kForged;
+  auto answer = [&](size_t i) {
+    return [&, i](Result<KeyedTrash> r) {
+      std::lock_guard lock(mu);
+      answers[i] = r.status();
+      if (--left == 0) all.set_value();
+    };
+  };
+  for (int i = 0; i < kProjects + kForged; ++i) {
+    const bool forge = i >= kProjects;
+    trashd::KeyedWrite key =
+        KeyedOf(forge ? forged : alice->secret, projects[i % kProjects].id,
+                "project:update", "trash_project");
+    if (i % 2 == 1) {
+      key.check_target = [](const std::optional<Resource>&) {
+        return trashd::NotFound("not this one");
+      };
+    }
+    env->TrashWithKey(std::move(key), {}, answer(static_cast<size_t>(i)));
+  }
+  REQUIRE(all.get_future().wait_for(std::chrono::seconds(30)) ==
+          std::future_status::ready);
+  for (int i = 0; i < kProjects; ++i) {
+    INFO("project " << i << ": " << answers[i].ToString());
+    if (i % 2 == 0) {
+      CHECK(answers[i].ok());
+      CHECK_FALSE(trashd::testing::Visible(env, projects[i].id));
+    } else {
+      CHECK(answers[i].message() == "not this one");
+      CHECK(trashd::testing::Visible(env, projects[i].id));
+    }
+  }
+  for (int i = kProjects; i < kProjects + kForged; ++i) {
+    CHECK(answers[i].code() == Code::kUnauthenticated);
+  }
+  CHECK(RefusedTimes(env, "authorize", kForged));
+  CHECK(RefusedTimes(env, "trash", 0));
+  CHECK(trashd::testing::UsageOf(env).trash_items == kProjects / 2);
   trashd::testing::RequireFsckClean(env);
 }
