@@ -73,6 +73,7 @@ class LmdbStore final : public Store {
  public:
   ~LmdbStore() override {
     StopWriter(queue_mu_, stopping_, writer_wake_, gather_wake_, writer_);
+    answerer_.Stop();  // completions may still read the store
     if (env_) mdb_env_close(env_);
   }
 
@@ -116,6 +117,7 @@ class LmdbStore final : public Store {
 
     TRASHD_RETURN_IF_ERROR(OpenTables());
     try {
+      answerer_.Start("trashd-answers");
       writer_ = std::thread([this] { WriterLoop(); });
       NameThread(writer_, "trashd-writer");
     } catch (const std::system_error& e) {
@@ -270,11 +272,8 @@ class LmdbStore final : public Store {
         queue_.front()->wake.notify_one();
       }
     }
-    if (owned.empty()) return;
     // The next batch may start while these calls hear of theirs.
-    lock.unlock();
-    AnswerQueuedCalls(owned);
-    lock.lock();
+    answerer_.Answer(owned, lock);
   }
 
   // The writer thread: leads for WriteAsync() calls nobody leads; at the end runs the
@@ -284,7 +283,11 @@ class LmdbStore final : public Store {
     for (;;) {
       writer_wake_.wait(lock,
                         [&] { return !leading_ && (stopping_ || !queue_.empty()); });
-      if (queue_.empty()) return;  // stopping, and nothing left to run
+      if (queue_.empty()) {     // stopping: done once nothing more queued while the
+        answerer_.Drain(lock);  // last calls were answered
+        if (queue_.empty()) return;
+        continue;
+      }
       LeadBatch(lock);
     }
   }
@@ -481,7 +484,8 @@ class LmdbStore final : public Store {
   bool leading_ = false;             // a batch is being committed (queue_mu_)
   bool stopping_ = false;            // the store is closing (queue_mu_)
   std::condition_variable writer_wake_;
-  std::thread writer_;  // leads batches nobody waits on; started last in Init
+  std::thread writer_;     // leads batches nobody waits on; started last in Init
+  CallAnswerer answerer_;  // answers the batches' WriteAsync() calls
   std::atomic<uint64_t> generation_{0};  // batches committed (or tried)
   std::vector<WriteRequest*> batch_;     // the leader's batch (only the leader uses it)
   uint64_t writes_ = 0;                  // (queue_mu_)

@@ -67,6 +67,7 @@ class PgStore final : public Store {
 
   ~PgStore() override {
     StopWriter(queue_mu_, stopping_, writer_wake_, gather_wake_, writer_);
+    answerer_.Stop();
   }
 
   Status Init();
@@ -161,6 +162,7 @@ class PgStore final : public Store {
   size_t last_batch_ = 0;  // calls in the last batch (queue_mu_)
   std::condition_variable writer_wake_;
   std::thread writer_;
+  CallAnswerer answerer_;  // answers the writer's batches' WriteAsync() calls
   std::atomic<uint64_t> generation_{0};
   std::vector<WriteRequest*> batch_;  // the writer thread's batch
   std::chrono::steady_clock::duration commit_took_{};
@@ -184,6 +186,7 @@ Status PgStore::Init() {
   TRASHD_RETURN_IF_ERROR(CheckSchemaVersion(*conn.value()));
   pool_.Release(std::move(conn).value());
   try {
+    answerer_.Start("trashd-answers");
     writer_ = std::thread([this] { WriterLoop(); });
     NameThread(writer_, "trashd-writer");
   } catch (const std::system_error& e) {
@@ -317,7 +320,11 @@ void PgStore::WriterLoop() {
   std::unique_lock lock(queue_mu_);
   for (;;) {
     writer_wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping, and nothing left to run
+    if (queue_.empty()) {     // stopping: done once nothing more queued while the last
+      answerer_.Drain(lock);  // calls were answered
+      if (queue_.empty()) return;
+      continue;
+    }
     const auto n = static_cast<std::ptrdiff_t>(std::min(queue_.size(), max_batch_));
     batch_.assign(queue_.begin(), queue_.begin() + n);
     // Only after a batch of several: a lone writer does not wait for company.
@@ -343,10 +350,7 @@ void PgStore::WriterLoop() {
       r->wake.notify_one();
     }
     batch_.clear();
-    if (owned.empty()) continue;
-    lock.unlock();
-    AnswerQueuedCalls(owned);
-    lock.lock();
+    answerer_.Answer(owned, lock);  // while the next batch runs
   }
 }
 

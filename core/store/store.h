@@ -268,10 +268,11 @@ class Store {
   // once. fn runs as Write()'s does (in order with every other call, all or nothing on
   // its own, again when the batch must run again), on the thread leading the batch
   // (often the store's own writer thread); so it must own what it uses. A call queued
-  // while a batch still takes calls may join it. Once fn's
-  // outcome is final, its OnCommit callbacks (if it committed) and then done(status)
-  // run on that thread: status is what Write() would have returned. done must be quick
-  // and must not wait for anything, since the next batch waits for it.
+  // while a batch still takes calls may join it. Once fn's outcome is final, its
+  // OnCommit callbacks (if it committed) and then done(status) run on the store's
+  // answering thread, batch after batch in the order they committed, while the next
+  // batch runs: status is what Write() would have returned. done must be quick and
+  // must not wait for anything, since the calls of the batches after wait for it.
   virtual void WriteAsync(std::function<Status(WriteTxn&)> fn,
                           std::function<void(Status)> done) = 0;
 

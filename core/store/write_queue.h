@@ -13,10 +13,12 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
 #include "store/store.h"
+#include "util/thread_name.h"
 
 namespace trashd {
 
@@ -109,6 +111,98 @@ inline void AnswerQueuedCalls(const std::vector<WriteRequest*>& owned) {
     }
   }
 }
+
+// Answers WriteAsync() calls on a thread of its own, batch after batch in the order
+// handed over, so that a store can start its next batch while the calls of the last
+// one hear of theirs (their completions build and send replies, and may take long).
+// A call's OnCommit callbacks still run before its done.
+//
+// Thread-safety: Answer and Drain are called holding the store's queue mutex (in
+// their `lock`), by whoever leads batches; Stop once, after the store's writer.
+class CallAnswerer {
+ public:
+  ~CallAnswerer() { Stop(); }
+  // Starts the thread; false when it could not (Answer then answers where called).
+  bool Start(const std::string& name) {
+    try {
+      thread_ = std::thread([this] { Loop(); });
+      NameThread(thread_, name);
+      return true;
+    } catch (const std::system_error&) {
+      return false;
+    }
+  }
+  // Hands `owned` over, with the store's queue mutex held in `lock` (so that batches
+  // go in the order they committed); when it cannot, answers them here, without the
+  // lock, once those handed over before are.
+  void Answer(std::vector<WriteRequest*>& owned, std::unique_lock<std::mutex>& lock) {
+    if (owned.empty() || Post(owned)) return;
+    lock.unlock();
+    Idle();
+    AnswerQueuedCalls(owned);
+    lock.lock();
+  }
+  // For a writer that found its queue empty while stopping: waits without `lock`
+  // until every call handed over is answered (their completions may queue more).
+  void Drain(std::unique_lock<std::mutex>& lock) {
+    lock.unlock();
+    Idle();
+    lock.lock();
+  }
+  // Answers what was handed over, then ends the thread.
+  void Stop() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+
+ private:
+  // Hands `owned` over to be answered (AnswerQueuedCalls), after what was handed over
+  // before. False when it could not (no thread, out of memory).
+  bool Post(std::vector<WriteRequest*>& owned) {
+    if (!thread_.joinable()) return false;
+    try {
+      std::lock_guard lock(mu_);
+      todo_.push_back(std::move(owned));
+      wake_.notify_one();
+      return true;
+    } catch (...) {  // nothing was handed over
+      return false;
+    }
+  }
+  // Waits until every call handed over is answered.
+  void Idle() {
+    std::unique_lock lock(mu_);
+    idle_.wait(lock, [&] { return todo_.empty() && !answering_; });
+  }
+  void Loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      wake_.wait(lock, [&] { return stopping_ || !todo_.empty(); });
+      if (todo_.empty()) return;
+      std::vector<WriteRequest*> owned = std::move(todo_.front());
+      todo_.pop_front();
+      answering_ = true;
+      lock.unlock();
+      AnswerQueuedCalls(owned);
+      lock.lock();
+      answering_ = false;
+      if (todo_.empty()) idle_.notify_all();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::condition_variable idle_;
+  std::deque<std::vector<WriteRequest*>> todo_;  // (mu_)
+  bool answering_ = false;                       // (mu_)
+  bool stopping_ = false;                        // (mu_)
+  std::thread thread_;
+};
 
 // What a store's queue is, for GatherCalls (every field guarded by `mu`).
 struct WriteQueueView {

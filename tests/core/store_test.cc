@@ -1247,6 +1247,75 @@ TEST_CASE("Store async: closing the store first runs every call still queued",
   }
 }
 
+TEST_CASE("Store async: calls that completions queue while the store closes still run",
+          "[store][async]") {
+  TempDir dir;
+  std::atomic<int> answered{0};
+  {
+    auto store = OpenStore(dir.path());
+    Store* same = store.get();
+    for (int i = 0; i < 10; ++i) {
+      const std::string n = std::to_string(i);
+      store->WriteAsync(
+          [n](WriteTxn& txn) {
+            txn.Put(Table::kResources, "p_" + n, "v");
+            return Status::Ok();
+          },
+          [&answered, same, n](Status s) {
+            if (!s.ok()) return;
+            ++answered;
+            same->WriteAsync(
+                [n](WriteTxn& txn) {
+                  txn.Put(Table::kResources, "q_" + n, "then");
+                  return Status::Ok();
+                },
+                [&answered](Status then) { answered += then.ok() ? 1 : 0; });
+          });
+    }
+  }  // closes at once, with calls queued
+  CHECK(answered == 20);
+  auto store = OpenStore(dir.path());
+  for (int i = 0; i < 10; ++i) {
+    CHECK(Read(*store, Table::kResources, "p_" + std::to_string(i)) == "v");
+    CHECK(Read(*store, Table::kResources, "q_" + std::to_string(i)) == "then");
+  }
+}
+
+TEST_CASE("Store async: the next batch commits while the calls before hear of theirs",
+          "[store][async]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  std::promise<void> first_answering;
+  std::promise<bool> second_seen;  // by the first call's done, before it returned
+  store->WriteAsync(
+      [](WriteTxn& txn) {
+        txn.Put(Table::kResources, "p_first", "v");
+        return Status::Ok();
+      },
+      [&](Status s) {
+        first_answering.set_value();
+        // A slow completion (a reply sent to a slow client, say): the second call,
+        // queued only now, commits meanwhile.
+        bool seen = false;
+        for (int i = 0; i < 1000 && !seen; ++i) {
+          seen = Read(*store, Table::kResources, "p_second") == "v";
+          if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        second_seen.set_value(s.ok() && seen);
+      });
+  first_answering.get_future().wait();
+  std::promise<Status> second_done;
+  store->WriteAsync(
+      [](WriteTxn& txn) {
+        txn.Put(Table::kResources, "p_second", "v");
+        return Status::Ok();
+      },
+      [&](Status s) { second_done.set_value(s); });
+  CHECK(second_seen.get_future().get());
+  // Answered after the first call's done returned.
+  CHECK(second_done.get_future().get().ok());
+}
+
 TEST_CASE("Store: a read that fails is told apart from a missing key", "[store][lmdb]") {
   // Every reader slot taken (the store allows 512): the next read cannot begin.
   TempDir dir;
