@@ -99,7 +99,6 @@ struct Engine::Impl {
   EngineOptions options;
   const TypeRegistry* types = nullptr;
   const Clock* clock = nullptr;
-  std::unique_ptr<Store> store;
   std::unique_ptr<BlobStore> blobs;
   // The collaborators every change writes to, in its own transaction.
   AuditLog audit_log;
@@ -113,6 +112,10 @@ struct Engine::Impl {
   // The last completed sweep's start as last read from the store: what LastSweep()
   // answers while the store does not (a database lost), rather than "never".
   std::atomic<TimeMs> last_sweep_read{0};
+  // Last, so that it closes first: the calls still queued when the engine closes run,
+  // and are answered, while everything their bodies and completions use is there,
+  // and while `store` still points at it (a completion may queue an audit entry).
+  std::unique_ptr<Store> store;
 
   // ---- records ----
   static bool LoadResource(ReadTxn& txn, std::string_view id, ResourceRec* out);

@@ -78,6 +78,30 @@ Result<KeyedRestore> RestoreFor(TestEnv& env, trashd::KeyedWrite key) {
       [&](auto done) { env->RestoreWithKey(std::move(key), std::move(done)); });
 }
 
+// A key of "acme" that may update projects, `n` projects, and the key's secret with
+// its last character changed. The key has trashed and restored the first project, so
+// that on PostgreSQL the writes after check it in their batches.
+struct KeyAndProjects {
+  std::string secret, forged;
+  std::vector<Resource> projects;
+};
+KeyAndProjects KeyPassedOnce(TestEnv& env, int n) {
+  auto alice = env->CreateKey(Actor::Admin(), "acme", "alice", {"project:update"});
+  REQUIRE_OK(alice.status());
+  KeyAndProjects out{alice->secret, alice->secret, {}};
+  out.forged.back() = out.forged.back() == 'a' ? 'b' : 'a';
+  for (int i = 0; i < n; ++i) {
+    out.projects.push_back(env.Create("acme", "project", "", "p" + std::to_string(i)));
+  }
+  const std::string& first = out.projects[0].id;
+  REQUIRE_OK(TrashFor(env, KeyedOf(out.secret, first, "project:update", "trash_project"))
+                 .status());
+  REQUIRE_OK(
+      RestoreFor(env, KeyedOf(out.secret, first, "project:update", "restore_project"))
+          .status());
+  return out;
+}
+
 // The audit log's refusals of `action` come to `n` (the refusal of a key checked
 // apart from its write is recorded without being waited for).
 bool RefusedTimes(TestEnv& env, const std::string& action, size_t n) {
@@ -335,22 +359,8 @@ TEST_CASE(
     "[async][access][group_commit]") {
   TestEnv env;
   env.MakeWorkspace();
-  auto alice = env->CreateKey(Actor::Admin(), "acme", "alice", {"project:update"});
-  REQUIRE_OK(alice.status());
   constexpr int kProjects = 16, kForged = 4;
-  std::vector<Resource> projects;
-  for (int i = 0; i < kProjects; ++i) {
-    projects.push_back(env.Create("acme", "project", "", "p" + std::to_string(i)));
-  }
-  // The key passes once, so that on PostgreSQL the writes below check it in batches.
-  REQUIRE_OK(TrashFor(env, KeyedOf(alice->secret, projects[0].id, "project:update",
-                                   "trash_project"))
-                 .status());
-  REQUIRE_OK(RestoreFor(env, KeyedOf(alice->secret, projects[0].id, "project:update",
-                                     "restore_project"))
-                 .status());
-  std::string forged = alice->secret;
-  forged.back() = forged.back() == 'a' ? 'b' : 'a';
+  const auto [secret, forged, projects] = KeyPassedOnce(env, kProjects);
   // At once: every even project trashed, every odd one refused by its target's check,
   // and some with the forged secret.
   std::mutex mu;
@@ -366,9 +376,8 @@ TEST_CASE(
   };
   for (int i = 0; i < kProjects + kForged; ++i) {
     const bool forge = i >= kProjects;
-    trashd::KeyedWrite key =
-        KeyedOf(forge ? forged : alice->secret, projects[i % kProjects].id,
-                "project:update", "trash_project");
+    trashd::KeyedWrite key = KeyedOf(forge ? forged : secret, projects[i % kProjects].id,
+                                     "project:update", "trash_project");
     if (i % 2 == 1) {
       key.check_target = [](const std::optional<Resource>&) {
         return trashd::NotFound("not this one");
@@ -394,5 +403,38 @@ TEST_CASE(
   CHECK(RefusedTimes(env, "authorize", kForged));
   CHECK(RefusedTimes(env, "trash", 0));
   CHECK(trashd::testing::UsageOf(env).trash_items == kProjects / 2);
+  trashd::testing::RequireFsckClean(env);
+}
+
+TEST_CASE(
+    "Async: closing the engine answers the writes still queued, their refusals audited",
+    "[async][access]") {
+  TestEnv env;
+  env.MakeWorkspace();
+  constexpr int kProjects = 12, kForged = 4;
+  const auto [secret, forged, projects] = KeyPassedOnce(env, kProjects);
+  std::atomic<int> trashed{0}, refused{0}, other{0};
+  for (int i = 0; i < kProjects + kForged; ++i) {
+    const bool forge = i >= kProjects;
+    env->TrashWithKey(KeyedOf(forge ? forged : secret, projects[i % kProjects].id,
+                              "project:update", "trash_project"),
+                      {}, [&](Result<KeyedTrash> r) {
+                        if (r.ok()) {
+                          ++trashed;
+                        } else if (r.status().code() == Code::kUnauthenticated) {
+                          ++refused;
+                        } else {
+                          ++other;
+                        }
+                      });
+  }
+  env.Close();  // at once, with the writes queued
+  CHECK(trashed == kProjects);
+  CHECK(refused == kForged);
+  CHECK(other == 0);
+  env.Reopen();
+  for (const Resource& p : projects) CHECK_FALSE(trashd::testing::Visible(env, p.id));
+  CHECK(RefusedTimes(env, "authorize", kForged));
+  CHECK(trashd::testing::UsageOf(env).trash_items == kProjects);
   trashd::testing::RequireFsckClean(env);
 }
