@@ -283,9 +283,8 @@ class LmdbStore final : public Store {
     for (;;) {
       writer_wake_.wait(lock,
                         [&] { return !leading_ && (stopping_ || !queue_.empty()); });
-      if (queue_.empty()) {     // stopping: done once nothing more queued while the
-        answerer_.Drain(lock);  // last calls were answered
-        if (queue_.empty()) return;
+      if (queue_.empty()) {                           // stopping
+        if (answerer_.Drained(lock, queue_)) return;  // nothing left to run
         continue;
       }
       LeadBatch(lock);

@@ -320,9 +320,8 @@ void PgStore::WriterLoop() {
   std::unique_lock lock(queue_mu_);
   for (;;) {
     writer_wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) {     // stopping: done once nothing more queued while the last
-      answerer_.Drain(lock);  // calls were answered
-      if (queue_.empty()) return;
+    if (queue_.empty()) {                           // stopping
+      if (answerer_.Drained(lock, queue_)) return;  // nothing left to run
       continue;
     }
     const auto n = static_cast<std::ptrdiff_t>(std::min(queue_.size(), max_batch_));

@@ -117,19 +117,17 @@ inline void AnswerQueuedCalls(const std::vector<WriteRequest*>& owned) {
 // one hear of theirs (their completions build and send replies, and may take long).
 // A call's OnCommit callbacks still run before its done.
 //
-// Thread-safety: Answer and Drain are called holding the store's queue mutex (in
+// Thread-safety: Answer and Drained are called holding the store's queue mutex (in
 // their `lock`), by whoever leads batches; Stop once, after the store's writer.
 class CallAnswerer {
  public:
   ~CallAnswerer() { Stop(); }
-  // Starts the thread; false when it could not (Answer then answers where called).
-  bool Start(const std::string& name) {
+  // Starts the thread. Without it (it could not start), Answer answers where called.
+  void Start(const std::string& name) {
     try {
       thread_ = std::thread([this] { Loop(); });
       NameThread(thread_, name);
-      return true;
-    } catch (const std::system_error&) {
-      return false;
+    } catch (const std::system_error&) {  // no thread: answered where called
     }
   }
   // Hands `owned` over, with the store's queue mutex held in `lock` (so that batches
@@ -142,12 +140,15 @@ class CallAnswerer {
     AnswerQueuedCalls(owned);
     lock.lock();
   }
-  // For a writer that found its queue empty while stopping: waits without `lock`
-  // until every call handed over is answered (their completions may queue more).
-  void Drain(std::unique_lock<std::mutex>& lock) {
+  // For a writer that found `queue` empty while stopping: waits without `lock` until
+  // every call handed over is answered, since their completions may queue more. True
+  // when none did: the writer may stop.
+  bool Drained(std::unique_lock<std::mutex>& lock,
+               const std::deque<WriteRequest*>& queue) {
     lock.unlock();
     Idle();
     lock.lock();
+    return queue.empty();
   }
   // Answers what was handed over, then ends the thread.
   void Stop() {
