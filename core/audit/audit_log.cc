@@ -9,8 +9,8 @@ namespace trashd {
 void AuditLog::Append(WriteTxn& txn, AuditEntry entry) const {
   entry.seq = QuotaLedger::NextSeq(txn, schema::kAuditSeqKey);
   entry.time = clock_->Now();
-  txn.Put(Table::kAudit, schema::AuditKey{entry.workspace, entry.seq}.Encode(),
-          EncodeAudit(entry));
+  txn.Insert(Table::kAudit, schema::AuditKey{entry.workspace, entry.seq}.Encode(),
+             EncodeAudit(entry));
 }
 
 std::vector<AuditEntry> AuditLog::Read(ReadTxn& txn, std::string_view ws, TimeMs since,

@@ -29,7 +29,7 @@ void Outbox::Put(WriteTxn& txn, std::string_view ws, std::string_view type,
   e.type = type;
   e.payload = std::move(payload);
   e.time = clock_->Now();
-  txn.Put(Table::kOutbox, schema::OutboxKey{e.seq}.Encode(), EncodeEvent(e));
+  txn.Insert(Table::kOutbox, schema::OutboxKey{e.seq}.Encode(), EncodeEvent(e));
 }
 
 std::vector<Event> Outbox::Pending(ReadTxn& txn, uint64_t after_seq, size_t limit) {

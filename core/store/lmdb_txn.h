@@ -81,11 +81,10 @@ class LmdbTxn final : public WriteTxn {
     return st.ms_entries;
   }
   void Put(Table table, std::string_view key, std::string_view value) override {
-    ++changes_;
-    if (!error_.ok()) return;
-    MDB_val k = Val(key), v = Val(value);
-    int rc = mdb_put(txn_, Dbi(table), &k, &v, 0);
-    if (rc != 0) Fail(rc, "write");
+    Write(table, key, value, 0, "write");
+  }
+  void Insert(Table table, std::string_view key, std::string_view value) override {
+    Write(table, key, value, MDB_NOOVERWRITE, "insert");
   }
   void Del(Table table, std::string_view key) override {
     ++changes_;
@@ -121,6 +120,14 @@ class LmdbTxn final : public WriteTxn {
 
  private:
   MDB_dbi Dbi(Table t) const { return dbis_[static_cast<size_t>(t)]; }
+  void Write(Table table, std::string_view key, std::string_view value, unsigned flags,
+             const char* what) {
+    ++changes_;
+    if (!error_.ok()) return;
+    MDB_val k = Val(key), v = Val(value);
+    int rc = mdb_put(txn_, Dbi(table), &k, &v, flags);
+    if (rc != 0) Fail(rc, what);
+  }
   void Fail(int rc, const char* what) {
     if (rc == MDB_MAP_FULL) map_full_ = true;
     if (error_.ok()) error_ = LmdbError(what, rc, env_);

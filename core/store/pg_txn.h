@@ -89,6 +89,8 @@ class PgTxn final : public WriteTxn {
   const Status& status() const override { return error_; }
   void Put(Table table, std::string_view key, std::string_view value) override;
   void Del(Table table, std::string_view key) override;
+  // The flush sends it as a plain INSERT, which costs the server less than an upsert.
+  void Insert(Table table, std::string_view key, std::string_view value) override;
   void OnCommit(std::function<void()> fn) override {
     on_commit_.push_back(std::move(fn));
   }

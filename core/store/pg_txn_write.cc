@@ -28,6 +28,25 @@ void PgTxn::Put(Table table, std::string_view key, std::string_view value) {
 
 void PgTxn::Del(Table table, std::string_view key) { Change(table, key, std::nullopt); }
 
+void PgTxn::Insert(Table table, std::string_view key, std::string_view value) {
+  if (!error_.ok()) return;
+  const Rows& pending = Pending(table);
+  Rows& known = Known(table);
+  auto p = pending.find(key);
+  auto k = known.lower_bound(key);
+  const bool held = k != known.end() && k->first == key;
+  if ((p != pending.end() && p->second) || (p == pending.end() && held && k->second)) {
+    error_ = Internal("insert: the key exists already");
+    return;
+  }
+  // The caller's word that the server holds no such row, as a read would have said:
+  // so the flush inserts it (ServerHolds), and a row that is there after all fails the
+  // INSERT, and the write, rather than being replaced. (A key this write deleted may
+  // still be on the server: it goes as any other put.)
+  if (!held && p == pending.end()) known.emplace_hint(k, std::string(key), std::nullopt);
+  Change(table, key, std::string(value));
+}
+
 void PgTxn::Change(Table table, std::string_view key, std::optional<std::string> value) {
   if (!error_.ok()) return;
   if (!write_) {

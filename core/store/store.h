@@ -124,6 +124,10 @@ class ReadTxn {
 class WriteTxn : public ReadTxn {
  public:
   virtual void Put(Table table, std::string_view key, std::string_view value) = 0;
+  // Puts a key the caller knows is new (made from a sequence's next number, say). A
+  // store that would ask its server whether to insert or update (PostgreSQL) inserts.
+  // A key that exists is never replaced: the write fails (status()).
+  virtual void Insert(Table table, std::string_view key, std::string_view value) = 0;
   // Deletes the key if it exists. It does not say whether it did: a store that would
   // have to ask its server (PostgreSQL) then sends no read, and a caller that needs to
   // know asks Has() first.

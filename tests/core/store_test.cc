@@ -230,6 +230,63 @@ TEST_CASE("Store: put, get, delete and count within and across transactions", "[
   CHECK_FALSE(txn->Has(Table::kResources, "p_1"));
 }
 
+TEST_CASE("Store: Insert adds a new key, and one that exists fails the write whole",
+          "[store]") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  REQUIRE(store
+              ->Write([](WriteTxn& txn) {
+                txn.Insert(Table::kAudit, "a_1", "first");
+                txn.Insert(Table::kAudit, "a_2", "second");
+                std::string_view v;
+                REQUIRE(txn.Get(Table::kAudit, "a_1", &v));
+                CHECK(v == "first");
+                return Status::Ok();
+              })
+              .ok());
+  CHECK(Read(*store, Table::kAudit, "a_1") == "first");
+  CHECK(Read(*store, Table::kAudit, "a_2") == "second");
+
+  // A key the store holds, whether the write read it, wrote it or neither: the write
+  // fails, and nothing of it stays (a_3 neither), nor is a_1 replaced.
+  const std::vector<std::function<void(WriteTxn&)>> clashes = {
+      [](WriteTxn& txn) { txn.Insert(Table::kAudit, "a_1", "again"); },
+      [](WriteTxn& txn) {
+        CHECK(txn.Has(Table::kAudit, "a_1"));
+        txn.Insert(Table::kAudit, "a_1", "again");
+      },
+      [](WriteTxn& txn) {
+        txn.Put(Table::kAudit, "a_4", "put");
+        txn.Insert(Table::kAudit, "a_4", "again");
+      },
+  };
+  for (size_t i = 0; i < clashes.size(); ++i) {
+    INFO("clash " << i);
+    Status s = store->Write([&](WriteTxn& txn) {
+      txn.Insert(Table::kAudit, "a_3", "third");
+      clashes[i](txn);
+      return Status::Ok();
+    });
+    CHECK_FALSE(s.ok());
+    CHECK(Read(*store, Table::kAudit, "a_1") == "first");
+    CHECK(Read(*store, Table::kAudit, "a_3") == "<absent>");
+    CHECK(Read(*store, Table::kAudit, "a_4") == "<absent>");
+  }
+
+  // A key deleted in the same write may be inserted again; the store goes on.
+  REQUIRE(store
+              ->Write([](WriteTxn& txn) {
+                txn.Del(Table::kAudit, "a_2");
+                txn.Insert(Table::kAudit, "a_2", "renewed");
+                txn.Insert(Table::kAudit, "a_3", "third");
+                return Status::Ok();
+              })
+              .ok());
+  CHECK(Read(*store, Table::kAudit, "a_2") == "renewed");
+  CHECK(Read(*store, Table::kAudit, "a_3") == "third");
+  CHECK(KeysOf(*store, Table::kAudit) == std::vector<std::string>{"a_1", "a_2", "a_3"});
+}
+
 TEST_CASE(
     "Store: cursors walk keys in byte order and big-endian numbers sort numerically",
     "[store]") {
