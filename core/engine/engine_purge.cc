@@ -2,6 +2,7 @@
 // engine_blobs.cc.
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <unordered_map>
 
 #include "engine/engine_impl.h"
@@ -293,25 +294,40 @@ void DryRunSweep(Engine::Impl& impl, TimeMs now, SweepReport* report) {
   }
 }
 
-// Reads up to `batch` items due at `now` after the expiry key `after` into *due, as
-// (ws, id); returns the last expiry key read.
-std::string ReadDue(Engine::Impl& impl, const std::string& after, TimeMs now,
-                    size_t batch, std::vector<std::pair<std::string, std::string>>* due) {
+// Up to `batch` items due at `now` after the expiry key `after`, as (ws, id), and the
+// last expiry key read.
+struct Due {
+  std::vector<std::pair<std::string, std::string>> items;
   std::string last;
+};
+
+Due ReadDue(Engine::Impl& impl, const std::string& after, TimeMs now, size_t batch) {
+  Due due;
   auto txn = impl.store->BeginRead();
   auto c = txn->OpenCursor(Table::kExpiry);
   c->Seek(after);
   if (!after.empty() && c->Valid() && c->key() == after) c->Next();
-  for (; c->Valid() && due->size() < batch; c->Next()) {
+  for (; c->Valid() && due.items.size() < batch; c->Next()) {
     schema::ExpiryKey entry;
     if (schema::ExpiryKey::Decode(c->key(), &entry)) {
       // Stop at the first key not yet due: nothing unexpired is read (S2).
       if (entry.cleanup_at > now) break;
-      due->emplace_back(entry.ws, entry.id);
+      due.items.emplace_back(entry.ws, entry.id);
     }
-    last.assign(c->key());
+    due.last.assign(c->key());
   }
-  return last;
+  return due;
+}
+
+// The same, read on a thread of its own while the caller purges the batch before (its
+// keys are at or before `after`, so it changes none of these; each item is checked
+// again in its own batch's transaction); where no thread can be had, when asked for.
+std::future<Due> ReadDueAhead(Engine::Impl& impl, std::string after, TimeMs now,
+                              size_t batch) {
+  return std::async(std::launch::async | std::launch::deferred,
+                    [&impl, after = std::move(after), now, batch] {
+                      return ReadDue(impl, after, now, batch);
+                    });
 }
 
 }  // namespace
@@ -366,14 +382,10 @@ Result<SweepReport> Engine::SweepOnce(TimeMs now, const SweepOptions& options) {
   });
   if (!s.ok()) return s;
 
-  std::string after;  // the last expiry key handled
-  while (true) {
-    std::vector<std::pair<std::string, std::string>> due;
-    std::string last = ReadDue(*impl_, after, now, batch, &due);
-    if (due.empty()) break;
-    after = last;
+  for (Due due = ReadDue(*impl_, "", now, batch); !due.items.empty();) {
+    std::future<Due> next = ReadDueAhead(*impl_, due.last, now, batch);
     BatchResult r = PurgeItems(
-        *impl_, sweep, due,
+        *impl_, sweep, due.items,
         [now](const ResourceRec& item) {
           return item.scheduled_cleanup_at > now;  // never early
         },
@@ -384,6 +396,7 @@ Result<SweepReport> Engine::SweepOnce(TimeMs now, const SweepOptions& options) {
     report.bytes += r.outcome.bytes_freed;
     report.skipped_held += r.outcome.skipped_held.size();
     report.batches++;
+    due = next.get();
   }
   report.duration_ms = SteadyMs() - began;
   s = impl_->store->Write([&](WriteTxn& txn) {
