@@ -275,8 +275,10 @@ class Store {
   // while a batch still takes calls may join it. Once fn's outcome is final, its
   // OnCommit callbacks (if it committed) and then done(status) run on the store's
   // answering thread, batch after batch in the order they committed, while the next
-  // batch runs: status is what Write() would have returned. done must be quick and
-  // must not wait for anything, since the calls of the batches after wait for it.
+  // batch runs (on the leading thread itself, in the same order, where that thread
+  // could not start or take the batch): status is what Write() would have returned.
+  // done must be quick and must not wait for anything, since the calls of the
+  // batches after wait for it.
   virtual void WriteAsync(std::function<Status(WriteTxn&)> fn,
                           std::function<void(Status)> done) = 0;
 
