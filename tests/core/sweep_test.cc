@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/engine.h"
@@ -314,6 +315,51 @@ TEST_CASE("S1: a restored item is no longer swept at its old date", "[sweep]") {
   CHECK(new_due == due + 30 * kMsPerDay);
   CHECK(SweepAt(env, new_due - 1).items == 0);
   CHECK(SweepAt(env, new_due).items == 1);
+  RequireFsckClean(env);
+}
+
+TEST_CASE(
+    "S1: items restored while the sweep runs stay restored, whichever batch read them",
+    "[sweep]") {
+  TestEnv env;
+  env.MakeWorkspace("acme");
+  constexpr size_t kItems = 120;
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < kItems; ++i) {
+    Resource dataset = env.Create("acme", "dataset", "", "d-" + std::to_string(i));
+    TrashOk(env, dataset.id);
+    ids.push_back(dataset.id);
+  }
+  const TimeMs at = kStart + 31 * kMsPerDay;
+  env.clock().Set(at);
+  // Every third item is restored while the sweep, in batches of 4, reads each batch's
+  // items while it purges the batch before: some are restored after their batch read
+  // them and before it purged them, some after they were purged (refused), some
+  // before the sweep came near them.
+  std::vector<bool> asked(kItems);
+  std::vector<Status> restored(kItems);
+  std::thread restorer([&] {
+    for (size_t i = kItems; i >= 3; i -= 3) {
+      asked[i - 1] = true;
+      restored[i - 1] = env->Restore(Alice(), "acme", ids[i - 1]).status();
+    }
+  });
+  auto report = env->SweepOnce(at, 4, false);
+  restorer.join();
+  REQUIRE_OK(report);
+  size_t back = 0;
+  for (size_t i = 0; i < kItems; ++i) {
+    INFO("item " << i);
+    const bool alive = env->GetResource("acme", ids[i]).ok();
+    if (asked[i] && restored[i].ok()) {
+      CHECK(alive);  // restored, so never purged
+      ++back;
+    } else {
+      CHECK_FALSE(alive);  // purged, never early and never twice
+    }
+  }
+  CHECK(report->items + back == kItems);
+  CHECK(TrashIds(env).empty());
   RequireFsckClean(env);
 }
 
