@@ -18,8 +18,12 @@ bash scripts/build.sh build-test -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CXX_FLAGS_RELEASE="-O3 -DNDEBUG" -DTRASHD_BENCH=ON
 ctest --test-dir build-test --output-on-failure -j"$jobs"
 
+# Debug information as line tables only (-g1): a sanitizer's report still names each
+# frame's function, file and line, and each file compiles in less time (a sixth less
+# for a Beast file).
 echo "== build (ASan + UBSan) and test"
-bash scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DTRASHD_SANITIZE=ON -DTRASHD_BENCH=OFF
+bash scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
+  -DTRASHD_SANITIZE=ON -DTRASHD_BENCH=OFF
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   LSAN_OPTIONS=suppressions="$PWD/tests/sanitizers/lsan.supp" \
   ctest --test-dir build-asan --output-on-failure -j"$jobs"
