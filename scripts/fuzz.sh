@@ -8,8 +8,9 @@
 # target's log. Exits non-zero if any target crashed.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     e.g. scripts/fuzz.sh 20 record settings
 # FUZZ_BUILD_DIR overrides build-fuzz; FUZZ_RUN_DIR puts logs, corpora and crashes
-# elsewhere than in it; FUZZ_ARGS adds libFuzzer flags (-runs=N, ...); FUZZ_PARALLEL=1
-# runs the targets at once. A long run, in the background:
+# elsewhere than in it; FUZZ_ARGS adds libFuzzer flags (-runs=N, ...). The targets run
+# as many at a time as there are cores (FUZZ_JOBS=N: N at a time; FUZZ_PARALLEL=1: all
+# at once). A long run, in the background:
 #   FUZZ_PARALLEL=1 FUZZ_RUN_DIR=build-fuzz/long FUZZ_ARGS=-runs=10000000 \
 #     nice -n 19 scripts/fuzz.sh 7200 > fuzz-long.txt 2>&1 &
 set -euo pipefail
@@ -51,9 +52,19 @@ run() {  # one target: its log is $out/fuzz-<target>.log, its exit code the log'
   echo "exit code: $rc" >>"$out/fuzz-$t.log"
 }
 
-# One after another; FUZZ_PARALLEL=1 runs them all at once (long runs).
+# As many at a time as the machine has cores (each target is one process on one core:
+# it runs as long, and as fast, as alone); FUZZ_JOBS=N sets how many, FUZZ_PARALLEL=1
+# runs them all at once (long runs).
+jobs=${FUZZ_JOBS:-$(nproc)}
+[ "${FUZZ_PARALLEL:-0}" = 1 ] && jobs=${#targets[@]}
+running=0
 for t in "${targets[@]}"; do
-  if [ "${FUZZ_PARALLEL:-0}" = 1 ]; then run "$t" & else run "$t"; fi
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n
+    running=$((running - 1))
+  fi
+  run "$t" &
+  running=$((running + 1))
 done
 wait
 
