@@ -55,16 +55,13 @@ run() {  # one target: its log is $out/fuzz-<target>.log, its exit code the log'
 # As many at a time as the machine has cores (each target is one process on one core:
 # it runs as long, and as fast, as alone); FUZZ_JOBS=N sets how many, FUZZ_PARALLEL=1
 # runs them all at once (long runs).
-jobs=${FUZZ_JOBS:-$(nproc)}
-[ "${FUZZ_PARALLEL:-0}" = 1 ] && jobs=${#targets[@]}
-running=0
+at_once=${FUZZ_JOBS:-$(nproc)}
+[ "${FUZZ_PARALLEL:-0}" = 1 ] && at_once=${#targets[@]}
 for t in "${targets[@]}"; do
-  if [ "$running" -ge "$jobs" ]; then
-    wait -n
-    running=$((running - 1))
-  fi
+  # run always returns 0 (its target's exit code goes to the log), so wait -n is safe
+  # under set -e.
+  while [ "$(jobs -rp | wc -l)" -ge "$at_once" ]; do wait -n; done
   run "$t" &
-  running=$((running + 1))
 done
 wait
 
