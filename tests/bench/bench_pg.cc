@@ -9,12 +9,14 @@
 //           x 99 models): PostgreSQL store <= 1.0x the peer's recursive-CTE UPDATE.
 //  trash    1,000,000 workflows in one workspace's Trash: the first page (limit 100)
 //           < 5 ms on PostgreSQL; then the sweep of the 100,000 expired among them,
-//           1,000 per batch: <= 1.0x the peer's batched DELETE in cleanup_at order.
+//           1,000 per batch: <= 1.0x the peer's batched DELETE in cleanup_at order;
+//           also shown against the peer keeping the engine's records of each purge.
 //  writes   durable deletes + restores over HTTP, 32 clients on keep-alive
 //           connections to the real trashd: >= the peer's 32-connection rate of
 //           single-row UPDATEs (one soft delete or restore each, its own
 //           transaction); also shown against the peer with each UPDATE between BEGIN
-//           and COMMIT.
+//           and COMMIT, and against the peer keeping the engine's records of each
+//           (its workspace's counters in one row, or as a row per change).
 //
 // The engine's stores are made on LMDB (fast, not durable: setup) and copied into
 // PostgreSQL (CopyStore), so the PostgreSQL engine runs on the very same records.
@@ -136,6 +138,11 @@ void TrashSet(BenchCluster& cluster, double scale) {
   const int64_t per_item =
       TrashSetDeletedAt(shape, 1, 0) > 0 ? TrashSetDeletedAt(shape, 1, 0) : 1;
   peer.BuildTrashSet(shape.items, kBenchStart, per_item);
+  // The same peer keeping the engine's records of each purge (pg_peer.h): its sweep only
+  // (a batch changes its workspace's counters once, whichever way they are kept).
+  SoftDeletePeer books(cluster.NewSchema("peer_trash_books"), resource_bytes,
+                       SoftDeletePeer::Books::kCounterRow);
+  books.BuildTrashSet(shape.items, kBenchStart, per_item);
   std::printf("setup: %.1fs\n", setup.Ms() / 1000);
 
   // The first page, 50 calls a side per round, on a settled server: right after the
@@ -183,11 +190,20 @@ void TrashSet(BenchCluster& cluster, double scale) {
   sweep[2] = peer.Sweep(now, 1000);
   Check(peer.touched() == shape.expired,
         "peer swept " + std::to_string(peer.touched()) + " rows");
+  settled += cluster.Settle();
+  const double books_sweep = books.Sweep(now, 1000);
+  Check(books.touched() == shape.expired && books.BooksOff() == 0,
+        "the peer keeping records swept " + std::to_string(books.touched()) +
+            " rows, its counters off in " + std::to_string(books.BooksOff()) +
+            " workspaces");
   char waited[64];
   std::snprintf(waited, sizeof waited, "; %.1fs settling before them", settled);
   Line("trash.sweep", sweep[0], sweep[1], sweep[2], "ms", "pg<=1.0x peer",
        " (" + std::to_string(shape.expired) + " items, batches of 1000, once a side" +
            waited + ")");
+  Line("trash.sweep_vs_books", sweep[0], sweep[1], books_sweep, "ms",
+       "(none; the peer also writing each purge's audit and event rows and its "
+       "workspace's counters, as the engine's rules require)");
 }
 
 // ---- writes over HTTP ------------------------------------------------------------
@@ -254,25 +270,40 @@ void Writes(BenchCluster& cluster, double scale) {
   const Workload lmdb_work = MakeProjects(lmdb, "writes", kClients);
   const Workload pg_work = MakeProjects(pg, "writes", kClients);
   SoftDeletePeer peer(cluster.NewSchema("peer_http"), 300);
+  using Books = SoftDeletePeer::Books;
+  SoftDeletePeer row_books(cluster.NewSchema("peer_http_row"), 300, Books::kCounterRow);
+  SoftDeletePeer delta_books(cluster.NewSchema("peer_http_deltas"), 300,
+                             Books::kCounterDeltas);
   // The sides: lmdb, pg, the peer with each UPDATE its own transaction (the target's),
-  // and the peer with each between BEGIN and COMMIT.
+  // the peer with each between BEGIN and COMMIT, and the peer keeping the engine's
+  // records of each (pg_peer.h), its own transaction, with the workspace's counters in
+  // one row, then as a row per change.
   using Commit = SoftDeletePeer::Commit;
-  constexpr int kRounds = 3, kSides = 4;
+  constexpr int kRounds = 3, kSides = 6;
   std::vector<double> rate[kSides], cpu[kSides];
   for (int round = 0; round < kRounds; ++round) {
-    const LoadRate r[kSides] = {DaemonWrites(lmdb, lmdb_work, kClients, seconds),
-                                DaemonWrites(pg, pg_work, kClients, seconds),
-                                peer.UpdateLoad(kClients, seconds, Commit::kAutocommit),
-                                peer.UpdateLoad(kClients, seconds, Commit::kExplicit)};
+    const LoadRate r[kSides] = {
+        DaemonWrites(lmdb, lmdb_work, kClients, seconds),
+        DaemonWrites(pg, pg_work, kClients, seconds),
+        peer.UpdateLoad(kClients, seconds, Commit::kAutocommit),
+        peer.UpdateLoad(kClients, seconds, Commit::kExplicit),
+        row_books.UpdateLoad(kClients, seconds, Commit::kAutocommit),
+        delta_books.UpdateLoad(kClients, seconds, Commit::kAutocommit)};
     for (int side = 0; side < kSides; ++side) {
       rate[side].push_back(r[side].per_second);
       cpu[side].push_back(r[side].cpu_us_per_op);
     }
     std::printf(
-        "  round %d: lmdb=%.0f/s pg=%.0f/s peer=%.0f/s peer_in_txn=%.0f/s; CPU per "
-        "operation: lmdb=%.0f pg=%.0f peer=%.0f peer_in_txn=%.0f us\n",
+        "  round %d: lmdb=%.0f/s pg=%.0f/s peer=%.0f/s peer_in_txn=%.0f/s "
+        "peer_books_row=%.0f/s peer_books_deltas=%.0f/s; CPU per operation: lmdb=%.0f "
+        "pg=%.0f peer=%.0f peer_in_txn=%.0f peer_books_row=%.0f peer_books_deltas=%.0f "
+        "us\n",
         round + 1, r[0].per_second, r[1].per_second, r[2].per_second, r[3].per_second,
-        r[0].cpu_us_per_op, r[1].cpu_us_per_op, r[2].cpu_us_per_op, r[3].cpu_us_per_op);
+        r[4].per_second, r[5].per_second, r[0].cpu_us_per_op, r[1].cpu_us_per_op,
+        r[2].cpu_us_per_op, r[3].cpu_us_per_op, r[4].cpu_us_per_op, r[5].cpu_us_per_op);
+  }
+  for (SoftDeletePeer* books : {&row_books, &delta_books}) {
+    Check(books->BooksOff() == 0, "writes: a peer's counters differ from a recount");
   }
   Line("writes.32_clients", Median(rate[0]), Median(rate[1]), Median(rate[2]), "/s",
        "pg>=1.0x peer",
@@ -280,6 +311,11 @@ void Writes(BenchCluster& cluster, double scale) {
        "its own transaction)");
   Line("writes.vs_peer_in_txn", Median(rate[0]), Median(rate[1]), Median(rate[3]), "/s",
        "(none; the peer with BEGIN and COMMIT around each UPDATE)");
+  Line("writes.vs_books_row", Median(rate[0]), Median(rate[1]), Median(rate[4]), "/s",
+       "(none; the peer also writing each one's audit and event rows and its "
+       "workspace's counters, as the engine's rules require, the counters in one row)");
+  Line("writes.vs_books_deltas", Median(rate[0]), Median(rate[1]), Median(rate[5]), "/s",
+       "(none; the same with the counters' changes as rows of their own)");
   // The machine's CPU time per operation (every process, the load generator's too):
   // steadier than the rates where the machine's speed drifts.
   Line("writes.cpu_per_op", Median(cpu[0]), Median(cpu[1]), Median(cpu[2]), "us",

@@ -107,9 +107,11 @@ struct SoftDeletePeer::Conn {
   pqxx::connection raw;
 };
 
-SoftDeletePeer::SoftDeletePeer(const std::string& conninfo, size_t body_bytes)
+SoftDeletePeer::SoftDeletePeer(const std::string& conninfo, size_t body_bytes,
+                               Books books)
     : conninfo_(conninfo),
       body_bytes_(body_bytes),
+      books_(books),
       conn_(std::make_unique<Conn>(conninfo)) {
   pqxx::nontransaction tx(conn_->raw);
   tx.exec(
@@ -124,6 +126,45 @@ SoftDeletePeer::SoftDeletePeer(const std::string& conninfo, size_t body_bytes)
   // The sweep: the rows due, oldest first.
   tx.exec(
       "CREATE INDEX items_cleanup ON items (cleanup_at) WHERE cleanup_at IS NOT NULL");
+  if (books_ == Books::kNone) return;
+  // What the engine keeps beside each item (pg_peer.h): its history, which outlives
+  // the item, the events its webhooks send, and each workspace's Trash counters.
+  tx.exec(
+      "CREATE TABLE audit (seq bigserial PRIMARY KEY, ws int NOT NULL, at bigint NOT "
+      "NULL, action text NOT NULL, item_id bigint NOT NULL, name text NOT NULL)");
+  tx.exec(
+      "CREATE TABLE events (seq bigserial PRIMARY KEY, ws int NOT NULL, at bigint NOT "
+      "NULL, kind text NOT NULL, item_id bigint NOT NULL)");
+  if (books_ == Books::kCounterRow) {
+    tx.exec(
+        "CREATE TABLE usage (ws int PRIMARY KEY, trash_items bigint NOT NULL, "
+        "trash_bytes bigint NOT NULL)");
+    // The workspaces the loads use: 1 (the trees, the trash set), 2 (UpdateLoad).
+    tx.exec("INSERT INTO usage VALUES (1, 0, 0), (2, 0, 0)");
+  } else {
+    // A workspace's counters are the sums of its rows here.
+    tx.exec(
+        "CREATE TABLE usage (seq bigserial PRIMARY KEY, ws int NOT NULL, trash_items "
+        "bigint NOT NULL, trash_bytes bigint NOT NULL)");
+  }
+}
+
+std::string SoftDeletePeer::KeepBooks(const std::string& change, const char* action,
+                                      const char* at, char sign) const {
+  const std::string counters =
+      books_ == Books::kCounterRow
+          ? std::string("UPDATE usage SET trash_items = trash_items ") + sign +
+                " g.n, trash_bytes = trash_bytes " + sign +
+                " g.b FROM (SELECT ws, count(*) AS n, sum(bytes) AS b FROM c GROUP BY "
+                "ws) g WHERE usage.ws = g.ws"
+          : std::string(
+                "INSERT INTO usage (ws, trash_items, trash_bytes) SELECT ws, 0 ") +
+                sign + " count(*), 0 " + sign + " sum(bytes) FROM c GROUP BY ws";
+  return "WITH c AS (" + change + " RETURNING id, ws, name, length(body) AS bytes), " +
+         "a AS (INSERT INTO audit (ws, at, action, item_id, name) SELECT ws, " + at +
+         ", '" + action + "', id, name FROM c), " +
+         "e AS (INSERT INTO events (ws, at, kind, item_id) SELECT ws, " + at + ", '" +
+         action + "', id FROM c), u AS (" + counters + ") SELECT count(*) FROM c";
 }
 
 SoftDeletePeer::~SoftDeletePeer() = default;
@@ -202,6 +243,17 @@ void SoftDeletePeer::BuildTrashSet(uint64_t items, int64_t start_ms,
           "$2::bigint + i * $3::bigint + $4::bigint FROM generate_series(0::bigint, "
           "$1::bigint - 1) i",
       static_cast<int64_t>(items), start_ms, per_item_ms, kRetentionMs);
+  // The workspace's counters (the setup's items have no history of their own).
+  const std::string in_trash =
+      "SELECT count(*) AS n, sum(length(body)) AS b FROM items WHERE ws = 1 AND "
+      "deleted_at IS NOT NULL";
+  if (books_ == Books::kCounterRow) {
+    tx.exec("UPDATE usage SET trash_items = g.n, trash_bytes = g.b FROM (" + in_trash +
+            ") g WHERE usage.ws = 1");
+  } else if (books_ == Books::kCounterDeltas) {
+    tx.exec("INSERT INTO usage (ws, trash_items, trash_bytes) SELECT 1, n, b FROM (" +
+            in_trash + ") g");
+  }
   tx.commit();
   pqxx::nontransaction analyze(conn_->raw);
   analyze.exec("VACUUM ANALYZE items");
@@ -210,17 +262,37 @@ void SoftDeletePeer::BuildTrashSet(uint64_t items, int64_t start_ms,
 double SoftDeletePeer::Sweep(int64_t now_ms, size_t batch) {
   touched_ = 0;
   Stopwatch watch;
+  const std::string due =
+      "DELETE FROM items WHERE ctid IN (SELECT ctid FROM items WHERE cleanup_at <= $1 "
+      "ORDER BY cleanup_at LIMIT $2)";
+  // With the books: each purged item's audit and event rows, and its workspace's
+  // counters less what went, in the same statement.
+  const std::string sql =
+      books_ == Books::kNone ? due : KeepBooks(due, "purge", "$1::bigint", '-');
   for (;;) {
     pqxx::work tx(conn_->raw);
-    pqxx::result r = tx.exec_params(
-        "DELETE FROM items WHERE ctid IN (SELECT ctid FROM items WHERE cleanup_at <= $1 "
-        "ORDER BY cleanup_at LIMIT $2)",
-        now_ms, static_cast<int64_t>(batch));
+    pqxx::result r = tx.exec_params(sql, now_ms, static_cast<int64_t>(batch));
     tx.commit();
-    touched_ += r.affected_rows();
-    if (r.affected_rows() == 0) break;
+    const uint64_t purged =
+        books_ == Books::kNone ? r.affected_rows() : r.at(0).at(0).as<uint64_t>();
+    touched_ += purged;
+    if (purged == 0) break;
   }
   return watch.Ms();
+}
+
+uint64_t SoftDeletePeer::BooksOff() {
+  pqxx::read_transaction tx(conn_->raw);
+  return tx
+      .exec(
+          "SELECT count(*) FROM (SELECT ws, count(*) AS n, sum(length(body)) AS b FROM "
+          "items WHERE deleted_at IS NOT NULL GROUP BY ws) r FULL JOIN (SELECT ws, "
+          "sum(trash_items) AS n, sum(trash_bytes) AS b FROM usage GROUP BY ws) k USING "
+          "(ws) WHERE coalesce(r.n, 0) <> coalesce(k.n, 0) OR coalesce(r.b, 0) <> "
+          "coalesce(k.b, 0)")
+      .at(0)
+      .at(0)
+      .as<uint64_t>();
 }
 
 std::vector<double> SoftDeletePeer::ListFirstPage(size_t calls, size_t limit) {
@@ -259,21 +331,28 @@ LoadRate SoftDeletePeer::UpdateLoad(size_t clients, double seconds, Commit commi
   for (size_t c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
       pqxx::connection conn(conninfo_);
-      conn.prepare("delete",
-                   "UPDATE items SET deleted_at = $2::bigint, cleanup_at = $2::bigint + "
-                   "$3::bigint "
-                   "WHERE id = $1 "
-                   "AND deleted_at IS NULL");
-      conn.prepare(
-          "restore",
+      const std::string del =
+          "UPDATE items SET deleted_at = $2::bigint, cleanup_at = $2::bigint + "
+          "$3::bigint WHERE id = $1 AND deleted_at IS NULL";
+      const std::string restore =
           "UPDATE items SET deleted_at = NULL, cleanup_at = NULL WHERE id = $1 AND "
-          "deleted_at IS NOT NULL");
+          "deleted_at IS NOT NULL";
+      if (books_ == Books::kNone) {
+        conn.prepare("delete", del);
+        conn.prepare("restore", restore);
+      } else {
+        // With the counters' row, it is the one row every client's write changes.
+        conn.prepare("delete", KeepBooks(del, "trash", "$2::bigint", '+'));
+        conn.prepare("restore", KeepBooks(restore, "restore", "$2::bigint", '-'));
+      }
       const int64_t id = -1 - static_cast<int64_t>(c);
       ++ready;
       while (!go) std::this_thread::yield();
       auto update = [&](pqxx::transaction_base& tx, bool del) {
         return del ? tx.exec_prepared("delete", id, static_cast<int64_t>(c), kRetentionMs)
-                   : tx.exec_prepared("restore", id);
+               : books_ == Books::kNone
+                   ? tx.exec_prepared("restore", id)
+                   : tx.exec_prepared("restore", id, static_cast<int64_t>(c));
       };
       for (bool del = true; !stop; del = !del) {
         pqxx::result r;
@@ -285,7 +364,9 @@ LoadRate SoftDeletePeer::UpdateLoad(size_t clients, double seconds, Commit commi
           r = update(tx, del);
           tx.commit();
         }
-        if (r.affected_rows() == 1) ++ops;
+        const uint64_t changed =
+            books_ == Books::kNone ? r.affected_rows() : r.at(0).at(0).as<uint64_t>();
+        if (changed == 1) ++ops;
       }
     });
   }
