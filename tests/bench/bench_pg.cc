@@ -293,6 +293,9 @@ void Writes(BenchCluster& cluster, double scale) {
       rate[side].push_back(r[side].per_second);
       cpu[side].push_back(r[side].cpu_us_per_op);
     }
+    for (SoftDeletePeer* books : {&row_books, &delta_books}) {
+      Check(books->BooksOff() == 0, "writes: a peer's counters differ from a recount");
+    }
     std::printf(
         "  round %d: lmdb=%.0f/s pg=%.0f/s peer=%.0f/s peer_in_txn=%.0f/s "
         "peer_books_row=%.0f/s peer_books_deltas=%.0f/s; CPU per operation: lmdb=%.0f "
@@ -301,9 +304,6 @@ void Writes(BenchCluster& cluster, double scale) {
         round + 1, r[0].per_second, r[1].per_second, r[2].per_second, r[3].per_second,
         r[4].per_second, r[5].per_second, r[0].cpu_us_per_op, r[1].cpu_us_per_op,
         r[2].cpu_us_per_op, r[3].cpu_us_per_op, r[4].cpu_us_per_op, r[5].cpu_us_per_op);
-  }
-  for (SoftDeletePeer* books : {&row_books, &delta_books}) {
-    Check(books->BooksOff() == 0, "writes: a peer's counters differ from a recount");
   }
   Line("writes.32_clients", Median(rate[0]), Median(rate[1]), Median(rate[2]), "/s",
        "pg>=1.0x peer",
