@@ -192,10 +192,10 @@ void TrashSet(BenchCluster& cluster, double scale) {
         "peer swept " + std::to_string(peer.touched()) + " rows");
   settled += cluster.Settle();
   const double books_sweep = books.Sweep(now, 1000);
-  Check(books.touched() == shape.expired && books.BooksOff() == 0,
+  const uint64_t books_off = books.BooksOff();
+  Check(books.touched() == shape.expired && books_off == 0,
         "the peer keeping records swept " + std::to_string(books.touched()) +
-            " rows, its counters off in " + std::to_string(books.BooksOff()) +
-            " workspaces");
+            " rows, its counters off in " + std::to_string(books_off) + " workspaces");
   char waited[64];
   std::snprintf(waited, sizeof waited, "; %.1fs settling before them", settled);
   Line("trash.sweep", sweep[0], sweep[1], sweep[2], "ms", "pg<=1.0x peer",

@@ -22,6 +22,13 @@ constexpr int64_t kRetentionMs = 30LL * 24 * 3600 * 1000;
 
 std::string Quoted(const std::string& s) { return "'" + s + "'"; }
 
+// How many items a statement of a peer keeping `books` changed: its own count, or the
+// one SoftDeletePeer::KeepBooks answers.
+uint64_t Changed(SoftDeletePeer::Books books, const pqxx::result& r) {
+  return books == SoftDeletePeer::Books::kNone ? r.affected_rows()
+                                               : r.at(0).at(0).as<uint64_t>();
+}
+
 // The clusters started and not stopped yet. A failed Check() ends the program with
 // std::exit, which runs no destructor of the stack's BenchCluster: the exit handler
 // stops those still listed, so a failed run leaves no server behind.
@@ -273,8 +280,7 @@ double SoftDeletePeer::Sweep(int64_t now_ms, size_t batch) {
     pqxx::work tx(conn_->raw);
     pqxx::result r = tx.exec_params(sql, now_ms, static_cast<int64_t>(batch));
     tx.commit();
-    const uint64_t purged =
-        books_ == Books::kNone ? r.affected_rows() : r.at(0).at(0).as<uint64_t>();
+    const uint64_t purged = Changed(books_, r);
     touched_ += purged;
     if (purged == 0) break;
   }
@@ -364,9 +370,7 @@ LoadRate SoftDeletePeer::UpdateLoad(size_t clients, double seconds, Commit commi
           r = update(tx, del);
           tx.commit();
         }
-        const uint64_t changed =
-            books_ == Books::kNone ? r.affected_rows() : r.at(0).at(0).as<uint64_t>();
-        if (changed == 1) ++ops;
+        if (Changed(books_, r) == 1) ++ops;
       }
     });
   }
